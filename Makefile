@@ -1,0 +1,53 @@
+# One-word tasks. Every target bootstraps .venv from the hash-locked requirements.txt
+# when it is missing or older than the lock, so a fresh clone needs nothing but Python 3.11.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CODE := klaviyo_analytics server.py api
+
+.PHONY: help venv test lint fmt typecheck pytest demo sandbox lock clean
+
+help:
+	@echo "make demo     - run a scripted MCP session against the embedded Klaviyo sandbox"
+	@echo "make test     - lint, format check, type check and the test suite with its coverage gate"
+	@echo "make sandbox  - run the Klaviyo sandbox alone on loopback (for curl and REST trials)"
+	@echo "make lock     - recompile requirements*.txt from requirements*.in (with hashes)"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
+	@touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy $(CODE)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest --cov --cov-report=term
+
+test: lint typecheck pytest
+
+demo: $(STAMP)
+	$(BIN)/python demo.py
+
+sandbox: $(STAMP)
+	$(BIN)/python -m klaviyo_analytics.sandbox
+
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file=requirements.prod.txt requirements.prod.in
+	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \
+		--no-emit-find-links --output-file=requirements.txt requirements.in
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,138 @@
+"""The product's one error tree.
+
+Every failure a caller can see is a ``KlaviyoMCPError`` with a stable ``code``; the adapters
+translate it once (``server.py`` into an MCP error result, ``api/errors.py`` into an HTTP
+status). Nothing else crosses those boundaries: httpx, sqlite and pydantic errors are mapped
+into this tree where they happen.
+
+    KlaviyoMCPError                     code                 HTTP
+    ├── ConfigError                     CONFIG_ERROR         500
+    ├── UnknownAccountError             UNKNOWN_ACCOUNT      404
+    ├── InvalidArgumentError            INVALID_ARGUMENT     400
+    ├── NotFoundError                   NOT_FOUND            404
+    ├── ApprovalRequiredError           APPROVAL_REQUIRED    409
+    ├── ConflictError                   CONFLICT             409
+    ├── ReadOnlyError                   READ_ONLY            403
+    ├── ForbiddenActionError            FORBIDDEN_ACTION     403
+    ├── DeadlineExceededError           DEADLINE_EXCEEDED    504
+    └── UpstreamError                   UPSTREAM_ERROR       502
+        ├── UpstreamAuthError           UPSTREAM_AUTH        502
+        ├── MissingScopeError           MISSING_SCOPE        403
+        └── RateLimitedError            RATE_LIMITED         429
+
+Messages say what to do next; ``details`` carries machine-readable context (the offending
+field, the allowed values, the scope to add). Neither ever holds a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class KlaviyoMCPError(Exception):
+    """Base of every error a tool can return."""
+
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    http_status: ClassVar[int] = 500
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = {k: v for k, v in details.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one error shape both adapters return."""
+        return {"code": self.code, "message": self.message, "details": self.details}
+
+
+class ConfigError(KlaviyoMCPError):
+    code = "CONFIG_ERROR"
+    http_status = 500
+
+
+class UnknownAccountError(KlaviyoMCPError):
+    code = "UNKNOWN_ACCOUNT"
+    http_status = 404
+
+
+class InvalidArgumentError(KlaviyoMCPError):
+    code = "INVALID_ARGUMENT"
+    http_status = 400
+
+    def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        super().__init__(message, field=field, **details)
+        self.field = field
+
+
+class NotFoundError(KlaviyoMCPError):
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class ApprovalRequiredError(KlaviyoMCPError):
+    code = "APPROVAL_REQUIRED"
+    http_status = 409
+
+
+class ConflictError(KlaviyoMCPError):
+    """A state transition that is not allowed now (e.g. executing a rejected proposal)."""
+
+    code = "CONFLICT"
+    http_status = 409
+
+
+class ReadOnlyError(KlaviyoMCPError):
+    code = "READ_ONLY"
+    http_status = 403
+
+
+class ForbiddenActionError(KlaviyoMCPError):
+    """The client refuses to send or schedule: the product drafts, people send."""
+
+    code = "FORBIDDEN_ACTION"
+    http_status = 403
+
+
+class DeadlineExceededError(KlaviyoMCPError):
+    code = "DEADLINE_EXCEEDED"
+    http_status = 504
+
+
+class UpstreamError(KlaviyoMCPError):
+    """Klaviyo answered with an error, or could not be reached."""
+
+    code = "UPSTREAM_ERROR"
+    http_status = 502
+
+
+class UpstreamAuthError(UpstreamError):
+    code = "UPSTREAM_AUTH"
+    http_status = 502
+
+
+class MissingScopeError(UpstreamError):
+    code = "MISSING_SCOPE"
+    http_status = 403
+
+
+class RateLimitedError(UpstreamError):
+    code = "RATE_LIMITED"
+    http_status = 429
+
+
+ALL_ERRORS: tuple[type[KlaviyoMCPError], ...] = (
+    KlaviyoMCPError,
+    ConfigError,
+    UnknownAccountError,
+    InvalidArgumentError,
+    NotFoundError,
+    ApprovalRequiredError,
+    ConflictError,
+    ReadOnlyError,
+    ForbiddenActionError,
+    DeadlineExceededError,
+    UpstreamError,
+    UpstreamAuthError,
+    MissingScopeError,
+    RateLimitedError,
+)

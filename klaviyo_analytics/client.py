@@ -1,0 +1,335 @@
+"""KlaviyoClient: the only module that talks HTTP.
+
+One shared sync ``httpx.Client`` (safe across threads) with an injectable transport: tests
+and the sandbox plug in there, never by patching this class. Every request goes through
+:meth:`KlaviyoClient.request`, which, in order: refuses send/schedule operations, serves a
+cached read, paces at the endpoint's published limit, sends with the auth and revision
+headers, retries by the one rule in :func:`should_retry`, caches a successful read, and maps
+every failure into the product's error tree (:mod:`klaviyo_analytics.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from klaviyo_analytics.cache import TTLCache, cache_key
+from klaviyo_analytics.config import Settings
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
+from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, UpstreamError
+from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.redact import redact
+from klaviyo_analytics.registry import Account
+from klaviyo_analytics.upstream_errors import MalformedResponse, map_status_error
+
+JSONAPI = "application/vnd.api+json"
+USER_AGENT = "klaviyo-mcp/0.1"
+BACKOFF_BASE_SECONDS = 0.5
+BACKOFF_CAP_SECONDS = 8.0
+RETRY_AFTER_CAP_SECONDS = 60.0
+DEFAULT_MAX_PAGES = 200
+
+log = get_logger("klaviyo_analytics.client")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One upstream attempt, as the execution trace and the metrics see it (already redacted)."""
+
+    account: str
+    operation: str
+    method: str
+    path: str
+    body: Any
+    status: int | None
+    latency_ms: float
+    attempt: int
+    error: str | None = None
+
+
+Observer = Callable[[CallRecord], None]
+
+
+def should_retry(read: bool, status: int | None, exc: Exception | None) -> bool:
+    """The one retry rule.
+
+    A 429 was refused before any work was done, and a connect failure never reached Klaviyo:
+    both are always safe to repeat. A 5xx, a read timeout or a garbled body may hide a write
+    that landed, so only reads repeat them; writes are made safe one level up, by the action
+    executor's journal and check-before-create.
+    """
+    if status == 429:
+        return True
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return True
+    if not read:
+        return False
+    if status is not None and status >= 500:
+        return True
+    return isinstance(exc, httpx.TransportError | MalformedResponse)
+
+
+def retry_delay(attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
+    """Capped exponential backoff with full jitter; Retry-After, when given, is the floor."""
+    backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2.0**attempt)) * rand()
+    if retry_after is not None:
+        return min(retry_after, RETRY_AFTER_CAP_SECONDS) + backoff * 0.1
+    return backoff
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(0.0, seconds)
+
+
+class KlaviyoClient:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        cache: TTLCache | None = None,
+        pacer: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        from klaviyo_analytics.ratelimit import Pacer
+
+        self.settings = settings
+        self.cache = cache if cache is not None else TTLCache()
+        self.pacer: Pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep)
+        self._sleep = sleep
+        self._rand = rand
+        self._base = urlsplit(settings.klaviyo_base_url)
+        self._http = httpx.Client(
+            base_url=settings.klaviyo_base_url,
+            transport=transport,
+            timeout=settings.klaviyo_timeout_seconds,
+            headers={"accept": JSONAPI, "revision": settings.klaviyo_revision, "user-agent": USER_AGENT},
+            follow_redirects=False,
+        )
+        self.upstream_calls = 0
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- public verbs -------------------------------------------------------------------------
+
+    def get(self, account: Account, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> Any:
+        return self.request(account, "GET", path, params=params, **kw)
+
+    def post(self, account: Account, path: str, body: Any, **kw: Any) -> Any:
+        return self.request(account, "POST", path, body=body, **kw)
+
+    def patch(self, account: Account, path: str, body: Any, **kw: Any) -> Any:
+        return self.request(account, "PATCH", path, body=body, **kw)
+
+    def delete(self, account: Account, path: str, body: Any = None, **kw: Any) -> Any:
+        return self.request(account, "DELETE", path, body=body, **kw)
+
+    def paginate(
+        self,
+        account: Account,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        deadline: Deadline,
+        max_pages: int = DEFAULT_MAX_PAGES,
+        cache_ttl: float | None = None,
+        observer: Observer | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield each page document, following ``links.next`` with a loop guard and a page cap."""
+        seen: set[str] = set()
+        next_path, next_params = path, dict(params or {})
+        for _ in range(max_pages):
+            page = self.request(
+                account, "GET", next_path, params=next_params, deadline=deadline,
+                cache_ttl=cache_ttl, observer=observer,
+            )  # fmt: skip
+            yield page
+            next_url = (page.get("links") or {}).get("next") if isinstance(page, dict) else None
+            if not next_url:
+                return
+            if next_url in seen:
+                raise UpstreamError("Klaviyo returned the same next page twice; stopped to avoid a loop")
+            seen.add(next_url)
+            next_path, next_params = self._same_origin(next_url)
+        raise UpstreamError(
+            f"stopped after {max_pages} pages of {path}; narrow the request with a filter",
+            max_pages=max_pages,
+        )
+
+    def get_all(self, account: Account, path: str, params: Mapping[str, Any] | None = None, **kw: Any) -> list[Any]:
+        items: list[Any] = []
+        for page in self.paginate(account, path, params, **kw):
+            items.extend(page.get("data") or [])
+        return items
+
+    # -- the one request path -----------------------------------------------------------------
+
+    def request(
+        self,
+        account: Account,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Any = None,
+        deadline: Deadline,
+        cache_ttl: float | None = None,
+        observer: Observer | None = None,
+    ) -> Any:
+        method = method.upper()
+        resolved = self._check_allowed(method, path, params, body)
+        read = resolved.endpoint.read
+        ttl = self.settings.cache_ttl_seconds if cache_ttl is None else cache_ttl
+        key = cache_key(account.slug, method, path, params, body) if read and ttl > 0 else None
+        if key is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+
+        attempt = 0
+        while True:
+            what = f"{resolved.endpoint.operation_id} for account {account.slug!r}"
+            self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)
+            status, payload, exc, retry_after = self._send_once(account, method, path, params, body, deadline,
+                                                                resolved, attempt, observer)  # fmt: skip
+            if exc is None and status is not None and status < 400:
+                if key is not None:
+                    self.cache.put(key, payload, ttl)
+                return payload
+            if status == 429 and retry_after is not None:
+                self.pacer.block(account.slug, resolved.bucket, retry_after)
+            if attempt >= self.settings.klaviyo_max_retries or not should_retry(read, status, exc):
+                raise self._final_error(account, resolved, status, payload, exc, retry_after)
+            delay = retry_delay(attempt, retry_after, self._rand)
+            if not deadline.allows(delay):
+                raise deadline.exceeded(what, wait_hint=delay)
+            log.warning(
+                "klaviyo.retry", operation=resolved.endpoint.operation_id, account=account.slug,
+                status=status, error=type(exc).__name__ if exc else None, delay_s=round(delay, 3),
+                attempt=attempt + 1,
+            )  # fmt: skip
+            self._sleep(delay)
+            attempt += 1
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _check_allowed(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Resolved:
+        if path.startswith(FORBIDDEN_PREFIXES):
+            raise ForbiddenActionError(
+                "sending or scheduling campaigns is not something this product does; "
+                "review the draft and send it from Klaviyo"
+            )
+        resolved = resolve(method, path, params)
+        if resolved is None or resolved.endpoint.forbidden:
+            raise ForbiddenActionError(f"{method} {path} is not an operation this product performs")
+        if resolved.endpoint.operation_id == "update_flow":
+            status = ((body or {}).get("data") or {}).get("attributes", {}).get("status")
+            if str(status).lower() == "live":
+                raise ForbiddenActionError("setting a flow live starts sending; turn it on in Klaviyo after review")
+        return resolved
+
+    def _send_once(
+        self,
+        account: Account,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        deadline: Deadline,
+        resolved: Resolved,
+        attempt: int,
+        observer: Observer | None,
+    ) -> tuple[int | None, Any, Exception | None, float | None]:
+        headers = {"authorization": f"Klaviyo-API-Key {account.api_key}"}
+        content = None
+        if body is not None:
+            headers["content-type"] = JSONAPI
+            content = json.dumps(body, separators=(",", ":")).encode()
+        timeout = min(self.settings.klaviyo_timeout_seconds, max(deadline.remaining(), 0.001))
+        started = time.perf_counter()
+        status: int | None = None
+        payload: Any = None
+        exc: Exception | None = None
+        retry_after: float | None = None
+        self.upstream_calls += 1
+        try:
+            response = self._http.request(
+                method, path, params=dict(params or {}), content=content, headers=headers, timeout=timeout
+            )
+            status = response.status_code
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            payload = _decode(response)
+        except (httpx.HTTPError, MalformedResponse) as error:
+            exc = error
+        latency_ms = (time.perf_counter() - started) * 1000
+        record = CallRecord(
+            account.slug, resolved.endpoint.operation_id, method, path, redact(body), status,
+            round(latency_ms, 2), attempt, type(exc).__name__ if exc else None,
+        )  # fmt: skip
+        log.debug("klaviyo.call", **{k: v for k, v in record.__dict__.items() if k != "body"})
+        if observer is not None:
+            observer(record)
+        return status, payload, exc, retry_after
+
+    def _final_error(
+        self,
+        account: Account,
+        resolved: Resolved,
+        status: int | None,
+        payload: Any,
+        exc: Exception | None,
+        retry_after: float | None,
+    ) -> KlaviyoMCPError:
+        operation = resolved.endpoint.operation_id
+        if exc is not None and status is None:
+            if isinstance(exc, httpx.TimeoutException):
+                return UpstreamError(f"Klaviyo did not answer {operation} in time; try again", operation=operation)
+            return UpstreamError(
+                f"could not reach Klaviyo for {operation} ({type(exc).__name__}); check the network "
+                "and KLAVIYO_BASE_URL, then try again",
+                operation=operation,
+            )
+        if isinstance(exc, MalformedResponse) and (status is None or status < 400):
+            return UpstreamError(
+                f"Klaviyo returned a malformed response to {operation}; try again", operation=operation
+            )
+        return map_status_error(account, resolved.endpoint, status or 0, payload, retry_after)
+
+    def _same_origin(self, url: str) -> tuple[str, dict[str, str]]:
+        """Split a ``links.next`` URL, refusing to send the key anywhere but the configured host."""
+        parts = urlsplit(url)
+        if parts.netloc and (parts.scheme, parts.netloc) != (self._base.scheme, self._base.netloc):
+            raise UpstreamError("Klaviyo's next-page link points at another host; refusing to follow it")
+        prefix = self._base.path.rstrip("/")
+        path = parts.path[len(prefix) :] if prefix and parts.path.startswith(prefix) else parts.path
+        return path, dict(parse_qsl(parts.query, keep_blank_values=True))
+
+
+def _decode(response: httpx.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        if 200 <= response.status_code < 300 and response.status_code != 204:
+            raise MalformedResponse("empty body")
+        return None
+    try:
+        document = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise MalformedResponse("body is not JSON") from exc
+    if response.status_code < 400 and not (isinstance(document, dict) and "data" in document):
+        raise MalformedResponse("body is not a JSON:API document")
+    return document

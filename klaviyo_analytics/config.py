@@ -1,0 +1,191 @@
+"""Settings, loaded once at the edge.
+
+Sources, highest priority first: the real environment, then ``.env`` in the per-user
+config directory, then ``.env`` in the repository root. Every setting the code reads is
+declared in :data:`SETTINGS` (a test keeps ``.env.example`` in step with it). A bad value
+fails fast with ``CONFIG_ERROR`` naming the variable, never echoing its value: the
+variable might hold a secret.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+
+from klaviyo_analytics import paths
+from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.redact import register_secret
+
+DEFAULT_BASE_URL = "https://a.klaviyo.com"
+# The revision of the OpenAPI spec this product was built and tested against.
+DEFAULT_REVISION = "2026-07-15"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true/false")
+
+
+def _nonneg_float(raw: str) -> float:
+    value = float(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return value
+
+
+def _nonneg_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = int(raw)
+    if not 0 < value < 65536:
+        raise ValueError("must be 1-65535")
+    return value
+
+
+def _revision(raw: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z0-9]+)?", raw.strip()):
+        raise ValueError("expected YYYY-MM-DD")
+    return raw.strip()
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http(s) URL")
+    return value
+
+
+def _tokens(raw: str) -> tuple[str, ...]:
+    return tuple(t.strip() for t in raw.split(",") if t.strip())
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw).expanduser() if raw.strip() else None
+
+
+def _optional_str(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _log_level(raw: str) -> str:
+    value = raw.strip().upper()
+    if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return value
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ACCOUNTS_FILE", _optional_path, None, "Explicit path to accounts.toml (default: search path)."),
+    Setting("KLAVIYO_BASE_URL", _url, DEFAULT_BASE_URL, "Klaviyo API base URL (the sandbox sets its own)."),
+    Setting("KLAVIYO_REVISION", _revision, DEFAULT_REVISION, "Klaviyo API revision header."),
+    Setting("KLAVIYO_MAX_RETRIES", _nonneg_int, 3, "Retries for 429, 5xx, timeouts, connection errors."),
+    Setting("KLAVIYO_TIMEOUT_SECONDS", _positive_float, 30.0, "Timeout of one HTTP request to Klaviyo."),
+    Setting("CACHE_TTL_SECONDS", _nonneg_float, 300.0, "TTL of cached successful reads; 0 disables."),
+    Setting("LIST_SIZE_CACHE_TTL_SECONDS", _nonneg_float, 3600.0, "TTL of cached list/segment sizes."),
+    Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
+    Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales Klaviyo rate windows (sandbox use)."),
+    Setting("READ_ONLY", _bool, False, "Hide every write (propose/execute) tool."),
+    Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
+    Setting("REST_HOST", str, "127.0.0.1", "Interface the REST API binds to."),
+    Setting("REST_PORT", _port, 8080, "Port of the REST API."),
+    Setting("REST_API_KEY", _optional_str, None, "A REST read token.", secret=True),
+    Setting("REST_API_TOKENS", _tokens, (), "More REST read tokens, comma-separated.", secret=True),
+    Setting("APPROVER_TOKENS", _tokens, (), "Tokens that may approve or reject actions.", secret=True),
+    Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
+    Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal waits for approval."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    accounts_file: Path | None = None
+    klaviyo_base_url: str = DEFAULT_BASE_URL
+    klaviyo_revision: str = DEFAULT_REVISION
+    klaviyo_max_retries: int = 3
+    klaviyo_timeout_seconds: float = 30.0
+    cache_ttl_seconds: float = 300.0
+    list_size_cache_ttl_seconds: float = 3600.0
+    tool_deadline_seconds: float = 45.0
+    rate_limit_time_scale: float = 1.0
+    read_only: bool = False
+    log_level: str = "INFO"
+    rest_host: str = "127.0.0.1"
+    rest_port: int = 8080
+    rest_api_key: str | None = None
+    rest_api_tokens: tuple[str, ...] = ()
+    approver_tokens: tuple[str, ...] = ()
+    ledger_path: Path | None = None
+    action_ttl_hours: float = 24.0
+    # The merged environment (real env over .env files); API keys are looked up here by name.
+    env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    config_dir: Path | None = field(default=None, compare=False)
+
+    @property
+    def rest_tokens(self) -> tuple[str, ...]:
+        return ((self.rest_api_key,) if self.rest_api_key else ()) + self.rest_api_tokens
+
+    @property
+    def resolved_ledger_path(self) -> Path:
+        return self.ledger_path or paths.user_data_dir() / "ledger.sqlite3"
+
+
+def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:
+    """Repo-root .env, overridden by the per-user .env, overridden by the real environment."""
+    merged: dict[str, str] = {}
+    for dotenv_path in reversed(paths.config_search_path(".env", config_dir)):
+        if dotenv_path.is_file():
+            merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, config_dir: Path | None = None, use_dotenv: bool = True
+) -> Settings:
+    env = merged_environment(environ, config_dir) if use_dotenv else dict(environ or os.environ)
+    values: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = env.get(setting.name)
+        if raw is None or (raw.strip() == "" and setting.default is not None and setting.parse is not str):
+            values[setting.name.lower()] = setting.default
+            continue
+        try:
+            values[setting.name.lower()] = setting.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{setting.name} is invalid: {exc}. {setting.help}", variable=setting.name) from None
+    settings = Settings(**values, env=env, config_dir=config_dir)
+    for token in settings.rest_tokens + settings.approver_tokens:
+        register_secret(token)
+    return settings

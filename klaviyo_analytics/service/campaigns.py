@@ -1,0 +1,132 @@
+"""klaviyo_get_campaign_performance: per-campaign results over a window.
+
+One campaign-values report call per (≤ 1 year) chunk carries the counts *and* each message's
+name (``group_by`` includes ``campaign_message_name``). Campaign names and send times come
+from at most one ``GET /api/campaigns`` per channel, filtered to the ids in the report —
+never one lookup per campaign.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.registry import Account
+from klaviyo_analytics.schemas.performance import CampaignPerformanceParams, CampaignPerformanceResult, CampaignRow
+from klaviyo_analytics.service import stats
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.timeframes import Period, chunk, resolve_period
+
+TIME_BASIS_WARNING = (
+    "Engagement and conversion statistics are attributed by event time, while 'sent' is anchored to the "
+    "send date; counts in a short window may not align."
+)
+GROUP_BY = ["campaign_id", "campaign_message_id", "send_channel", "campaign_message_name"]
+# The report calls push notifications `push-notification`; the campaigns API calls them `mobile_push`.
+CAMPAIGN_CHANNELS = {"email": "email", "sms": "sms", "push-notification": "mobile_push"}
+ID_BATCH = 100  # Klaviyo's limit on items in one list filter
+
+
+def chunk_warning(chunks: list[Period]) -> list[str]:
+    if len(chunks) < 2:
+        return []
+    return [f"The window is longer than one year, so it was fetched as {len(chunks)} chunks and summed."]
+
+
+def campaign_counts(
+    svc: KlaviyoService, account: Account, period: Period, campaign: str | None, ctx: CallContext
+) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Counts per campaign id (summed over messages and chunks), plus any chunking warning."""
+    chunks = chunk(period)
+    per_campaign: dict[str, dict[str, Any]] = {}
+    attributes: dict[str, Any] = {
+        "statistics": stats.REPORT_STATISTICS,
+        "conversion_metric_id": account.conversion_metric_id,
+        "group_by": GROUP_BY,
+    }
+    if campaign:
+        attributes["filter"] = f'equals(campaign_id,"{campaign}")'
+    for index, window in enumerate(chunks):
+        ctx.progress(index, len(chunks), f"campaign report {window.start}..{window.end}")
+        for result in svc.values_report(account, "campaign-values", window, attributes, ctx):
+            groupings = result.get("groupings") or {}
+            campaign_id = str(groupings.get("campaign_id") or "")
+            if not campaign_id:
+                continue
+            entry = per_campaign.setdefault(
+                campaign_id,
+                {"counts": dict.fromkeys(stats.COUNTS, 0.0), "channel": groupings.get("send_channel"), "names": []},
+            )
+            stats.add_counts(entry["counts"], stats.counts_from_statistics(result.get("statistics") or {}))
+            name = groupings.get("campaign_message_name")
+            if name and name not in entry["names"]:
+                entry["names"].append(name)
+    ctx.progress(len(chunks), len(chunks), "campaign report done")
+    return per_campaign, chunk_warning(chunks)
+
+
+def campaign_details(
+    svc: KlaviyoService, account: Account, ids_by_channel: dict[str, list[str]], ctx: CallContext
+) -> dict[str, dict[str, Any]]:
+    """Name, status, send time and audiences of the given campaigns: one paged call per channel."""
+    details: dict[str, dict[str, Any]] = {}
+    for channel, ids in ids_by_channel.items():
+        for batch in _batches(sorted(set(ids)), ID_BATCH):
+            id_list = json.dumps(batch)
+            params = {
+                "filter": f"and(equals(messages.channel,'{channel}'),any(id,{id_list}))",
+                "fields[campaign]": "name,status,send_time,scheduled_at,audiences,archived,created_at",
+            }
+            for item in svc.client.get_all(account, "/api/campaigns", params, deadline=ctx.deadline):
+                details[str(item.get("id"))] = item.get("attributes") or {}
+    return details
+
+
+def _batches(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def get_campaign_performance(
+    svc: KlaviyoService, params: CampaignPerformanceParams, ctx: CallContext
+) -> ToolResult[CampaignPerformanceResult]:
+    account = svc.account(params.account)
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    assert period is not None  # required=True
+    per_campaign, warnings = campaign_counts(svc, account, period, params.campaign, ctx)
+
+    details: dict[str, dict[str, Any]] = {}
+    if params.resolve_campaign_names and per_campaign:
+        ids_by_channel: dict[str, list[str]] = {}
+        for campaign_id, entry in per_campaign.items():
+            channel = CAMPAIGN_CHANNELS.get(str(entry["channel"]), "email")
+            ids_by_channel.setdefault(channel, []).append(campaign_id)
+        try:
+            details = campaign_details(svc, account, ids_by_channel, ctx)
+        except KlaviyoMCPError as exc:
+            # Names are a convenience: the numbers still answer the question.
+            warnings.append(f"Campaign names could not be fetched ({exc.code}); message names are shown instead.")
+
+    rows = []
+    for campaign_id, entry in per_campaign.items():
+        info = details.get(campaign_id, {})
+        name = info.get("name") or (" / ".join(entry["names"]) if entry["names"] else None)
+        rows.append(
+            CampaignRow(
+                campaign_id=campaign_id,
+                campaign_name=name,
+                send_channel=entry["channel"],
+                send_time=info.get("send_time"),
+                **stats.with_rates(entry["counts"]),
+            )
+        )
+    rows.sort(key=lambda r: (-r.conversion_value, -r.sent, r.campaign_id))
+    warnings.insert(0, TIME_BASIS_WARNING)
+    return ToolResult(
+        CampaignPerformanceResult(campaigns=rows, campaign_count=len(rows)),
+        account=account.slug,
+        period=period,
+        warnings=warnings,
+    )

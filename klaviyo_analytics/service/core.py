@@ -1,0 +1,121 @@
+"""KlaviyoService: the dependencies every tool handler shares, and a few shared moves.
+
+Handlers are plain functions ``(service, params, ctx) -> ToolResult`` in the sibling
+modules; they know nothing of MCP or HTTP and raise only the product's errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Generic, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from klaviyo_analytics.client import KlaviyoClient, Observer
+from klaviyo_analytics.config import Settings
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
+from klaviyo_analytics.timeframes import Period
+
+ProgressFn = Callable[[float, float | None, str | None], None]
+DataT = TypeVar("DataT", bound=BaseModel)
+
+
+def _no_progress(done: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+@dataclass
+class CallContext:
+    """Per-call state an adapter hands to a handler."""
+
+    deadline: Deadline
+    progress: ProgressFn = _no_progress
+    caller: str = "local"
+
+
+@dataclass
+class ToolResult(Generic[DataT]):
+    data: DataT
+    account: str | None = None
+    period: Period | None = None
+    warnings: list[str] = field(default_factory=list)
+    extra_metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class KlaviyoService:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: AccountRegistry,
+        client: KlaviyoClient,
+        *,
+        today: Callable[[], date] = utc_today,
+        ledger: Any = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self.client = client
+        self.today = today
+        self.ledger = ledger
+
+    def account(self, name: str | None) -> Account:
+        return self.registry.resolve(name)
+
+    def values_report(
+        self,
+        account: Account,
+        kind: str,
+        period: Period,
+        attributes: dict[str, Any],
+        ctx: CallContext,
+        observer: Observer | None = None,
+    ) -> list[dict[str, Any]]:
+        """All result rows of a ``{kind}-values-report`` or ``{kind}-series-report`` for one window.
+
+        ``kind`` is e.g. ``campaign-values`` or ``flow-series``. Klaviyo's spec does not say how
+        a report exposes a next page; a ``links.next`` carrying ``page_cursor`` is followed.
+        """
+        body = {
+            "data": {
+                "type": f"{kind}-report",
+                "attributes": {"timeframe": period.klaviyo_timeframe(), **attributes},
+            }
+        }
+        results: list[dict[str, Any]] = []
+        params: dict[str, str] = {}
+        seen: set[str] = set()
+        while True:
+            doc = self.client.post(
+                account, f"/api/{kind}-reports", body, params=params or None, deadline=ctx.deadline, observer=observer
+            )
+            data = doc.get("data") or {}
+            results.extend((data.get("attributes") or {}).get("results") or [])
+            cursor = _page_cursor((doc.get("links") or {}).get("next"))
+            if not cursor or cursor in seen:
+                return results
+            seen.add(cursor)
+            params = {"page_cursor": cursor}
+
+
+def _page_cursor(next_url: Any) -> str | None:
+    if not isinstance(next_url, str):
+        return None
+    query = httpx.URL(next_url).params
+    cursor = query.get("page_cursor") or query.get("page[cursor]")
+    return str(cursor) if cursor else None
+
+
+def build_service(
+    settings: Settings, *, transport: httpx.BaseTransport | None = None, ledger: Any = None
+) -> KlaviyoService:
+    registry = load_registry(settings)
+    client = KlaviyoClient(settings, transport=transport)
+    return KlaviyoService(settings, registry, client, ledger=ledger)

@@ -1,0 +1,66 @@
+"""Running a catalog tool, the same way for every adapter.
+
+``run_tool`` validates the raw arguments, calls the handler and wraps its result in the
+envelope; both adapters call it, which is why MCP and REST return identical payloads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
+from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
+from klaviyo_analytics.service.core import CallContext, KlaviyoService
+from klaviyo_analytics.tools.spec import ToolSpec
+
+log = get_logger("klaviyo_analytics.tools")
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(body)"
+
+
+def validate_params(model: type[StrictModel], raw: Mapping[str, Any]) -> StrictModel:
+    try:
+        return model.model_validate(dict(raw))
+    except ValidationError as exc:
+        problems = []
+        allowed_fields = sorted(model.model_fields)
+        for error in exc.errors(include_url=False, include_input=False):
+            field = _field_name(error["loc"])
+            if error["type"] == "extra_forbidden":
+                message = f"unknown field {field!r}; allowed fields: {', '.join(allowed_fields) or '(none)'}"
+            else:
+                message = f"{field}: {error['msg']}"
+            problems.append({"field": field, "message": message})
+        first = problems[0]
+        return_msg = first["message"] if len(problems) == 1 else f"{first['message']} (and {len(problems) - 1} more)"
+        raise InvalidArgumentError(return_msg, field=first["field"], errors=problems) from None
+
+
+def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+    started = time.perf_counter()
+    params = validate_params(spec.params, raw)
+    result = spec.handler(service, params, ctx)
+    metadata = Metadata(
+        account=result.account,
+        period=PeriodOut(**result.period.to_dict()) if result.period else None,
+        revision=service.settings.klaviyo_revision,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+        **result.extra_metadata,
+    )
+    envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
+    payload: dict[str, Any] = envelope.model_dump(mode="json")
+    log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
+    return payload
+
+
+def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:
+    """An unexpected failure: logged in full to stderr, reported without internals."""
+    log.exception("tool.crash", tool=spec_name, error_type=type(exc).__name__)
+    return KlaviyoMCPError(f"{spec_name} failed unexpectedly; the server log has the details")

@@ -1,0 +1,120 @@
+"""The MCP stdio server: one MCP tool per catalog entry, nothing tool-specific here.
+
+stdout is the JSON-RPC channel; logs go to stderr. Run ``python server.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, cast
+
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.tools.base import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp_types import CallToolResult, TextContent
+from pydantic import ConfigDict
+
+from klaviyo_analytics import __version__
+from klaviyo_analytics.config import Settings, load_settings
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.logs import configure_logging, get_logger
+from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
+from klaviyo_analytics.tools import ToolSpec, internal_error, run_tool, visible_tools
+from klaviyo_analytics.tools.render import render_error, render_result
+
+INSTRUCTIONS = (
+    "Reports on Klaviyo campaigns, flows, lists and segments, and prepares changes that a person must "
+    "approve outside this chat. Results carry warnings inside the structured content: read them."
+)
+log = get_logger("klaviyo_analytics.mcp")
+
+
+class RawArguments(ArgModelBase):
+    """Hands the raw arguments to the tool untouched, so the catalog's own pydantic model
+    validates them and bad input comes back as the product's INVALID_ARGUMENT error."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return {"arguments": dict(self.model_extra or {})}
+
+
+def error_result(error: KlaviyoMCPError) -> CallToolResult:
+    body = error.to_dict()
+    return CallToolResult(
+        content=[TextContent(type="text", text=render_error(body))], structured_content={"error": body}, is_error=True
+    )
+
+
+def _progress_bridge(ctx: Context) -> Any:
+    """Progress from the worker thread a handler runs in, forwarded to the client."""
+
+    def progress(done: float, total: float | None, message: str | None) -> None:
+        try:
+            anyio.from_thread.run(ctx.report_progress, done, total, message)
+        except Exception:  # a progress notification must never fail the call
+            log.debug("mcp.progress_failed")
+
+    return progress
+
+
+def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
+    async def call(arguments: Mapping[str, Any], ctx: Context) -> CallToolResult:
+        call_ctx = CallContext(
+            deadline=Deadline(service.settings.tool_deadline_seconds), progress=_progress_bridge(ctx), caller="mcp"
+        )
+        try:
+            envelope = await anyio.to_thread.run_sync(run_tool, spec, service, arguments, call_ctx)
+        except KlaviyoMCPError as exc:
+            return error_result(exc)
+        except Exception as exc:
+            return error_result(internal_error(spec.name, exc))
+        return CallToolResult(
+            content=[TextContent(type="text", text=render_result(envelope))], structured_content=envelope
+        )
+
+    return Tool(
+        fn=call,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        parameters=spec.input_schema,
+        fn_metadata=FuncMetadata(arg_model=RawArguments, output_schema=spec.output_schema),
+        is_async=True,
+        context_kwarg="ctx",
+        annotations=spec.annotations,
+    )
+
+
+def build_server(settings: Settings | None = None, service: KlaviyoService | None = None) -> MCPServer:
+    settings = settings or (service.settings if service else load_settings())
+    service = service or build_service(settings)
+    tools = [make_tool(spec, service) for spec in visible_tools(settings.read_only)]
+    return MCPServer(
+        name="klaviyo-mcp",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=tools,
+        log_level=cast(Any, settings.log_level),
+    )
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level)
+        server = build_server(settings)
+    except KlaviyoMCPError as exc:
+        sys.stderr.write(f"{exc.code}: {exc.message}\n")
+        return 2
+    server.run("stdio")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

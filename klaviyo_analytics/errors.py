@@ -7,6 +7,8 @@ into this tree where they happen.
 
     KlaviyoMCPError                     code                 HTTP
     ├── ConfigError                     CONFIG_ERROR         500
+    ├── UnauthenticatedError            UNAUTHENTICATED      401  (REST only)
+    ├── ForbiddenError                  FORBIDDEN            403  (REST only)
     ├── UnknownAccountError             UNKNOWN_ACCOUNT      404
     ├── InvalidArgumentError            INVALID_ARGUMENT     400
     ├── NotFoundError                   NOT_FOUND            404
@@ -48,6 +50,20 @@ class KlaviyoMCPError(Exception):
 class ConfigError(KlaviyoMCPError):
     code = "CONFIG_ERROR"
     http_status = 500
+
+
+class UnauthenticatedError(KlaviyoMCPError):
+    """A REST request without a credential."""
+
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class ForbiddenError(KlaviyoMCPError):
+    """A REST credential that is wrong, or not allowed to do this (e.g. approve)."""
+
+    code = "FORBIDDEN"
+    http_status = 403
 
 
 class UnknownAccountError(KlaviyoMCPError):
@@ -123,6 +139,8 @@ class RateLimitedError(UpstreamError):
 ALL_ERRORS: tuple[type[KlaviyoMCPError], ...] = (
     KlaviyoMCPError,
     ConfigError,
+    UnauthenticatedError,
+    ForbiddenError,
     UnknownAccountError,
     InvalidArgumentError,
     NotFoundError,

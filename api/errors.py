@@ -1,0 +1,50 @@
+"""The REST adapter's one error shape: ``{"error": {"code", "message", "details"}}``.
+
+Product errors keep their code and map to their HTTP status; Flask's own HTTP errors
+(404, 405, 413, ...) are reshaped the same way; anything unexpected becomes a 500 with no
+internals in the body (the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.tools import internal_error
+
+HTTP_CODES = {
+    400: "INVALID_ARGUMENT",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+
+
+def error_response(error: KlaviyoMCPError, status: int | None = None) -> Response:
+    response = jsonify({"error": error.to_dict()})
+    response.status_code = status or error.http_status
+    retry = error.details.get("retry_after_seconds")
+    if retry is not None:
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    code = HTTP_CODES.get(status, "HTTP_ERROR")
+    error = KlaviyoMCPError(exc.description or exc.name)
+    body = {"error": {"code": code, "message": error.message, "details": {}}}
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def install_error_handlers(app: Flask) -> None:
+    app.register_error_handler(KlaviyoMCPError, error_response)
+    app.register_error_handler(HTTPException, http_error)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception) -> Response:
+        return error_response(internal_error("REST request", exc))

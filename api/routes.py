@@ -1,0 +1,73 @@
+"""One Flask route per catalog entry, plus /health and /v1/tools. No per-tool code."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.service import CallContext, KlaviyoService
+from klaviyo_analytics.tools import ToolSpec, run_tool, visible_tools
+
+
+def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
+    """GET tools take query parameters; POST tools a JSON object body. Path parameters join either."""
+    if spec.method == "GET":
+        arguments: dict[str, Any] = {}
+        for key in request.args:
+            values = request.args.getlist(key)
+            arguments[key] = values if len(values) > 1 else values[0]
+    else:
+        if request.content_length and not request.is_json:
+            raise InvalidArgumentError("send the body as JSON (Content-Type: application/json)", field="(body)")
+        body = request.get_json(silent=True) if request.content_length else {}
+        if not isinstance(body, dict):
+            raise InvalidArgumentError("the body must be a JSON object of the tool's fields", field="(body)")
+        arguments = body
+    for name, value in path_args.items():
+        if name in arguments and arguments[name] != value:
+            raise InvalidArgumentError(f"{name} is given both in the path and the body", field=name)
+        arguments[name] = value
+    return arguments
+
+
+def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response]:
+    def view(**path_args: Any) -> Response:
+        ctx = CallContext(deadline=Deadline(service.settings.tool_deadline_seconds), caller=g.caller)
+        return jsonify(run_tool(spec, service, tool_arguments(spec, path_args), ctx))
+
+    view.__name__ = spec.name
+    return view
+
+
+def install_routes(app: Flask, service: KlaviyoService) -> None:
+    specs = visible_tools(service.settings.read_only)
+    for spec in specs:
+        app.add_url_rule(spec.path, endpoint=spec.name, view_func=make_view(spec, service), methods=[spec.method])
+
+    @app.get("/health")
+    def health() -> Response:
+        return jsonify({"status": "ok", "version": app.extensions["klaviyo_version"]})
+
+    @app.get("/v1/tools")
+    def tools() -> Response:
+        return jsonify(
+            {
+                "tools": [
+                    {
+                        "name": s.name,
+                        "title": s.title,
+                        "description": s.description,
+                        "method": s.method,
+                        "path": s.path,
+                        "read_only": s.read_only,
+                        "scopes": list(s.scopes),
+                        "toolset": s.toolset,
+                    }
+                    for s in specs
+                ]
+            }
+        )

@@ -34,7 +34,6 @@ JSONAPI = "application/vnd.api+json"
 USER_AGENT = "klaviyo-mcp/0.1"
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
-RETRY_AFTER_CAP_SECONDS = 60.0
 DEFAULT_MAX_PAGES = 200
 
 log = get_logger("klaviyo_analytics.client")
@@ -78,10 +77,14 @@ def should_retry(read: bool, status: int | None, exc: Exception | None) -> bool:
 
 
 def retry_delay(attempt: int, retry_after: float | None, rand: Callable[[], float] = random.random) -> float:
-    """Capped exponential backoff with full jitter; Retry-After, when given, is the floor."""
+    """Capped exponential backoff with full jitter; Retry-After, when given, is the floor.
+
+    Retry-After is not capped: retrying sooner only draws another 429. The caller's deadline
+    is what bounds the wait.
+    """
     backoff = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * (2.0**attempt)) * rand()
     if retry_after is not None:
-        return min(retry_after, RETRY_AFTER_CAP_SECONDS) + backoff * 0.1
+        return retry_after + backoff * 0.1
     return backoff
 
 

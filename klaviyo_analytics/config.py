@@ -44,29 +44,37 @@ def _bool(raw: str) -> bool:
     raise ValueError("expected true/false")
 
 
+def _number(raw: str, kind: type[float] | type[int]) -> float:
+    # int()/float() errors quote the raw value, which may be a secret pasted in the wrong place.
+    try:
+        return kind(raw.strip())
+    except ValueError:
+        raise ValueError("expected a whole number" if kind is int else "expected a number") from None
+
+
 def _nonneg_float(raw: str) -> float:
-    value = float(raw)
+    value = _number(raw, float)
     if value < 0:
         raise ValueError("must be >= 0")
     return value
 
 
 def _positive_float(raw: str) -> float:
-    value = float(raw)
+    value = _number(raw, float)
     if value <= 0:
         raise ValueError("must be > 0")
     return value
 
 
 def _nonneg_int(raw: str) -> int:
-    value = int(raw)
+    value = int(_number(raw, int))
     if value < 0:
         raise ValueError("must be >= 0")
     return value
 
 
 def _port(raw: str) -> int:
-    value = int(raw)
+    value = int(_number(raw, int))
     if not 0 < value < 65536:
         raise ValueError("must be 1-65535")
     return value

@@ -38,4 +38,7 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def get_logger(name: str) -> Any:
+    if not structlog.is_configured():
+        # structlog's default prints to stdout, which would corrupt the MCP channel.
+        configure_logging()
     return structlog.get_logger(name)

@@ -1,0 +1,125 @@
+"""Settings and the account registry: precedence, fail-fast errors that never echo values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from klaviyo_analytics import paths
+from klaviyo_analytics.config import SETTINGS, load_settings
+from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, UnknownAccountError
+from klaviyo_analytics.registry import load_registry, parse_accounts
+from tests.helpers import ACME_KEY, ONE_ACCOUNT, TWO_ACCOUNTS, make_settings, write_accounts
+
+
+def test_defaults() -> None:
+    settings = load_settings({}, use_dotenv=False)
+    assert settings.klaviyo_revision == "2026-07-15"
+    assert settings.tool_deadline_seconds == 45
+    assert settings.cache_ttl_seconds == 300
+    assert settings.read_only is False
+    assert settings.rest_tokens == ()
+
+
+def test_dotenv_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, user = tmp_path / "repo", tmp_path / "user"
+    repo.mkdir()
+    user.mkdir()
+    monkeypatch.setattr(paths, "REPO_ROOT", repo)
+    (repo / ".env").write_text("CACHE_TTL_SECONDS=10\nKLAVIYO_MAX_RETRIES=7\nREST_PORT=9000\n")
+    (user / ".env").write_text("CACHE_TTL_SECONDS=20\nKLAVIYO_MAX_RETRIES=8\n")
+    settings = load_settings({"CACHE_TTL_SECONDS": "30"}, config_dir=user)
+    assert settings.cache_ttl_seconds == 30  # the real environment wins
+    assert settings.klaviyo_max_retries == 8  # the per-user .env beats the repo root
+    assert settings.rest_port == 9000  # the repo root .env is the fallback
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("TOOL_DEADLINE_SECONDS", "-1"),
+        ("KLAVIYO_REVISION", "yesterday"),
+        ("READ_ONLY", "perhaps"),
+        ("REST_PORT", "70000"),
+        ("KLAVIYO_BASE_URL", "ftp://x"),
+        ("KLAVIYO_MAX_RETRIES", "lots-of-secret-value"),
+    ],
+)
+def test_bad_values_fail_fast_naming_the_variable_not_the_value(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings({name: value}, use_dotenv=False)
+    assert caught.value.details["variable"] == name
+    assert name in caught.value.message
+    assert value not in caught.value.message
+
+
+def test_every_setting_is_documented_in_env_example() -> None:
+    example = (paths.REPO_ROOT / ".env.example").read_text()
+    for setting in SETTINGS:
+        assert f"\n{setting.name}=" in "\n" + example or f"\n# {setting.name}=" in "\n" + example, setting.name
+
+
+def test_registry_resolves_default_and_named_accounts(tmp_path: Path) -> None:
+    single = load_registry(make_settings(tmp_path))
+    assert single.resolve(None).slug == "acme"
+    assert single.resolve(None).api_key == ACME_KEY
+    assert ACME_KEY not in repr(single.resolve(None))
+
+    several = load_registry(make_settings(tmp_path, TWO_ACCOUNTS))
+    assert several.resolve("globex").label == "Globex"
+    with pytest.raises(InvalidArgumentError) as missing:
+        several.resolve(None)
+    assert missing.value.field == "account"
+    assert missing.value.details["allowed"] == ["acme", "globex"]
+    with pytest.raises(UnknownAccountError) as unknown:
+        several.resolve("initech")
+    assert unknown.value.details["available_accounts"] == ["acme", "globex"]
+    assert "acme, globex" in unknown.value.message
+
+
+def test_missing_key_env_fails_fast_naming_the_variable(tmp_path: Path) -> None:
+    accounts = write_accounts(tmp_path / "accounts.toml", ONE_ACCOUNT)
+    settings = load_settings({"ACCOUNTS_FILE": str(accounts)}, use_dotenv=False)
+    with pytest.raises(ConfigError) as caught:
+        load_registry(settings)
+    assert caught.value.details["variable"] == "KLAVIYO_ACME_KEY"
+
+
+@pytest.mark.parametrize(
+    ("document", "needle"),
+    [
+        ({"Bad Slug": {}}, "not a valid slug"),
+        ({"acme": "x"}, "must be a table"),
+        ({"acme": {"api_key_env": "K", "label": "A"}}, "conversion_metric_id"),
+        ({"acme": {"api_key_env": "not a name", "conversion_metric_id": "X", "label": "A"}}, "api_key_env"),
+        ({"acme": {"api_key_env": "K", "conversion_metric_id": "a/b", "label": "A"}}, "alphanumeric"),
+    ],
+)
+def test_invalid_accounts_documents(document: dict[str, object], needle: str) -> None:
+    with pytest.raises(ConfigError, match=needle):
+        parse_accounts(document, {"K": "pk_test_value_123"})
+
+
+def test_accounts_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_registry(load_settings({"ACCOUNTS_FILE": str(tmp_path / "nope.toml")}, use_dotenv=False))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[acme\n")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_registry(load_settings({"ACCOUNTS_FILE": str(bad)}, use_dotenv=False))
+    empty = tmp_path / "empty.toml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="defines no accounts"):
+        load_registry(load_settings({"ACCOUNTS_FILE": str(empty)}, use_dotenv=False))
+
+
+def test_search_path_finds_the_user_config_dir_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(paths, "REPO_ROOT", tmp_path / "repo")
+    user = tmp_path / "user"
+    user.mkdir()
+    write_accounts(user / "accounts.toml", ONE_ACCOUNT)
+    settings = load_settings({"KLAVIYO_ACME_KEY": ACME_KEY}, config_dir=user)
+    assert load_registry(settings).source == user / "accounts.toml"
+    with pytest.raises(ConfigError, match="no accounts.toml found"):
+        load_registry(load_settings({}, config_dir=tmp_path / "elsewhere"))

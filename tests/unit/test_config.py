@@ -121,5 +121,5 @@ def test_search_path_finds_the_user_config_dir_first(tmp_path: Path, monkeypatch
     write_accounts(user / "accounts.toml", ONE_ACCOUNT)
     settings = load_settings({"KLAVIYO_ACME_KEY": ACME_KEY}, config_dir=user)
     assert load_registry(settings).source == user / "accounts.toml"
-    with pytest.raises(ConfigError, match="no accounts.toml found"):
+    with pytest.raises(ConfigError, match=r"no accounts\.toml found"):
         load_registry(load_settings({}, config_dir=tmp_path / "elsewhere"))

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from datetime import date
 
 import pytest
@@ -55,7 +56,7 @@ def test_chunks_cover_the_window_exactly_within_a_year_each() -> None:
     period = Period(date(2023, 2, 10), date(2026, 1, 5))
     parts = chunk(period)
     assert parts[0].start == period.start and parts[-1].end == period.end
-    for a, b in zip(parts, parts[1:], strict=False):
+    for a, b in itertools.pairwise(parts):
         assert (b.start - a.end).days == 1
     assert all(p.end < add_years(p.start, 1) for p in parts)
     assert len(parts) == 3

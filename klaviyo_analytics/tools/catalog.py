@@ -1,47 +1,11 @@
-"""The tool catalog: the one declaration of every tool."""
+"""The tool catalog: the one declaration of every tool, assembled from one module per area."""
 
 from __future__ import annotations
 
-from klaviyo_analytics.schemas.accounts import ListAccountsParams, ListAccountsResult
-from klaviyo_analytics.schemas.performance import CampaignPerformanceParams, CampaignPerformanceResult
-from klaviyo_analytics.service.accounts import list_accounts
-from klaviyo_analytics.service.campaigns import get_campaign_performance
+from klaviyo_analytics.tools import entries
 from klaviyo_analytics.tools.spec import ToolSpec
 
-CATALOG: tuple[ToolSpec, ...] = (
-    ToolSpec(
-        name="klaviyo_list_accounts",
-        title="List Klaviyo accounts",
-        description=(
-            "List the Klaviyo accounts this server can use (name and label). Call first when the user "
-            "has several accounts and has not said which."
-        ),
-        params=ListAccountsParams,
-        result=ListAccountsResult,
-        handler=list_accounts,
-        read_only=True,
-        scopes=(),
-        toolset="accounts",
-        method="GET",
-        path="/v1/accounts",
-    ),
-    ToolSpec(
-        name="klaviyo_get_campaign_performance",
-        title="Campaign performance",
-        description=(
-            "Per-campaign results (sends, opens, clicks, conversions, revenue and rates) for email and SMS "
-            "campaigns over a window. Use for 'which campaigns did best last month'."
-        ),
-        params=CampaignPerformanceParams,
-        result=CampaignPerformanceResult,
-        handler=get_campaign_performance,
-        read_only=True,
-        scopes=("campaigns:read",),
-        toolset="campaigns",
-        method="POST",
-        path="/v1/campaigns/performance",
-    ),
-)
+CATALOG: tuple[ToolSpec, ...] = entries.all_tools()
 
 
 def visible_tools(read_only: bool) -> tuple[ToolSpec, ...]:

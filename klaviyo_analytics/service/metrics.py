@@ -1,0 +1,132 @@
+"""Metrics: finding a metric by name, and querying metric aggregates.
+
+Klaviyo's ``GET /api/metrics`` cannot filter by name, so the whole (small) metric list is
+fetched once and cached for a day; names resolve client-side. Aggregates are bucketed in
+the account's timezone, the same one the reporting API uses, so the two line up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
+from klaviyo_analytics.registry import Account
+from klaviyo_analytics.service.core import CallContext, KlaviyoService
+from klaviyo_analytics.timeframes import Period
+
+# Metric names and timezones change rarely; a day keeps lookups off the hot path.
+METADATA_TTL_SECONDS = 86400.0
+MEASUREMENTS = ("count", "sum_value", "unique")
+INTERVALS = ("hour", "day", "week", "month")
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    name: str
+    integration: str | None
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    dates: list[str]
+    # One row per combination of `by` dimensions: (dimensions, {measurement: [values per date]}).
+    rows: list[tuple[list[str], dict[str, list[float]]]]
+
+    def totals(self, measurement: str) -> dict[tuple[str, ...], float]:
+        return {tuple(dims): float(sum(v or 0 for v in m.get(measurement, []))) for dims, m in self.rows}
+
+    def total(self, measurement: str) -> float:
+        return sum(self.totals(measurement).values())
+
+
+def list_metrics(svc: KlaviyoService, account: Account, ctx: CallContext) -> list[Metric]:
+    items = svc.client.get_all(account, "/api/metrics", deadline=ctx.deadline, cache_ttl=METADATA_TTL_SECONDS)
+    metrics = []
+    for item in items:
+        attributes = item.get("attributes") or {}
+        integration = attributes.get("integration") or {}
+        metrics.append(Metric(str(item.get("id")), str(attributes.get("name") or ""), integration.get("name") or None))
+    return metrics
+
+
+def find_metrics(svc: KlaviyoService, account: Account, names: list[str], ctx: CallContext) -> dict[str, Metric]:
+    """Metrics by exact name; a name the account does not have is simply absent from the result.
+
+    When several integrations define the same name, Klaviyo's own (the API integration) wins.
+    """
+    wanted = set(names)
+    found: dict[str, Metric] = {}
+    for metric in list_metrics(svc, account, ctx):
+        if metric.name in wanted:
+            current = found.get(metric.name)
+            if current is None or (metric.integration or "").lower() == "klaviyo":
+                found[metric.name] = metric
+    return found
+
+
+def resolve_metric(svc: KlaviyoService, account: Account, name_or_id: str, ctx: CallContext) -> Metric:
+    metrics = list_metrics(svc, account, ctx)
+    for metric in metrics:
+        if metric.id == name_or_id:
+            return metric
+    matches = [m for m in metrics if m.name.lower() == name_or_id.lower()]
+    if matches:
+        return matches[0]
+    sample = ", ".join(sorted({m.name for m in metrics})[:15])
+    raise NotFoundError(
+        f"no metric named or with id {name_or_id!r} in account {account.slug!r}; some metrics it has: {sample}",
+        field="metric",
+    )
+
+
+def account_timezone(svc: KlaviyoService, account: Account, ctx: CallContext) -> str:
+    document = svc.client.get(account, "/api/accounts", deadline=ctx.deadline, cache_ttl=METADATA_TTL_SECONDS)
+    for item in document.get("data") or []:
+        timezone = (item.get("attributes") or {}).get("timezone")
+        if timezone:
+            return str(timezone)
+    return "UTC"
+
+
+def aggregate(
+    svc: KlaviyoService,
+    account: Account,
+    metric_id: str,
+    period: Period,
+    ctx: CallContext,
+    *,
+    measurements: list[str],
+    interval: str = "day",
+    by: list[str] | None = None,
+    filters: list[str] | None = None,
+) -> Aggregate:
+    """One ``POST /api/metric-aggregates`` over ``period`` (at most a year: callers chunk)."""
+    if interval not in INTERVALS:
+        raise InvalidArgumentError(f"interval must be one of {', '.join(INTERVALS)}", field="interval")
+    start, end = period.datetime_bounds()
+    attributes: dict[str, Any] = {
+        "metric_id": metric_id,
+        "measurements": measurements,
+        "interval": interval,
+        "filter": [
+            f"greater-or-equal(datetime,{start.isoformat()})",
+            f"less-than(datetime,{end.isoformat()})",
+            *(filters or []),
+        ],
+        "timezone": account_timezone(svc, account, ctx),
+    }
+    if by:
+        attributes["by"] = by
+    body = {"data": {"type": "metric-aggregate", "attributes": attributes}}
+    document = svc.client.post(account, "/api/metric-aggregates", body, deadline=ctx.deadline)
+    data = (document.get("data") or {}).get("attributes") or {}
+    rows = [
+        (
+            [str(d) for d in (row.get("dimensions") or [])],
+            {k: [float(x or 0) for x in v] for k, v in (row.get("measurements") or {}).items()},
+        )
+        for row in data.get("data") or []
+    ]
+    return Aggregate([str(d) for d in data.get("dates") or []], rows)

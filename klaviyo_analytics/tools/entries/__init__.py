@@ -1,0 +1,26 @@
+"""Catalog entries, one module per area; ``all_tools`` fixes the order tools are listed in."""
+
+from __future__ import annotations
+
+import importlib
+
+from klaviyo_analytics.tools.spec import ToolSpec
+
+AREAS = ("accounts", "campaigns", "flows", "performance", "lists", "segments", "metrics", "actions")
+
+
+def all_tools() -> tuple[ToolSpec, ...]:
+    tools: list[ToolSpec] = []
+    for area in AREAS:
+        try:
+            module = importlib.import_module(f"klaviyo_analytics.tools.entries.{area}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"klaviyo_analytics.tools.entries.{area}":
+                raise
+            continue  # an area with no tools yet
+        tools.extend(module.TOOLS)
+    names = [t.name for t in tools]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise RuntimeError(f"tool declared twice: {sorted(duplicates)}")
+    return tuple(tools)

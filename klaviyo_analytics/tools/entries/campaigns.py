@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from klaviyo_analytics.schemas.performance import CampaignPerformanceParams, CampaignPerformanceResult
+from klaviyo_analytics.service.campaigns import get_campaign_performance
+from klaviyo_analytics.tools.spec import ToolSpec
+
+TOOLS = (
+    ToolSpec(
+        name="klaviyo_get_campaign_performance",
+        title="Campaign performance",
+        description=(
+            "Per-campaign results (sends, opens, clicks, conversions, revenue and rates) for email and SMS "
+            "campaigns over a window. Use for 'which campaigns did best last month'."
+        ),
+        params=CampaignPerformanceParams,
+        result=CampaignPerformanceResult,
+        handler=get_campaign_performance,
+        read_only=True,
+        scopes=("campaigns:read",),
+        toolset="campaigns",
+        method="POST",
+        path="/v1/campaigns/performance",
+    ),
+)

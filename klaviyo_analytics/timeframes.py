@@ -128,12 +128,15 @@ def resolve_period(
     return period
 
 
-def chunk(period: Period) -> list[Period]:
-    """Consecutive sub-windows, each at most one calendar year, covering ``period`` exactly."""
+def chunk(period: Period, max_days: int | None = None) -> list[Period]:
+    """Consecutive sub-windows covering ``period`` exactly, each at most one calendar year
+    (and at most ``max_days`` days, for series intervals with tighter limits)."""
     chunks = []
     start = period.start
     while start <= period.end:
         end = min(period.end, add_years(start, 1) - timedelta(days=1))
+        if max_days is not None:
+            end = min(end, start + timedelta(days=max_days - 1))
         chunks.append(Period(start, end))
         start = end + timedelta(days=1)
     return chunks

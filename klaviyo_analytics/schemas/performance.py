@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, WindowParams
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 
 
 class PerformanceStats(OutputModel):
@@ -42,4 +44,36 @@ class CampaignRow(PerformanceStats):
 
 class CampaignPerformanceResult(OutputModel):
     campaigns: list[CampaignRow]
+    campaign_count: int
+
+
+CampaignChannel = Literal["email", "sms", "mobile_push"]
+
+
+class GetCampaignsParams(AccountParams):
+    channel: CampaignChannel | None = Field(None, description="Only this channel (default: email and sms).")
+    status: str | None = Field(None, max_length=40, description="e.g. Sent, Draft, Scheduled.")
+    name_contains: str | None = Field(None, min_length=1, max_length=100)
+    archived: bool = False
+
+
+class Audiences(OutputModel):
+    included: list[str]
+    excluded: list[str]
+
+
+class CampaignOut(OutputModel):
+    campaign_id: str
+    name: str | None
+    channel: str
+    status: str | None
+    send_time: str | None
+    scheduled_at: str | None
+    created_at: str | None
+    archived: bool | None
+    audiences: Audiences
+
+
+class GetCampaignsResult(OutputModel):
+    campaigns: list[CampaignOut]
     campaign_count: int

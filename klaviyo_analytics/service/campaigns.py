@@ -12,9 +12,17 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.registry import Account
-from klaviyo_analytics.schemas.performance import CampaignPerformanceParams, CampaignPerformanceResult, CampaignRow
+from klaviyo_analytics.schemas.performance import (
+    Audiences,
+    CampaignOut,
+    CampaignPerformanceParams,
+    CampaignPerformanceResult,
+    CampaignRow,
+    GetCampaignsParams,
+    GetCampaignsResult,
+)
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
@@ -50,7 +58,7 @@ def campaign_counts(
         attributes["filter"] = f'equals(campaign_id,"{campaign}")'
     for index, window in enumerate(chunks):
         ctx.progress(index, len(chunks), f"campaign report {window.start}..{window.end}")
-        for result in svc.values_report(account, "campaign-values", window, attributes, ctx):
+        for result in svc.values_report(account, "campaign-values", window, attributes, ctx).results:
             groupings = result.get("groupings") or {}
             campaign_id = str(groupings.get("campaign_id") or "")
             if not campaign_id:
@@ -130,3 +138,43 @@ def get_campaign_performance(
         period=period,
         warnings=warnings,
     )
+
+
+CAMPAIGN_STATUSES = (
+    "Scheduled", "Sent", "Draft", "Cancelled", "Adding Recipients", "Sending", "Variations Sent", "Sending Segments",
+    "Cancelled: Smart Sending", "Preparing to send", "Cancelled: Account Disabled", "Cancelled: No Recipients",
+    "Preparing to schedule", "Cancelled: Internal Error", "Queued without Recipients", "Cancelled: Billing Limit",
+    "Cancelled: Misconfigured", "Unknown",
+)  # fmt: skip
+
+
+def get_campaigns(svc: KlaviyoService, params: GetCampaignsParams, ctx: CallContext) -> ToolResult[GetCampaignsResult]:
+    """Campaigns with status, send time and audiences: one paged call per channel (Klaviyo requires one)."""
+    account = svc.account(params.account)
+    if params.status is not None and params.status not in CAMPAIGN_STATUSES:
+        raise InvalidArgumentError(
+            f"status must be one of: {', '.join(CAMPAIGN_STATUSES)}", field="status", allowed=list(CAMPAIGN_STATUSES)
+        )
+    campaigns = []
+    for channel in [params.channel] if params.channel else ["email", "sms"]:
+        filters = [f"equals(messages.channel,'{channel}')", f"equals(archived,{str(params.archived).lower()})"]
+        if params.status:
+            filters.append(f"equals(status,{json.dumps(params.status)})")
+        if params.name_contains:
+            filters.append(f"contains(name,{json.dumps(params.name_contains)})")
+        query = {"filter": f"and({','.join(filters)})", "sort": "-created_at"}
+        for item in svc.client.get_all(account, "/api/campaigns", query, deadline=ctx.deadline):
+            attrs = item.get("attributes") or {}
+            audiences = attrs.get("audiences") or {}
+            campaigns.append(
+                CampaignOut(
+                    campaign_id=str(item["id"]), name=attrs.get("name"), channel=channel, status=attrs.get("status"),
+                    send_time=attrs.get("send_time"), scheduled_at=attrs.get("scheduled_at"),
+                    created_at=attrs.get("created_at"), archived=attrs.get("archived"),
+                    audiences=Audiences(
+                        included=list(audiences.get("included") or []), excluded=list(audiences.get("excluded") or [])
+                    ),
+                )
+            )  # fmt: skip
+    campaigns.sort(key=lambda c: c.send_time or c.scheduled_at or c.created_at or "", reverse=True)
+    return ToolResult(GetCampaignsResult(campaigns=campaigns, campaign_count=len(campaigns)), account=account.slug)

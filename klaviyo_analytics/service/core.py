@@ -46,6 +46,14 @@ class ToolResult(Generic[DataT]):
     extra_metadata: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report's result rows; series reports also carry the bucket starts."""
+
+    results: list[dict[str, Any]]
+    date_times: list[str] = field(default_factory=list)
+
+
 def utc_today() -> date:
     return datetime.now(UTC).date()
 
@@ -77,7 +85,7 @@ class KlaviyoService:
         attributes: dict[str, Any],
         ctx: CallContext,
         observer: Observer | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> Report:
         """All result rows of a ``{kind}-values-report`` or ``{kind}-series-report`` for one window.
 
         ``kind`` is e.g. ``campaign-values`` or ``flow-series``. Klaviyo's spec does not say how
@@ -90,17 +98,19 @@ class KlaviyoService:
             }
         }
         results: list[dict[str, Any]] = []
+        date_times: list[str] = []
         params: dict[str, str] = {}
         seen: set[str] = set()
         while True:
             doc = self.client.post(
                 account, f"/api/{kind}-reports", body, params=params or None, deadline=ctx.deadline, observer=observer
             )
-            data = doc.get("data") or {}
-            results.extend((data.get("attributes") or {}).get("results") or [])
+            attributes_out = (doc.get("data") or {}).get("attributes") or {}
+            results.extend(attributes_out.get("results") or [])
+            date_times = [str(d) for d in attributes_out.get("date_times") or []] or date_times
             cursor = _page_cursor((doc.get("links") or {}).get("next"))
             if not cursor or cursor in seen:
-                return results
+                return Report(results, date_times)
             seen.add(cursor)
             params = {"page_cursor": cursor}
 

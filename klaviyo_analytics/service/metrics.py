@@ -12,13 +12,16 @@ from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
-from klaviyo_analytics.service.core import CallContext, KlaviyoService
-from klaviyo_analytics.timeframes import Period
+from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 # Metric names and timezones change rarely; a day keeps lookups off the hot path.
 METADATA_TTL_SECONDS = 86400.0
 MEASUREMENTS = ("count", "sum_value", "unique")
 INTERVALS = ("hour", "day", "week", "month")
+# A daily series longer than this is more numbers than anyone reads; weekly or monthly answers better.
+MAX_DAILY_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -130,3 +133,65 @@ def aggregate(
         for row in data.get("data") or []
     ]
     return Aggregate([str(d) for d in data.get("dates") or []], rows)
+
+
+def query_metric_aggregates(
+    svc: KlaviyoService, params: MetricQueryParams, ctx: CallContext
+) -> ToolResult[MetricQueryResult]:
+    """A guarded generic query: bounded dimensions, rows and buckets, chunked past a year."""
+    from klaviyo_analytics.service.trends import AGGREGATE_INTERVAL, INTERVAL_MAX_DAYS
+
+    account = svc.account(params.account)
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    assert period is not None
+    if params.interval == "hourly" and period.days > INTERVAL_MAX_DAYS["hourly"]:
+        raise InvalidArgumentError(
+            "hourly buckets cover at most 7 days; use daily or a shorter window", field="interval"
+        )
+    if params.interval == "daily" and period.days > MAX_DAILY_DAYS:
+        raise InvalidArgumentError(
+            f"daily buckets cover at most {MAX_DAILY_DAYS} days; use weekly or monthly", field="interval"
+        )
+    metric = resolve_metric(svc, account, params.metric, ctx)
+    measurements: list[str] = list(dict.fromkeys(params.measurements))
+    dates: list[str] = []
+    position: dict[str, int] = {}
+    cells: dict[tuple[str, ...], dict[str, dict[int, float]]] = {}
+    windows = chunk(period)
+    for i, window in enumerate(windows):
+        ctx.progress(i, len(windows), f"{metric.name} {window.start}..{window.end}")
+        agg = aggregate(svc, account, metric.id, window, ctx, measurements=measurements,
+                        interval=AGGREGATE_INTERVAL[params.interval], by=list(params.by))  # fmt: skip
+        for d in agg.dates:
+            if d not in position:  # a bucket split across two chunks keeps one slot
+                position[d] = len(dates)
+                dates.append(d)
+        for dims, values in agg.rows:
+            row = cells.setdefault(tuple(dims), {m: {} for m in measurements})
+            for m in measurements:
+                for d, value in zip(agg.dates, values.get(m) or [], strict=False):
+                    row[m][position[d]] = row[m].get(position[d], 0.0) + value
+    series = {
+        dims: {m: [row[m].get(j, 0.0) for j in range(len(dates))] for m in measurements} for dims, row in cells.items()
+    }
+    ranked = sorted(series.items(), key=lambda item: -sum(item[1][measurements[0]]))
+    rows = [
+        MetricRow(
+            dimensions=dict(zip(params.by, dims, strict=False)),
+            totals={m: round(sum(v), 2) for m, v in values.items()},
+            series={m: [round(x, 2) for x in v] for m, v in values.items()},
+        )
+        for dims, values in ranked[: params.limit]
+    ]
+    warnings = [
+        "Metric aggregates count by event time; they will not match Klaviyo's campaign or flow reports exactly."
+    ]
+    if len(ranked) > params.limit:
+        warnings.append(
+            f"Showing the top {params.limit} of {len(ranked)} rows by {measurements[0]}; raise limit for more."
+        )
+    result = MetricQueryResult(
+        metric=MetricRef(id=metric.id, name=metric.name), interval=params.interval, dates=dates, rows=rows,
+        row_count=len(ranked), truncated=len(ranked) > params.limit,
+    )  # fmt: skip
+    return ToolResult(result, account=account.slug, period=period, warnings=warnings)

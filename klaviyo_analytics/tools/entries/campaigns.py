@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from klaviyo_analytics.schemas.performance import CampaignPerformanceParams, CampaignPerformanceResult
-from klaviyo_analytics.service.campaigns import get_campaign_performance
+from klaviyo_analytics.schemas.performance import (
+    CampaignPerformanceParams,
+    CampaignPerformanceResult,
+    GetCampaignsParams,
+    GetCampaignsResult,
+)
+from klaviyo_analytics.service.campaigns import get_campaign_performance, get_campaigns
 from klaviyo_analytics.tools.spec import ToolSpec
 
 TOOLS = (
@@ -20,5 +25,18 @@ TOOLS = (
         toolset="campaigns",
         method="POST",
         path="/v1/campaigns/performance",
+    ),
+    ToolSpec(
+        name="klaviyo_get_campaigns",
+        title="List campaigns",
+        description="List email and SMS campaigns with status, send time and audiences (no metrics).",
+        params=GetCampaignsParams,
+        result=GetCampaignsResult,
+        handler=get_campaigns,
+        read_only=True,
+        scopes=("campaigns:read",),
+        toolset="campaigns",
+        method="GET",
+        path="/v1/campaigns",
     ),
 )

@@ -1,0 +1,228 @@
+"""Trends: series over time, and one window compared with another.
+
+Flow series come from Klaviyo's native flow-series report. Campaigns have no series report
+(at 2 report calls a minute, one values report per bucket would take ~26 minutes for a
+year of weeks), so a campaign trend is built from metric aggregates: one call per metric,
+bucketed by Klaviyo and grouped by message — the call count does not grow with the number
+of buckets. Aggregates count by event time, so a campaign trend will not match the
+Klaviyo UI's campaign numbers exactly; the result says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.registry import Account
+from klaviyo_analytics.schemas.common import PeriodOut
+from klaviyo_analytics.schemas.trends import (
+    CompareParams,
+    CompareResult,
+    Delta,
+    OverTimeParams,
+    OverTimeResult,
+    SeriesRow,
+)
+from klaviyo_analytics.service import stats
+from klaviyo_analytics.service.campaigns import TIME_BASIS_WARNING, campaign_counts
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.flows import FLOW_GROUP_BY, flow_counts
+from klaviyo_analytics.service.metrics import aggregate, find_metrics
+from klaviyo_analytics.timeframes import Period, chunk, resolve_period
+
+DEFAULT_FLOW_STATISTICS = [
+    "recipients", "delivered", "opens_unique", "open_rate", "clicks_unique", "click_rate", "conversions",
+    "conversion_value",
+]  # fmt: skip
+# Klaviyo's longest window per series interval, in days.
+INTERVAL_MAX_DAYS = {"hourly": 7, "daily": 60, "weekly": 366, "monthly": 364}
+AGGREGATE_INTERVAL = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month"}
+# Campaign trend statistic -> (metric name, measurement); conversions use the account's conversion metric.
+CAMPAIGN_METRICS = {
+    "recipients": [("Received Email", "count"), ("Received SMS", "count")],
+    "opens_unique": [("Opened Email", "unique")],
+    "clicks_unique": [("Clicked Email", "unique")],
+}
+CAMPAIGN_BY = ["$message", "Campaign Name", "$flow"]
+CAMPAIGN_TREND_WARNING = (
+    "Campaign trends are built from metric events bucketed by event time, so they will not match the Klaviyo "
+    "UI's campaign report exactly; opens and clicks are email only."
+)
+
+
+def merge_series(parts: Iterable[tuple[list[str], list[SeriesRow]]]) -> tuple[list[str], list[SeriesRow]]:
+    """Concatenate chunked series; a bucket split across two chunks (same start) is summed."""
+    dates: list[str] = []
+    index: dict[str, int] = {}
+    rows: dict[tuple[tuple[str, str | None], ...], dict[str, dict[str, float | None]]] = {}
+    for part_dates, part_rows in parts:
+        for d in part_dates:
+            if d not in index:
+                index[d] = len(dates)
+                dates.append(d)
+        for row in part_rows:
+            key = tuple(sorted(row.groupings.items()))
+            target = rows.setdefault(key, {})
+            for stat, values in row.statistics.items():
+                cells = target.setdefault(stat, {})
+                for d, v in zip(part_dates, values, strict=False):
+                    old = cells.get(d)
+                    cells[d] = v if old is None else (old + v if v is not None else old)
+    merged = [
+        SeriesRow(groupings=dict(key), statistics={s: [cells.get(d) for d in dates] for s, cells in stats_.items()})
+        for key, stats_ in rows.items()
+    ]
+    return dates, merged
+
+
+def flow_series(
+    svc: KlaviyoService, account: Account, period: Period, params: OverTimeParams, ctx: CallContext
+) -> tuple[list[str], list[SeriesRow]]:
+    statistics = list(params.statistics or DEFAULT_FLOW_STATISTICS)
+    attributes: dict[str, Any] = {
+        "statistics": statistics,
+        "conversion_metric_id": account.conversion_metric_id,
+        "interval": params.interval,
+        "group_by": FLOW_GROUP_BY,
+    }
+    if params.entity_id:
+        attributes["filter"] = f'equals(flow_id,"{params.entity_id}")'
+    parts = []
+    windows = chunk(period, INTERVAL_MAX_DAYS[params.interval])
+    for i, window in enumerate(windows):
+        ctx.progress(i, len(windows), f"flow series {window.start}..{window.end}")
+        report = svc.values_report(account, "flow-series", window, attributes, ctx)
+        rows = [
+            SeriesRow(
+                groupings={k: (str(v) if v is not None else None) for k, v in (r.get("groupings") or {}).items()},
+                statistics={
+                    k: [None if x is None else float(x) for x in v] for k, v in (r.get("statistics") or {}).items()
+                },
+            )
+            for r in report.results
+        ]
+        parts.append((report.date_times, rows))
+    return merge_series(parts)
+
+
+def campaign_series(
+    svc: KlaviyoService, account: Account, period: Period, params: OverTimeParams, ctx: CallContext
+) -> tuple[list[str], list[SeriesRow], list[str]]:
+    if params.interval == "hourly" and period.days > 7:
+        raise InvalidArgumentError("hourly campaign trends cover at most 7 days", field="interval")
+    names = [name for pairs in CAMPAIGN_METRICS.values() for name, _ in pairs]
+    metrics = find_metrics(svc, account, names, ctx)
+    warnings = [f"Metric {n!r} does not exist in this account; it counts as 0." for n in names if n not in metrics]
+    interval = AGGREGATE_INTERVAL[params.interval]
+    parts = []
+    for window in chunk(period):
+        cells: dict[str, dict[str, list[float]]] = {}  # message -> stat -> values
+        labels: dict[str, str] = {}
+        dates: list[str] = []
+        for stat, pairs in CAMPAIGN_METRICS.items():
+            for name, measurement in pairs:
+                if name not in metrics:
+                    continue
+                agg = aggregate(svc, account, metrics[name].id, window, ctx, measurements=[measurement],
+                                interval=interval, by=CAMPAIGN_BY)  # fmt: skip
+                dates = agg.dates or dates
+                for dims, values in agg.rows:
+                    message, campaign_name, flow = [*dims, "", "", ""][:3]
+                    if flow or not message:
+                        continue  # flow sends are not campaigns
+                    labels[message] = campaign_name
+                    _add(cells.setdefault(message, {}), stat, values.get(measurement, []))
+        conversions = aggregate(svc, account, account.conversion_metric_id, window, ctx,
+                                measurements=["count", "sum_value"], interval=interval,
+                                by=["$attributed_message"])  # fmt: skip
+        dates = conversions.dates or dates
+        for dims, values in conversions.rows:
+            message = dims[0] if dims else ""
+            if message in labels:
+                _add(cells[message], "conversions", values.get("count", []))
+                _add(cells[message], "conversion_value", values.get("sum_value", []))
+        rows = [
+            SeriesRow(
+                groupings={"campaign_message_id": message, "campaign_name": labels.get(message) or None},
+                statistics={
+                    stat: [round(v, 2) for v in stat_cells.get(stat, [0.0] * len(dates))]
+                    for stat in [*CAMPAIGN_METRICS, "conversions", "conversion_value"]
+                },
+            )
+            for message, stat_cells in cells.items()
+        ]
+        parts.append((dates, rows))
+    dates, rows = merge_series(parts)
+    return dates, rows, warnings
+
+
+def _add(target: dict[str, list[float]], stat: str, values: list[float]) -> None:
+    current = target.get(stat)
+    target[stat] = list(values) if current is None else [a + b for a, b in zip(current, values, strict=False)]
+
+
+def get_performance_over_time(
+    svc: KlaviyoService, params: OverTimeParams, ctx: CallContext
+) -> ToolResult[OverTimeResult]:
+    account = svc.account(params.account)
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    assert period is not None
+    warnings: list[str] = []
+    if params.entity == "flow":
+        dates, rows = flow_series(svc, account, period, params, ctx)
+    else:
+        if params.statistics:
+            raise InvalidArgumentError(
+                "statistics applies to entity=flow; campaign trends return recipients, opens_unique, clicks_unique, "
+                "conversions and conversion_value",
+                field="statistics",
+            )
+        if params.entity_id:
+            raise InvalidArgumentError("entity_id applies to entity=flow", field="entity_id")
+        dates, rows, warnings = campaign_series(svc, account, period, params, ctx)
+        warnings.insert(0, CAMPAIGN_TREND_WARNING)
+    result = OverTimeResult(entity=params.entity, interval=params.interval, date_times=dates, series=rows)
+    return ToolResult(result, account=account.slug, period=period, warnings=warnings)
+
+
+def _totals(rows: Iterable[dict[str, Any]]) -> dict[str, float | None]:
+    return stats.with_rates(stats.sum_counts(entry["counts"] for entry in rows))
+
+
+def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext) -> ToolResult[CompareResult]:
+    account = svc.account(params.account)
+    current = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    assert current is not None
+    prior = resolve_period(params.prior_start_date, params.prior_end_date, None, svc.today(), prefix="prior_",
+                           required=False) or current.preceding()  # fmt: skip
+    warnings = [TIME_BASIS_WARNING]
+    counts = campaign_counts if params.entity == "campaign" else flow_counts
+    current_rows, w1 = counts(svc, account, current, params.entity_id, ctx)
+    prior_rows, w2 = counts(svc, account, prior, params.entity_id, ctx)
+    warnings += [*w1, *w2]
+
+    def entities(rows: dict[Any, dict[str, Any]]) -> int:
+        return len({key[0] if isinstance(key, tuple) else key for key in rows})
+
+    now, before = _totals(current_rows.values()), _totals(prior_rows.values())
+    deltas = {}
+    for metric, value in now.items():
+        old = before.get(metric)
+        if value is None or old is None:
+            deltas[metric] = Delta(absolute=None, pct_change=None)
+            continue
+        deltas[metric] = Delta(
+            absolute=round(value - old, 4), pct_change=round((value - old) / old, 4) if old else None
+        )
+    result = CompareResult(
+        entity=params.entity,
+        current_period=PeriodOut(**current.to_dict()),
+        prior_period=PeriodOut(**prior.to_dict()),
+        current_totals=now,
+        prior_totals=before,
+        deltas=deltas,
+        current_entity_count=entities(current_rows),
+        prior_entity_count=entities(prior_rows),
+    )
+    return ToolResult(result, account=account.slug, period=current, warnings=warnings)

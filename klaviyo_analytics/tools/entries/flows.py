@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from klaviyo_analytics.schemas.flows import (
+    FlowPerformanceParams,
+    FlowPerformanceResult,
+    FlowStructureParams,
+    FlowStructureResult,
+    GetFlowsParams,
+    GetFlowsResult,
+)
+from klaviyo_analytics.service.flows import get_flow_performance, get_flow_structure, get_flows
+from klaviyo_analytics.tools.spec import ToolSpec
+
+TOOLS = (
+    ToolSpec(
+        name="klaviyo_get_flows",
+        title="List flows",
+        description="List flows with status, trigger and dates (no metrics); filter by status or archived.",
+        params=GetFlowsParams,
+        result=GetFlowsResult,
+        handler=get_flows,
+        read_only=True,
+        scopes=("flows:read",),
+        toolset="flows",
+        method="GET",
+        path="/v1/flows",
+    ),
+    ToolSpec(
+        name="klaviyo_get_flow_performance",
+        title="Flow performance",
+        description=(
+            "Flow results per message and channel (or one row per flow with rollup) over a window: sends, "
+            "opens, clicks, conversions, revenue, rates. Use for 'which flows made the most revenue'."
+        ),
+        params=FlowPerformanceParams,
+        result=FlowPerformanceResult,
+        handler=get_flow_performance,
+        read_only=True,
+        scopes=("flows:read",),
+        toolset="flows",
+        method="POST",
+        path="/v1/flows/performance",
+    ),
+    ToolSpec(
+        name="klaviyo_get_flow_structure",
+        title="Flow structure",
+        description="The ordered steps of one flow (sends with message name and subject, delays, splits).",
+        params=FlowStructureParams,
+        result=FlowStructureResult,
+        handler=get_flow_structure,
+        read_only=True,
+        scopes=("flows:read",),
+        toolset="flows",
+        method="GET",
+        path="/v1/flows/<flow_id>/structure",
+    ),
+)

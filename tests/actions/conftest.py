@@ -1,0 +1,54 @@
+"""Fixtures for the action ledger: a movable clock, a fresh database, proposals in each state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from klaviyo_analytics.actions import ExecutionHandle, Proposal, SqliteLedger
+from tests.actions.ledger_helpers import FakeClock, plan_of
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "ledger" / "actions.sqlite3"  # parents do not exist yet
+
+
+@pytest.fixture
+def ledger(db_path: Path, clock: FakeClock) -> SqliteLedger:
+    return SqliteLedger(db_path, clock)
+
+
+@pytest.fixture
+def propose(ledger: SqliteLedger) -> Callable[..., Proposal]:
+    def make(*step_ids: str, account: str = "acme", **kwargs: Any) -> Proposal:
+        return ledger.create_proposal(
+            account=account,
+            action="create_list",
+            params={"name": "VIP"},
+            plan=plan_of(*(step_ids or ("create", "add_profiles"))),
+            summary="Create the list VIP and add 3 profiles",
+            warnings=["3 profiles will be added"],
+            proposed_by="mcp",
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def approved(ledger: SqliteLedger, propose: Callable[..., Proposal]) -> Proposal:
+    return ledger.decide(propose().id, approve=True, approver="approver:alice", reason="looks right")
+
+
+@pytest.fixture
+def running(ledger: SqliteLedger, approved: Proposal) -> ExecutionHandle:
+    return ledger.begin_execution(approved.id, executor="cli:alice", lease_seconds=60)

@@ -1,0 +1,40 @@
+"""Helpers shared by the ledger tests; fixtures live in conftest.py."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock the test moves by hand; every ledger in a test can share one."""
+
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+def plan_of(*step_ids: str) -> list[dict[str, Any]]:
+    return [
+        {"step_id": s, "method": "POST", "path": "/api/lists/", "body": {"data": {"attributes": {"name": s}}}}
+        for s in step_ids
+    ]
+
+
+@contextmanager
+def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
+    """A plain connection for inspecting or tampering with the file (autocommit, always closed)."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        yield conn

@@ -5,18 +5,30 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from klaviyo_analytics.timeframes import Preset
 
 # Klaviyo ids are alphanumeric; checking them here keeps path characters out of URLs.
-KlaviyoId = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,64}$"), Field(description="A Klaviyo id (letters and digits).")
-]
+KlaviyoId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,64}$")]
+
+
+def one_of(allowed: tuple[str, ...], what: str) -> Any:
+    """A string restricted to ``allowed``, checked on input but not spelled out in the schema:
+    long enums cost context on every turn, and the error lists the choices when it matters."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
+        return value
+
+    return Annotated[str, AfterValidator(check)]
+
+
 AccountName = Annotated[
     str,
     StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$"),
-    Field(description="Account name from accounts.toml; optional when only one account is configured."),
+    Field(description="Omit if only one account."),
 ]
 
 
@@ -35,9 +47,10 @@ class AccountParams(StrictModel):
 
 
 class WindowParams(AccountParams):
-    start_date: date | None = Field(None, description="Inclusive start, YYYY-MM-DD (with end_date).")
-    end_date: date | None = Field(None, description="Inclusive end, YYYY-MM-DD (with start_date).")
-    timeframe: Preset | None = Field(None, description="A preset window instead of start_date/end_date.")
+    # Dates are inclusive and go in pairs; the errors explain the rules when they are broken.
+    start_date: date | None = None
+    end_date: date | None = None
+    timeframe: Preset | None = None
 
 
 class PeriodOut(OutputModel):

@@ -7,25 +7,26 @@ from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams
+from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
 
 Entity = Literal["campaign", "flow"]
 Interval = Literal["hourly", "daily", "weekly", "monthly"]
-ReportStatistic = Literal[
+REPORT_STATISTICS = (
     "average_order_value", "bounce_rate", "bounced", "bounced_or_failed", "bounced_or_failed_rate", "click_rate",
     "click_to_open_rate", "clicks", "clicks_unique", "conversion_rate", "conversion_uniques", "conversion_value",
     "conversions", "delivered", "delivery_rate", "failed", "failed_rate", "open_rate", "opens", "opens_unique",
     "recipients", "revenue_per_recipient", "spam_complaint_rate", "spam_complaints", "unsubscribe_rate",
     "unsubscribe_uniques", "unsubscribes",
-]  # fmt: skip
+)  # fmt: skip
+ReportStatistic = one_of(REPORT_STATISTICS, "statistic")
 
 
 class OverTimeParams(WindowParams):
     entity: Entity = Field(description="flow: Klaviyo's native series; campaign: built from metric events.")
     interval: Interval = "weekly"
     entity_id: KlaviyoId | None = Field(None, description="Only this flow id (entity=flow).")
-    statistics: list[ReportStatistic] | None = Field(
-        None, min_length=1, max_length=12, description="Flow statistics to return (default: a core set)."
+    statistics: list[ReportStatistic] | None = Field(  # type: ignore[valid-type]
+        None, min_length=1, max_length=12, description="Flow report statistics (Klaviyo names); default: a core set."
     )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel
 
+from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
@@ -66,13 +67,26 @@ class KlaviyoService:
         client: KlaviyoClient,
         *,
         today: Callable[[], date] = utc_today,
-        ledger: Any = None,
+        ledger: Ledger | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.client = client
         self.today = today
-        self.ledger = ledger
+        self._ledger = ledger
+
+    @property
+    def ledger(self) -> Ledger:
+        """The action ledger, opened on first use: a read-only session never creates the file."""
+        if self._ledger is None:
+            from datetime import timedelta
+
+            from klaviyo_analytics.actions import SqliteLedger
+
+            self._ledger = SqliteLedger(
+                self.settings.resolved_ledger_path, default_ttl=timedelta(hours=self.settings.action_ttl_hours)
+            )
+        return self._ledger
 
     def account(self, name: str | None) -> Account:
         return self.registry.resolve(name)
@@ -124,7 +138,7 @@ def _page_cursor(next_url: Any) -> str | None:
 
 
 def build_service(
-    settings: Settings, *, transport: httpx.BaseTransport | None = None, ledger: Any = None
+    settings: Settings, *, transport: httpx.BaseTransport | None = None, ledger: Ledger | None = None
 ) -> KlaviyoService:
     registry = load_registry(settings)
     client = KlaviyoClient(settings, transport=transport)

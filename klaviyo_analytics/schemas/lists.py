@@ -1,0 +1,97 @@
+"""Lists: current sizes (health), subscribe/unsubscribe growth, and the two merged (breakdown)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
+
+PENDING_DESCRIPTION = "Ids whose size is not fetched yet (rate limit); call again to complete them from cache."
+
+
+class ListHealthParams(AccountParams):
+    list_id: KlaviyoId | None = Field(None, description="Only this list.")
+
+
+class ListHealthRow(OutputModel):
+    list_id: str
+    name: str | None
+    opt_in_process: str | None
+    profile_count: int | None = Field(description="Current members; null if pending or the lookup failed.")
+    created: str | None
+    updated: str | None
+
+
+class ListHealthResult(OutputModel):
+    lists: list[ListHealthRow]
+    list_count: int
+    total_profiles: int = Field(description="Sum of known profile_count values (not deduplicated).")
+    pending: list[str] = Field(description=PENDING_DESCRIPTION)
+
+
+class GrowthCounts(OutputModel):
+    """Subscribe and unsubscribe events; null when the metric is missing or could not be read."""
+
+    subscribed: int | None
+    unsubscribed: int | None
+    net: int | None
+
+
+class ChannelGrowth(OutputModel):
+    list: GrowthCounts = Field(description="Subscribed to List / Unsubscribed from List.")
+    email: GrowthCounts = Field(description="Email marketing consent given / withdrawn.")
+    sms: GrowthCounts = Field(description="SMS marketing consent given / withdrawn.")
+
+
+class ListGrowthParams(WindowParams):
+    pass
+
+
+class ListGrowthResult(OutputModel):
+    growth: ChannelGrowth
+
+
+class ListGrowthByListParams(WindowParams):
+    pass
+
+
+class ListGrowthRow(OutputModel):
+    list_id: str | None = Field(description="Null when no current list (or more than one) has this name.")
+    name: str | None
+    subscribed: int | None
+    unsubscribed: int | None
+    net: int | None
+
+
+class ListGrowthByListResult(OutputModel):
+    lists: list[ListGrowthRow]
+    list_count: int
+    totals: GrowthCounts
+
+
+class ListBreakdownParams(WindowParams):
+    pass
+
+
+class ListBreakdownRow(OutputModel):
+    list_id: str
+    name: str | None
+    opt_in_process: str | None
+    profile_count: int | None
+    subscribed: int | None
+    unsubscribed: int | None
+    net: int | None
+
+
+class BreakdownTotals(OutputModel):
+    profile_count: int = Field(description="Sum of known profile_count values (not deduplicated).")
+    subscribed: int | None
+    unsubscribed: int | None
+    net: int | None
+
+
+class ListBreakdownResult(OutputModel):
+    lists: list[ListBreakdownRow]
+    list_count: int
+    totals: BreakdownTotals
+    pending: list[str] = Field(description=PENDING_DESCRIPTION)

@@ -19,8 +19,11 @@ from collections.abc import Callable
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import RateLimit
 
-# Requests sent at the edge of a window may land in the next one server-side, and vice versa.
+# Requests sent at the edge of a window may land in the next one server-side, and vice versa:
+# a proportional margin for clock drift, and a fixed one for scheduling and network jitter
+# (which does not shrink when the sandbox scales its windows down).
 WINDOW_MARGIN = 1.05
+WINDOW_SLACK_SECONDS = 0.02
 
 
 class Pacer:
@@ -42,7 +45,7 @@ class Pacer:
         windows = [(1.0, limit.burst), (60.0, limit.steady)]
         if limit.daily is not None:
             windows.append((86400.0, limit.daily))
-        return [(seconds * self._scale * WINDOW_MARGIN, count) for seconds, count in windows]
+        return [(seconds * self._scale * WINDOW_MARGIN + WINDOW_SLACK_SECONDS, count) for seconds, count in windows]
 
     def _earliest(self, key: tuple[str, str], limit: RateLimit, now: float) -> float:
         log = self._logs.get(key, deque())

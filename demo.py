@@ -1,0 +1,242 @@
+"""`make demo`: the product's main job, end to end, with no Klaviyo account and no network.
+
+Starts the Klaviyo sandbox on a free loopback port, starts ``server.py`` as a real MCP stdio
+subprocess pointed at it (a demo accounts.toml and environment in a temporary directory), and
+plays a scripted session through the MCP client, printing a readable transcript. When the
+action tools exist it also proposes a VIP list, three demo profiles and a campaign draft,
+approves the proposal through the CLI as a person would, executes it and prints the trace.
+Exits 0 and leaves nothing running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from mcp import Client, StdioServerParameters
+
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
+
+REPO = Path(__file__).resolve().parent
+# Klaviyo's rate-limit windows, shrunk 50x in both the sandbox and the product's pacer, so
+# the demo shows real pacing without real waiting.
+TIME_SCALE = 0.02
+WIDTH = 100
+
+
+def heading(text: str) -> None:
+    print(f"\n\033[1m== {text} \033[0m" + "=" * max(0, WIDTH - len(text) - 4))
+
+
+def table(rows: list[list[Any]], header: list[str]) -> None:
+    cells = [header, *[[("" if c is None else str(c)) for c in row] for row in rows]]
+    widths = [min(40, max(len(r[i]) for r in cells)) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        print("  " + "  ".join(c[:40].ljust(w) for c, w in zip(row, widths, strict=False)))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def money(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.0f}"
+
+
+def show_campaigns(data: dict[str, Any]) -> None:
+    rows = [[c["campaign_name"], c["send_channel"], int(c["sent"]), pct(c["open_rate"]), pct(c["click_rate"]),
+             money(c["conversion_value"])] for c in data["campaigns"][:6]]  # fmt: skip
+    table(rows, ["campaign", "channel", "sent", "open", "click", "revenue"])
+    print(f"  … {data['campaign_count']} campaigns in the window")
+
+
+def show_flows_perf(data: dict[str, Any]) -> None:
+    rows = [[f["flow_name"], int(f["sent"]), pct(f["open_rate"]), pct(f["conversion_rate"]), money(f["conversion_value"])]
+            for f in data["flows"][:6]]  # fmt: skip
+    table(rows, ["flow", "sent", "open", "conv", "revenue"])
+
+
+def show_structure(data: dict[str, Any]) -> None:
+    print(f"  {data['flow_name']} ({data['status']}, trigger: {data['trigger_type']}), {data['action_count']} steps")
+    for step in data["steps"]:
+        detail = step["message_name"] or "" if step["message_id"] else ""
+        if step["subject"]:
+            detail += f" — subject: {step['subject']}"
+        print(f"    {step['action_type']:<18} {detail}")
+
+
+def show_series(data: dict[str, Any]) -> None:
+    dates = data["date_times"]
+    totals = [0.0] * len(dates)
+    key = "recipients"
+    for row in data["series"]:
+        for i, v in enumerate(row["statistics"].get(key, [])):
+            totals[i] += v or 0
+    for d, v in list(zip(dates, totals, strict=False))[-6:]:
+        print(f"  {d[:10]}  {key:>10}: {int(v):>8,}  " + "▇" * int(40 * v / max(max(totals), 1)))
+    print(f"  … {len(dates)} {data['interval']} buckets, {len(data['series'])} series")
+
+
+def show_compare(data: dict[str, Any]) -> None:
+    now, before, deltas = data["current_totals"], data["prior_totals"], data["deltas"]
+    print(f"  {data['current_period']['start_date']}..{data['current_period']['end_date']} vs "
+          f"{data['prior_period']['start_date']}..{data['prior_period']['end_date']}")  # fmt: skip
+    rows = [
+        [m, now[m], before[m], pct(deltas[m]["pct_change"])]
+        for m in ("sent", "opens", "conversions", "conversion_value")
+    ]
+    table(rows, ["metric", "current", "prior", "change"])
+
+
+def show_lists(data: dict[str, Any]) -> None:
+    rows = [[x["name"], x["opt_in_process"], x["profile_count"]] for x in data["lists"][:6]]
+    table(rows, ["list", "opt-in", "profiles"])
+    print(
+        f"  {data['list_count']} lists, {data['total_profiles']:,} memberships; pending sizes: {len(data['pending'])}"
+    )
+
+
+def show_growth(data: dict[str, Any]) -> None:
+    table([[ch, g["subscribed"], g["unsubscribed"], g["net"]] for ch, g in data["growth"].items()],
+          ["channel", "subscribed", "unsubscribed", "net"])  # fmt: skip
+
+
+def show_segments(data: dict[str, Any]) -> None:
+    table(
+        [[s["name"], s["profile_count"], s["is_active"]] for s in data["segments"][:6]],
+        ["segment", "profiles", "active"],
+    )
+
+
+def show_metric(data: dict[str, Any]) -> None:
+    for row in data["rows"][:1]:
+        for d, c, v in zip(data["dates"], row["series"]["count"], row["series"].get("sum_value", []), strict=False):
+            print(f"  week of {d[:10]}: {int(c):>6,} orders  {money(v)}")
+
+
+SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = [
+    ("Which accounts can I use?", "klaviyo_list_accounts", {}, lambda d: table(
+        [[a["name"], a["label"]] for a in d["accounts"]], ["account", "label"])),
+    ("Which campaigns made the most revenue in the last 30 days?", "klaviyo_get_campaign_performance",
+     {"account": "acme", "timeframe": "last_30_days"}, show_campaigns),
+    ("What campaigns do we have?", "klaviyo_get_campaigns", {"account": "acme"},
+     lambda d: print(f"  {d['campaign_count']} campaigns; latest: " + ", ".join(c["name"] for c in d["campaigns"][:3]))),
+    ("Which flows are live?", "klaviyo_get_flows", {"account": "acme", "status": "live"},
+     lambda d: print("  " + ", ".join(f["name"] for f in d["flows"]))),
+    ("Which flows made the most revenue last month?", "klaviyo_get_flow_performance",
+     {"account": "acme", "timeframe": "last_month", "rollup": True}, show_flows_perf),
+    ("What does the welcome flow look like?", "klaviyo_get_flow_structure", {"account": "acme"}, show_structure),
+    ("How did flows do week by week over 90 days?", "klaviyo_get_performance_over_time",
+     {"account": "acme", "entity": "flow", "timeframe": "last_90_days", "interval": "weekly"}, show_series),
+    ("And campaigns, week by week?", "klaviyo_get_performance_over_time",
+     {"account": "acme", "entity": "campaign", "timeframe": "last_90_days", "interval": "weekly"}, show_series),
+    ("Compare this month's campaigns with the month before", "klaviyo_compare_periods",
+     {"account": "acme", "entity": "campaign", "timeframe": "last_30_days"}, show_compare),
+    ("How healthy are my lists?", "klaviyo_get_list_health", {"account": "acme"}, show_lists),
+    ("How are my lists growing?", "klaviyo_get_list_growth", {"account": "acme", "timeframe": "last_30_days"}, show_growth),
+    ("Which segments do I have?", "klaviyo_get_segments", {"account": "acme"}, show_segments),
+    ("Orders per week this quarter?", "klaviyo_query_metric_aggregates",
+     {"account": "acme", "metric": "Placed Order", "timeframe": "last_30_days", "interval": "weekly",
+      "measurements": ["count", "sum_value"]}, show_metric),
+    ("And the other account?", "klaviyo_get_campaign_performance",
+     {"account": "globex", "timeframe": "last_30_days"}, show_campaigns),
+]  # fmt: skip
+
+
+def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[str, str]:
+    lines = []
+    for account in sandbox.accounts:
+        lines += [f"[{account.slug}]", f'api_key_env = "{account.key_env}"',
+                  f'conversion_metric_id = "{account.conversion_metric_id}"', f'label = "{account.label}"', ""]  # fmt: skip
+    (directory / "accounts.toml").write_text("\n".join(lines))
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(directory),
+        "XDG_CONFIG_HOME": str(directory / "config"),
+        "XDG_DATA_HOME": str(directory / "data"),
+        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_BASE_URL": base_url,
+        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "LOG_LEVEL": "WARNING",
+        **{a.key_env: a.api_key for a in sandbox.accounts},
+    }
+
+
+async def session(env: dict[str, str], sandbox: Sandbox) -> int:
+    params = StdioServerParameters(command=sys.executable, args=[str(REPO / "server.py")], env=env, cwd=env["HOME"])
+    failures = 0
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+        size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools],
+                              separators=(",", ":")))  # fmt: skip
+        heading(f"tools/list: {len(tools)} tools, {size / 1024:.1f} KB")
+        print("  " + ", ".join(t.name for t in tools))
+        names = {t.name for t in tools}
+        first_flow: str | None = None
+        for question, tool, arguments, show in SCRIPT:
+            if tool not in names:
+                continue
+            if tool == "klaviyo_get_flow_structure":
+                if first_flow is None:
+                    continue
+                arguments = {**arguments, "flow_id": first_flow}
+            heading(question)
+            print(f"  → {tool} {json.dumps(arguments)}")
+            started, calls_before = time.perf_counter(), len(sandbox.log())
+            progress: list[float] = []
+
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                progress.append(done)
+
+            result = await client.call_tool(tool, arguments, progress_callback=on_progress)
+            elapsed = (time.perf_counter() - started) * 1000
+            upstream = len(sandbox.log()) - calls_before
+            if result.is_error:
+                failures += 1
+                print(f"  ERROR {result.content[0].text}")  # type: ignore[union-attr]
+                continue
+            payload = result.structured_content or {}
+            if tool == "klaviyo_get_flows" and payload["data"]["flows"]:
+                first_flow = payload["data"]["flows"][0]["flow_id"]
+            if show:
+                show(payload["data"])
+            for warning in payload.get("warnings", [])[:2]:
+                print(f"  ! {warning}")
+            print(f"  ({elapsed:.0f} ms, {upstream} Klaviyo calls, {len(progress)} progress notifications)")
+        if "klaviyo_propose_campaign_draft" in names:
+            failures += await actions_story(client, env, sandbox)
+    return failures
+
+
+async def actions_story(client: Client, env: dict[str, str], sandbox: Sandbox) -> int:
+    from demo_actions import run_actions_story
+
+    return await run_actions_story(client, env, sandbox, heading)
+
+
+def main() -> int:
+    started = time.perf_counter()
+    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
+    with tempfile.TemporaryDirectory(prefix="klaviyo-mcp-demo-") as tmp, serve(sandbox) as base_url:
+        env = write_demo_config(sandbox, base_url, Path(tmp))
+        heading(f"Klaviyo sandbox on {base_url}; MCP server: {sys.executable} server.py (stdio)")
+        failures = anyio.run(session, env, sandbox)
+        state = sandbox.state()
+        heading("Done")
+        print(f"  {len(sandbox.log())} Klaviyo calls served, {state.get('rate_limited', 0)} of them 429s; "
+              f"send-job attempts: {len(state.get('send_job_attempts', []))}; {time.perf_counter() - started:.1f} s")  # fmt: skip
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -53,15 +53,26 @@ def money(value: float | None) -> str:
 
 
 def show_campaigns(data: dict[str, Any]) -> None:
-    rows = [[c["campaign_name"], c["send_channel"], int(c["sent"]), pct(c["open_rate"]), pct(c["click_rate"]),
-             money(c["conversion_value"])] for c in data["campaigns"][:6]]  # fmt: skip
+    rows = [
+        [
+            c["campaign_name"],
+            c["send_channel"],
+            int(c["sent"]),
+            pct(c["open_rate"]),
+            pct(c["click_rate"]),
+            money(c["conversion_value"]),
+        ]
+        for c in data["campaigns"][:6]
+    ]
     table(rows, ["campaign", "channel", "sent", "open", "click", "revenue"])
     print(f"  … {data['campaign_count']} campaigns in the window")
 
 
 def show_flows_perf(data: dict[str, Any]) -> None:
-    rows = [[f["flow_name"], int(f["sent"]), pct(f["open_rate"]), pct(f["conversion_rate"]), money(f["conversion_value"])]
-            for f in data["flows"][:6]]  # fmt: skip
+    rows = [
+        [f["flow_name"], int(f["sent"]), pct(f["open_rate"]), pct(f["conversion_rate"]), money(f["conversion_value"])]
+        for f in data["flows"][:6]
+    ]
     table(rows, ["flow", "sent", "open", "conv", "revenue"])
 
 
@@ -88,8 +99,10 @@ def show_series(data: dict[str, Any]) -> None:
 
 def show_compare(data: dict[str, Any]) -> None:
     now, before, deltas = data["current_totals"], data["prior_totals"], data["deltas"]
-    print(f"  {data['current_period']['start_date']}..{data['current_period']['end_date']} vs "
-          f"{data['prior_period']['start_date']}..{data['prior_period']['end_date']}")  # fmt: skip
+    print(
+        f"  {data['current_period']['start_date']}..{data['current_period']['end_date']} vs "
+        f"{data['prior_period']['start_date']}..{data['prior_period']['end_date']}"
+    )
     rows = [
         [m, now[m], before[m], pct(deltas[m]["pct_change"])]
         for m in ("sent", "opens", "conversions", "conversion_value")
@@ -106,8 +119,10 @@ def show_lists(data: dict[str, Any]) -> None:
 
 
 def show_growth(data: dict[str, Any]) -> None:
-    table([[ch, g["subscribed"], g["unsubscribed"], g["net"]] for ch, g in data["growth"].items()],
-          ["channel", "subscribed", "unsubscribed", "net"])  # fmt: skip
+    table(
+        [[ch, g["subscribed"], g["unsubscribed"], g["net"]] for ch, g in data["growth"].items()],
+        ["channel", "subscribed", "unsubscribed", "net"],
+    )
 
 
 def show_segments(data: dict[str, Any]) -> None:
@@ -124,39 +139,96 @@ def show_metric(data: dict[str, Any]) -> None:
 
 
 SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = [
-    ("Which accounts can I use?", "klaviyo_list_accounts", {}, lambda d: table(
-        [[a["name"], a["label"]] for a in d["accounts"]], ["account", "label"])),
-    ("Which campaigns made the most revenue in the last 30 days?", "klaviyo_get_campaign_performance",
-     {"account": "acme", "timeframe": "last_30_days"}, show_campaigns),
-    ("What campaigns do we have?", "klaviyo_get_campaigns", {"account": "acme"},
-     lambda d: print(f"  {d['campaign_count']} campaigns; latest: " + ", ".join(c["name"] for c in d["campaigns"][:3]))),
-    ("Which flows are live?", "klaviyo_get_flows", {"account": "acme", "status": "live"},
-     lambda d: print("  " + ", ".join(f["name"] for f in d["flows"]))),
-    ("Which flows made the most revenue last month?", "klaviyo_get_flow_performance",
-     {"account": "acme", "timeframe": "last_month", "rollup": True}, show_flows_perf),
+    (
+        "Which accounts can I use?",
+        "klaviyo_list_accounts",
+        {},
+        lambda d: table([[a["name"], a["label"]] for a in d["accounts"]], ["account", "label"]),
+    ),
+    (
+        "Which campaigns made the most revenue in the last 30 days?",
+        "klaviyo_get_campaign_performance",
+        {"account": "acme", "timeframe": "last_30_days"},
+        show_campaigns,
+    ),
+    (
+        "What campaigns do we have?",
+        "klaviyo_get_campaigns",
+        {"account": "acme"},
+        lambda d: print(
+            f"  {d['campaign_count']} campaigns; latest: " + ", ".join(c["name"] for c in d["campaigns"][:3])
+        ),
+    ),
+    (
+        "Which flows are live?",
+        "klaviyo_get_flows",
+        {"account": "acme", "status": "live"},
+        lambda d: print("  " + ", ".join(f["name"] for f in d["flows"])),
+    ),
+    (
+        "Which flows made the most revenue last month?",
+        "klaviyo_get_flow_performance",
+        {"account": "acme", "timeframe": "last_month", "rollup": True},
+        show_flows_perf,
+    ),
     ("What does the welcome flow look like?", "klaviyo_get_flow_structure", {"account": "acme"}, show_structure),
-    ("How did flows do week by week over 90 days?", "klaviyo_get_performance_over_time",
-     {"account": "acme", "entity": "flow", "timeframe": "last_90_days", "interval": "weekly"}, show_series),
-    ("And campaigns, week by week?", "klaviyo_get_performance_over_time",
-     {"account": "acme", "entity": "campaign", "timeframe": "last_90_days", "interval": "weekly"}, show_series),
-    ("Compare this month's campaigns with the month before", "klaviyo_compare_periods",
-     {"account": "acme", "entity": "campaign", "timeframe": "last_30_days"}, show_compare),
+    (
+        "How did flows do week by week over 90 days?",
+        "klaviyo_get_performance_over_time",
+        {"account": "acme", "entity": "flow", "timeframe": "last_90_days", "interval": "weekly"},
+        show_series,
+    ),
+    (
+        "And campaigns, week by week?",
+        "klaviyo_get_performance_over_time",
+        {"account": "acme", "entity": "campaign", "timeframe": "last_90_days", "interval": "weekly"},
+        show_series,
+    ),
+    (
+        "Compare this month's campaigns with the month before",
+        "klaviyo_compare_periods",
+        {"account": "acme", "entity": "campaign", "timeframe": "last_30_days"},
+        show_compare,
+    ),
     ("How healthy are my lists?", "klaviyo_get_list_health", {"account": "acme"}, show_lists),
-    ("How are my lists growing?", "klaviyo_get_list_growth", {"account": "acme", "timeframe": "last_30_days"}, show_growth),
+    (
+        "How are my lists growing?",
+        "klaviyo_get_list_growth",
+        {"account": "acme", "timeframe": "last_30_days"},
+        show_growth,
+    ),
     ("Which segments do I have?", "klaviyo_get_segments", {"account": "acme"}, show_segments),
-    ("Orders per week this quarter?", "klaviyo_query_metric_aggregates",
-     {"account": "acme", "metric": "Placed Order", "timeframe": "last_30_days", "interval": "weekly",
-      "measurements": ["count", "sum_value"]}, show_metric),
-    ("And the other account?", "klaviyo_get_campaign_performance",
-     {"account": "globex", "timeframe": "last_30_days"}, show_campaigns),
-]  # fmt: skip
+    (
+        "Orders per week this quarter?",
+        "klaviyo_query_metric_aggregates",
+        {
+            "account": "acme",
+            "metric": "Placed Order",
+            "timeframe": "last_30_days",
+            "interval": "weekly",
+            "measurements": ["count", "sum_value"],
+        },
+        show_metric,
+    ),
+    (
+        "And the other account?",
+        "klaviyo_get_campaign_performance",
+        {"account": "globex", "timeframe": "last_30_days"},
+        show_campaigns,
+    ),
+]
 
 
 def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[str, str]:
     lines = []
     for account in sandbox.accounts:
-        lines += [f"[{account.slug}]", f'api_key_env = "{account.key_env}"',
-                  f'conversion_metric_id = "{account.conversion_metric_id}"', f'label = "{account.label}"', ""]  # fmt: skip
+        lines += [
+            f"[{account.slug}]",
+            f'api_key_env = "{account.key_env}"',
+            f'conversion_metric_id = "{account.conversion_metric_id}"',
+            f'label = "{account.label}"',
+            "",
+        ]
     (directory / "accounts.toml").write_text("\n".join(lines))
     return {
         "PATH": os.environ.get("PATH", ""),
@@ -177,8 +249,11 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
     failures = 0
     async with Client(params) as client:
         tools = (await client.list_tools()).tools
-        size = len(json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools],
-                              separators=(",", ":")))  # fmt: skip
+        size = len(
+            json.dumps(
+                [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools], separators=(",", ":")
+            )
+        )
         heading(f"tools/list: {len(tools)} tools, {size / 1024:.1f} KB")
         print("  " + ", ".join(t.name for t in tools))
         names = {t.name for t in tools}
@@ -195,8 +270,10 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
             started, calls_before = time.perf_counter(), len(sandbox.log())
             progress: list[float] = []
 
-            async def on_progress(done: float, total: float | None, message: str | None) -> None:
-                progress.append(done)
+            async def on_progress(
+                done: float, total: float | None, message: str | None, seen: list[float] = progress
+            ) -> None:
+                seen.append(done)
 
             result = await client.call_tool(tool, arguments, progress_callback=on_progress)
             elapsed = (time.perf_counter() - started) * 1000
@@ -233,8 +310,10 @@ def main() -> int:
         failures = anyio.run(session, env, sandbox)
         state = sandbox.state()
         heading("Done")
-        print(f"  {len(sandbox.log())} Klaviyo calls served, {state.get('rate_limited', 0)} of them 429s; "
-              f"send-job attempts: {len(state.get('send_job_attempts', []))}; {time.perf_counter() - started:.1f} s")  # fmt: skip
+        print(
+            f"  {len(sandbox.log())} Klaviyo calls served, {state.get('rate_limited', 0)} of them 429s; "
+            f"send-job attempts: {len(state.get('send_job_attempts', []))}; {time.perf_counter() - started:.1f} s"
+        )
     return 1 if failures else 0
 
 

@@ -127,7 +127,9 @@ def test_campaign_trend_call_count_does_not_grow_with_buckets(tmp_path: Path) ->
 
     def aggregates(request: httpx.Request) -> httpx.Response:
         attrs = json.loads(request.content)["data"]["attributes"]
-        dates = [f"2025-{m:02d}-01" for m in range(1, 13)] if attrs["interval"] == "month" else [f"w{i}" for i in range(53)]
+        dates = (
+            [f"2025-{m:02d}-01" for m in range(1, 13)] if attrs["interval"] == "month" else [f"w{i}" for i in range(53)]
+        )
         if attrs.get("by") == ["$attributed_message"]:
             rows = [
                 {"dimensions": ["CM1"], "measurements": {"count": [1] * len(dates), "sum_value": [10] * len(dates)}}

@@ -1,8 +1,7 @@
 """``SqliteLedger``: the ledger in one SQLite file (WAL), shared by every process on a machine.
 
-Each call opens its own short-lived connection (safe across threads and gunicorn's fork) and
-closes it. Every change runs in ``BEGIN IMMEDIATE`` — the write lock is taken before the status
-is read, so busy waits go through ``busy_timeout`` instead of failing on a read→write upgrade — and
+The file, its connections and its schema are ``SqliteDatabase``'s (``sqlite_db``); this module is
+the ledger's rules written as SQL. Every change runs in one ``BEGIN IMMEDIATE`` transaction, and
 each status change is a conditional ``UPDATE … WHERE status = ?`` whose rowcount is checked.
 """
 
@@ -10,9 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,45 +39,11 @@ from klaviyo_analytics.actions.models import (
     transition_from_row,
     utc_now,
 )
+from klaviyo_analytics.actions.sqlite_db import SqliteDatabase
 from klaviyo_analytics.errors import ConfigError, ConflictError, InvalidArgumentError, NotFoundError
 
 S = ProposalStatus
 E = ExecutionStatus
-
-# MIGRATIONS[n] takes the schema from version n to n + 1. Append; never edit a shipped entry.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """CREATE TABLE proposals (
-            id TEXT PRIMARY KEY, account TEXT NOT NULL, action TEXT NOT NULL, params TEXT NOT NULL,
-            plan TEXT NOT NULL, plan_hash TEXT NOT NULL, summary TEXT NOT NULL, warnings TEXT NOT NULL,
-            status TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
-            proposed_by TEXT NOT NULL)""",
-        "CREATE INDEX proposals_by_account ON proposals (account, created_at)",
-        "CREATE INDEX proposals_by_status ON proposals (status, expires_at)",
-        """CREATE TABLE decisions (
-            proposal_id TEXT PRIMARY KEY REFERENCES proposals (id), approved INTEGER NOT NULL,
-            approver TEXT NOT NULL, decided_at TEXT NOT NULL, reason TEXT)""",
-        """CREATE TABLE executions (
-            proposal_id TEXT PRIMARY KEY REFERENCES proposals (id), status TEXT NOT NULL,
-            executor TEXT NOT NULL, attempts INTEGER NOT NULL, started_at TEXT NOT NULL,
-            finished_at TEXT, error TEXT, lease_owner TEXT, lease_expires_at TEXT)""",
-        """CREATE TABLE journal (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, proposal_id TEXT NOT NULL REFERENCES proposals (id),
-            step_id TEXT NOT NULL, status TEXT NOT NULL, result TEXT NOT NULL, attempt INTEGER NOT NULL,
-            at TEXT NOT NULL)""",
-        # A step is done at most once, whatever a caller does: the database says so too.
-        "CREATE UNIQUE INDEX journal_done_once ON journal (proposal_id, step_id) WHERE status = 'done'",
-        """CREATE TABLE trace (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, proposal_id TEXT NOT NULL REFERENCES proposals (id),
-            step_id TEXT, method TEXT NOT NULL, path TEXT NOT NULL, request_body TEXT,
-            status_code INTEGER, latency_ms REAL NOT NULL, at TEXT NOT NULL, error TEXT)""",
-        "CREATE INDEX trace_by_proposal ON trace (proposal_id, seq)",
-        """CREATE TABLE transitions (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT, proposal_id TEXT NOT NULL REFERENCES proposals (id),
-            from_status TEXT, to_status TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, note TEXT)""",
-        "CREATE INDEX transitions_by_proposal ON transitions (proposal_id, seq)",
-    ),
-)
 
 
 class SqliteLedger:
@@ -95,91 +59,18 @@ class SqliteLedger:
     ) -> None:
         if default_ttl <= timedelta(0):
             raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
-        self.path = Path(path)
         self._clock = clock
         self._default_ttl = default_ttl
-        self._busy_timeout = busy_timeout
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ConfigError(f"Cannot create the ledger directory {self.path.parent}: {exc}") from exc
-        self._open()
+        self.db = SqliteDatabase(path, busy_timeout)
 
     # -- plumbing ---------------------------------------------------------------------------------
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise self._mapped(exc) from exc
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            conn.execute("PRAGMA synchronous = NORMAL")  # durable enough in WAL; fsync at checkpoints
-            conn.execute("PRAGMA foreign_keys = ON")
-            yield conn
-        except sqlite3.Error as exc:
-            raise self._mapped(exc) from exc
-        finally:
-            conn.close()
+    @property
+    def path(self) -> Path:
+        return self.db.path
 
-    @contextmanager
-    def _tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
-        """A transaction: IMMEDIATE for changes, DEFERRED for a consistent multi-table read."""
-        with self._connect() as conn:
-            conn.execute(f"BEGIN {mode}")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-
-    def _mapped(self, exc: sqlite3.Error) -> ConflictError | ConfigError:
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            return ConflictError(
-                "The action ledger is busy (another process holds its write lock); try again.",
-                path=str(self.path),
-            )
-        return ConfigError(f"The action ledger at {self.path} cannot be used: {text}", path=str(self.path))
-
-    def _enable_wal(self, conn: sqlite3.Connection) -> None:
-        # WAL is persistent in the file, so this is a no-op after the first open. Switching a fresh
-        # file needs an exclusive lock, and while another process holds a write lock on it SQLite
-        # answers "locked" at once, without its busy handler: retry until busy_timeout instead.
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            except sqlite3.OperationalError:
-                if time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.005)
-                continue
-            if mode != "wal":  # e.g. ":memory:", which no second process could share anyway
-                raise ConfigError(f"The ledger at {self.path} cannot use WAL mode (got {mode}).", path=str(self.path))
-            return
-
-    def _open(self) -> None:
-        with self._connect() as conn:
-            self._enable_wal(conn)
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()[0]
-            if current > len(MIGRATIONS):
-                conn.execute("ROLLBACK")
-                raise ConfigError(
-                    f"The ledger at {self.path} has schema version {current}, newer than this release "
-                    f"understands ({len(MIGRATIONS)}); upgrade klaviyo-mcp.",
-                )
-            for version, statements in enumerate(MIGRATIONS[current:], start=current + 1):
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute("DELETE FROM schema_version")
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
-            conn.execute("COMMIT")
+    def _tx(self, mode: str = "IMMEDIATE") -> AbstractContextManager[sqlite3.Connection]:
+        return self.db.tx(mode)
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -533,17 +424,12 @@ class SqliteLedger:
     def ledger_health(self) -> dict[str, Any]:
         now = iso(self._now())
         with self._tx("DEFERRED") as conn:
-            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-            version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
             counts = dict(conn.execute("SELECT status, COUNT(*) FROM proposals GROUP BY status").fetchall())
             stale = conn.execute(
                 "SELECT COUNT(*) FROM executions WHERE status = ? AND lease_expires_at <= ?", (E.RUNNING, now)
             ).fetchone()[0]
         return {
-            "backend": "sqlite",
-            "path": str(self.path),
-            "journal_mode": mode,
-            "schema_version": version,
+            **self.db.health(),
             "proposals": {s.value: counts.get(s.value, 0) for s in S},
             "stale_leases": stale,  # executing with a lapsed lease: a crashed executor to resume
         }

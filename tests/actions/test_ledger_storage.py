@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, ProposalStatus, SqliteLedger
-from klaviyo_analytics.actions.sqlite_ledger import MIGRATIONS
+from klaviyo_analytics.actions.sqlite_db import MIGRATIONS
 from klaviyo_analytics.errors import ConfigError, ConflictError
 from tests.actions.ledger_helpers import START, FakeClock, raw_db
 
@@ -30,7 +30,7 @@ def test_file_is_in_wal_mode_and_parents_are_created(ledger: SqliteLedger, db_pa
 
 
 def test_every_connection_waits_for_locks_and_syncs_normally(ledger: SqliteLedger) -> None:
-    with ledger._connect() as conn:
+    with ledger.db.connect() as conn:
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

@@ -129,6 +129,8 @@ def test_campaign_report_reconciles_with_metric_aggregates(service: KlaviyoServi
 
 
 def test_list_growth_reconciles_with_growth_by_list(service: KlaviyoService) -> None:
+    if "klaviyo_get_list_growth_by_list" not in {s.name for s in CATALOG}:
+        pytest.skip("list growth tools are not in the catalog")
     total = call(service, "klaviyo_get_list_growth", {"account": "acme", "timeframe": "last_30_days"})
     per_list = call(service, "klaviyo_get_list_growth_by_list", {"account": "acme", "timeframe": "last_30_days"})
     assert total["data"]["growth"]["list"]["subscribed"] == per_list["data"]["totals"]["subscribed"]

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 
-PENDING_DESCRIPTION = "Ids whose size is not fetched yet (rate limit); call again to complete them from cache."
+PENDING_DESCRIPTION = "Ids not sized yet (rate limit): call again later."
 
 
 class ListHealthParams(AccountParams):
@@ -25,22 +25,22 @@ class ListHealthRow(OutputModel):
 class ListHealthResult(OutputModel):
     lists: list[ListHealthRow]
     list_count: int
-    total_profiles: int = Field(description="Sum of known profile_count values (not deduplicated).")
+    total_profiles: int = Field(description="Sum over lists, not deduplicated.")
     pending: list[str] = Field(description=PENDING_DESCRIPTION)
 
 
+# Subscribe and unsubscribe events; null when the metric is missing or could not be read.
+# (No docstrings on output models: pydantic would send them to the model on every turn.)
 class GrowthCounts(OutputModel):
-    """Subscribe and unsubscribe events; null when the metric is missing or could not be read."""
-
     subscribed: int | None
     unsubscribed: int | None
     net: int | None
 
 
 class ChannelGrowth(OutputModel):
-    list: GrowthCounts = Field(description="Subscribed to List / Unsubscribed from List.")
-    email: GrowthCounts = Field(description="Email marketing consent given / withdrawn.")
-    sms: GrowthCounts = Field(description="SMS marketing consent given / withdrawn.")
+    list: GrowthCounts
+    email: GrowthCounts
+    sms: GrowthCounts
 
 
 class ListGrowthParams(WindowParams):
@@ -84,7 +84,7 @@ class ListBreakdownRow(OutputModel):
 
 
 class BreakdownTotals(OutputModel):
-    profile_count: int = Field(description="Sum of known profile_count values (not deduplicated).")
+    profile_count: int
     subscribed: int | None
     unsubscribed: int | None
     net: int | None

@@ -22,8 +22,8 @@ from klaviyo_analytics.endpoints import RateLimit
 # Requests sent at the edge of a window may land in the next one server-side, and vice versa:
 # a proportional margin for clock drift, and a fixed one for scheduling and network jitter
 # (which does not shrink when the sandbox scales its windows down).
-WINDOW_MARGIN = 1.05
-WINDOW_SLACK_SECONDS = 0.02
+WINDOW_MARGIN = 1.02
+WINDOW_SLACK_SECONDS = 0.01
 
 
 class Pacer:

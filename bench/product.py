@@ -32,19 +32,34 @@ from klaviyo_analytics.service import CallContext, KlaviyoService  # noqa: E402
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool  # noqa: E402
 
 TIME_SCALE = 0.01
-REPORT_OPS = {"campaign-values-reports", "flow-values-reports", "flow-series-reports", "segment-series-reports",
-              "segment-values-reports"}  # fmt: skip
+REPORT_OPS = {
+    "campaign-values-reports",
+    "flow-values-reports",
+    "flow-series-reports",
+    "segment-series-reports",
+    "segment-values-reports",
+}
 
 
 def service_for(sandbox: Sandbox, directory: Path, **env: str) -> KlaviyoService:
     lines = []
     for a in sandbox.accounts:
-        lines += [f"[{a.slug}]", f'api_key_env = "{a.key_env}"', f'conversion_metric_id = "{a.conversion_metric_id}"',
-                  f'label = "{a.label}"', ""]  # fmt: skip
+        lines += [
+            f"[{a.slug}]",
+            f'api_key_env = "{a.key_env}"',
+            f'conversion_metric_id = "{a.conversion_metric_id}"',
+            f'label = "{a.label}"',
+            "",
+        ]
     (directory / "accounts.toml").write_text("\n".join(lines))
-    environ = {"ACCOUNTS_FILE": str(directory / "accounts.toml"), "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-               "LEDGER_PATH": str(directory / "ledger.sqlite3"), "TOOL_DEADLINE_SECONDS": "600",
-               **{a.key_env: a.api_key for a in sandbox.accounts}, **env}  # fmt: skip
+    environ = {
+        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "TOOL_DEADLINE_SECONDS": "600",
+        **{a.key_env: a.api_key for a in sandbox.accounts},
+        **env,
+    }
     settings = load_settings(environ, use_dotenv=False)
     return KlaviyoService(settings, load_registry(settings), KlaviyoClient(settings, transport=sandbox.transport))
 
@@ -58,9 +73,13 @@ def upstream_calls(directory: Path) -> list[list[Any]]:
 
     rows = []
     calls = [(n, dict(a)) for n, a in READ_CALLS.items() if n in {s.name for s in CATALOG}] + EXTRA_CALLS
-    calls += [("klaviyo_get_performance_over_time",
-               {"account": "acme", "entity": "campaign", "timeframe": "last_365_days", "interval": interval})
-              for interval in ("monthly", "weekly", "daily")]  # fmt: skip
+    calls += [
+        (
+            "klaviyo_get_performance_over_time",
+            {"account": "acme", "entity": "campaign", "timeframe": "last_365_days", "interval": interval},
+        )
+        for interval in ("monthly", "weekly", "daily")
+    ]
     for name, args in calls:
         sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
         svc = service_for(sandbox, directory)
@@ -104,8 +123,14 @@ def list_health(directory: Path, lists: int) -> list[Any]:
     assert not data["pending"], "the deadline cut the run short"
     sized = sum(1 for row in data["lists"] if row["profile_count"] is not None)
     bound = bound_seconds(data["list_count"])
-    return [data["list_count"], sized, f"{elapsed:.2f}", f"{bound:.2f}", f"{elapsed / bound:.3f}",
-            sandbox.state()["rate_limited"] - throttled_before]  # fmt: skip
+    return [
+        data["list_count"],
+        sized,
+        f"{elapsed:.2f}",
+        f"{bound:.2f}",
+        f"{elapsed / bound:.3f}",
+        sandbox.state()["rate_limited"] - throttled_before,
+    ]
 
 
 def warm_cached_call(directory: Path, runs: int = 500) -> tuple[float, float]:
@@ -126,19 +151,39 @@ def warm_cached_call(directory: Path, runs: int = 500) -> tuple[float, float]:
 def mcp_cold_start(directory: Path, runs: int = 5) -> tuple[float, float, int]:
     sandbox = Sandbox(SandboxConfig(seed=7))
     service_for(sandbox, directory)  # writes accounts.toml
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(directory), "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-           "LOG_LEVEL": "WARNING", **{a.key_env: a.api_key for a in sandbox.accounts}}  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(directory),
+        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "LOG_LEVEL": "WARNING",
+        **{a.key_env: a.api_key for a in sandbox.accounts},
+    }
     messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-         "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}},
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "bench", "version": "1"},
+            },
+        },
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
         {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-    ]  # fmt: skip
+    ]
     times, peaks, size = [], [], 0
     for _ in range(runs):
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, str(REPO / "server.py")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL, env=env, cwd=directory, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, str(REPO / "server.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=directory,
+            text=True,
+        )
         assert proc.stdin and proc.stdout
         for message in messages:
             proc.stdin.write(json.dumps(message) + "\n")
@@ -177,17 +222,26 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        sections = ["## Upstream calls per tool (cold cache, sandbox seed 7)", "",
-                    table(upstream_calls(directory), ["tool call", "Klaviyo calls", "report calls", "buckets", "429s"])]  # fmt: skip
+        sections = [
+            "## Upstream calls per tool (cold cache, sandbox seed 7)",
+            "",
+            table(upstream_calls(directory), ["tool call", "Klaviyo calls", "report calls", "buckets", "429s"]),
+        ]
         health = [list_health(directory, 50)] + ([] if args.quick else [list_health(directory, 200)])
-        sections += ["", f"## List health against the profile_count limit (1/s, 15/min; time scale {TIME_SCALE})", "",
-                     table(health, ["lists", "sized", "seconds", "bound (s)", "ratio", "429s"])]  # fmt: skip
+        sections += [
+            "",
+            f"## List health against the profile_count limit (1/s, 15/min; time scale {TIME_SCALE})",
+            "",
+            table(health, ["lists", "sized", "seconds", "bound (s)", "ratio", "429s"]),
+        ]
         p50, p95 = warm_cached_call(directory)
         start, rss, size = mcp_cold_start(directory)
-        rows = [["warm cached campaign performance, in process (p50 / p95)", f"{p50:.3f} ms / {p95:.3f} ms"],
-                ["MCP cold start to tools/list answered (median of 5)", f"{start:.3f} s"],
-                ["server.py peak RSS (VmHWM, max of 5)", f"{rss:.1f} MiB"],
-                ["tools/list result, compact JSON", f"{size:,} bytes ({len(CATALOG)} tools)"]]  # fmt: skip
+        rows = [
+            ["warm cached campaign performance, in process (p50 / p95)", f"{p50:.3f} ms / {p95:.3f} ms"],
+            ["MCP cold start to tools/list answered (median of 5)", f"{start:.3f} s"],
+            ["server.py peak RSS (VmHWM, max of 5)", f"{rss:.1f} MiB"],
+            ["tools/list result, compact JSON", f"{size:,} bytes ({len(CATALOG)} tools)"],
+        ]
         if not args.quick:
             rows.append(["`make demo` end to end, warm venv (median of 3)", f"{demo_time():.1f} s"])
         sections += ["", "## Latency, start-up, memory, size", "", table(rows, ["measure", "result"])]

@@ -49,6 +49,12 @@ class TTLCache:
             value = entry[1]
         return copy.deepcopy(value)
 
+    def contains(self, key: str) -> bool:
+        """Whether ``get`` would hit, without copying the value or counting a hit or a miss."""
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry is not None and entry[0] > self._clock()
+
     def put(self, key: str, value: Any, ttl: float) -> None:
         if ttl <= 0:
             return

@@ -181,6 +181,12 @@ class KlaviyoClient:
             items.extend(page.get("data") or [])
         return items
 
+    def is_cached(
+        self, account: Account, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
+    ) -> bool:
+        """Whether ``request`` would answer from the cache now (so it would not wait for a slot)."""
+        return self.cache.contains(cache_key(account.slug, method.upper(), path, params, body))
+
     # -- the one request path -----------------------------------------------------------------
 
     def request(

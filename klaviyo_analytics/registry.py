@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ class Account:
     api_key_env: str
     conversion_metric_id: str
     api_key: str = field(repr=False)
+    # The account's IANA timezone; optional (install.py --check-api records it). Without it the
+    # service asks Klaviyo once a day, so metric buckets line up with the reporting API's.
+    timezone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ def parse_accounts(document: Mapping[str, object], env: Mapping[str, str]) -> di
         metric_id = str(entry["conversion_metric_id"])
         if not METRIC_ID_PATTERN.fullmatch(metric_id):
             raise ConfigError(f"account {slug!r}: conversion_metric_id must be alphanumeric", account=slug)
+        timezone = entry.get("timezone")
+        if timezone is not None and not _is_timezone(timezone):
+            raise ConfigError(f"account {slug!r}: timezone must be an IANA name like 'America/New_York'", account=slug)
         api_key = env.get(key_env, "").strip()
         if not api_key:
             raise ConfigError(
@@ -107,8 +114,18 @@ def parse_accounts(document: Mapping[str, object], env: Mapping[str, str]) -> di
                 account=slug,
             )
         register_secret(api_key)
-        accounts[slug] = Account(slug, str(entry["label"]), key_env, metric_id, api_key)
+        accounts[slug] = Account(slug, str(entry["label"]), key_env, metric_id, api_key, timezone)
     return accounts
+
+
+def _is_timezone(value: object) -> bool:
+    if not isinstance(value, str) or not value:
+        return False
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def load_registry(settings: Settings) -> AccountRegistry:

@@ -85,6 +85,8 @@ def resolve_metric(svc: KlaviyoService, account: Account, name_or_id: str, ctx: 
 
 
 def account_timezone(svc: KlaviyoService, account: Account, ctx: CallContext) -> str:
+    if account.timezone:
+        return account.timezone
     document = svc.client.get(account, "/api/accounts", deadline=ctx.deadline, cache_ttl=METADATA_TTL_SECONDS)
     for item in document.get("data") or []:
         timezone = (item.get("attributes") or {}).get("timezone")

@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_analytics.cache import cache_key
 from klaviyo_analytics.endpoints import PROFILE_COUNT_LIMIT, resolve
 from klaviyo_analytics.errors import (
     DeadlineExceededError,
@@ -151,7 +150,7 @@ def _is_cached(svc: KlaviyoService, account: Account, path: str, params: Mapping
     """Whether the client will answer this size from its cache (the key is the client's own)."""
     if ttl <= 0:
         return False
-    return svc.client.cache.get(cache_key(account.slug, "GET", path, params, None)) is not None
+    return svc.client.is_cached(account, "GET", path, params)
 
 
 def _slot_wait(svc: KlaviyoService, account: Account, path: str, params: Mapping[str, str]) -> float:

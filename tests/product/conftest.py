@@ -23,7 +23,7 @@ def sandbox_settings(sandbox: Sandbox, directory: Path, **env: str) -> Settings:
     lines = []
     for a in sandbox.accounts:
         lines += [f"[{a.slug}]", f'api_key_env = "{a.key_env}"', f'conversion_metric_id = "{a.conversion_metric_id}"',
-                  f'label = "{a.label}"', ""]  # fmt: skip
+                  f'label = "{a.label}"', f'timezone = "{a.timezone}"', ""]  # fmt: skip
     (directory / "accounts.toml").write_text("\n".join(lines))
     environ = {
         "ACCOUNTS_FILE": str(directory / "accounts.toml"),

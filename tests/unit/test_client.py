@@ -340,3 +340,16 @@ def test_keys_never_reach_the_logs(settings: Settings, acme, capsys) -> None:  #
     assert "klaviyo.retry" in logged and "echo" in logged
     assert ACME_KEY not in logged
     assert ACME_KEY not in json.dumps(caught.value.to_dict())
+
+
+def test_is_cached_peeks_without_counting(settings: Settings, acme) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeKlaviyo()
+    fake.route("GET", "/api/lists", LIST_DOC)
+    client, clock = build(settings, fake)
+    assert not client.is_cached(acme, "GET", "/api/lists")
+    client.get(acme, "/api/lists", deadline=Deadline(5, clock))
+    hits, misses = client.cache.hits, client.cache.misses
+    assert client.is_cached(acme, "get", "/api/lists")
+    assert (client.cache.hits, client.cache.misses) == (hits, misses)
+    clock.now += settings.cache_ttl_seconds + 1
+    assert not client.is_cached(acme, "GET", "/api/lists")

@@ -123,3 +123,11 @@ def test_search_path_finds_the_user_config_dir_first(tmp_path: Path, monkeypatch
     assert load_registry(settings).source == user / "accounts.toml"
     with pytest.raises(ConfigError, match=r"no accounts\.toml found"):
         load_registry(load_settings({}, config_dir=tmp_path / "elsewhere"))
+
+
+def test_optional_timezone_is_validated(tmp_path: Path) -> None:
+    good = {"acme": {**ONE_ACCOUNT["acme"], "timezone": "Europe/London"}}
+    assert load_registry(make_settings(tmp_path, good)).resolve(None).timezone == "Europe/London"
+    bad = {"acme": {**ONE_ACCOUNT["acme"], "timezone": "Mars/Olympus"}}
+    with pytest.raises(ConfigError, match="IANA"):
+        load_registry(make_settings(tmp_path, bad))

@@ -107,11 +107,15 @@ class Sandbox:
         self.limiter.reset()
 
     def now(self) -> datetime:
-        """Real time, or — with a fixed anchor — the anchor's midnight (UTC) plus the time since start."""
+        """Real time; with a fixed anchor, noon (UTC) of the anchor date plus the time since start.
+
+        The seeded data ends at the anchor's midnight (UTC), so "today" in every account's
+        timezone is the anchor date and its "yesterday" holds the last seeded events.
+        """
         if not self._fixed_clock:
             return datetime.now(UTC)
-        midnight = datetime(self.anchor.year, self.anchor.month, self.anchor.day, tzinfo=UTC)
-        return midnight + timedelta(seconds=time.monotonic() - self._started)
+        noon = datetime(self.anchor.year, self.anchor.month, self.anchor.day, 12, tzinfo=UTC)
+        return noon + timedelta(seconds=time.monotonic() - self._started)
 
     # -- the pipeline ---------------------------------------------------------------------------
 

@@ -168,6 +168,10 @@ class Account:
     actions: dict[str, FlowAction] = field(default_factory=dict)
     flow_messages: dict[str, FlowMessage] = field(default_factory=dict)
     events: EventIndex = field(default_factory=EventIndex)
+    _metric_ids: dict[str, str] = field(default_factory=dict, repr=False)
 
     def metric_id(self, name: str) -> str:
-        return next(m.id for m in self.metrics.values() if m.name == name)
+        """The id of the metric called ``name`` (metrics are only ever seeded, so the map is built once)."""
+        if len(self._metric_ids) != len(self.metrics):
+            self._metric_ids = {m.name: m.id for m in self.metrics.values()}
+        return self._metric_ids[name]

@@ -202,6 +202,9 @@ def _row_counts(row: Row, bounds: Sequence[int]) -> list[dict[str, int]]:
     for name, series, which in row.sources:
         if series is None:
             continue
+        if n == 1:
+            out[0][name] += series.window(bounds[0], bounds[1])[which]
+            continue
         for k, totals in enumerate(series.buckets(bounds)):
             out[k][name] += totals[which]
     for counts in out:

@@ -80,7 +80,7 @@ def serve(
     if not allow_remote and not is_loopback(host) and host != "localhost":
         raise ValueError(f"refusing to serve the sandbox on non-loopback host {host!r} (allow_remote=True to insist)")
     server = make_server(sandbox, host, port, quiet=quiet)
-    thread = threading.Thread(target=server.serve_forever, name="klaviyo-sandbox", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="klaviyo-sandbox", daemon=True)
     thread.start()
     try:
         yield base_url(server)

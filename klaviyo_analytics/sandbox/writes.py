@@ -251,7 +251,10 @@ def _profile_attrs(ctx: Context) -> dict[str, Any]:
     email = attrs.get("email")
     if email is not None and (not isinstance(email, str) or "@" not in email):
         raise invalid(f"Invalid email address: {email!r}.", pointer=f"{_ATTR}/email")
-    return {k: attrs[k] for k in _PROFILE_FIELDS if k in attrs}
+    out = {k: attrs[k] for k in _PROFILE_FIELDS if k in attrs}
+    if email is not None:
+        out["email"] = email.strip().lower()  # Klaviyo keeps emails in lower case
+    return out
 
 
 def _new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
@@ -357,11 +360,13 @@ def create_template(ctx: Context) -> Reply:
         raise invalid("The account already has 1,000 templates.", pointer="/data")
     tid = ctx.account.ids.ulid(ctx.now)
     definition = attrs.get("definition") if editor == "SYSTEM_DRAGGABLE" else None
+    # A drag-and-drop template's html is rendered from its definition; the sandbox renders an empty page.
+    html = attrs.get("html") if editor != "SYSTEM_DRAGGABLE" else "<html><body></body></html>"
     template = Template(
         tid,
         str(attrs["name"]),
         editor,
-        attrs.get("html"),
+        html,
         attrs.get("text"),
         attrs.get("amp"),
         definition,

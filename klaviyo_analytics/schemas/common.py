@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from klaviyo_analytics.timeframes import Preset
 
+
+def matching(pattern: str, rule: str) -> AfterValidator:
+    """A format check enforced on input but kept out of the JSON schema (tools/list size);
+    the error states the rule when it matters."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"must be {rule}")
+        return value
+
+    return AfterValidator(check)
+
+
 # Klaviyo ids are alphanumeric; checking them here keeps path characters out of URLs.
-KlaviyoId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,64}$")]
+KlaviyoId = Annotated[str, matching(r"[A-Za-z0-9]{1,64}", "a Klaviyo id: 1-64 letters and digits")]
 
 
 def one_of(allowed: tuple[str, ...], what: str) -> Any:
@@ -27,7 +42,7 @@ def one_of(allowed: tuple[str, ...], what: str) -> Any:
 
 AccountName = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$"),
+    matching(r"[a-z0-9][a-z0-9_-]{0,63}", "an account name from accounts.toml: lowercase letters, digits, - and _"),
     Field(description="Omit if only one account."),
 ]
 

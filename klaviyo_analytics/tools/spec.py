@@ -17,6 +17,8 @@ from mcp_types import ToolAnnotations
 from klaviyo_analytics.schemas.common import Envelope, OutputModel, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
+# Length limits at least this large are enforced but not advertised (they inform no choice).
+GENEROUS_LENGTH = 100
 Handler = Callable[[KlaviyoService, Any, CallContext], ToolResult[Any]]
 
 
@@ -69,48 +71,58 @@ class ToolSpec:
 
 
 def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
-    """The same contract in fewer bytes: every tool's schemas are sent to the model on every turn.
+    """The same contract in fewer bytes: every tool's schemas go to the model on every turn.
 
-    $refs are inlined (the models are not recursive), generated titles dropped, and an optional
-    value's ``anyOf [X, null]`` becomes X with ``null`` added to its type (outputs) or just X
-    (inputs: leaving an optional field out is how a caller says "none"). Output objects keep
-    their properties but not their ``required`` lists: every declared field is always present;
-    objects nested in arrays are only typed ``object`` (their fields are in the README's generated
-    tool reference) — the full row schemas would triple the bytes of ``tools/list``.
+    $refs are inlined (the models are not recursive), generated titles and ``null`` defaults
+    dropped, and an optional value's ``anyOf [X, null]`` becomes X (inputs: leaving a field out
+    is how a caller says "none") or X with ``null`` in its type (outputs). Outputs are typed two
+    levels deep — the envelope and the fields of ``data`` — and anything nested further is only
+    ``object`` or ``array``; no ``required`` lists (every declared field is always present). Rows
+    are described in the README's generated tool reference; spelling them out here would double
+    the size of ``tools/list``.
     """
     defs = schema.get("$defs", {})
 
-    def walk(node: Any, top: bool = False, in_array: bool = False) -> Any:
+    def resolve(node: Any) -> Any:
         if isinstance(node, list):
-            return [walk(v, in_array=in_array) for v in node]
+            return [resolve(v) for v in node]
         if not isinstance(node, dict):
             return node
         if "$ref" in node:
-            return walk(defs[node["$ref"].rsplit("/", 1)[-1]], in_array=in_array)
-        if output and in_array and node.get("type") == "object":
-            return {"type": "object"}
-        variants = node.get("anyOf")
-        if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
-            (inner,) = [walk(v, in_array=in_array) for v in variants if v != {"type": "null"}]
-            extra = {k: walk(v) for k, v in node.items() if k not in {"anyOf", "default", "title"}}
-            if output and isinstance(inner.get("type"), str):
-                inner = {**inner, "type": [inner["type"], "null"]}
-            elif output:
-                return {"anyOf": [inner, {"type": "null"}], **extra}
-            return {**inner, **extra}
+            return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
         out = {}
         for key, value in node.items():
             if key in {"$defs", "title"} or (key == "default" and value is None):
                 continue
-            if key == "required" and output and not top:
-                continue
-            if key == "properties":
-                out[key] = {name: walk(prop, in_array=in_array) for name, prop in value.items()}
-            elif key == "items":
-                out[key] = walk(value, in_array=True)
-            else:
-                out[key] = walk(value, in_array=in_array)
+            if key == "maxLength" and value >= GENEROUS_LENGTH:
+                continue  # a ceiling no sensible value nears; still enforced on input
+            out[key] = {k: resolve(v) for k, v in value.items()} if key == "properties" else resolve(value)
+        variants = out.get("anyOf")
+        if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
+            (inner,) = [v for v in variants if v != {"type": "null"}]
+            rest = {k: v for k, v in out.items() if k != "anyOf"}
+            if output and isinstance(inner.get("type"), str):
+                return {**inner, **rest, "type": [inner["type"], "null"]}
+            return {**inner, **rest} if not output else out
         return out
 
-    compacted: dict[str, Any] = walk(schema, top=True)
-    return compacted
+    def shallow(node: dict[str, Any], depth: int) -> dict[str, Any]:
+        kind = node.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        if depth >= 2 and ("object" in kinds or "anyOf" in node):
+            return {"type": kind if "object" in kinds else "object"}
+        if "array" in kinds:
+            items = node.get("items", {})
+            item_kind = items.get("type")
+            if depth >= 2 and (item_kind in (None, "object", "array") or isinstance(item_kind, list)):
+                return {"type": kind}
+            return {"type": kind, "items": shallow(items, depth + 1)}
+        out = {k: v for k, v in node.items() if k not in {"properties", "required", "additionalProperties"}}
+        if "properties" in node:
+            out["properties"] = {name: shallow(prop, depth + 1) for name, prop in node["properties"].items()}
+        elif "additionalProperties" in node:
+            out["additionalProperties"] = shallow(node["additionalProperties"], depth + 1)
+        return out
+
+    resolved: dict[str, Any] = resolve(schema)
+    return shallow(resolved, 0) if output else resolved

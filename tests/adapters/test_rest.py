@@ -69,8 +69,8 @@ def test_tools_route_lists_the_catalog(app: Flask, auth: dict[str, str]) -> None
         ({"account": "acme", "timeframe": "fortnight"}, "timeframe", "last_30_days"),
         ({"account": "acme"}, "timeframe", "window is required"),
         ({"timeframe": "today"}, "account", "acme, globex"),
-        ({"account": "Not A Slug!", "timeframe": "today"}, "account", "pattern"),
-        ({"account": "acme", "timeframe": "today", "campaign": "../../x"}, "campaign", "pattern"),
+        ({"account": "Not A Slug!", "timeframe": "today"}, "account", "lowercase letters"),
+        ({"account": "acme", "timeframe": "today", "campaign": "../../x"}, "campaign", "letters and digits"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(

@@ -9,8 +9,8 @@ TOOLS = (
         name="klaviyo_list_accounts",
         title="List Klaviyo accounts",
         description=(
-            "List the Klaviyo accounts this server can use (name and label). Call first when the user "
-            "has several accounts and has not said which."
+            "List the Klaviyo accounts you can query (name, label). Call first if the user has several "
+            "and did not say which."
         ),
         params=ListAccountsParams,
         result=ListAccountsResult,

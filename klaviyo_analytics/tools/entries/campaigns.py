@@ -14,8 +14,8 @@ TOOLS = (
         name="klaviyo_get_campaign_performance",
         title="Campaign performance",
         description=(
-            "Per-campaign results (sends, opens, clicks, conversions, revenue and rates) for email and SMS "
-            "campaigns over a window. Use for 'which campaigns did best last month'."
+            "Per-campaign sends, opens, clicks, conversions, revenue and rates (email and SMS) over a window: "
+            "'which campaigns did best last month?'"
         ),
         params=CampaignPerformanceParams,
         result=CampaignPerformanceResult,

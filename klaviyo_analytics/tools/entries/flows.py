@@ -29,8 +29,8 @@ TOOLS = (
         name="klaviyo_get_flow_performance",
         title="Flow performance",
         description=(
-            "Flow results per message and channel (or one row per flow with rollup) over a window: sends, "
-            "opens, clicks, conversions, revenue, rates. Use for 'which flows made the most revenue'."
+            "Flow sends, opens, clicks, conversions, revenue and rates per message, or per flow with rollup: "
+            "'which flows made the most revenue?'"
         ),
         params=FlowPerformanceParams,
         result=FlowPerformanceResult,

@@ -9,8 +9,8 @@ TOOLS = (
         name="klaviyo_query_metric_aggregates",
         title="Query a metric",
         description=(
-            "Count, unique or sum any metric (e.g. 'Placed Order', 'Opened Email') over time, optionally grouped "
-            "by up to two dimensions. Use when no specific tool answers the question."
+            "Count, unique or sum any metric (e.g. 'Placed Order') over time, grouped by up to 2 dimensions, "
+            "when no other tool fits."
         ),
         params=MetricQueryParams,
         result=MetricQueryResult,

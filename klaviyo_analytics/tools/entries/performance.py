@@ -9,8 +9,8 @@ TOOLS = (
         name="klaviyo_get_performance_over_time",
         title="Performance over time",
         description=(
-            "A time series (hourly/daily/weekly/monthly) of flow or campaign results. Use for trends: "
-            "'how did my welcome flow do week by week this quarter'."
+            "Hourly/daily/weekly/monthly series of flow or campaign results, for trends: 'the welcome flow "
+            "week by week'."
         ),
         params=OverTimeParams,
         result=OverTimeResult,
@@ -25,8 +25,8 @@ TOOLS = (
         name="klaviyo_compare_periods",
         title="Compare periods",
         description=(
-            "Campaign or flow totals for a window against the previous equal window (or given prior dates), "
-            "with absolute and percent changes. Use for 'this month vs last month'."
+            "Campaign or flow totals for a window vs the previous equal window (or given dates), with changes: "
+            "'this month vs last'."
         ),
         params=CompareParams,
         result=CompareResult,

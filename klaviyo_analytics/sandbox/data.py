@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from klaviyo_analytics.sandbox import flowgen
+from klaviyo_analytics.sandbox.catalog import FIRST_NAMES, LAST_NAMES, LIST_NAMES, METRIC_CATALOG, SEGMENT_NAMES, THEMES
 from klaviyo_analytics.sandbox.config import ACCOUNT_SEEDS, AccountSeed, Size
 from klaviyo_analytics.sandbox.events import DATA_DAYS, generate_events
 from klaviyo_analytics.sandbox.ids import IdFactory
@@ -36,80 +37,6 @@ COUNTS: dict[Size, dict[str, int]] = {
     "large": {"lists": 200, "campaigns": 500, "flows": 60, "segments": 40, "profiles": 400, "templates": 40},
 }
 
-_KLAVIYO = {"object": "integration", "id": "0rG4eQ", "key": "klaviyo", "name": "Klaviyo", "category": "Internal"}
-_SHOPIFY = {"object": "integration", "id": "0eMvjm", "key": "shopify", "name": "Shopify", "category": "eCommerce"}
-_API = {"object": "integration", "id": "7FtS4J", "key": "api", "name": "API", "category": "API"}
-METRIC_CATALOG: tuple[tuple[str, dict[str, str]], ...] = (
-    *(
-        (name, _KLAVIYO)
-        for name in (
-            "Received Email",
-            "Opened Email",
-            "Clicked Email",
-            "Bounced Email",
-            "Marked Email as Spam",
-            "Unsubscribed from Email Marketing",
-            "Subscribed to Email Marketing",
-            "Received SMS",
-            "Clicked SMS",
-            "Failed to Deliver SMS",
-            "Subscribed to SMS Marketing",
-            "Unsubscribed from SMS Marketing",
-            "Subscribed to List",
-            "Unsubscribed from List",
-        )
-    ),
-    ("Placed Order", _SHOPIFY),
-    ("Ordered Product", _SHOPIFY),
-    ("Started Checkout", _SHOPIFY),
-    ("Viewed Product", _API),
-    ("Active on Site", _API),
-)
-
-_LIST_NAMES = (
-    "Newsletter",
-    "VIP Customers",
-    "SMS Subscribers",
-    "Popup Signups",
-    "Back in Stock Requests",
-    "Holiday Gift Guide",
-    "Wholesale Leads",
-    "Event Attendees",
-    "Preview List",
-    "Instagram Giveaway",
-    "Loyalty Members",
-    "Footer Signups",
-)
-_SEGMENT_NAMES = (
-    "Engaged (90 days)",
-    "Repeat Buyers",
-    "VIP - Top 10%",
-    "Churn Risk",
-    "Unengaged 180 days",
-    "Never Purchased",
-    "SMS Engaged",
-    "Browse Abandoners",
-)
-_THEMES = (
-    "Spring Sale Kickoff",
-    "New Arrivals",
-    "Weekend Flash Sale",
-    "Customer Favorites",
-    "Free Shipping Weekend",
-    "Back in Stock",
-    "Summer Essentials",
-    "Staff Picks",
-    "Black Friday Early Access",
-    "Holiday Gift Guide",
-    "Last Chance",
-    "Member Exclusive",
-    "How-To Guide",
-    "Product Spotlight",
-    "End of Season Clearance",
-)
-_FIRST = ("Ava", "Liam", "Maya", "Noah", "Zoe", "Omar", "Ivy", "Leo", "Nia", "Ezra", "Lena", "Kai", "Rosa", "Theo")
-_LAST = ("Nguyen", "Patel", "Garcia", "Okafor", "Schmidt", "Rossi", "Kim", "Silva", "Haddad", "Novak", "Brown")
-
 
 def _iso_local(day: date, hour: int, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hour), tz).astimezone(UTC)
@@ -126,7 +53,7 @@ def _templates(account: Account, rng: random.Random, n: int) -> None:
     for i in range(n):
         created = account.created + timedelta(days=30 + 11 * i)
         tid = account.ids.ulid(created)
-        name = f"{_THEMES[i % len(_THEMES)]} Template" + (f" {i // len(_THEMES) + 1}" if i >= len(_THEMES) else "")
+        name = f"{THEMES[i % len(THEMES)]} Template" + (f" {i // len(THEMES) + 1}" if i >= len(THEMES) else "")
         editor = "CODE" if rng.random() < 0.5 else "USER_DRAGGABLE"
         html = f"<html><body><h1>{name}</h1><p>{{{{ first_name|default:'there' }}}}</p></body></html>"
         account.templates[tid] = Template(tid, name, editor, html, None, None, None, created, created)
@@ -134,7 +61,7 @@ def _templates(account: Account, rng: random.Random, n: int) -> None:
 
 def _profiles(account: Account, rng: random.Random, n: int, end: datetime) -> None:
     for i in range(n):
-        first, last = _FIRST[i % len(_FIRST)], _LAST[(i * 7 + i // len(_FIRST)) % len(_LAST)]
+        first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i * 7 + i // len(FIRST_NAMES)) % len(LAST_NAMES)]
         created = end - timedelta(days=rng.randrange(1, 900), hours=rng.randrange(24))
         pid = account.ids.ulid(created)
         phone = f"+1555{rng.randrange(1000000, 9999999)}" if rng.random() < 0.4 else None
@@ -159,7 +86,7 @@ def _lists(account: Account, rng: random.Random, n: int) -> None:
     profiles = list(account.profiles)
     for i in range(n):
         created = account.created + timedelta(days=5 + 17 * i % 500)
-        name = _LIST_NAMES[i] if i < len(_LIST_NAMES) else f"Imported List {i + 1:03d}"
+        name = LIST_NAMES[i] if i < len(LIST_NAMES) else f"Imported List {i + 1:03d}"
         opt_in = "double_opt_in" if rng.random() < 0.35 else "single_opt_in"
         size = rng.randrange(2_000, 30_000) if i < 3 else rng.randrange(100, 6_000)
         lid = account.ids.short()
@@ -202,7 +129,7 @@ def _segment_definition(i: int, account: Account) -> dict[str, Any]:
 def _segments(account: Account, rng: random.Random, n: int) -> None:
     for i in range(n):
         created = account.created + timedelta(days=40 + 23 * i % 600)
-        name = _SEGMENT_NAMES[i] if i < len(_SEGMENT_NAMES) else f"Segment {i + 1:03d}"
+        name = SEGMENT_NAMES[i] if i < len(SEGMENT_NAMES) else f"Segment {i + 1:03d}"
         sid = account.ids.short()
         account.segments[sid] = SegmentRec(
             sid,
@@ -225,7 +152,7 @@ def _campaigns(account: Account, rng: random.Random, n: int, start: datetime, en
     span = (end - start).days - 35
     for i in range(n):
         channel = "sms" if i % 5 == 3 else "email"
-        theme = _THEMES[rng.randrange(len(_THEMES))]
+        theme = THEMES[rng.randrange(len(THEMES))]
         if i < sent:
             day = (start + timedelta(days=30 + span * i // max(1, sent) + rng.randrange(3))).date()
             send_time: datetime | None = _iso_local(day, rng.choice((9, 10, 11, 14, 18)), tz)

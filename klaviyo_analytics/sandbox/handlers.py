@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from klaviyo_analytics.sandbox import aggregates, filters, reports
-from klaviyo_analytics.sandbox.jsonapi import not_found, page_links, sparse, url_for
+from klaviyo_analytics.sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_analytics.sandbox.models import Account
 from klaviyo_analytics.sandbox.params import Query
-from klaviyo_analytics.sandbox.resources import SERIALIZERS, VIEWS, account_resource
+from klaviyo_analytics.sandbox.resources import SERIALIZERS, account_resource
 from klaviyo_analytics.sandbox.spec import Operation
 from klaviyo_analytics.sandbox.store import Store
+from klaviyo_analytics.sandbox.views import VIEWS
 
 Reply = tuple[int, dict[str, Any] | None]
 
@@ -52,6 +53,12 @@ def lookup(ctx: Context, table: dict[str, Any], kind: str, ident: str | None = N
     if key not in table:
         raise not_found(kind, key)
     return table[key]
+
+
+def same_id(ctx: Context) -> None:
+    """PATCH bodies carry the resource id; one that differs from the URL's is a conflict."""
+    if ctx.data.get("id") != ctx.params["id"]:
+        raise ApiError(409, "conflict", "The id in the body does not match the id in the URL.", pointer="/data/id")
 
 
 # (primary type, include name) -> (included type, the related objects)

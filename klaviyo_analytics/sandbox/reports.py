@@ -1,26 +1,15 @@
 """The Reporting API: campaign/flow values and series, segment values and series.
 
 Counts come from the per-hour event streams (see events.py for which event feeds which
-statistic; attribution is by event time). Rates follow Klaviyo's definitions and are computed
-from the summed counts of each group, a zero denominator giving 0.0:
-
-    open_rate = opens_unique / delivered          click_rate = clicks_unique / delivered
-    click_to_open_rate = clicks_unique / opens_unique
-    bounce_rate = bounced / recipients            delivery_rate = delivered / recipients
-    unsubscribe_rate = unsubscribe_uniques / delivered
-    spam_complaint_rate = spam_complaints / delivered
-    conversion_rate = conversion_uniques / delivered
-    revenue_per_recipient = conversion_value / delivered
-    average_order_value = conversion_value / conversions
-    failed_rate = failed / recipients             bounced_or_failed_rate = (bounced + failed) / recipients
-
-SMS cost: one credit per 160-character segment per recipient at $0.01; ``text_message_roi`` is
-conversion value per unit of spend. A group appears when any of its counts is non-zero.
+statistic; attribution is by event time). Rates are computed from the summed counts of each
+group by rates.py, with Klaviyo's definitions. A group appears when any of its counts is
+non-zero. Campaign and flow reports return every result at once: the spec does not say how a
+next ``page_cursor`` would be returned, so the sandbox never needs one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
@@ -31,6 +20,7 @@ from klaviyo_analytics.sandbox import filters, timeframes
 from klaviyo_analytics.sandbox.events import BOUNCED, CLICKED, FAILED, OPENED, RECEIVED, SPAM, UNSUBSCRIBED
 from klaviyo_analytics.sandbox.jsonapi import ApiError, invalid
 from klaviyo_analytics.sandbox.models import Account
+from klaviyo_analytics.sandbox.rates import COUNTS, statistics
 from klaviyo_analytics.sandbox.series import Series
 
 _SCALAR = {"operators": {"single": ["equals"], "list": ["contains-any"]}, "value": {"type": "string"}}
@@ -55,22 +45,6 @@ DEFAULT_GROUPS = {
     "flow": ["flow_id", "flow_message_id", "send_channel"],
 }
 _CHANNELS = {"email": "email", "sms": "sms", "mobile_push": "push-notification"}
-_COUNTS = (
-    "recipients",
-    "bounced",
-    "failed",
-    "opens",
-    "opens_unique",
-    "clicks",
-    "clicks_unique",
-    "spam_complaints",
-    "unsubscribes",
-    "unsubscribe_uniques",
-    "conversions",
-    "conversion_uniques",
-    "conversion_value",
-)
-CREDIT_PRICE = 0.01
 
 
 @dataclass(frozen=True)
@@ -162,43 +136,10 @@ def flow_rows(account: Account, conversion_metric: str) -> list[Row]:
     return rows
 
 
-def statistics(c: dict[str, int], requested: Sequence[str]) -> dict[str, int | float]:
-    """Klaviyo's statistics from summed counts (``conversion_value`` in cents, ``credits`` SMS segments)."""
-
-    def ratio(num: float, den: float) -> float:
-        return num / den if den else 0.0
-
-    value = c["conversion_value"] / 100
-    delivered = c["recipients"] - c["bounced"] - c["failed"]
-    spend = round(c["credits"] * CREDIT_PRICE, 2)
-    derived: dict[str, Callable[[], int | float]] = {
-        "delivered": lambda: delivered,
-        "conversion_value": lambda: value,
-        "bounced_or_failed": lambda: c["bounced"] + c["failed"],
-        "bounced_or_failed_rate": lambda: ratio(c["bounced"] + c["failed"], c["recipients"]),
-        "failed_rate": lambda: ratio(c["failed"], c["recipients"]),
-        "open_rate": lambda: ratio(c["opens_unique"], delivered),
-        "click_rate": lambda: ratio(c["clicks_unique"], delivered),
-        "click_to_open_rate": lambda: ratio(c["clicks_unique"], c["opens_unique"]),
-        "bounce_rate": lambda: ratio(c["bounced"], c["recipients"]),
-        "delivery_rate": lambda: ratio(delivered, c["recipients"]),
-        "unsubscribe_rate": lambda: ratio(c["unsubscribe_uniques"], delivered),
-        "spam_complaint_rate": lambda: ratio(c["spam_complaints"], delivered),
-        "conversion_rate": lambda: ratio(c["conversion_uniques"], delivered),
-        "revenue_per_recipient": lambda: ratio(value, delivered),
-        "average_order_value": lambda: ratio(value, c["conversions"]),
-        "message_segment_count_sum": lambda: c["credits"],
-        "text_message_credit_usage_amount": lambda: c["credits"],
-        "text_message_spend": lambda: spend,
-        "text_message_roi": lambda: ratio(value, spend),
-    }
-    return {name: derived[name]() if name in derived else c[name] for name in requested}
-
-
 def _row_counts(row: Row, bounds: Sequence[int]) -> list[dict[str, int]]:
     """Counts per bucket [bounds[k], bounds[k+1])."""
     n = len(bounds) - 1
-    out = [dict.fromkeys(_COUNTS, 0) for _ in range(n)]
+    out = [dict.fromkeys(COUNTS, 0) for _ in range(n)]
     for name, series, which in row.sources:
         if series is None:
             continue

@@ -1,0 +1,170 @@
+"""Writes to audiences: lists and their members, profiles, segments.
+
+Choices where the spec is silent: a profile needs an email, phone number or external id;
+emails are stored in lower case and matched case-insensitively; an id in a list-membership
+body that is no profile is a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
+from klaviyo_analytics.sandbox.jsonapi import ApiError, invalid
+from klaviyo_analytics.sandbox.models import ListRec, Profile, SegmentRec
+
+_PROFILE_FIELDS = (
+    "email",
+    "phone_number",
+    "external_id",
+    "first_name",
+    "last_name",
+    "organization",
+    "locale",
+    "title",
+    "image",
+    "location",
+    "properties",
+)
+_IDENTIFIERS = ("email", "phone_number", "external_id")
+_ATTR = "/data/attributes"
+
+
+def create_list(ctx: Context) -> Reply:
+    attrs = ctx.data["attributes"]
+    if not isinstance(attrs["name"], str) or not attrs["name"].strip():
+        raise invalid("name must be a non-empty string.", pointer=f"{_ATTR}/name")
+    lid = ctx.account.ids.short()
+    rec = ListRec(lid, attrs["name"], attrs.get("opt_in_process") or "single_opt_in", ctx.now, ctx.now, 0)
+    ctx.account.lists[lid] = rec
+    ctx.store.record(ctx.slug, "lists", id=lid, name=rec.name, opt_in_process=rec.opt_in_process)
+    return single(ctx, "list", rec, 201)
+
+
+def _membership(action: str) -> Callable[[Context], Reply]:
+    def handler(ctx: Context) -> Reply:
+        rec = lookup(ctx, ctx.account.lists, "list")
+        if len(ctx.data) > 1000:
+            raise invalid("At most 1000 profiles per request.", pointer="/data")
+        ids = [item["id"] for item in ctx.data]
+        for i, ident in enumerate(ids):
+            if ident not in ctx.account.profiles:
+                raise invalid(f"Profile {ident} does not exist.", pointer=f"/data/{i}/id")
+        (rec.members.update if action == "added" else rec.members.difference_update)(ids)
+        ctx.store.record(ctx.slug, "list_membership_changes", list_id=rec.id, action=action, profile_ids=ids)
+        return 204, None
+
+    return handler
+
+
+def _duplicate(ctx: Context, attrs: dict[str, Any], exclude: str | None = None) -> Profile | None:
+    for profile in ctx.account.profiles.values():
+        if profile.id == exclude:
+            continue
+        for key in _IDENTIFIERS:
+            mine, theirs = attrs.get(key), profile.attributes.get(key)
+            if mine and theirs and str(mine).lower() == str(theirs).lower():
+                return profile
+    return None
+
+
+def _profile_attrs(ctx: Context) -> dict[str, Any]:
+    attrs = ctx.data.get("attributes") or {}
+    email = attrs.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise invalid(f"Invalid email address: {email!r}.", pointer=f"{_ATTR}/email")
+    out = {k: attrs[k] for k in _PROFILE_FIELDS if k in attrs}
+    if email is not None:
+        out["email"] = email.strip().lower()  # Klaviyo keeps emails in lower case
+    return out
+
+
+def _new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
+    if not any(attrs.get(k) for k in _IDENTIFIERS):
+        raise invalid("A profile needs an email, phone_number or external_id.", pointer=_ATTR)
+    pid = ctx.account.ids.ulid(ctx.now)
+    full = dict.fromkeys(_PROFILE_FIELDS) | {"last_event_date": None} | attrs
+    profile = Profile(pid, full, ctx.now, ctx.now)
+    ctx.account.profiles[pid] = profile
+    ctx.store.record(ctx.slug, "profiles", id=pid, email=full.get("email"))
+    return profile
+
+
+def _conflict(existing: Profile) -> ApiError:
+    return ApiError(
+        409,
+        "duplicate_profile",
+        "A profile already exists with one of these identifiers.",
+        pointer=_ATTR,
+        meta={"duplicate_profile_id": existing.id},
+    )
+
+
+def create_profile(ctx: Context) -> Reply:
+    attrs = _profile_attrs(ctx)
+    existing = _duplicate(ctx, attrs)
+    if existing is not None:
+        raise _conflict(existing)
+    return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+
+
+def _apply_profile(ctx: Context, profile: Profile, attrs: dict[str, Any]) -> Reply:
+    profile.attributes.update(attrs)
+    profile.updated = ctx.now
+    ctx.store.record(ctx.slug, "profile_updates", id=profile.id, attributes=attrs)
+    return single(ctx, "profile", profile)
+
+
+def update_profile(ctx: Context) -> Reply:
+    profile = lookup(ctx, ctx.account.profiles, "profile")
+    same_id(ctx)
+    attrs = _profile_attrs(ctx)
+    existing = _duplicate(ctx, attrs, exclude=profile.id)
+    if existing is not None:
+        raise _conflict(existing)
+    return _apply_profile(ctx, profile, attrs)
+
+
+def create_or_update_profile(ctx: Context) -> Reply:
+    attrs = _profile_attrs(ctx)
+    ident = ctx.data.get("id")
+    if ident is not None:
+        if ident not in ctx.account.profiles:
+            raise ApiError(404, "not_found", f"A profile with id {ident} does not exist.", pointer="/data/")
+        existing: Profile | None = ctx.account.profiles[ident]
+    else:
+        existing = _duplicate(ctx, attrs)
+    if existing is None:
+        return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+    return _apply_profile(ctx, existing, attrs)
+
+
+def create_segment(ctx: Context) -> Reply:
+    attrs = ctx.data["attributes"]
+    definition = attrs["definition"]
+    groups = definition.get("condition_groups") if isinstance(definition, dict) else None
+    if not isinstance(groups, list) or not groups:
+        raise invalid("definition.condition_groups must hold at least one group.", pointer=f"{_ATTR}/definition")
+    for i, group in enumerate(groups):
+        if not isinstance(group, dict) or not isinstance(group.get("conditions"), list) or not group["conditions"]:
+            raise invalid("Each condition group needs conditions.", pointer=f"{_ATTR}/definition/condition_groups/{i}")
+    sid = ctx.account.ids.short()
+    seg = SegmentRec(
+        sid,
+        str(attrs["name"]),
+        definition,
+        ctx.now,
+        ctx.now,
+        True,
+        True,
+        bool(attrs.get("is_starred", False)),
+        initial_count=0,
+    )
+    ctx.account.segments[sid] = seg
+    ctx.store.record(ctx.slug, "segments", id=sid, name=seg.name, definition=definition)
+    return single(ctx, "segment", seg, 201)
+
+
+add_profiles = _membership("added")
+remove_profiles = _membership("removed")

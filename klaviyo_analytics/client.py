@@ -108,6 +108,7 @@ class KlaviyoClient:
         pacer: Any = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        observers: list[Observer] | None = None,
     ) -> None:
         from klaviyo_analytics.ratelimit import Pacer
 
@@ -125,6 +126,8 @@ class KlaviyoClient:
             follow_redirects=False,
         )
         self.upstream_calls = 0
+        # Called with every upstream attempt (metrics, audits); a per-request observer adds to these.
+        self.observers: list[Observer] = list(observers or [])
 
     def close(self) -> None:
         self._http.close()
@@ -292,8 +295,8 @@ class KlaviyoClient:
             round(latency_ms, 2), attempt, type(exc).__name__ if exc else None,
         )  # fmt: skip
         log.debug("klaviyo.call", **{k: v for k, v in record.__dict__.items() if k != "body"})
-        if observer is not None:
-            observer(record)
+        for watcher in [*self.observers, *([observer] if observer else [])]:
+            watcher(record)
         return status, payload, exc, retry_after
 
     def _final_error(

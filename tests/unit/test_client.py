@@ -353,3 +353,18 @@ def test_is_cached_peeks_without_counting(settings: Settings, acme) -> None:  # 
     assert (client.cache.hits, client.cache.misses) == (hits, misses)
     clock.now += settings.cache_ttl_seconds + 1
     assert not client.is_cached(acme, "GET", "/api/lists")
+
+
+def test_client_observers_see_every_attempt(settings: Settings, acme) -> None:  # type: ignore[no-untyped-def]
+    from klaviyo_analytics.client import CallRecord
+
+    answers = [jsonapi({"errors": []}, 503), jsonapi(LIST_DOC)]
+    fake = FakeKlaviyo()
+    fake.route("GET", "/api/lists", lambda r: answers.pop(0))
+    client, clock = build(settings, fake)
+    seen: list[CallRecord] = []
+    per_call: list[CallRecord] = []
+    client.observers.append(seen.append)
+    client.get(acme, "/api/lists", deadline=Deadline(45, clock), observer=per_call.append)
+    assert [(r.operation, r.status, r.attempt) for r in seen] == [("get_lists", 503, 0), ("get_lists", 200, 1)]
+    assert per_call == seen

@@ -127,14 +127,20 @@ def _body(op: dict[str, Any], resolve: _Resolver) -> dict[str, Any] | None:
         "type": resolve(data["properties"]["type"])["enum"][0],
         "id_required": "id" in data.get("required", []),
         "required": [],
+        "types": {},
         "enums": {},
     }
     attributes = resolve(data["properties"].get("attributes", {}))
     if attributes:
         out["required"] = list(attributes.get("required", []))
         enums: dict[str, list[Any]] = {}
+        types: dict[str, str] = {}
         for name, sub in attributes.get("properties", {}).items():
             _collect_enums(sub, name, resolve, enums)
+            kind = resolve(sub).get("type")
+            if isinstance(kind, str):
+                types[name] = kind
+        out["types"] = dict(sorted(types.items()))
         out["enums"] = dict(sorted(enums.items()))
     return out
 

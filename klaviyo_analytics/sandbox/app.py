@@ -210,12 +210,14 @@ class Sandbox:
         )
         return HANDLERS[op.operation_id](ctx)
 
+    def _key_of(self, req: SandboxRequest) -> ApiKey | None:
+        found = _AUTH.match(req.headers.get("authorization", "").strip())
+        return self._keys.get(found.group(1)) if found else None
+
     def _authenticate(self, req: SandboxRequest) -> ApiKey:
-        header = req.headers.get("authorization", "")
-        found = _AUTH.match(header.strip())
-        if not header:
+        if not req.headers.get("authorization"):
             raise ApiError(401, "not_authenticated", "Missing Authorization header: use 'Klaviyo-API-Key <key>'.")
-        key = self._keys.get(found.group(1)) if found else None
+        key = self._key_of(req)
         if key is None:
             raise ApiError(
                 401,
@@ -235,7 +237,7 @@ class Sandbox:
         return response
 
     def _record_send_attempt(self, req: SandboxRequest, entry: dict[str, Any]) -> None:
-        key = self._keys.get(_AUTH.sub(r"\1", req.headers.get("authorization", "").strip()))
+        key = self._key_of(req)
         body = entry["body"]
         data = body.get("data") if isinstance(body, dict) else None
         with self.store.lock:
@@ -259,7 +261,7 @@ class Sandbox:
         if decision.kind == "drop":
             return SandboxResponse(0, drop="protocol" if decision.variant % 2 else "read")
         if decision.kind == "storm":
-            return self._throttled(self.faults.storm_retry_after * self.config.time_scale if self.faults else 1.0)
+            return self._throttled(decision.retry_after * self.config.time_scale)
         if decision.kind == "error":
             status = (500, 502, 503)[decision.variant % 3]
             return json_response(status, ApiError(status, "error", "Injected server error.").document())

@@ -111,6 +111,7 @@ class FaultDecision:
     kind: FaultKind | None
     latency: float
     variant: int  # picks among flavours of a fault (e.g. which malformed body)
+    retry_after: float = 0.0  # seconds (before time scaling), for storms
 
 
 NO_FAULT = FaultDecision(kind=None, latency=0.0, variant=0)
@@ -154,4 +155,4 @@ class FaultInjector:
                 kind = "malformed"
             elif rolls[5] < cfg.applied_error:
                 kind = "applied_error"
-        return FaultDecision(kind=kind, latency=latency, variant=variant)
+        return FaultDecision(kind=kind, latency=latency, variant=variant, retry_after=cfg.storm_retry_after)

@@ -4,13 +4,14 @@ Query: an unknown parameter, a value outside a ``fields[...]``/``additional-fiel
 ``include``/``sort`` enum, a ``page[size]`` outside the spec's bounds, a bad cursor or an
 unsupported filter is a 400 naming the parameter. Body: ``data`` present with the right
 ``type`` (and ``id`` where the schema needs one), required attributes present, enumerated
-attributes within their enums — a 400 whose ``source.pointer`` names the member.
+attributes of the spec's JSON type and within their enums — a 400 whose ``source.pointer``
+names the member.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,14 @@ from klaviyo_analytics.sandbox.jsonapi import decode_cursor, invalid
 from klaviyo_analytics.sandbox.spec import Operation
 
 _LIST_PARAMS = ("fields[", "additional-fields[", "include")
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+}
 
 
 @dataclass
@@ -141,6 +150,10 @@ def check_body(op: Operation, body: Any) -> Any:
     for name in spec["required"]:
         if attrs.get(name) is None:
             raise invalid(f"'{name}' is required.", pointer=f"/data/attributes/{name}")
+    for name, kind in spec.get("types", {}).items():
+        value = attrs.get(name)
+        if value is not None and not _JSON_TYPES[kind](value):
+            raise invalid(f"'{name}' must be of type {kind}.", pointer=f"/data/attributes/{name}")
     for path, enum in spec["enums"].items():
         found, value = _lookup(attrs, path)
         if not found or value is None:

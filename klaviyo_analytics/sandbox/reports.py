@@ -168,6 +168,13 @@ def _check_filter(raw: Any, kind: str) -> list[filters.Condition]:
     return conds
 
 
+def _statistics(attrs: dict[str, Any]) -> list[str]:
+    stats = list(attrs["statistics"])
+    if not stats:
+        raise invalid("statistics must name at least one statistic.", pointer="/data/attributes/statistics")
+    return stats
+
+
 def _group_by(attrs: dict[str, Any], kind: str) -> list[str]:
     group_by = attrs.get("group_by") or DEFAULT_GROUPS[kind]
     missing = [g for g in REQUIRED_GROUPS[kind] if g not in group_by]
@@ -190,7 +197,7 @@ def message_report(
     start, end = timeframes.resolve(attrs.get("timeframe"), tz, now)
     group_by = _group_by(attrs, kind)
     conds = _check_filter(attrs.get("filter"), kind)
-    stats = list(attrs["statistics"])
+    stats = _statistics(attrs)
     if interval is None:
         dates: list[datetime] = []
         bounds = [timeframes.hour_bound(start), timeframes.hour_bound(end)]
@@ -249,7 +256,7 @@ def segment_report(account: Account, attrs: dict[str, Any], now: datetime, inter
                 f"The timeframe is too long for the '{interval}' interval.", pointer="/data/attributes/interval"
             )
         dates, bounds = timeframes.buckets(start, end, unit)
-    stats = list(attrs["statistics"])
+    stats = _statistics(attrs)
     results = []
     empty = Series()
     for seg in account.segments.values():

@@ -67,12 +67,12 @@ def test_storm_is_a_run_of_429s_with_retry_after() -> None:
     assert client.get("/api/lists").status_code == 200
 
 
-def test_storm_ends_after_its_length() -> None:
-    sb = _faulty(storm=0.3, storm_length=2, seed=5)
-    statuses = [_raw(sb).get("/api/lists").status_code for _ in range(40)]
-    runs = "".join("x" if s == 429 else "." for s in statuses)
-    assert "xx" in runs
-    assert all(len(run) % 2 == 0 or run == runs.split(".")[-1] for run in runs.split(".") if run)
+def test_storms_last_exactly_storm_length_requests() -> None:
+    injector = FaultInjector(FaultConfig(storm=0.2, storm_length=3, seed=5))
+    runs = "".join("x" if injector.decide("GET", "/api/lists").kind == "storm" else "." for _ in range(300))
+    lengths = [len(run) for run in runs.rstrip("x").split(".") if run]
+    assert lengths and all(n % 3 == 0 for n in lengths)  # back-to-back storms are whole storms too
+    assert 3 in lengths
 
 
 def test_dropped_connections_raise_transport_errors() -> None:

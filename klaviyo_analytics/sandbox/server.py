@@ -56,6 +56,7 @@ class _RequestHandler(WSGIRequestHandler):
 class _Server(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the stdlib's 5 resets connections when a client pool opens many at once
 
 
 def make_server(sandbox: Sandbox, host: str = "127.0.0.1", port: int = 0, *, quiet: bool = False) -> _Server:

@@ -7,9 +7,10 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 from klaviyo_analytics.sandbox.jsonapi import decode_cursor, encode_cursor
 
-from .conftest import BASE, ClientFactory
+from .conftest import ANCHOR, BASE, ClientFactory
 from .helpers import error_of
 
 EMAIL = "equals(messages.channel,'email')"
@@ -48,10 +49,11 @@ def test_page_size_is_honoured_and_links_carry_other_params(fast: httpx.Client) 
     assert "prev" in second["links"]
 
 
-def test_campaigns_default_page_is_one_hundred(fast: httpx.Client) -> None:
-    doc = fast.get("/api/campaigns", params={"filter": EMAIL}).json()
-    assert "next" not in doc["links"]
-    assert 0 < len(doc["data"]) <= 100
+def test_campaigns_default_page_is_one_hundred(make_client: ClientFactory) -> None:
+    large = make_client(Sandbox(SandboxConfig(seed=3, size="large", anchor=ANCHOR, time_scale=1e-6)))
+    doc = large.get("/api/campaigns", params={"filter": EMAIL}).json()
+    assert len(doc["data"]) == 100
+    assert "next" in doc["links"]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -39,6 +40,18 @@ def test_served_on_loopback_through_a_real_client(sandbox: Sandbox) -> None:
             assert client.post("/__sandbox/reset").json() == {"reset": True}
             assert client.get("/__sandbox/state").json()["accounts"]["acme"]["lists"] == []
             assert client.get("/__sandbox/nothing").status_code == 404
+
+
+def test_concurrent_clients_are_all_answered(fast_sandbox: Sandbox) -> None:
+    def create(i: int) -> int:
+        with httpx.Client(base_url=base_url, headers=HEADERS) as client:
+            body = {"data": {"type": "list", "attributes": {"name": f"Parallel {i}"}}}
+            return client.post("/api/lists", json=body).status_code
+
+    with serve(fast_sandbox) as base_url, ThreadPoolExecutor(32) as pool:
+        statuses = list(pool.map(create, range(96)))
+    assert statuses == [201] * 96
+    assert len(fast_sandbox.state()["accounts"]["acme"]["lists"]) == 96
 
 
 def test_dropped_connection_over_the_socket(sandbox: Sandbox) -> None:

@@ -102,9 +102,10 @@ class Sandbox:
         return self.store.state()
 
     def reset(self) -> None:
-        """Back to the seeded objects; log, records and rate-limit windows cleared."""
+        """Back to the seeded objects; log, records and rate-limit windows cleared, fault dice re-seeded."""
         self.store.reset()
         self.limiter.reset()
+        self.set_faults(self.faults)
 
     def now(self) -> datetime:
         """Real time; with a fixed anchor, noon (UTC) of the anchor date plus the time since start.

@@ -143,6 +143,10 @@ def test_faults_never_touch_control_routes_and_are_deterministic() -> None:
     assert first.decide("GET", "/__sandbox/log").kind is None
     sb = _faulty(error_rate=1.0)
     assert _raw(sb).get("/__sandbox/state").status_code == 200
+    replay = _faulty(error_rate=0.5, seed=4)
+    before = [_raw(replay).get("/api/lists").status_code for _ in range(12)]
+    replay.reset()
+    assert [_raw(replay).get("/api/lists").status_code for _ in range(12)] == before
 
 
 def test_faults_via_the_control_route(sandbox: Sandbox) -> None:

@@ -234,13 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
-    print(f"wrote {args.out} ({len(extract_ops(text))} operations)")
+    print(f"wrote {args.out} ({len(SERVED)} operations)")
     return 0
-
-
-def extract_ops(text: str) -> list[dict[str, Any]]:
-    ops: list[dict[str, Any]] = json.loads(text)["operations"]
-    return ops
 
 
 if __name__ == "__main__":

@@ -5,6 +5,10 @@ Klaviyo's docs are silent: ``last_N_days`` and ``last_N_months`` are whole days 
 start of today (today excluded); weeks start on Monday; ``today``/``this_*`` run to the end of
 the current period. A custom ``{start, end}`` ignores its offset and is read in the account
 timezone, as the 2026-07-15 spec says. A timeframe may span at most one year (366 days).
+
+Series buckets are aligned to the calendar in that timezone (hours, midnights, Mondays, the 1st
+of the month); the first bucket is labelled with its aligned start and counts from the
+timeframe's start.
 """
 
 from __future__ import annotations

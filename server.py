@@ -15,10 +15,12 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.shared.exceptions import NoBackChannelError
 from mcp_types import CallToolResult, TextContent
-from pydantic import ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
+from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError
@@ -63,10 +65,44 @@ def _progress_bridge(ctx: Context) -> Any:
     return progress
 
 
+class Confirmation(BaseModel):
+    confirm: bool = Field(description="Yes, run it now.")
+
+
+def _confirm_bridge(ctx: Context) -> ConfirmFn | None:
+    """A yes/no question to the person at the client (elicitation), if the client can be asked.
+
+    Asked mid-call, as a server-to-client request: sessions of the newest protocol revisions have no
+    such back-channel (they would need an input-required round trip), and there the question is
+    simply not put — the approval outside the chat remains the gate either way.
+    """
+    try:
+        capabilities = ctx.client_capabilities
+    except Exception:  # no request context: nobody to ask
+        return None
+    if capabilities is None or capabilities.elicitation is None:
+        return None
+
+    def confirm(message: str) -> bool | None:
+        try:
+            answer = anyio.from_thread.run(ctx.elicit, message, Confirmation)
+        except NoBackChannelError:
+            return None
+        except Exception:  # a question that could not be answered is not a yes
+            log.warning("mcp.elicitation_failed", exc_info=True)
+            return False
+        return answer.action == "accept" and answer.data.confirm
+
+    return confirm
+
+
 def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
     async def call(arguments: Mapping[str, Any], ctx: Context) -> CallToolResult:
-        call_ctx = CallContext(
-            deadline=Deadline(service.settings.tool_deadline_seconds), progress=_progress_bridge(ctx), caller="mcp"
+        call_ctx: CallContext = ConfirmingContext(
+            deadline=Deadline(service.settings.tool_deadline_seconds),
+            progress=_progress_bridge(ctx),
+            caller="mcp",
+            confirm=_confirm_bridge(ctx),
         )
         try:
             envelope = await anyio.to_thread.run_sync(run_tool, spec, service, arguments, call_ctx)

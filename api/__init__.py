@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from api.approvals import approvals
 from api.auth import install_auth
 from api.errors import install_error_handlers
 from api.routes import install_routes
@@ -37,4 +38,5 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     install_error_handlers(app)
     install_auth(app, settings)
     install_routes(app, service)
+    app.register_blueprint(approvals)
     return app

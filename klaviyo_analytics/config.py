@@ -133,6 +133,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("APPROVER_TOKENS", _tokens, (), "Tokens that may approve or reject actions.", secret=True),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal waits for approval."),
+    Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
 )
 
 
@@ -156,6 +157,7 @@ class Settings:
     approver_tokens: tuple[str, ...] = ()
     ledger_path: Path | None = None
     action_ttl_hours: float = 24.0
+    confirm_with_elicitation: bool = False
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)

@@ -60,6 +60,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("get_campaigns", "GET", "/api/campaigns", M, "campaigns:read", True),
     _e("get_campaign", "GET", "/api/campaigns/{id}", M, "campaigns:read", True),
     _e("get_messages_for_campaign", "GET", "/api/campaigns/{id}/campaign-messages", M, "campaigns:read", True),
+    _e("get_campaign_message", "GET", "/api/campaign-messages/{id}", M, "campaigns:read", True),
     _e("create_campaign", "POST", "/api/campaigns", M, "campaigns:write", False),
     _e("update_campaign_message", "PATCH", "/api/campaign-messages/{id}", M, "campaigns:write", False),
     _e(
@@ -102,6 +103,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("get_segment", "GET", "/api/segments/{id}", L, "segments:read", True),
     _e("create_segment", "POST", "/api/segments", RateLimit(1, 15, 100), "segments:write", False),
     _e("create_template", "POST", "/api/templates", L, "templates:write", False),
+    _e("get_templates", "GET", "/api/templates", L, "templates:read", True),
     _e("get_template", "GET", "/api/templates/{id}", L, "templates:read", True),
     # Sending is for people, in Klaviyo: the client refuses this outright.
     Endpoint("send_campaign", "POST", "/api/campaign-send-jobs", M, ("campaigns:write",), False, forbidden=True),

@@ -4,6 +4,15 @@
 outside the model's reach; ``execute`` runs the stored plan once, journaling each step. The
 state machine and its refusals live in ``ledger``; ``SqliteLedger`` stores them (WAL, shared by
 every process on one machine).
+
+    plans      what a plan step is: references between steps, checks for unconfirmed creates
+    recipes    the plan each action proposes (pure)
+    propose    the propose tools: validate, resolve with GETs, store — nothing written to Klaviyo
+    executor   the execute tool: the stored plan, once, journaled, resumable
+    audit      the record as people read it (tools, REST approval routes, CLI); approve / reject
+    cli        ``python -m klaviyo_analytics actions list|show|approve|reject``
+    confirm    the optional elicitation callback adapters hand to execute
+    models, ledger, sqlite_db, sqlite_ledger   the ledger itself
 """
 
 from klaviyo_analytics.actions.ledger import DEFAULT_TTL, STEP_ID_KEY, TRANSITIONS, Ledger

@@ -17,8 +17,10 @@ from typing import Any, Literal, Protocol
 
 from klaviyo_analytics.errors import InvalidArgumentError
 
-StepStatus = Literal["done", "failed"]
-STEP_STATUSES: tuple[StepStatus, ...] = ("done", "failed")
+# "started" is written before a step's upstream call: a later attempt that finds it without a
+# "done" knows the call may have landed, and checks before repeating it.
+StepStatus = Literal["started", "done", "failed"]
+STEP_STATUSES: tuple[StepStatus, ...] = ("started", "done", "failed")
 
 
 class Row(Protocol):

@@ -9,6 +9,7 @@ upgrade. sqlite3 errors never leave this module: they become ``ConflictError`` (
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -59,11 +60,19 @@ class SqliteDatabase:
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._keepalive: tuple[int, sqlite3.Connection] | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"Cannot create the ledger directory {self.path.parent}: {exc}") from exc
         self._open()
+
+    def _keep_alive(self) -> None:
+        """Hold one idle connection per process: closing the *last* connection to a WAL file
+        checkpoints it (an fsync), which would otherwise happen on every call. Never used, so
+        a forked child simply opens its own (one inherited across fork must not be touched)."""
+        if self._keepalive is None or self._keepalive[0] != os.getpid():
+            self._keepalive = (os.getpid(), sqlite3.connect(self.path, check_same_thread=False))
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -73,6 +82,7 @@ class SqliteDatabase:
         except sqlite3.Error as exc:
             raise self.mapped(exc) from exc
         try:
+            self._keep_alive()
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA synchronous = NORMAL")  # durable enough in WAL; fsync at checkpoints

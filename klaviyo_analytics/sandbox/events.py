@@ -171,11 +171,10 @@ class _Generator:
 
     def campaigns(self) -> None:
         for campaign in self.account.campaigns.values():
-            if campaign.status != "Sent" or campaign.send_time is None:
-                continue
-            self.campaign(campaign)
+            if campaign.status == "Sent" and campaign.send_time is not None:
+                self.campaign(campaign, campaign.send_time)
 
-    def campaign(self, campaign: Campaign) -> None:
+    def campaign(self, campaign: Campaign, send_time: datetime) -> None:
         for mid in campaign.message_ids:
             msg = self.account.messages[mid]
             dims = {"$message": mid, "Campaign Name": campaign.name, "Message Name": msg.label or campaign.name}
@@ -184,8 +183,7 @@ class _Generator:
             attributed = {"$attributed_message": mid, "$attributed_channel": msg.channel}
             streams = self.streams(msg.channel, dims, attributed)
             size = self.rng.randrange(3_000, 40_000) if msg.channel == "email" else self.rng.randrange(800, 8_000)
-            assert campaign.send_time is not None  # checked by the caller
-            self.message(streams, hour_of(campaign.send_time), size, _rates(self.rng, msg.channel), daily=False)
+            self.message(streams, hour_of(send_time), size, _rates(self.rng, msg.channel), daily=False)
 
     def flows(self) -> None:
         account = self.account

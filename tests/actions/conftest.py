@@ -1,15 +1,41 @@
-"""Fixtures for the action ledger: a movable clock, a fresh database, proposals in each state."""
+"""Fixtures: the ledger alone (a movable clock, a fresh database, proposals in each state), and the
+whole product on the Klaviyo sandbox (``env``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, SqliteLedger
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from tests.actions.action_env import Env, settings_for
 from tests.actions.ledger_helpers import FakeClock, plan_of
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    # Real time (no anchor): the executor compares Klaviyo's created timestamps with its own clock.
+    return Sandbox(SandboxConfig(time_scale=0.01))
+
+
+@pytest.fixture
+def sb(sandbox: Sandbox) -> Iterator[Sandbox]:
+    sandbox.reset()
+    sandbox.set_faults(None)
+    yield sandbox
+    # Whatever a test did, nothing ever reached a send job or set a flow live.
+    state = sandbox.state()
+    assert state["send_job_attempts"] == []
+    assert not [c for c in state["accounts"]["acme"]["flow_status_changes"] if c["status"] == "live"]
+    assert not [e for e in sandbox.log() if e["path"].startswith("/api/campaign-send-jobs")]
+
+
+@pytest.fixture
+def env(sb: Sandbox, tmp_path: Path) -> Env:
+    return Env(sb, tmp_path, settings_for(sb, tmp_path))
 
 
 @pytest.fixture

@@ -1,0 +1,132 @@
+"""Reading the ledger back for people: the action view, the list, and how to approve.
+
+Used by the propose, execute and audit tools, the REST approval routes and the CLI, so everyone
+sees the same record: who proposed, approved and executed what, when, and every upstream call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from klaviyo_analytics.actions.ledger import Ledger
+from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
+from klaviyo_analytics.config import Settings
+from klaviyo_analytics.errors import ApprovalRequiredError, InvalidArgumentError
+from klaviyo_analytics.schemas.actions import ActionList, ActionParams, ActionRow, ActionView, ListActionsParams
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+
+MAX_REASON = 500
+
+
+def approve_command(action_id: str) -> str:
+    return f"python -m klaviyo_analytics actions approve {action_id}"
+
+
+def approve_url(settings: Settings, action_id: str) -> str:
+    return f"http://{settings.rest_host}:{settings.rest_port}/v1/actions/{action_id}/approve"
+
+
+def approve_hint(settings: Settings, action_id: str) -> str:
+    return (
+        f"A person approves it outside this chat: `{approve_command(action_id)}`, or POST "
+        f"{approve_url(settings, action_id)} with an approver token."
+    )
+
+
+def approval_required(settings: Settings, action_id: str) -> ApprovalRequiredError:
+    return ApprovalRequiredError(
+        f"Action {action_id} has not been approved, and it cannot be approved from this chat. Ask a person "
+        f"to review it and run `{approve_command(action_id)}` (or POST {approve_url(settings, action_id)} with "
+        "an approver token), then execute it again.",
+        action_id=action_id,
+        approve_command=approve_command(action_id),
+        approve_url=approve_url(settings, action_id),
+    )
+
+
+def _history(history: History) -> list[dict[str, Any]]:
+    return [
+        {"at": iso(t.at), "by": t.actor, "to": t.to_status.value, "note": t.note}
+        for t in history.transitions
+        if t.from_status != t.to_status or t.note  # a lease takeover keeps its note
+    ]
+
+
+# Executor machinery in each step: how to read the answer and how to find an unconfirmed create.
+_MACHINERY = ("returns", "check")
+
+
+def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = False) -> ActionView:
+    """One action's record. ``full`` (the audit) keeps each step's machinery and each traced body;
+    otherwise a step shows what it does (note, method, path, body), to keep answers short."""
+    history = ledger.get_history(action_id)
+    proposal, execution = history.proposal, history.execution
+    trace = []
+    for entry in ledger.get_trace(action_id):
+        row: dict[str, Any] = {
+            "step": entry.step_id,
+            "call": f"{entry.method} {entry.path}",
+            "status": entry.status_code,
+            "ms": entry.latency_ms,
+            "at": iso(entry.at),
+        }
+        if entry.error:
+            row["error"] = entry.error
+        if full and entry.request_body is not None:
+            row["body"] = entry.request_body
+        trace.append(row)
+    created = dict(execution.created) if execution else {}
+    if execution and execution.error:
+        created["_error"] = execution.error
+    return ActionView(
+        action_id=proposal.id,
+        status=proposal.status.value,
+        summary=proposal.summary,
+        plan=[s if full else {k: v for k, v in s.items() if k not in _MACHINERY} for s in proposal.plan],
+        expires_at=iso(proposal.expires_at),
+        approve=approve_hint(settings, proposal.id) if proposal.status is ProposalStatus.PENDING else None,
+        created=created,
+        history=_history(history),
+        trace=trace,
+    )
+
+
+def result(ledger: Ledger, settings: Settings, proposal: Proposal, *, full: bool = False) -> ToolResult[ActionView]:
+    return ToolResult(
+        data=view(ledger, settings, proposal.id, full=full),
+        account=proposal.account,
+        warnings=list(proposal.warnings),
+    )
+
+
+def decide(ledger: Ledger, action_id: str, approve: bool, approver: str, reason: str | None) -> Proposal:
+    """Approve or reject: only ever called by the REST approval routes and the CLI."""
+    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
+        raise InvalidArgumentError(f"reason must be text of at most {MAX_REASON} characters.", field="reason")
+    return ledger.decide(action_id, approve, approver, (reason or "").strip() or None)
+
+
+# -- the audit tools ---------------------------------------------------------------------------
+
+
+def get_action(service: KlaviyoService, params: ActionParams, ctx: CallContext) -> ToolResult[ActionView]:
+    proposal = service.ledger.get_proposal(params.action_id)
+    return result(service.ledger, service.settings, proposal, full=True)
+
+
+def list_actions(service: KlaviyoService, params: ListActionsParams, ctx: CallContext) -> ToolResult[ActionList]:
+    account = service.account(params.account).slug if params.account else None  # none: every account
+    rows = [
+        ActionRow(
+            action_id=p.id,
+            action=p.action,
+            account=p.account,
+            status=p.status.value,
+            summary=p.summary,
+            proposed_by=p.proposed_by,
+            created_at=iso(p.created_at),
+            expires_at=iso(p.expires_at),
+        )
+        for p in service.ledger.list_proposals(account=account, status=params.status, limit=params.limit)
+    ]
+    return ToolResult(data=ActionList(actions=rows), account=account)

@@ -1,0 +1,115 @@
+"""The approver's command line, for people who run only the MCP server.
+
+    python -m klaviyo_analytics actions list [--status S] [--account A] [--limit N]
+    python -m klaviyo_analytics actions show <id> [--json]
+    python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME]
+    python -m klaviyo_analytics actions reject <id> [--reason TEXT] [--as NAME]
+
+Same settings and ledger as the servers (LEDGER_PATH, or the per-user data dir). The approver is
+``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, TextIO
+
+from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions.ledger import Ledger
+from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from klaviyo_analytics.config import Settings, load_settings
+from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.schemas.actions import ACTION_STATUSES, ActionView
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m klaviyo_analytics", description="klaviyo-mcp administration")
+    areas = top.add_subparsers(dest="area", required=True)
+    actions = areas.add_parser("actions", help="review, approve or reject proposed actions")
+    commands = actions.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="proposals, newest first")
+    listing.add_argument("--status", choices=ACTION_STATUSES)
+    listing.add_argument("--account")
+    listing.add_argument("--limit", type=int, default=20)
+    show = commands.add_parser("show", help="one proposal: summary, warnings, the exact plan, history, trace")
+    show.add_argument("action_id")
+    show.add_argument("--json", action="store_true", help="print the full record as JSON")
+    for name in ("approve", "reject"):
+        decide = commands.add_parser(name, help=f"{name} a pending proposal")
+        decide.add_argument("action_id")
+        decide.add_argument("--reason")
+        decide.add_argument("--as", dest="approver", help="your name in the audit (default cli:$USER)")
+    return top
+
+
+def _approver(name: str | None) -> str:
+    if name and name.strip():
+        return name.strip()
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers)
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
+    """The plan as a person reviews it before approving: every call, every body."""
+    out.write(f"{view.action_id}  [{view.status}]  expires {view.expires_at}\n{view.summary}\n")
+    for warning in warnings:
+        out.write(f"  ! {warning}\n")
+    out.write('\nPlan (run in this order; {"$ref": "step.key"} is filled in from an earlier step):\n')
+    for n, item in enumerate(view.plan, start=1):
+        out.write(f"  {n}. {item.get('note', '')}\n     {item['method']} {item['path']}\n")
+        if item.get("path_params"):
+            out.write(f"     path: {json.dumps(item['path_params'])}\n")
+        if item.get("body") is not None:
+            out.write("     body: " + json.dumps(item["body"], indent=2).replace("\n", "\n     ") + "\n")
+    out.write("\nHistory:\n")
+    for entry in view.history:
+        note = f" — {entry['note']}" if entry.get("note") else ""
+        out.write(f"  {entry['at']}  {entry['to']:<10} by {entry['by']}{note}\n")
+    if view.created:
+        out.write(f"\nResults: {json.dumps(view.created)}\n")
+    if view.trace:
+        out.write("\nTrace:\n")
+        for call in view.trace:
+            out.write(f"  {call['at']}  {call['step']}: {call['call']} -> {call['status'] or call.get('error')}\n")
+    if view.approve:
+        out.write(f"\n{view.approve}\n")
+
+
+def run(args: argparse.Namespace, ledger: Ledger, settings: Settings, out: TextIO) -> None:
+    if args.command == "list":
+        for p in ledger.list_proposals(account=args.account, status=args.status, limit=args.limit):
+            out.write(f"{p.id}  {p.status.value:<9}  {p.account:<10}  {p.action:<20}  {p.summary}\n")
+        return
+    if args.command == "show":
+        result = audit.result(ledger, settings, ledger.get_proposal(args.action_id), full=True)
+        if args.json:
+            record: dict[str, Any] = {**result.data.model_dump(mode="json"), "warnings": result.warnings}
+            out.write(json.dumps(record, indent=2) + "\n")
+        else:
+            render(result.data, result.warnings, out)
+        return
+    approve = args.command == "approve"
+    proposal = audit.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason)
+    out.write(f"{proposal.id} {proposal.status.value} by {_approver(args.approver)}.\n")
+    if approve:
+        out.write("It runs when someone calls klaviyo_execute_action (or POST /v1/actions/<id>/execute).\n")
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        ledger = SqliteLedger(settings.resolved_ledger_path, default_ttl=timedelta(hours=settings.action_ttl_hours))
+        run(args, ledger, settings, out)
+    except KlaviyoMCPError as exc:
+        err.write(f"{exc.code}: {exc.message}\n")
+        return 1
+    return 0

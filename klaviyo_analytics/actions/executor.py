@@ -1,0 +1,229 @@
+"""Execute: run an approved proposal's stored plan exactly once.
+
+    begin_execution (approved → executing, a lease)     the ledger refuses: pending, rejected,
+      for each step not yet journaled "done":           expired, tampered, already run, busy
+        resolve {"$ref"} from the journal
+        a previous attempt left "started"? → run the step's check: found → journal it "done"
+        journal "started", call Klaviyo (traced), journal "done" with the ids answered
+      finish(ok)
+
+A failure journals the step "failed" and finishes: retryable ones (5xx, timeouts, 429, the
+deadline) put the proposal back to approved with the journal kept, so the next execute resumes
+after the last completed step; the others fail it for good. A 5xx or a timeout may hide a create
+that landed (Klaviyo has no idempotency keys), so such a step is checked before it is repeated —
+at once, and again by any later attempt, which finds the "started" entry. A crash (no finish at
+all) leaves the lease to run out; the next execute takes the execution over, journal intact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
+
+from klaviyo_analytics.actions import audit, plans
+from klaviyo_analytics.actions.confirm import confirm_fn
+from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
+from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
+from klaviyo_analytics.client import CallRecord
+from klaviyo_analytics.errors import (
+    ApprovalRequiredError,
+    ConflictError,
+    DeadlineExceededError,
+    KlaviyoMCPError,
+    MissingScopeError,
+    RateLimitedError,
+    UpstreamAuthError,
+    UpstreamError,
+)
+from klaviyo_analytics.registry import Account
+from klaviyo_analytics.schemas.actions import ActionParams, ActionView
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+
+# The lease outlives the tool deadline, so no live executor ever loses it mid-step.
+LEASE_MARGIN_SECONDS = 30.0
+# Our clock and Klaviyo's may disagree; an object created this long before our first unconfirmed
+# attempt is still counted as that attempt's (the name must match exactly too).
+CREATED_SKEW = timedelta(minutes=5)
+
+
+def ambiguous(exc: KlaviyoMCPError) -> bool:
+    """Klaviyo may have applied the write: a 5xx, a timeout, a dropped or garbled answer."""
+    if not isinstance(exc, UpstreamError) or isinstance(exc, RateLimitedError | MissingScopeError | UpstreamAuthError):
+        return False
+    status = exc.details.get("upstream_status")
+    return status is None or int(status) >= 500
+
+
+def retryable(exc: KlaviyoMCPError) -> bool:
+    return ambiguous(exc) or isinstance(exc, RateLimitedError | DeadlineExceededError)
+
+
+class StepFailed(Exception):
+    def __init__(self, step_id: str, error: KlaviyoMCPError) -> None:
+        super().__init__(step_id)
+        self.step_id, self.error = step_id, error
+
+
+class Run:
+    """One execution attempt of one proposal, holding its lease."""
+
+    def __init__(self, service: KlaviyoService, account: Account, handle: ExecutionHandle, ctx: CallContext) -> None:
+        self.service, self.account, self.handle, self.ctx = service, account, handle, ctx
+        self.ledger: Ledger = service.ledger
+        self.pid = handle.proposal.id
+        self.lease_seconds = service.settings.tool_deadline_seconds + LEASE_MARGIN_SECONDS
+        self.results: dict[str, dict[str, Any]] = dict(handle.completed_steps)
+        # step -> when its first unconfirmed attempt was sent (journaled "started", never "done")
+        self.unconfirmed: dict[str, datetime] = {}
+        execution = self.ledger.get_execution(self.pid)
+        for entry in execution.journal if execution else ():
+            if entry.status == "started" and entry.step_id not in self.results:
+                sent = datetime.fromisoformat(entry.result.get("sent_at") or iso(entry.at))
+                self.unconfirmed[entry.step_id] = min(sent, self.unconfirmed.get(entry.step_id, sent))
+
+    def run(self) -> None:
+        for item in self.handle.proposal.plan:
+            if item[STEP_ID_KEY] not in self.results:
+                self.ledger.renew_lease(self.pid, self.handle.lease_owner, self.lease_seconds)
+                self.step(item)
+        self.ledger.finish(self.pid, self.handle.lease_owner, succeeded=True)
+
+    def step(self, item: dict[str, Any]) -> None:
+        sid = item[STEP_ID_KEY]
+        try:
+            filled = plans.resolve({k: item.get(k) for k in ("path_params", "body", "check")}, self.results)
+            path = plans.render_path(item["path"], filled["path_params"])
+            check = filled["check"]
+            found = self.find(sid, check) if sid in self.unconfirmed and check else None
+        except KlaviyoMCPError as exc:
+            self.fail(sid, exc)
+        if found is not None:
+            return self.done(sid, item, found, adopted=True)
+        sent_at = utc_now()
+        self.ledger.record_step(self.pid, sid, {"sent_at": iso(sent_at)}, self.handle.lease_owner, "started")
+        self.unconfirmed.setdefault(sid, sent_at)
+        try:
+            document = self.call(sid, item["method"], path, body=filled["body"])
+        except KlaviyoMCPError as exc:
+            if not (ambiguous(exc) and check):
+                self.fail(sid, exc)
+            try:
+                found = self.find(sid, check)
+            except KlaviyoMCPError as check_failed:
+                self.fail(sid, check_failed)
+            if found is None:
+                self.fail(sid, exc)  # it did not land: the next attempt sends it again
+            return self.done(sid, item, found, adopted=True)
+        return self.done(sid, item, document.get("data") if isinstance(document, dict) else None)
+
+    def fail(self, sid: str, exc: KlaviyoMCPError) -> NoReturn:
+        self.ledger.record_step(self.pid, sid, {"error": exc.to_dict()}, self.handle.lease_owner, "failed")
+        raise StepFailed(sid, exc)
+
+    def done(self, sid: str, item: dict[str, Any], resource: Any, adopted: bool = False) -> None:
+        result = plans.extract(item.get("returns"), resource)
+        if adopted:
+            result["found_existing"] = True  # an earlier, unconfirmed attempt had landed
+        self.ledger.record_step(self.pid, sid, result, self.handle.lease_owner)
+        self.results[sid] = result
+
+    def tracer(self, sid: str) -> Callable[[CallRecord], None]:
+        def trace(record: CallRecord) -> None:
+            self.ledger.add_trace(
+                self.pid, sid, record.method, record.path, record.body, record.status, record.latency_ms, record.error
+            )
+
+        return trace
+
+    def call(self, sid: str, method: str, path: str, body: Any = None) -> Any:
+        return self.service.client.request(
+            self.account, method, path, body=body, deadline=self.ctx.deadline, cache_ttl=0, observer=self.tracer(sid)
+        )
+
+    def find(self, sid: str, check: dict[str, Any]) -> Any:
+        """What an unconfirmed attempt of ``sid`` created, or None if it did not land."""
+        if check["kind"] == "has_template":
+            message = self.call(sid, "GET", plans.render_path(check["path"], check.get("path_params")))
+            data = message.get("data") if isinstance(message, dict) else None
+            return data if plans.dig(data, "relationships.template.data.id") else None
+        since = self.unconfirmed[sid] - CREATED_SKEW
+        found = []
+        for page in self.service.client.paginate(
+            self.account, check["path"], check.get("params"), deadline=self.ctx.deadline, cache_ttl=0,
+            observer=self.tracer(sid),
+        ):  # fmt: skip
+            for item in page.get("data") or []:
+                created = _moment(plans.dig(item, f"attributes.{check['created']}"))
+                ours = item.get("id") not in check["existing"] and created is not None and created >= since
+                if ours and plans.dig(item, "attributes.name") == check["name"]:
+                    found.append(item)
+        if len(found) > 1:
+            raise ConflictError(
+                f"{len(found)} objects named {check['name']!r} were created since this step was first sent; "
+                "cannot tell which one it made, so the action stops here. Check them in Klaviyo.",
+                candidates=[item.get("id") for item in found],
+            )
+        return found[0] if found else None
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=utc_now().tzinfo)
+
+
+def _confirm(service: KlaviyoService, ctx: CallContext, action_id: str, summary: str) -> None:
+    ask = confirm_fn(ctx)
+    if not service.settings.confirm_with_elicitation or ask is None:
+        return  # the approval is the gate; this is only a second look where the client can ask
+    if ask(f"Run approved action {action_id} now? {summary}") is False:
+        raise ConflictError(
+            f"The person declined to run action {action_id} now; it stays approved. Execute it when they are ready.",
+            action_id=action_id,
+        )
+
+
+def _annotated(exc: KlaviyoMCPError, message: str, **details: Any) -> KlaviyoMCPError:
+    exc.message = f"{exc.message} — {message}"
+    exc.args = (exc.message,)
+    exc.details.update({k: v for k, v in details.items() if v is not None})
+    return exc
+
+
+def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallContext) -> ToolResult[ActionView]:
+    ledger, settings = service.ledger, service.settings
+    proposal = ledger.get_proposal(params.action_id)
+    if proposal.status is ProposalStatus.PENDING:
+        raise audit.approval_required(settings, proposal.id)
+    account = service.account(proposal.account)
+    if proposal.status is ProposalStatus.APPROVED:
+        _confirm(service, ctx, proposal.id, proposal.summary)
+    try:
+        handle = ledger.begin_execution(
+            proposal.id, executor=ctx.caller, lease_seconds=settings.tool_deadline_seconds + LEASE_MARGIN_SECONDS
+        )
+    except ApprovalRequiredError:
+        raise audit.approval_required(settings, proposal.id) from None
+    try:
+        Run(service, account, handle, ctx).run()
+    except StepFailed as failure:
+        again = retryable(failure.error)
+        error = {**failure.error.to_dict(), "step_id": failure.step_id}
+        error.pop("details", None)
+        ledger.finish(proposal.id, handle.lease_owner, succeeded=False, error=error, retryable=again)
+        next_step = (
+            "the action is back to approved with its journal: execute it again to resume after the last done step"
+            if again
+            else "the action failed and nothing after this step ran: read its trace (klaviyo_get_action)"
+        )
+        raise _annotated(
+            failure.error, f"step {failure.step_id!r}: {next_step}", action_id=proposal.id,
+            status=ProposalStatus.APPROVED.value if again else ProposalStatus.FAILED.value,
+            retryable=again, completed_steps=sorted(ledger.completed_steps(proposal.id)),
+        ) from None  # fmt: skip
+    return audit.result(ledger, settings, ledger.get_proposal(proposal.id))

@@ -1,0 +1,121 @@
+"""Approval-gated actions: the propose tools' inputs, and the one view every action tool returns.
+
+Every propose tool answers with the same ``ActionView`` (and execute and get_action too): one
+shape to learn, and one output schema's worth of bytes in tools/list.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, StrictModel, one_of
+
+# Only example.com (RFC 2606, reserved for examples): seeded profiles can never reach a real inbox.
+DEMO_DOMAIN = "example.com"
+MAX_DEMO_PROFILES = 100
+MAX_PROFILES_PER_PROPOSAL = 1000
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not a valid email address")
+    return value
+
+
+def _demo_domain(value: str) -> str:
+    if value.strip().lower() != DEMO_DOMAIN:
+        raise ValueError(f"demo profiles use {DEMO_DOMAIN} only, so they can never reach a real inbox")
+    return DEMO_DOMAIN
+
+
+Email = Annotated[str, AfterValidator(_email)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+ActionId = Annotated[str, StringConstraints(pattern=r"^act_[A-Za-z0-9_-]{1,64}$")]
+ACTION_STATUSES = ("pending", "approved", "rejected", "expired", "executing", "succeeded", "failed")
+
+
+class CreateListParams(AccountParams):
+    name: Text
+    opt_in_process: one_of(("single_opt_in", "double_opt_in"), "opt_in_process") | None = None  # type: ignore[valid-type]
+
+
+class SeedDemoProfilesParams(AccountParams):
+    count: int = Field(3, ge=1, le=MAX_DEMO_PROFILES)
+    list_id: KlaviyoId | None = Field(None, description="Or new_list_name.")
+    new_list_name: Text | None = None
+    domain: Annotated[str, AfterValidator(_demo_domain)] = DEMO_DOMAIN
+    spend_90d: float = Field(300.0, ge=0)
+
+
+class AddProfilesToListParams(AccountParams):
+    list_id: KlaviyoId
+    emails: list[Email] | None = Field(None, max_length=MAX_PROFILES_PER_PROPOSAL)
+    profile_ids: list[KlaviyoId] | None = Field(None, max_length=MAX_PROFILES_PER_PROPOSAL)
+
+
+class CampaignDraftParams(AccountParams):
+    name: Text
+    audience_id: KlaviyoId = Field(description="List or segment id.")
+    subject: Text
+    preview_text: str | None = None
+    from_email: Email | None = None  # default: the account's sender
+    from_label: Text | None = None
+    reply_to_email: Email | None = None
+    template_html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
+
+
+class SegmentParams(AccountParams):
+    recipe: one_of(("vip", "winback"), "recipe")  # type: ignore[valid-type]
+    name: Text | None = None
+    min_value: float = Field(300.0, gt=0)
+    days: int | None = Field(None, ge=1, le=3650)  # default 90 (vip), 180 (winback)
+    metric_id: KlaviyoId | None = None  # default: the account's conversion metric
+
+
+class PauseFlowParams(AccountParams):
+    flow_id: KlaviyoId
+    status: str = "manual"  # or draft; live is refused
+
+
+class ActionParams(StrictModel):
+    action_id: ActionId
+
+
+class ListActionsParams(AccountParams):
+    status: one_of(ACTION_STATUSES, "status") | None = None  # type: ignore[valid-type]
+    limit: int = Field(20, ge=1, le=200)
+
+
+# The proposal (account and warnings ride in the envelope), its decision and execution. No
+# docstring and no field descriptions: they would be repeated in eight output schemas.
+class ActionView(OutputModel):
+    action_id: str
+    status: str
+    summary: str
+    plan: list[dict[str, Any]]
+    expires_at: str
+    approve: str | None  # how a person approves it, while pending
+    created: dict[str, Any]  # each executed step's result (ids), by step_id; "_error": the last failure
+    history: list[dict[str, Any]]  # who moved it to which status, when
+    trace: list[dict[str, Any]]  # every upstream call of the execution
+
+
+class ActionRow(OutputModel):
+    action_id: str
+    action: str
+    account: str
+    status: str
+    summary: str
+    proposed_by: str
+    created_at: str
+    expires_at: str
+
+
+class ActionList(OutputModel):
+    actions: list[ActionRow]

@@ -1,0 +1,119 @@
+"""Approval-gated actions. Propose tools only store a plan; a person approves it outside the model's
+reach (REST approve route or CLI — deliberately not tools); execute runs the stored plan once."""
+
+from __future__ import annotations
+
+from klaviyo_analytics.actions import audit, executor, propose
+from klaviyo_analytics.schemas.actions import (
+    ActionList,
+    ActionParams,
+    ActionView,
+    AddProfilesToListParams,
+    CampaignDraftParams,
+    CreateListParams,
+    ListActionsParams,
+    PauseFlowParams,
+    SeedDemoProfilesParams,
+    SegmentParams,
+)
+from klaviyo_analytics.schemas.common import StrictModel
+from klaviyo_analytics.tools.spec import Handler, ToolSpec
+
+PROPOSE = " A person approves before it runs."
+
+
+def _propose(
+    name: str, title: str, description: str, params: type[StrictModel], handler: Handler, scopes: str, path: str
+) -> ToolSpec:
+    return ToolSpec(
+        name=f"klaviyo_propose_{name}",
+        title=title,
+        description=description + PROPOSE,
+        params=params,
+        result=ActionView,
+        handler=handler,
+        read_only=False,  # writes a proposal to the ledger; READ_ONLY hides it
+        scopes=tuple(scopes.split()),
+        toolset="actions",
+        method="POST",
+        path=f"/v1/actions/propose/{path}",
+        destructive=False,
+        idempotent=False,  # each call stores a new proposal
+    )
+
+
+_TOOLS: list[ToolSpec] = [
+    _propose(
+        "create_list", "Propose a list", "Propose creating a list.", CreateListParams,
+        propose.propose_create_list, "lists:write", "create-list",
+    ),
+    _propose(
+        "seed_demo_profiles", "Propose demo profiles",
+        "Propose synthetic example.com VIP profiles (demo_* properties) in a list, existing or new.",
+        SeedDemoProfilesParams, propose.propose_seed_demo_profiles, "profiles:write lists:write", "seed-demo-profiles",
+    ),
+    _propose(
+        "add_profiles_to_list", "Propose list members", "Propose adding profiles (email or id) to a list.",
+        AddProfilesToListParams, propose.propose_add_profiles_to_list, "lists:write profiles:read",
+        "add-profiles-to-list",
+    ),
+    _propose(
+        "campaign_draft", "Propose a campaign draft",
+        "Propose an email campaign Draft (optional HTML template) for a list or segment; never sends.",
+        CampaignDraftParams, propose.propose_campaign_draft, "campaigns:write templates:write", "campaign-draft",
+    ),
+    _propose(
+        "segment", "Propose a segment",
+        "Propose a segment: vip (conversion value ≥ min_value in days) or winback (bought, not in days).",
+        SegmentParams, propose.propose_segment, "segments:write", "segment",
+    ),
+    _propose(
+        "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
+        PauseFlowParams, propose.propose_pause_flow, "flows:write", "pause-flow",
+    ),
+]  # fmt: skip
+
+TOOLS = (
+    *_TOOLS,
+    ToolSpec(
+        name="klaviyo_execute_action",
+        title="Execute an approved action",
+        description="Run an approved action's stored plan once; returns created ids and the call trace.",
+        params=ActionParams,
+        result=ActionView,
+        handler=executor.execute_action,
+        read_only=False,
+        scopes=(),
+        toolset="actions",
+        method="POST",
+        path="/v1/actions/<action_id>/execute",
+        destructive=True,  # it can pause a flow
+        idempotent=True,  # a plan runs once; calling again changes nothing more
+    ),
+    ToolSpec(
+        name="klaviyo_list_actions",
+        title="List actions",
+        description="Actions, newest first, with status.",
+        params=ListActionsParams,
+        result=ActionList,
+        handler=audit.list_actions,
+        read_only=True,
+        scopes=(),
+        toolset="actions",
+        method="GET",
+        path="/v1/actions",
+    ),
+    ToolSpec(
+        name="klaviyo_get_action",
+        title="Get an action",
+        description="One action's plan, status, history (who, when), results and call trace.",
+        params=ActionParams,
+        result=ActionView,
+        handler=audit.get_action,
+        read_only=True,
+        scopes=(),
+        toolset="actions",
+        method="GET",
+        path="/v1/actions/<action_id>",
+    ),
+)

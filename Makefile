@@ -51,3 +51,8 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov
+
+# The six most common questions end to end: on the sandbox, or `make smoke ACCOUNT=acme` on real Klaviyo.
+.PHONY: smoke
+smoke: $(STAMP)
+	$(BIN)/python live_smoke.py $(if $(ACCOUNT),--account $(ACCOUNT))

@@ -1,0 +1,207 @@
+"""docker-compose.yml and .dockerignore, without a Docker engine: the wiring checked, and the
+sandbox demo's own commands run on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+
+from klaviyo_analytics.sandbox import Sandbox
+from tests.deploy.conftest import (
+    REPO,
+    base_env,
+    copied_sources,
+    free_port,
+    http_request,
+    only,
+    replace_one,
+    running,
+)
+
+COMPOSE = REPO / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    yaml = pytest.importorskip("yaml", reason="PyYAML is not installed: docker-compose.yml is not parsed")
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def volume_mounts(service: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """target -> (source, mode) of each short-syntax volume."""
+    mounts = {}
+    for spec in service.get("volumes", []):
+        source, target, *mode = spec.split(":")
+        mounts[target] = (source, mode[0] if mode else "rw")
+    return mounts
+
+
+def test_the_api_service(compose: dict[str, Any]) -> None:
+    api = compose["services"]["api"]
+    assert "profiles" not in api, "`docker compose up` must start the API"
+    assert api["build"] == "." and api["image"]
+    assert [e["path"] if isinstance(e, dict) else e for e in api["env_file"]] == [".env"]
+    mounts = volume_mounts(api)
+    accounts = api["environment"]["ACCOUNTS_FILE"]
+    assert mounts[accounts] == ("./accounts.toml", "ro")
+    ledger_dir = str(PurePosixPath(api["environment"]["LEDGER_PATH"]).parent)
+    volume, _ = mounts[ledger_dir]
+    assert volume in compose["volumes"], "the ledger lives in a named volume"
+    assert "8080" in api["ports"][0].split(":")[-1]
+
+
+def test_the_sandbox_profile_is_one_image_with_two_commands(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    sandbox, demo = services["sandbox"], services["api-demo"]
+    assert sandbox["profiles"] == ["sandbox"] and demo["profiles"] == ["sandbox"]
+    assert sandbox["image"] == demo["image"] == services["api"]["image"]
+    script = sandbox["command"][-1]
+    assert "python -m klaviyo_analytics.sandbox --host 0.0.0.0 --allow-remote" in script
+    assert "command" not in demo and "entrypoint" not in demo, "api-demo runs the image's own CMD"
+    assert demo["depends_on"]["sandbox"]["condition"] == "service_healthy"
+
+    env = demo["environment"]
+    port = re.search(r"--port (\d+)", script)
+    assert port and env["KLAVIYO_BASE_URL"] == f"http://sandbox:{port.group(1)}"
+    time_scale = re.search(r"--time-scale ([\d.]+)", script)
+    assert time_scale and float(env["RATE_LIMIT_TIME_SCALE"]) == float(time_scale.group(1))
+    # The demo keys are the sandbox's own, and the accounts file is the one the sandbox writes.
+    assert {a.key_env: a.api_key for a in Sandbox().accounts}.items() <= env.items()
+    assert f"--print-accounts-toml > {env['ACCOUNTS_FILE']}" in script
+    shared = str(PurePosixPath(env["ACCOUNTS_FILE"]).parent)
+    assert volume_mounts(sandbox)[shared] == volume_mounts(demo)[shared]
+    assert env["REST_API_KEY"]
+
+
+@pytest.mark.slow
+def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, tmp_path: Path) -> None:
+    """`docker compose --profile sandbox up`, minus Docker: the sandbox's command, then the image's CMD
+    with api-demo's environment, on loopback ports and a temporary /data."""
+    services = compose["services"]
+    sandbox_port, api_port = free_port(), free_port()
+    data = tmp_path / "data"
+    data.mkdir()
+
+    def local(text: str) -> str:
+        return (
+            text.replace("/data/", f"{data}/")
+            .replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - it replaces the container's bind with loopback
+            .replace("sandbox:8765", f"127.0.0.1:{sandbox_port}")
+            .replace("--port 8765", f"--port {sandbox_port}")
+            .replace("('127.0.0.1', 8765)", f"('127.0.0.1', {sandbox_port})")
+        )
+
+    sandbox_cmd = [local(a) for a in services["sandbox"]["command"]]
+    assert str(sandbox_port) in sandbox_cmd[-1], "the sandbox's port must be its --port"
+    env = base_env(tmp_path)
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
+    with running(sandbox_cmd, app_dir, env, tmp_path / "sandbox.log", sandbox_url) as sandbox:
+        check = [local(a) for a in services["sandbox"]["healthcheck"]["test"][1:]]
+        for _ in range(50):
+            if subprocess.run(check, cwd=app_dir, env=env, capture_output=True, timeout=30).returncode == 0:
+                break
+            time.sleep(0.1)
+        else:
+            pytest.fail(f"the sandbox never became healthy:\n{sandbox.output()}")
+
+        demo_env = {
+            **env,
+            "WEB_CONCURRENCY": "1",
+            **{k: local(str(v)) for k, v in services["api-demo"]["environment"].items()},
+        }
+        cmd = replace_one(only("CMD").exec_form, "0.0.0.0:8080", f"127.0.0.1:{api_port}")
+        base = f"http://127.0.0.1:{api_port}"
+        with running(cmd, app_dir, demo_env, tmp_path / "api.log", f"{base}/health") as api:
+            auth = {"Authorization": f"Bearer {services['api-demo']['environment']['REST_API_KEY']}"}
+            status, body = http_request(f"{base}/v1/flows?account=acme", auth)
+            assert status == 200, body.decode() + api.output()
+            assert json.loads(body)["data"]["flow_count"] > 0
+            status, body = http_request(
+                f"{base}/v1/campaigns/performance", auth, {"account": "globex", "timeframe": "last_30_days"}
+            )
+            assert status == 200, body.decode() + api.output()
+            assert json.loads(body)["metadata"]["account"] == "globex"
+
+
+# -- .dockerignore --------------------------------------------------------------------------------
+
+
+def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    """(is_exclusion, regex) per line, in Docker's syntax: `*` stays within a path segment, `**` does not."""
+    patterns = []
+    for raw in (REPO / ".dockerignore").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        include = line.startswith("!")
+        body = os.path.normpath(line.lstrip("!").strip("/"))
+        regex = ""
+        for i, part in enumerate(re.split(r"(\*\*/?|\*|\?|\[[^]]*\])", body)):
+            if i % 2 == 0:
+                regex += re.escape(part)
+            elif part.startswith("**"):
+                regex += "(?:.*/)?" if part.endswith("/") else ".*"
+            elif part == "*":
+                regex += "[^/]*"
+            elif part == "?":
+                regex += "[^/]"
+            else:
+                regex += part
+        patterns.append((not include, re.compile(regex + "$")))
+    return patterns
+
+
+def ignored(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker's rule: the last pattern matching the path or one of its parent directories decides."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    decision = False
+    for exclude, pattern in patterns:
+        if any(pattern.match(p) for p in prefixes):
+            decision = exclude
+    return decision
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".env",
+        ".env.local",
+        "api/.env",
+        "klaviyo_analytics/.env",
+        "ledger.sqlite3",
+        "data/ledger.sqlite3-wal",
+        "klaviyo_analytics/ledger.sqlite3",
+        ".venv/bin/python",
+        "tests/conftest.py",
+        ".git/HEAD",
+        "klaviyo_analytics/__pycache__/config.cpython-311.pyc",
+        "server.py",
+        "accounts.toml",
+    ],
+)
+def test_dockerignore_keeps_out(path: str) -> None:
+    assert ignored(path, dockerignore_patterns())
+
+
+def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
+    patterns = dockerignore_patterns()
+    context = set()
+    for path in REPO.rglob("*"):
+        relative = path.relative_to(REPO).as_posix()
+        if relative.startswith((".git/", ".venv/")) or not path.is_file():
+            continue
+        if not ignored(relative, patterns):
+            context.add(relative.split("/")[0])
+    assert context == set(copied_sources())
+    assert not ignored("klaviyo_analytics/sandbox/spec_extract.json", patterns)
+    assert not ignored("api/routes.py", patterns)

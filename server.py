@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import NoBackChannelError
-from mcp_types import CallToolResult, TextContent
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
@@ -123,7 +123,7 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         fn_metadata=FuncMetadata(arg_model=RawArguments, output_schema=spec.output_schema),
         is_async=True,
         context_kwarg="ctx",
-        annotations=spec.annotations,
+        annotations=ToolAnnotations.model_validate(spec.annotations),
     )
 
 

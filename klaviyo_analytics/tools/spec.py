@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from mcp_types import ToolAnnotations
-
 from klaviyo_analytics.schemas.common import Envelope, OutputModel, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
@@ -44,14 +42,15 @@ class ToolSpec:
         return re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", self.path)
 
     @property
-    def annotations(self) -> ToolAnnotations:
-        # The title is already on the tool itself; repeating it in the annotations only costs bytes.
-        return ToolAnnotations(
-            read_only_hint=self.read_only,
-            destructive_hint=None if self.read_only else self.destructive,
-            idempotent_hint=True if self.read_only else self.idempotent,
-            open_world_hint=True,
-        )
+    def annotations(self) -> dict[str, bool]:
+        """MCP tool annotations, derived from ``read_only``. A plain dict, so the REST runtime
+        (which ships without the MCP SDK) can import the catalog. The title is already on the
+        tool itself; repeating it here would only cost bytes."""
+        hints = {"readOnlyHint": self.read_only, "idempotentHint": True if self.read_only else self.idempotent}
+        if not self.read_only:
+            hints["destructiveHint"] = self.destructive
+        hints["openWorldHint"] = True
+        return hints
 
     @cached_property
     def envelope(self) -> type[Envelope[Any]]:

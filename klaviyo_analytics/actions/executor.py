@@ -155,7 +155,7 @@ class Run:
         ):  # fmt: skip
             for item in page.get("data") or []:
                 created = _moment(plans.dig(item, f"attributes.{check['created']}"))
-                ours = item.get("id") not in check["existing"] and created is not None and created >= since
+                ours = item.get("id") not in check.get("existing", ()) and created is not None and created >= since
                 if ours and plans.dig(item, "attributes.name") == check["name"]:
                     found.append(item)
         if len(found) > 1:

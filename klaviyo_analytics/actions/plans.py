@@ -111,7 +111,7 @@ def check_refs(plan: list[dict[str, Any]]) -> None:
             step_id, _, key = target.partition(".")
             if key not in returned.get(step_id, set()):
                 raise KlaviyoMCPError(
-                    f"plan step {item[STEP_ID_KEY]!r} refers to {target!r}, which no earlier step returns"
+                    f"plan step {item[STEP_ID_KEY]!r} needs {target!r}, which no earlier step returns"
                 )
         returned[item[STEP_ID_KEY]] = set(item.get("returns") or {})
 

@@ -6,6 +6,8 @@ Rate windows are scaled down 100× on both sides, so pacing never slows a test.
 
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,10 +26,17 @@ from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
 from tests.helpers import write_accounts
+from tests.sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
 
 TIME_SCALE = "0.01"
 REST_TOKEN = "rest-read-token-0001"
 APPROVER_TOKEN = "approver-token-0001"
+
+
+@functools.cache
+def spec_checker() -> SpecChecker | None:
+    """Klaviyo's OpenAPI spec (../shared), or None where it is absent (the checks are skipped)."""
+    return SpecChecker(json.loads(SPEC_PATH.read_text(encoding="utf-8"))) if SPEC_PATH.exists() else None
 
 
 class ShiftedClock:
@@ -71,7 +80,8 @@ class Env:
     def make_service(self, settings: Settings | None = None) -> KlaviyoService:
         settings = settings or self.settings
         ledger = SqliteLedger(settings.resolved_ledger_path, self.clock)
-        client = KlaviyoClient(settings, transport=self.sb.transport)
+        # Every request the product sends (and every answer) is held to Klaviyo's OpenAPI spec.
+        client = KlaviyoClient(settings, transport=ValidatingTransport(self.sb.transport, spec_checker()))
         return KlaviyoService(settings, load_registry(settings), client, ledger=ledger)
 
     @property

@@ -4,9 +4,9 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CODE := klaviyo_analytics server.py api
+CODE := klaviyo_analytics server.py api install.py live_smoke.py demo.py
 
-.PHONY: help venv test lint fmt typecheck pytest demo sandbox lock clean
+.PHONY: help venv test lint fmt typecheck pytest demo sandbox lock clean docs bench
 
 help:
 	@echo "make demo     - run a scripted MCP session against the embedded Klaviyo sandbox"
@@ -42,6 +42,12 @@ demo: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m klaviyo_analytics.sandbox
+
+docs: $(STAMP)
+	$(BIN)/python -m klaviyo_analytics.docs
+
+bench: $(STAMP)
+	$(BIN)/python bench/product.py
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +22,7 @@ from typing import Any
 
 import anyio
 from mcp import Client, StdioServerParameters
+from mcp.shared.dispatcher import ProgressFnT
 
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
 
@@ -219,6 +221,16 @@ SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | 
 ]
 
 
+def progress_counter() -> tuple[list[float], ProgressFnT]:
+    """A progress callback that records what it is told, to show the notifications arrive."""
+    seen: list[float] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append(progress)
+
+    return seen, on_progress
+
+
 def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[str, str]:
     lines = []
     for account in sandbox.accounts:
@@ -268,13 +280,7 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
             heading(question)
             print(f"  → {tool} {json.dumps(arguments)}")
             started, calls_before = time.perf_counter(), len(sandbox.log())
-            progress: list[float] = []
-
-            async def on_progress(
-                done: float, total: float | None, message: str | None, seen: list[float] = progress
-            ) -> None:
-                seen.append(done)
-
+            progress, on_progress = progress_counter()
             result = await client.call_tool(tool, arguments, progress_callback=on_progress)
             elapsed = (time.perf_counter() - started) * 1000
             upstream = len(sandbox.log()) - calls_before
@@ -295,10 +301,77 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
     return failures
 
 
-async def actions_story(client: Client, env: dict[str, str], sandbox: Sandbox) -> int:
-    from demo_actions import run_actions_story
+def approve_as_a_person(action_id: str, env: dict[str, str], reason: str) -> None:
+    """What a person does outside the chat: the approval CLI, in its own process."""
+    command = [sys.executable, "-m", "klaviyo_analytics", "actions", "approve", action_id,
+               "--as", "demo-person", "--reason", reason]  # fmt: skip
+    print(f"  $ python -m klaviyo_analytics actions approve {action_id} --as demo-person --reason {reason!r}")
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    for line in (done.stdout.strip() or done.stderr.strip()).splitlines()[:3]:
+        print(f"    {line}")
+    if done.returncode != 0:
+        raise RuntimeError(f"approval failed: {done.stderr.strip()}")
 
-    return await run_actions_story(client, env, sandbox, heading)
+
+async def propose_approve_execute(
+    client: Client, env: dict[str, str], tool: str, arguments: dict[str, Any], reason: str
+) -> dict[str, Any]:
+    print(f"  → {tool} {json.dumps(arguments)}")
+    proposed = await client.call_tool(tool, arguments)
+    if proposed.is_error:
+        raise RuntimeError(proposed.content[0].text)  # type: ignore[union-attr]
+    view = (proposed.structured_content or {})["data"]
+    print(f"  proposal {view['action_id']} ({view['status']}): {view['summary']}")
+    for step in view["plan"]:
+        print(f"    plan: {step['method']:<5} {step['path']:<45} {step.get('note', '')}")
+    early = await client.call_tool("klaviyo_execute_action", {"action_id": view["action_id"]})
+    error = (early.structured_content or {}).get("error", {})
+    print(f"  → klaviyo_execute_action before approval: {error.get('code')} — a person must approve first")
+    approve_as_a_person(view["action_id"], env, reason)
+    executed = await client.call_tool("klaviyo_execute_action", {"action_id": view["action_id"]})
+    if executed.is_error:
+        raise RuntimeError(executed.content[0].text)  # type: ignore[union-attr]
+    result: dict[str, Any] = (executed.structured_content or {})["data"]
+    print(f"  → klaviyo_execute_action: {result['status']}")
+    for call in result["trace"]:
+        print(f"    trace: {call['call']:<52} {call['status']}  {call['ms']:>6.1f} ms  ({call['step']})")
+    again = await client.call_tool("klaviyo_execute_action", {"action_id": view["action_id"]})
+    code = (again.structured_content or {}).get("error", {}).get("code", "ok")
+    print(f"  → klaviyo_execute_action again: {code} — it runs exactly once")
+    return result
+
+
+async def actions_story(client: Client, env: dict[str, str], sandbox: Sandbox) -> int:
+    heading("Build a VIP list with 3 demo profiles and draft a campaign for it")
+    seeded = await propose_approve_execute(
+        client, env, "klaviyo_propose_seed_demo_profiles",
+        {"account": "acme", "count": 3, "new_list_name": "VIP (demo)"}, "demo VIP list looks right",
+    )  # fmt: skip
+    list_id = seeded["created"]["create_list"]["id"]
+    print(f"  created list {list_id} and profiles "
+          + ", ".join(v["id"] for k, v in seeded["created"].items() if k.startswith("import_profile")))  # fmt: skip
+    heading("Draft an email campaign for the new list")
+    drafted = await propose_approve_execute(
+        client, env, "klaviyo_propose_campaign_draft",
+        {"account": "acme", "name": "VIP Early Access", "audience_id": list_id, "subject": "VIP Early Access: 20% off",
+         "preview_text": "Just for you, 48 hours early",
+         "template_html": "<html><body><h1>VIP Early Access</h1><p>20% off, just for you.</p></body></html>"},
+        "subject and audience approved",
+    )  # fmt: skip
+    print(f"  created: {json.dumps(drafted['created'])}")
+    check = await client.call_tool("klaviyo_get_campaigns", {"account": "acme", "name_contains": "VIP Early"})
+    for campaign in ((check.structured_content or {}).get("data") or {}).get("campaigns", []):
+        print(
+            f"  klaviyo_get_campaigns: {campaign['name']!r} is {campaign['status']}, audience {campaign['audiences']}"
+        )
+    created = sandbox.state()["accounts"]["acme"]
+    counts = {kind: len(created[kind]) for kind in ("lists", "profiles", "campaigns", "templates")}
+    print(f"  the sandbox now holds {counts} (assigning a template stores Klaviyo's own copy of it)")
+    expected = counts["lists"] == 1 and counts["profiles"] == 3 and counts["campaigns"] == 1
+    if not expected or sandbox.state()["send_job_attempts"]:
+        print("  UNEXPECTED sandbox state")
+        return 1
+    return 0
 
 
 def main() -> int:

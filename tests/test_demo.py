@@ -1,0 +1,35 @@
+"""`make demo` tells the whole story and exits 0 (the demo is the product's front door)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from klaviyo_analytics.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_runs_the_story_end_to_end() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "demo.py")], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    assert "ERROR" not in out
+    for needle in (
+        "tools/list:",
+        "Which campaigns made the most revenue",
+        "klaviyo_get_flow_structure",
+        "APPROVAL_REQUIRED — a person must approve first",
+        "actions approve act_",
+        "klaviyo_execute_action: succeeded",
+        "trace: POST /api/lists",
+        "it runs exactly once",
+        "is Draft",
+        "{'lists': 1, 'profiles': 3, 'campaigns': 1",
+        "0 of them 429s; send-job attempts: 0",
+    ):
+        assert needle in out, needle

@@ -25,7 +25,9 @@ from klaviyo_analytics.tools import validate_params
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings
 from tests.unit.test_campaign_performance import STATS_A, report, row
 
-CTX = CallContext(Deadline(45))
+
+def ctx() -> CallContext:
+    return CallContext(Deadline(45))
 
 
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
@@ -43,7 +45,7 @@ def flow_row(flow: str, message: str, channel: str, statistics: dict[str, Any]) 
 def test_get_flows_builds_the_filter(tmp_path: Path) -> None:
     fake = FakeKlaviyo()
     fake.route("GET", "/api/flows", {"data": [{"id": "F1", "attributes": {"name": "Welcome", "status": "live"}}]})
-    result = get_flows(service(tmp_path, fake), GetFlowsParams(status="live", archived=False), CTX)
+    result = get_flows(service(tmp_path, fake), GetFlowsParams(status="live", archived=False), ctx())
     assert fake.requests[0].url.params["filter"] == "and(equals(status,'live'),equals(archived,false))"
     assert fake.requests[0].url.params["page[size]"] == "50"
     assert result.data.flows[0].name == "Welcome" and result.data.flow_count == 1
@@ -55,14 +57,14 @@ def test_flow_performance_names_from_one_report_and_rollup(tmp_path: Path) -> No
         flow_row("F1", "M1", "email", STATS_A), flow_row("F1", "M2", "sms", STATS_A), flow_row("F2", "M3", "email", STATS_A),
     ]}}}))  # fmt: skip
     svc = service(tmp_path, fake)
-    rows = get_flow_performance(svc, FlowPerformanceParams(timeframe="last_30_days"), CTX).data
+    rows = get_flow_performance(svc, FlowPerformanceParams(timeframe="last_30_days"), ctx()).data
     assert len(fake.requests) == 1  # names came with the numbers: no per-message lookups
     body = json.loads(fake.requests[0].content)["data"]["attributes"]
     assert {"flow_name", "flow_message_name"} <= set(body["group_by"])
     assert rows.flow_count == 2 and len(rows.flows) == 3
     assert {r.flow_message_name for r in rows.flows} == {"Message M1", "Message M2", "Message M3"}
 
-    rolled = get_flow_performance(svc, FlowPerformanceParams(timeframe="last_30_days", rollup=True), CTX).data
+    rolled = get_flow_performance(svc, FlowPerformanceParams(timeframe="last_30_days", rollup=True), ctx()).data
     by_flow = {r.flow_id: r for r in rolled.flows}
     assert by_flow["F1"].sent == 2000 and by_flow["F1"].flow_message_id is None and by_flow["F1"].flow_name == "Flow F1"
     assert by_flow["F1"].open_rate == 0.5
@@ -80,7 +82,7 @@ def test_flow_structure_uses_embedded_messages_and_falls_back(tmp_path: Path) ->
     fake.route("GET", "/api/flows/F1", {"data": {"id": "F1", "attributes": {"name": "Welcome", "status": "live"}}})
     fake.route("GET", "/api/flows/F1/flow-actions", actions)
     fake.route("GET", "/api/flow-actions/A3/flow-messages", {"data": [{"id": "MSG3", "attributes": {"name": "SMS 1"}}]})
-    result = get_flow_structure(service(tmp_path, fake), FlowStructureParams(flow_id="F1"), CTX).data
+    result = get_flow_structure(service(tmp_path, fake), FlowStructureParams(flow_id="F1"), ctx()).data
     assert [s.action_type for s in result.steps] == ["send-email", "time-delay", "send-sms", "conditional-split"]
     assert result.steps[0].message_name == "Welcome 1" and result.steps[0].subject == "Hi"
     assert result.steps[2].message_id == "MSG3" and result.steps[2].channel == "sms"
@@ -115,7 +117,7 @@ def test_flow_series_is_chunked_by_the_interval_limit(tmp_path: Path) -> None:
     fake = FakeKlaviyo()
     fake.route("POST", "/api/flow-series-reports", series)
     params = OverTimeParams(entity="flow", interval="daily", start_date=date(2025, 1, 1), end_date=date(2025, 3, 31))
-    result = get_performance_over_time(service(tmp_path, fake), params, CTX).data
+    result = get_performance_over_time(service(tmp_path, fake), params, ctx()).data
     assert len(fake.requests) == 2  # daily series are limited to 60 days a call
     assert result.date_times == ["2025-01-01", "2025-03-02"]
     assert result.series[0].statistics["recipients"] == [10.0, 10.0]
@@ -150,7 +152,7 @@ def test_campaign_trend_call_count_does_not_grow_with_buckets(tmp_path: Path) ->
         fake.route("GET", "/api/accounts", {"data": [{"id": "A", "attributes": {"timezone": "US/Eastern"}}]})
         fake.route("POST", "/api/metric-aggregates", aggregates)
         params = OverTimeParams(entity="campaign", interval=interval, timeframe="last_365_days")  # type: ignore[arg-type]
-        result = get_performance_over_time(service(tmp_path, fake), params, CTX)
+        result = get_performance_over_time(service(tmp_path, fake), params, ctx())
         assert len(fake.requests) <= 7  # metrics + account + 5 aggregates, whatever the bucket count
         assert [r.url.path for r in fake.requests].count("/api/metric-aggregates") == 5
         (series,) = result.data.series  # the flow message was left out
@@ -165,7 +167,9 @@ def test_campaign_trend_call_count_does_not_grow_with_buckets(tmp_path: Path) ->
 def test_trend_argument_rules(tmp_path: Path) -> None:
     svc = service(tmp_path, FakeKlaviyo())
     with pytest.raises(InvalidArgumentError) as stats_for_campaign:
-        get_performance_over_time(svc, OverTimeParams(entity="campaign", timeframe="today", statistics=["opens"]), CTX)
+        get_performance_over_time(
+            svc, OverTimeParams(entity="campaign", timeframe="today", statistics=["opens"]), ctx()
+        )
     assert stats_for_campaign.value.field == "statistics"
     with pytest.raises(InvalidArgumentError) as unknown_stat:
         validate_params(OverTimeParams, {"entity": "flow", "timeframe": "today", "statistics": ["vibes"]})
@@ -183,7 +187,7 @@ def test_compare_periods_two_report_calls_and_deltas(tmp_path: Path) -> None:
 
     fake = FakeKlaviyo()
     fake.route("POST", "/api/campaign-values-reports", campaign_report)
-    result = compare_periods(service(tmp_path, fake), CompareParams(entity="campaign", timeframe="last_30_days"), CTX)
+    result = compare_periods(service(tmp_path, fake), CompareParams(entity="campaign", timeframe="last_30_days"), ctx())
     assert len(fake.requests) == 2
     data = result.data
     assert data.prior_period.end_date == "2026-02-12" and data.current_period.start_date == "2026-02-13"
@@ -199,13 +203,13 @@ def test_compare_explicit_prior_pair(tmp_path: Path) -> None:
     params = CompareParams(
         entity="flow", timeframe="last_month", prior_start_date=date(2025, 2, 1), prior_end_date=date(2025, 2, 28)
     )
-    result = compare_periods(service(tmp_path, fake), params, CTX)
+    result = compare_periods(service(tmp_path, fake), params, ctx())
     assert result.data.prior_period.start_date == "2025-02-01"
     with pytest.raises(InvalidArgumentError) as caught:
         compare_periods(
             service(tmp_path, fake),
             CompareParams(entity="flow", timeframe="today", prior_start_date=date(2025, 2, 1)),
-            CTX,
+            ctx(),
         )
     assert caught.value.field == "prior_end_date"
 
@@ -218,14 +222,14 @@ def test_metric_query_resolves_names_ranks_and_truncates(tmp_path: Path) -> None
     fake.route("POST", "/api/metric-aggregates", {"data": {"attributes": {"dates": ["d1", "d2"], "data": rows}}})
     svc = service(tmp_path, fake)
     params = MetricQueryParams(metric="placed order", by=["List"], limit=2, timeframe="last_7_days")
-    result = query_metric_aggregates(svc, params, CTX)
+    result = query_metric_aggregates(svc, params, ctx())
     assert result.data.metric.id == "PO"
     assert [r.dimensions["List"] for r in result.data.rows] == ["L4", "L3"]
     assert result.data.rows[0].totals["count"] == 8 and result.data.truncated and result.data.row_count == 5
     with pytest.raises(NotFoundError, match="Placed Order"):
-        query_metric_aggregates(svc, MetricQueryParams(metric="Nope", timeframe="today"), CTX)
+        query_metric_aggregates(svc, MetricQueryParams(metric="Nope", timeframe="today"), ctx())
     with pytest.raises(InvalidArgumentError) as hourly:
-        query_metric_aggregates(svc, MetricQueryParams(metric="PO", interval="hourly", timeframe="last_30_days"), CTX)
+        query_metric_aggregates(svc, MetricQueryParams(metric="PO", interval="hourly", timeframe="last_30_days"), ctx())
     assert hourly.value.field == "interval"
     with pytest.raises(InvalidArgumentError) as too_many:
         validate_params(MetricQueryParams, {"metric": "PO", "timeframe": "today", "by": ["List", "URL", "Subject"]})

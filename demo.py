@@ -24,7 +24,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
 REPO = Path(__file__).resolve().parent
 # Klaviyo's rate-limit windows, shrunk 50x in both the sandbox and the product's pacer, so
@@ -232,16 +232,7 @@ def progress_counter() -> tuple[list[float], ProgressFnT]:
 
 
 def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[str, str]:
-    lines = []
-    for account in sandbox.accounts:
-        lines += [
-            f"[{account.slug}]",
-            f'api_key_env = "{account.key_env}"',
-            f'conversion_metric_id = "{account.conversion_metric_id}"',
-            f'label = "{account.label}"',
-            "",
-        ]
-    (directory / "accounts.toml").write_text("\n".join(lines))
+    (directory / "accounts.toml").write_text(accounts_toml(sandbox.accounts))
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(directory),

@@ -16,7 +16,6 @@ Exit status: 0 every check passed (warnings and skips allowed), 1 a check failed
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -30,7 +29,7 @@ from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError
 from klaviyo_analytics.logs import configure_logging
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, get_tool, run_tool
 
@@ -184,14 +183,7 @@ def sandbox_target() -> Iterator[tuple[Settings, str]]:
     sandbox = Sandbox(SandboxConfig(time_scale=SANDBOX_TIME_SCALE))
     with tempfile.TemporaryDirectory(prefix="live-smoke-") as tmp, serve(sandbox, host="127.0.0.1", port=0) as url:
         accounts_file = Path(tmp) / "accounts.toml"
-        accounts_file.write_text(
-            "".join(
-                f'[{a.slug}]\napi_key_env = "{a.key_env}"\nconversion_metric_id = "{a.conversion_metric_id}"\n'
-                f"label = {json.dumps(a.label)}\ntimezone = {json.dumps(a.timezone)}\n\n"
-                for a in sandbox.accounts
-            ),
-            encoding="utf-8",
-        )
+        accounts_file.write_text(accounts_toml(sandbox.accounts), encoding="utf-8")
         environ = {
             "ACCOUNTS_FILE": str(accounts_file),
             "KLAVIYO_BASE_URL": url,

@@ -27,7 +27,7 @@ from klaviyo_analytics.client import KlaviyoClient  # noqa: E402
 from klaviyo_analytics.config import load_settings  # noqa: E402
 from klaviyo_analytics.deadline import Deadline  # noqa: E402
 from klaviyo_analytics.registry import load_registry  # noqa: E402
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml  # noqa: E402
 from klaviyo_analytics.service import CallContext, KlaviyoService  # noqa: E402
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool  # noqa: E402
 
@@ -42,16 +42,7 @@ REPORT_OPS = {
 
 
 def service_for(sandbox: Sandbox, directory: Path, **env: str) -> KlaviyoService:
-    lines = []
-    for a in sandbox.accounts:
-        lines += [
-            f"[{a.slug}]",
-            f'api_key_env = "{a.key_env}"',
-            f'conversion_metric_id = "{a.conversion_metric_id}"',
-            f'label = "{a.label}"',
-            "",
-        ]
-    (directory / "accounts.toml").write_text("\n".join(lines))
+    (directory / "accounts.toml").write_text(accounts_toml(sandbox.accounts))
     environ = {
         "ACCOUNTS_FILE": str(directory / "accounts.toml"),
         "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),

@@ -14,8 +14,8 @@ klaviyo_analytics.sandbox --help`` serves it from the command line.
 """
 
 from klaviyo_analytics.sandbox.app import Sandbox
-from klaviyo_analytics.sandbox.config import DemoAccount, SandboxConfig
+from klaviyo_analytics.sandbox.config import DemoAccount, SandboxConfig, accounts_toml
 from klaviyo_analytics.sandbox.faults import FaultConfig
 from klaviyo_analytics.sandbox.server import serve
 
-__all__ = ["DemoAccount", "FaultConfig", "Sandbox", "SandboxConfig", "serve"]
+__all__ = ["DemoAccount", "FaultConfig", "Sandbox", "SandboxConfig", "accounts_toml", "serve"]

@@ -14,7 +14,7 @@ from datetime import date
 
 from klaviyo_analytics.sandbox.adapters import is_loopback
 from klaviyo_analytics.sandbox.app import Sandbox
-from klaviyo_analytics.sandbox.config import SIZES, DemoAccount, SandboxConfig
+from klaviyo_analytics.sandbox.config import SIZES, DemoAccount, SandboxConfig, accounts_toml
 from klaviyo_analytics.sandbox.faults import FaultConfig
 from klaviyo_analytics.sandbox.server import base_url, make_server
 
@@ -37,17 +37,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def env_lines(url: str, accounts: list[DemoAccount]) -> list[str]:
     return [f"KLAVIYO_BASE_URL={url}", *(f"{a.key_env}={a.api_key}" for a in accounts)]
-
-
-def accounts_toml(accounts: list[DemoAccount]) -> str:
-    blocks = []
-    for a in accounts:
-        label = a.label.replace("\\", "\\\\").replace('"', '\\"')
-        blocks.append(
-            f'[{a.slug}]\napi_key_env = "{a.key_env}"\nconversion_metric_id = "{a.conversion_metric_id}"\n'
-            f'label = "{label}"\ntimezone = "{a.timezone}"\n'
-        )
-    return "\n".join(blocks)
 
 
 def main(argv: list[str] | None = None) -> int:

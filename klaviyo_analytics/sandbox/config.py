@@ -92,3 +92,15 @@ class DemoAccount:
     api_key: str
     conversion_metric_id: str
     timezone: str
+
+
+def accounts_toml(accounts: list[DemoAccount]) -> str:
+    """An accounts.toml for the seeded accounts (the product reads it like any other)."""
+    blocks = []
+    for a in accounts:
+        label = a.label.replace("\\", "\\\\").replace('"', '\\"')
+        blocks.append(
+            f'[{a.slug}]\napi_key_env = "{a.key_env}"\nconversion_metric_id = "{a.conversion_metric_id}"\n'
+            f'label = "{label}"\ntimezone = "{a.timezone}"\n'
+        )
+    return "\n".join(blocks)

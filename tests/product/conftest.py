@@ -11,7 +11,7 @@ import pytest
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml
 from klaviyo_analytics.service import KlaviyoService
 
 REST_TOKEN = "rest-token-product-tests-01"
@@ -20,11 +20,7 @@ TIME_SCALE = 0.01
 
 
 def sandbox_settings(sandbox: Sandbox, directory: Path, **env: str) -> Settings:
-    lines = []
-    for a in sandbox.accounts:
-        lines += [f"[{a.slug}]", f'api_key_env = "{a.key_env}"', f'conversion_metric_id = "{a.conversion_metric_id}"',
-                  f'label = "{a.label}"', f'timezone = "{a.timezone}"', ""]  # fmt: skip
-    (directory / "accounts.toml").write_text("\n".join(lines))
+    (directory / "accounts.toml").write_text(accounts_toml(sandbox.accounts))
     environ = {
         "ACCOUNTS_FILE": str(directory / "accounts.toml"),
         "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),

@@ -25,54 +25,22 @@ from klaviyo_analytics.schemas.performance import (
 )
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
+from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
+from klaviyo_analytics.timeframes import Period, resolve_period
 
-TIME_BASIS_WARNING = (
-    "Engagement and conversion statistics are attributed by event time, while 'sent' is anchored to the "
-    "send date; counts in a short window may not align."
-)
 GROUP_BY = ["campaign_id", "campaign_message_id", "send_channel", "campaign_message_name"]
 # The report calls push notifications `push-notification`; the campaigns API calls them `mobile_push`.
 CAMPAIGN_CHANNELS = {"email": "email", "sms": "sms", "push-notification": "mobile_push"}
 ID_BATCH = 100  # Klaviyo's limit on items in one list filter
 
 
-def chunk_warning(chunks: list[Period]) -> list[str]:
-    if len(chunks) < 2:
-        return []
-    return [f"The window is longer than one year, so it was fetched as {len(chunks)} chunks and summed."]
-
-
 def campaign_counts(
     svc: KlaviyoService, account: Account, period: Period, campaign: str | None, ctx: CallContext
-) -> tuple[dict[str, dict[str, Any]], list[str]]:
+) -> tuple[dict[tuple[str, ...], Summed], list[str]]:
     """Counts per campaign id (summed over messages and chunks), plus any chunking warning."""
-    chunks = chunk(period)
-    per_campaign: dict[str, dict[str, Any]] = {}
-    attributes: dict[str, Any] = {
-        "statistics": stats.REPORT_STATISTICS,
-        "conversion_metric_id": account.conversion_metric_id,
-        "group_by": GROUP_BY,
-    }
-    if campaign:
-        attributes["filter"] = f'equals(campaign_id,"{campaign}")'
-    for index, window in enumerate(chunks):
-        ctx.progress(index, len(chunks), f"campaign report {window.start}..{window.end}")
-        for result in svc.values_report(account, "campaign-values", window, attributes, ctx).results:
-            groupings = result.get("groupings") or {}
-            campaign_id = str(groupings.get("campaign_id") or "")
-            if not campaign_id:
-                continue
-            entry = per_campaign.setdefault(
-                campaign_id,
-                {"counts": dict.fromkeys(stats.COUNTS, 0.0), "channel": groupings.get("send_channel"), "names": []},
-            )
-            stats.add_counts(entry["counts"], stats.counts_from_statistics(result.get("statistics") or {}))
-            name = groupings.get("campaign_message_name")
-            if name and name not in entry["names"]:
-                entry["names"].append(name)
-    ctx.progress(len(chunks), len(chunks), "campaign report done")
-    return per_campaign, chunk_warning(chunks)
+    return summed_values_report(
+        svc, account, "campaign", period, ctx, group_by=GROUP_BY, key_fields=["campaign_id"], only_id=campaign
+    )
 
 
 def campaign_details(
@@ -108,8 +76,8 @@ def get_campaign_performance(
     details: dict[str, dict[str, Any]] = {}
     if params.resolve_campaign_names and per_campaign:
         ids_by_channel: dict[str, list[str]] = {}
-        for campaign_id, entry in per_campaign.items():
-            channel = CAMPAIGN_CHANNELS.get(str(entry["channel"]), "email")
+        for (campaign_id,), entry in per_campaign.items():
+            channel = CAMPAIGN_CHANNELS.get(str(entry.label("send_channel")), "email")
             ids_by_channel.setdefault(channel, []).append(campaign_id)
         try:
             details = campaign_details(svc, account, ids_by_channel, ctx)
@@ -118,16 +86,16 @@ def get_campaign_performance(
             warnings.append(f"Campaign names could not be fetched ({exc.code}); message names are shown instead.")
 
     rows = []
-    for campaign_id, entry in per_campaign.items():
+    for (campaign_id,), entry in per_campaign.items():
         info = details.get(campaign_id, {})
-        name = info.get("name") or (" / ".join(entry["names"]) if entry["names"] else None)
+        message_names = entry.labels.get("campaign_message_name")
         rows.append(
             CampaignRow(
                 campaign_id=campaign_id,
-                campaign_name=name,
-                send_channel=entry["channel"],
+                campaign_name=info.get("name") or (" / ".join(message_names) if message_names else None),
+                send_channel=entry.label("send_channel"),
                 send_time=info.get("send_time"),
-                **stats.with_rates(entry["counts"]),
+                **stats.with_rates(entry.counts),
             )
         )
     rows.sort(key=lambda r: (-r.conversion_value, -r.sent, r.campaign_id))

@@ -19,9 +19,9 @@ from klaviyo_analytics.schemas.flows import (
     GetFlowsResult,
 )
 from klaviyo_analytics.service import stats
-from klaviyo_analytics.service.campaigns import TIME_BASIS_WARNING, chunk_warning
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
+from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
+from klaviyo_analytics.timeframes import Period, resolve_period
 
 FLOW_GROUP_BY = ["flow_id", "flow_message_id", "send_channel", "flow_name", "flow_message_name"]
 SEND_CHANNELS = {
@@ -61,31 +61,12 @@ def get_flows(svc: KlaviyoService, params: GetFlowsParams, ctx: CallContext) -> 
 
 def flow_counts(
     svc: KlaviyoService, account: Account, period: Period, flow: str | None, ctx: CallContext
-) -> tuple[dict[tuple[str, str, str], dict[str, Any]], list[str]]:
+) -> tuple[dict[tuple[str, ...], Summed], list[str]]:
     """Counts per (flow, message, channel), summed over chunks, with names from the report itself."""
-    chunks = chunk(period)
-    attributes: dict[str, Any] = {
-        "statistics": stats.REPORT_STATISTICS,
-        "conversion_metric_id": account.conversion_metric_id,
-        "group_by": FLOW_GROUP_BY,
-    }
-    if flow:
-        attributes["filter"] = f'equals(flow_id,"{flow}")'
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for index, window in enumerate(chunks):
-        ctx.progress(index, len(chunks), f"flow report {window.start}..{window.end}")
-        for result in svc.values_report(account, "flow-values", window, attributes, ctx).results:
-            g = result.get("groupings") or {}
-            key = (str(g.get("flow_id") or ""), str(g.get("flow_message_id") or ""), str(g.get("send_channel") or ""))
-            entry = rows.setdefault(
-                key,
-                {"counts": dict.fromkeys(stats.COUNTS, 0.0), "flow_name": None, "message_name": None},
-            )
-            stats.add_counts(entry["counts"], stats.counts_from_statistics(result.get("statistics") or {}))
-            entry["flow_name"] = g.get("flow_name") or entry["flow_name"]
-            entry["message_name"] = g.get("flow_message_name") or entry["message_name"]
-    ctx.progress(len(chunks), len(chunks), "flow report done")
-    return rows, chunk_warning(chunks)
+    return summed_values_report(
+        svc, account, "flow", period, ctx, group_by=FLOW_GROUP_BY,
+        key_fields=["flow_id", "flow_message_id", "send_channel"], only_id=flow,
+    )  # fmt: skip
 
 
 def get_flow_performance(
@@ -98,26 +79,26 @@ def get_flow_performance(
     names = params.resolve_message_names
     out: list[FlowRow] = []
     if params.rollup:
-        per_flow: dict[str, dict[str, Any]] = {}
+        per_flow: dict[str, Summed] = {}
         for (flow_id, _, _), entry in rows.items():
-            total = per_flow.setdefault(flow_id, {"counts": dict.fromkeys(stats.COUNTS, 0.0), "name": None})
-            stats.add_counts(total["counts"], entry["counts"])
-            total["name"] = entry["flow_name"] or total["name"]
+            total = per_flow.setdefault(flow_id, Summed())
+            stats.add_counts(total.counts, entry.counts)
+            total.labels.setdefault("flow_name", []).extend(entry.labels.get("flow_name", []))
         for flow_id, total in per_flow.items():
             out.append(
                 FlowRow(
-                    flow_id=flow_id, flow_name=total["name"] if names else None, flow_message_id=None,
-                    flow_message_name=None, send_channel=None, **stats.with_rates(total["counts"]),
+                    flow_id=flow_id, flow_name=total.label("flow_name") if names else None, flow_message_id=None,
+                    flow_message_name=None, send_channel=None, **stats.with_rates(total.counts),
                 )
             )  # fmt: skip
     else:
         for (flow_id, message_id, channel), entry in rows.items():
             out.append(
                 FlowRow(
-                    flow_id=flow_id, flow_name=entry["flow_name"] if names else None,
+                    flow_id=flow_id, flow_name=entry.label("flow_name") if names else None,
                     flow_message_id=message_id or None,
-                    flow_message_name=entry["message_name"] if names else None,
-                    send_channel=channel or None, **stats.with_rates(entry["counts"]),
+                    flow_message_name=entry.label("flow_message_name") if names else None,
+                    send_channel=channel or None, **stats.with_rates(entry.counts),
                 )
             )  # fmt: skip
     out.sort(key=lambda r: (-r.conversion_value, -r.sent, r.flow_id, r.flow_message_id or ""))

@@ -32,9 +32,9 @@ from klaviyo_analytics.schemas.lists import (
     ListHealthResult,
     ListHealthRow,
 )
-from klaviyo_analytics.service.campaigns import chunk_warning
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.metrics import aggregate, find_metrics
+from klaviyo_analytics.service.reports import chunk_warning
 from klaviyo_analytics.service.sizes import LIST, enumerate_items, fetch_sizes
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 

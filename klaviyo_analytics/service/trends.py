@@ -25,10 +25,11 @@ from klaviyo_analytics.schemas.trends import (
     SeriesRow,
 )
 from klaviyo_analytics.service import stats
-from klaviyo_analytics.service.campaigns import TIME_BASIS_WARNING, campaign_counts
+from klaviyo_analytics.service.campaigns import campaign_counts
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.flows import FLOW_GROUP_BY, flow_counts
 from klaviyo_analytics.service.metrics import aggregate, find_metrics
+from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 DEFAULT_FLOW_STATISTICS = [
@@ -186,8 +187,8 @@ def get_performance_over_time(
     return ToolResult(result, account=account.slug, period=period, warnings=warnings)
 
 
-def _totals(rows: Iterable[dict[str, Any]]) -> dict[str, float | None]:
-    return stats.with_rates(stats.sum_counts(entry["counts"] for entry in rows))
+def _totals(rows: Iterable[Summed]) -> dict[str, float | None]:
+    return stats.with_rates(stats.sum_counts(entry.counts for entry in rows))
 
 
 def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext) -> ToolResult[CompareResult]:
@@ -202,8 +203,8 @@ def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext
     prior_rows, w2 = counts(svc, account, prior, params.entity_id, ctx)
     warnings += [*w1, *w2]
 
-    def entities(rows: dict[Any, dict[str, Any]]) -> int:
-        return len({key[0] if isinstance(key, tuple) else key for key in rows})
+    def entities(rows: dict[tuple[str, ...], Summed]) -> int:
+        return len({key[0] for key in rows})
 
     now, before = _totals(current_rows.values()), _totals(prior_rows.values())
     deltas = {}

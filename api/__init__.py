@@ -1,6 +1,7 @@
 """The REST adapter: ``create_app()`` builds one Flask route per catalog entry.
 
-Serve with ``gunicorn "api:create_app()"``. Every route but ``/health`` needs a token.
+Serve with ``gunicorn "api:create_app()"``. Every route but ``/health`` and ``/openapi.json`` needs a
+token; ``/openapi.json`` describes them all.
 """
 
 from __future__ import annotations
@@ -10,6 +11,10 @@ from flask import Flask
 from api.approvals import approvals
 from api.auth import install_auth
 from api.errors import install_error_handlers
+from api.health import install_health
+from api.limits import install_body_checks, install_rate_limits
+from api.metrics import install_metrics
+from api.openapi import install_openapi
 from api.routes import install_routes
 from klaviyo_analytics import __version__
 from klaviyo_analytics.config import Settings, load_settings
@@ -32,11 +37,20 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     service = service or build_service(settings)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # "/v1/flows//structure" (an id that was "/" or "..%2F") would get werkzeug's HTML 308 to a merged
+    # path, outside every error handler; unmerged, it is a plain 404 in the one error shape.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["klaviyo_service"] = service
     app.extensions["klaviyo_version"] = __version__
     install_error_handlers(app)
+    # Order matters: the rate limit counts strangers too, so it runs before auth; bodies are read after.
+    install_rate_limits(app, settings)
     install_auth(app, settings)
+    install_body_checks(app)
     install_routes(app, service)
+    install_health(app, service)
+    install_metrics(app, service)
+    install_openapi(app)
     app.register_blueprint(approvals)
     return app

@@ -1,4 +1,4 @@
-"""Token authentication for every route but /health.
+"""Token authentication for every route but /health and /openapi.json.
 
 A token arrives as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` and is compared
 in constant time with each configured token. The caller's identity in logs and the ledger is
@@ -16,7 +16,7 @@ from api.errors import error_response
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ForbiddenError, UnauthenticatedError
 
-PUBLIC_PATHS = frozenset({"/health"})
+PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
 
 
 def fingerprint(token: str) -> str:

@@ -38,6 +38,10 @@ def http_error(exc: HTTPException) -> Response:
     body = {"error": {"code": code, "message": error.message, "details": {}}}
     response = jsonify(body)
     response.status_code = status
+    # A 405 must say what is allowed (RFC 9110); werkzeug's own headers are otherwise HTML-specific.
+    for name, value in exc.get_headers():
+        if name.lower() == "allow":
+            response.headers[name] = value
     return response
 
 

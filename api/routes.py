@@ -1,4 +1,4 @@
-"""One Flask route per catalog entry, plus /health and /v1/tools. No per-tool code."""
+"""One Flask route per catalog entry, plus /v1/tools. No per-tool code (/health: api/health.py)."""
 
 from __future__ import annotations
 
@@ -47,10 +47,6 @@ def install_routes(app: Flask, service: KlaviyoService) -> None:
     specs = visible_tools(service.settings.read_only)
     for spec in specs:
         app.add_url_rule(spec.path, endpoint=spec.name, view_func=make_view(spec, service), methods=[spec.method])
-
-    @app.get("/health")
-    def health() -> Response:
-        return jsonify({"status": "ok", "version": app.extensions["klaviyo_version"]})
 
     @app.get("/v1/tools")
     def tools() -> Response:

@@ -107,6 +107,26 @@ def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
 
+def _rate_limits(raw: str) -> str:
+    """Flask-Limiter's notation, e.g. ``120/minute`` or ``120/minute;2000/hour``."""
+    from limits import parse_many
+
+    try:
+        parse_many(raw.strip())
+    except ValueError:
+        raise ValueError("expected limits like 120/minute or 120/minute;2000/hour") from None
+    return raw.strip()
+
+
+def _storage_uri(raw: str) -> str:
+    # The shape only: whether the scheme's driver is installed is checked when the REST API starts.
+    import re
+
+    if not re.fullmatch(r"(?!async\+)[a-z][a-z0-9+]*://\S*", raw.strip()):
+        raise ValueError("expected a storage URI such as memory:// or redis://host:6379")
+    return raw.strip()
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -131,6 +151,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_API_KEY", _optional_str, None, "A REST read token.", secret=True),
     Setting("REST_API_TOKENS", _tokens, (), "More REST read tokens, comma-separated.", secret=True),
     Setting("APPROVER_TOKENS", _tokens, (), "Tokens that may approve or reject actions.", secret=True),
+    Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
+    Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal waits for approval."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
@@ -155,6 +177,8 @@ class Settings:
     rest_api_key: str | None = None
     rest_api_tokens: tuple[str, ...] = ()
     approver_tokens: tuple[str, ...] = ()
+    rest_rate_limit: str = "120/minute"
+    rest_rate_limit_storage: str = "memory://"
     ledger_path: Path | None = None
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from klaviyo_analytics import metrics
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
@@ -45,19 +46,29 @@ def validate_params(model: type[StrictModel], raw: Mapping[str, Any]) -> StrictM
 
 def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
     started = time.perf_counter()
-    params = validate_params(spec.params, raw)
-    result = spec.handler(service, params, ctx)
-    metadata = Metadata(
-        account=result.account,
-        period=PeriodOut(**result.period.to_dict()) if result.period else None,
-        revision=service.settings.klaviyo_revision,
-        latency_ms=round((time.perf_counter() - started) * 1000, 2),
-        **result.extra_metadata,
-    )
-    envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
-    payload: dict[str, Any] = envelope.model_dump(mode="json")
-    log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
-    return payload
+    outcome, partial = "INTERNAL_ERROR", False
+    try:
+        params = validate_params(spec.params, raw)
+        result = spec.handler(service, params, ctx)
+        metadata = Metadata(
+            account=result.account,
+            period=PeriodOut(**result.period.to_dict()) if result.period else None,
+            revision=service.settings.klaviyo_revision,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            **result.extra_metadata,
+        )
+        envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
+        payload: dict[str, Any] = envelope.model_dump(mode="json")
+        log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
+        outcome, partial = "ok", result.extra_metadata.get("partial") is True
+        return payload
+    except KlaviyoMCPError as exc:
+        outcome = exc.code
+        raise
+    finally:
+        # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
+        seconds = time.perf_counter() - started
+        metrics.observe_tool(service, spec.name, metrics.transport_of(ctx.caller), seconds, outcome, partial=partial)
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

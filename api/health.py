@@ -1,0 +1,59 @@
+"""``GET /health``: is this process fit to serve? No token needed, so nothing in it is private.
+
+Each component reports ``status`` ``ok`` or ``unavailable``; the whole is ``ok`` (HTTP 200) only
+when every component is, else ``degraded`` (HTTP 503, so a load balancer stops routing here).
+
+    ledger    the SQLite action ledger answers (journal mode, schema version, proposals per status);
+              its file path is left out: the endpoint is public
+    accounts  how many accounts accounts.toml configures (a count: no names, never a key)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify
+
+from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.service import KlaviyoService
+
+log = get_logger("api.health")
+# What ledger_health() may tell the public; anything else it grows stays private until added here.
+PUBLIC_LEDGER_KEYS = ("backend", "journal_mode", "schema_version", "proposals", "stale_leases")
+
+
+def ledger_component(service: KlaviyoService) -> dict[str, Any]:
+    try:
+        health = service.ledger.ledger_health()
+    except Exception as exc:  # whatever broke, /health must answer, and without internals
+        log.exception("health.ledger_unavailable", error_type=type(exc).__name__)
+        return {"status": "unavailable", "message": "the action ledger cannot be read; the server log says why"}
+    return {"status": "ok", **{key: health[key] for key in PUBLIC_LEDGER_KEYS if key in health}}
+
+
+def accounts_component(service: KlaviyoService) -> dict[str, Any]:
+    try:
+        count = len(service.registry.names)
+    except Exception as exc:
+        log.exception("health.accounts_unavailable", error_type=type(exc).__name__)
+        return {"status": "unavailable", "message": "the account registry cannot be read; the server log says why"}
+    if count == 0:
+        return {"status": "unavailable", "count": 0, "message": "accounts.toml configures no account"}
+    return {"status": "ok", "count": count}
+
+
+def health_report(service: KlaviyoService, version: str) -> tuple[dict[str, Any], int]:
+    components = {"ledger": ledger_component(service), "accounts": accounts_component(service)}
+    ok = all(component["status"] == "ok" for component in components.values())
+    body = {"status": "ok" if ok else "degraded", "version": version, "components": components}
+    return body, 200 if ok else 503
+
+
+def install_health(app: Flask, service: KlaviyoService) -> None:
+    @app.get("/health")
+    def health() -> Response:
+        body, status = health_report(service, app.extensions["klaviyo_version"])
+        response = jsonify(body)
+        response.status_code = status
+        response.headers["Cache-Control"] = "no-store"
+        return response

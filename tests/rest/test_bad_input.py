@@ -1,0 +1,152 @@
+"""Hostile and broken REST input: each a clear 4xx in the one error shape, never a 500 or a redirect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.test import TestResponse
+
+from api.limits import MAX_JSON_DEPTH, json_depth
+from tests.rest.conftest import APPROVER_TOKEN, AUTH
+
+PERFORMANCE = "/v1/campaigns/performance"
+
+
+def assert_error(response: TestResponse, status: int, code: str, field: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/json"
+    body = response.json
+    assert set(body) == {"error"}
+    error = body["error"]
+    assert set(error) == {"code", "message", "details"}
+    assert error["code"] == code
+    if field is not None:
+        assert error["details"]["field"] == field
+    text = response.get_data(as_text=True)
+    assert "Traceback" not in text and "Error'" not in text and ".py" not in text
+    return dict(error)
+
+
+def post(
+    app: Flask, data: bytes | str, content_type: str = "application/json", path: str = PERFORMANCE
+) -> TestResponse:
+    return app.test_client().post(path, data=data, content_type=content_type, headers=AUTH)
+
+
+@pytest.mark.parametrize("depth", [MAX_JSON_DEPTH + 1, 1_000, 10_000])
+def test_deeply_nested_json_is_a_clear_400_not_a_recursion_error(app: Flask, depth: int) -> None:
+    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth, "[" * depth):
+        error = assert_error(post(app, body), 400, "INVALID_ARGUMENT", "(body)")
+        assert f"deeper than {MAX_JSON_DEPTH}" in error["message"]
+
+
+def test_the_deepest_body_that_fits_the_size_cap_is_still_a_400(app: Flask) -> None:
+    depth = 100_000  # 200 KB of brackets, under the 256 KiB cap
+    assert_error(post(app, "[" * depth + "]" * depth), 400, "INVALID_ARGUMENT", "(body)")
+
+
+def test_deep_nesting_is_refused_on_the_approval_routes_too(app: Flask) -> None:
+    if not any(rule.endpoint.startswith("approvals.") for rule in app.url_map.iter_rules()):
+        pytest.skip("this checkout has no approval routes")
+    response = app.test_client().post(
+        "/v1/actions/act_x/approve",
+        data="[" * 10_000 + "]" * 10_000,
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {APPROVER_TOKEN}"},
+    )
+    assert_error(response, 400, "INVALID_ARGUMENT", "(body)")
+
+
+def test_nesting_within_the_limit_reaches_validation(app: Flask) -> None:
+    nested = "[" * (MAX_JSON_DEPTH - 1) + "]" * (MAX_JSON_DEPTH - 1)
+    error = assert_error(
+        post(app, '{"account": "acme", "timeframe": "today", "x": ' + nested + "}"), 400, "INVALID_ARGUMENT"
+    )
+    assert error["details"]["field"] == "x"  # parsed, then refused as an unknown field
+
+
+def test_json_depth_skips_brackets_inside_strings() -> None:
+    assert json_depth('{"a": "[[[[[[", "b": ["}}}"]}') == 2
+    assert json_depth('"\\"[["') == 0
+    assert json_depth("[[[]]]") == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "needle"),
+    [
+        (b'{"account": "\xff\xfe"}', "application/json", "not UTF-8"),
+        (b"\xef\xbb\xbf{}", "application/json", "not valid JSON"),  # a UTF-8 byte-order mark
+        ('{"account": "acme",}', "application/json", "not valid JSON"),
+        ("{}", "text/plain", "Content-Type: application/json"),
+        ("account=acme", "application/x-www-form-urlencoded", "Content-Type: application/json"),
+        ("{}", "application/json; charset=latin-1", "Content-Type: application/json"),
+        ("<xml/>", "application/xml", "Content-Type: application/json"),
+    ],
+)
+def test_undecodable_or_mistyped_bodies(app: Flask, body: bytes | str, content_type: str, needle: str) -> None:
+    error = assert_error(post(app, body, content_type), 400, "INVALID_ARGUMENT", "(body)")
+    assert needle in error["message"]
+
+
+def test_oversized_body_is_413(app: Flask) -> None:
+    assert_error(post(app, '{"a": "' + "x" * 300_000 + '"}'), 413, "PAYLOAD_TOO_LARGE")
+
+
+def test_chunked_body_is_refused_rather_than_ignored(app: Flask) -> None:
+    response = app.test_client().post(
+        PERFORMANCE, data=b"{}", headers={**AUTH, "Transfer-Encoding": "chunked", "Content-Type": "application/json"}
+    )
+    assert_error(response, 400, "INVALID_ARGUMENT", "(body)")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/flows/..%2F/structure",  # an encoded slash: the server decodes it into the path
+        "/v1/flows/%2F/structure",
+        "/v1/flows//structure",
+        "/v1/flows/a%2Fb/structure",
+        "/v1/actions/act_%2F..",
+    ],
+)
+def test_ids_with_path_characters_are_404_in_the_error_shape_never_a_redirect(app: Flask, path: str) -> None:
+    assert_error(app.test_client().get(path, headers=AUTH), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    "flow_id", ["..", "%2E%2E", "caf%C3%A9", "%E2%80%AE", "%00", "a" * 65, "%20", "a.b", "%F0%9F%98%80"]
+)
+def test_ids_that_are_not_klaviyo_ids_are_refused_by_name(app: Flask, flow_id: str) -> None:
+    response = app.test_client().get(f"/v1/flows/{flow_id}/structure", headers=AUTH)
+    assert_error(response, 400, "INVALID_ARGUMENT", "flow_id")
+
+
+@pytest.mark.parametrize(
+    ("dates", "field"),
+    [
+        (("9999-12-31", "9999-12-31"), "start_date"),
+        (("0001-01-01", "0001-01-02"), "start_date"),
+        (("2026-01-01", "2101-01-01"), "end_date"),
+        (("10000-01-01", "10000-01-02"), "start_date"),
+        (("2026-02-30", "2026-03-01"), "start_date"),
+        (("2026-01-01T10:30:00", "2026-01-02"), "start_date"),
+        (("-2026-01-01", "2026-01-02"), "start_date"),
+    ],
+)
+def test_dates_out_of_range_or_malformed(app: Flask, dates: tuple[str, str], field: str) -> None:
+    body = {"account": "acme", "start_date": dates[0], "end_date": dates[1]}
+    response = app.test_client().post(PERFORMANCE, json=body, headers=AUTH)
+    assert_error(response, 400, "INVALID_ARGUMENT", field)
+
+
+def test_wrong_method_is_405_with_allow(app: Flask) -> None:
+    response = app.test_client().delete("/v1/accounts", headers=AUTH)
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert "GET" in response.headers["Allow"]
+
+
+def test_unknown_query_parameter_names_the_field(app: Flask) -> None:
+    response = app.test_client().get("/v1/flows?colour=red", headers=AUTH)
+    assert_error(response, 400, "INVALID_ARGUMENT", "colour")

@@ -1,0 +1,51 @@
+"""/health: public, per-component, 200 ok or 503 degraded, and nothing private in it."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from flask import Flask
+
+from api import create_app
+from klaviyo_analytics.service import KlaviyoService
+from tests.helpers import ACME_KEY, GLOBEX_KEY
+
+
+def test_healthy_components_are_200_ok(app: Flask, service: KlaviyoService) -> None:
+    response = app.test_client().get("/health")  # no token
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.json
+    assert body["status"] == "ok" and body["version"]
+    ledger, accounts = body["components"]["ledger"], body["components"]["accounts"]
+    assert ledger["status"] == "ok" and ledger["journal_mode"] == "wal" and ledger["proposals"]["pending"] == 0
+    assert accounts == {"status": "ok", "count": 2}
+    text = response.get_data(as_text=True)
+    for private in (str(service.settings.resolved_ledger_path), "acme", "globex", ACME_KEY, GLOBEX_KEY):
+        assert private not in text
+
+
+class BrokenLedger:
+    def ledger_health(self) -> dict[str, Any]:
+        raise sqlite3.OperationalError("unable to open database file /srv/secret/ledger.sqlite3")
+
+
+def test_an_unreadable_ledger_is_503_degraded_without_internals(service: KlaviyoService) -> None:
+    service._ledger = BrokenLedger()  # type: ignore[assignment]
+    response = create_app(service=service).test_client().get("/health")
+    assert response.status_code == 503
+    assert response.json["status"] == "degraded"
+    assert response.json["components"]["ledger"]["status"] == "unavailable"
+    assert response.json["components"]["accounts"]["status"] == "ok"
+    text = response.get_data(as_text=True)
+    assert "/srv/secret" not in text and "OperationalError" not in text
+
+
+def test_a_broken_account_registry_is_503(service: KlaviyoService) -> None:
+    app = create_app(service=service)
+    service.registry = None  # type: ignore[assignment]
+    response = app.test_client().get("/health")
+    assert response.status_code == 503
+    assert response.json["components"]["accounts"]["status"] == "unavailable"
+    assert response.json["components"]["ledger"]["status"] == "ok"

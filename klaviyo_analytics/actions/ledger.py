@@ -1,9 +1,16 @@
 """The ledger interface, and the rules every backend enforces (not its callers).
 
     pending ──decide(approve)──▶ approved ──begin_execution──▶ executing ──finish(ok)──────▶ succeeded
-       │  ╲                         ▲                              │  ╲
-       │   decide(reject) ▶ rejected └──── finish(retryable) ──────┘   finish(not ok) ──▶ failed
-       └── expires_at passes ▶ expired   (lazily, on read / decide / execute)
+       │  ╲                         │  ▲                           │  ╲
+       │   decide(reject) ▶ rejected│  └── finish(retryable) ──────┘   finish(not ok) ──▶ failed
+       └── expires_at passes ▶ expired ◀── expires_at passes, never begun
+                                         (lazily, on read / list / decide / execute)
+
+An approval is valid until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS): a plan
+approved but not begun by then expires like an undecided one, and must be proposed again. An
+execution that has begun is never expired: ``executing`` (lease held, or lapsed and resumable)
+and ``approved`` again after a retryable failure (journal kept) both finish what they started,
+because stopping half way would strand what the plan already created in Klaviyo.
 
 An ``executing`` proposal whose lease has run out (a crashed executor) is taken over by the next
 ``begin_execution``: same execution, journal intact. A live lease refuses a second executor.
@@ -46,7 +53,7 @@ MAX_LIST_LIMIT = 500
 
 TRANSITIONS: Mapping[ProposalStatus, frozenset[ProposalStatus]] = {
     S.PENDING: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED}),
-    S.APPROVED: frozenset({S.EXECUTING}),
+    S.APPROVED: frozenset({S.EXECUTING, S.EXPIRED}),
     S.EXECUTING: frozenset({S.SUCCEEDED, S.FAILED, S.APPROVED}),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
@@ -67,12 +74,21 @@ def check_transition(proposal_id: str, current: ProposalStatus, target: Proposal
         )
 
 
-def expired_error(proposal_id: str, expires_at: datetime) -> ConflictError:
+def expired_error(proposal_id: str, expires_at: datetime, *, approved: bool = False) -> ConflictError:
+    why = "its approval held until then and it had not run" if approved else "without a decision"
     return ConflictError(
-        f"Proposal {proposal_id} expired at {iso(expires_at)} without a decision; propose the change again.",
+        f"Proposal {proposal_id} expired at {iso(expires_at)} {why}; propose the change again.",
         status=S.EXPIRED.value,
         expires_at=iso(expires_at),
     )
+
+
+def expires_now(proposal: Proposal, begun: bool, now: datetime) -> bool:
+    """Whether the proposal lapses at ``now``: pending, or approved and never ``begun`` (no
+    execution row), past ``expires_at``. See the module docstring for why a begun one does not."""
+    if now < proposal.expires_at:
+        return False
+    return proposal.status is S.PENDING or (proposal.status is S.APPROVED and not begun)
 
 
 def decide_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
@@ -87,11 +103,14 @@ def decide_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
     )
 
 
-def execute_refusal(proposal: Proposal, lease: tuple[str, datetime] | None, now: datetime) -> KlaviyoMCPError | None:
+def execute_refusal(
+    proposal: Proposal, lease: tuple[str, datetime] | None, now: datetime, *, was_approved: bool = False
+) -> KlaviyoMCPError | None:
     """Why this proposal cannot start (or resume) executing now, or None if it can.
 
     ``lease`` is the current (executor, lease_expires_at), if any: a live lease refuses a second
-    executor; a lapsed one means the executor crashed, and may be taken over.
+    executor; a lapsed one means the executor crashed, and may be taken over. ``was_approved``
+    words the refusal of an expired proposal that a person had approved.
     """
     pid, status = proposal.id, proposal.status
     if status is S.APPROVED:
@@ -105,7 +124,7 @@ def execute_refusal(proposal: Proposal, lease: tuple[str, datetime] | None, now:
             status=status.value,
         )
     if status is S.EXPIRED:
-        return expired_error(pid, proposal.expires_at)
+        return expired_error(pid, proposal.expires_at, approved=was_approved)
     next_step = {
         S.REJECTED: "it was rejected; propose the change again if it is still wanted.",
         S.SUCCEEDED: "it already ran, and a plan runs exactly once.",

@@ -112,12 +112,20 @@ class SqliteLedger:
         self._log(conn, pid, old, new, actor, now, note)
 
     def _fresh(self, conn: sqlite3.Connection, pid: str, now: datetime) -> Proposal:
-        """The proposal, expiring it first if it sat pending past ``expires_at``."""
+        """The proposal, expiring it first if it sat pending, or approved and never begun, past
+        ``expires_at`` (``rules.expires_now``)."""
         proposal = proposal_from_row(self._row(conn, pid))
-        if proposal.status is S.PENDING and now >= proposal.expires_at:
-            self._move(conn, pid, S.PENDING, S.EXPIRED, "system", now, "no decision before expires_at")
+        begun = proposal.status is S.APPROVED and self._execution_row(conn, pid) is not None
+        if rules.expires_now(proposal, begun, now):
+            note = "no decision before expires_at" if proposal.status is S.PENDING else "not run before expires_at"
+            self._move(conn, pid, proposal.status, S.EXPIRED, "system", now, note)
             proposal = proposal_from_row(self._row(conn, pid))
         return proposal
+
+    @staticmethod
+    def _was_approved(conn: sqlite3.Connection, pid: str) -> bool:
+        row = conn.execute("SELECT approved FROM decisions WHERE proposal_id = ?", (pid,)).fetchone()
+        return bool(row and row["approved"])
 
     @staticmethod
     def _verify_plan(proposal: Proposal) -> None:
@@ -178,7 +186,7 @@ class SqliteLedger:
         now = self._now()
         with self._tx("DEFERRED") as conn:
             proposal = proposal_from_row(self._row(conn, proposal_id))
-        if proposal.status is S.PENDING and now >= proposal.expires_at:
+        if proposal.status in (S.PENDING, S.APPROVED) and now >= proposal.expires_at:
             with self._tx() as conn:
                 proposal = self._fresh(conn, proposal_id, now)
         return proposal
@@ -193,7 +201,9 @@ class SqliteLedger:
         now = self._now()
         with self._tx("DEFERRED") as conn:
             due = conn.execute(
-                "SELECT id FROM proposals WHERE status = ? AND expires_at <= ?", (S.PENDING, iso(now))
+                "SELECT id FROM proposals WHERE expires_at <= ? AND (status = ? OR (status = ? AND NOT EXISTS"
+                " (SELECT 1 FROM executions WHERE executions.proposal_id = proposals.id)))",
+                (iso(now), S.PENDING, S.APPROVED),
             ).fetchall()
         if due:
             with self._tx() as conn:
@@ -240,7 +250,8 @@ class SqliteLedger:
             lease = None if exe is None or exe["lease_expires_at"] is None else (
                 exe["executor"], datetime.fromisoformat(exe["lease_expires_at"])
             )  # fmt: skip
-            refusal = rules.execute_refusal(proposal, lease, now)
+            approved = proposal.status is S.EXPIRED and self._was_approved(conn, proposal_id)
+            refusal = rules.execute_refusal(proposal, lease, now, was_approved=approved)
             if refusal is None:
                 self._verify_plan(proposal)
                 if exe is not None and proposal.status is S.EXECUTING:

@@ -190,7 +190,7 @@ def test_steps_of_an_approved_but_not_running_proposal_are_refused(ledger: Sqlit
 def test_the_transition_table_is_the_documented_machine() -> None:
     documented = {
         S.PENDING: {S.APPROVED, S.REJECTED, S.EXPIRED},
-        S.APPROVED: {S.EXECUTING},
+        S.APPROVED: {S.EXECUTING, S.EXPIRED},  # expired: approved, never begun, past expires_at
         S.EXECUTING: {S.SUCCEEDED, S.FAILED, S.APPROVED},
         S.REJECTED: set(),
         S.EXPIRED: set(),

@@ -12,6 +12,10 @@ help:
 	@echo "make demo     - run a scripted MCP session against the embedded Klaviyo sandbox"
 	@echo "make test     - lint, format check, type check and the test suite with its coverage gate"
 	@echo "make sandbox  - run the Klaviyo sandbox alone on loopback (for curl and REST trials)"
+	@echo "make smoke    - live smoke checks (sandbox by default; ACCOUNT=name for real Klaviyo)"
+	@echo "make docs     - regenerate the README's tool reference, settings and scopes tables"
+	@echo "make bench    - product benchmarks against the time-scaled sandbox (figures in BENCHMARKS.md)"
+	@echo "make fuzz     - the long REST and MCP fuzz (schemathesis + hypothesis)"
 	@echo "make lock     - recompile requirements*.txt from requirements*.in (with hashes)"
 
 venv: $(STAMP)

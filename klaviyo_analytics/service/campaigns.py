@@ -84,6 +84,7 @@ def get_campaign_performance(
         except KlaviyoMCPError as exc:
             # Names are a convenience: the numbers still answer the question.
             warnings.append(f"Campaign names could not be fetched ({exc.code}); message names are shown instead.")
+            ctx.incomplete.append("campaign names")
 
     rows = []
     for (campaign_id,), entry in per_campaign.items():

@@ -36,6 +36,10 @@ class CallContext:
     deadline: Deadline
     progress: ProgressFn = _no_progress
     caller: str = "local"
+    # What a handler answered without, after a failure it chose to survive (a name, a count, a
+    # size): run_tool then sets ``metadata.partial``, so the gap is machine-readable, not only a
+    # warning. A list, so copies made with dataclasses.replace share it.
+    incomplete: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -171,6 +171,7 @@ def _lookup_message(
         items = svc.client.get_all(account, f"/api/flow-actions/{action_id}/flow-messages", deadline=ctx.deadline)
     except KlaviyoMCPError as exc:
         warnings.append(f"The message of action {action_id} could not be read ({exc.code}).")
+        ctx.incomplete.append(f"message of action {action_id}")
         return {}
     if not items:
         return {}

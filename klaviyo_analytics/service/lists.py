@@ -106,6 +106,7 @@ def count_events(
         except KlaviyoMCPError as exc:
             counts[name] = None
             warnings.append(f"{name!r} could not be counted ({exc.code}: {exc.message}); its counts are null.")
+            ctx.incomplete.append(f"{name} counts")
             continue
         counts[name] = {key: round(value) for key, value in totals.items()}
     ctx.progress(len(names), len(names), "counting done")

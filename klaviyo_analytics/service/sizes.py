@@ -140,6 +140,7 @@ def fetch_sizes(svc: KlaviyoService, account: Account, kind: Kind, ids: list[str
         except KlaviyoMCPError as exc:
             sizes.counts[ident] = None
             sizes.failed[ident] = exc.code
+            ctx.incomplete.append(f"{kind.type} {ident} size")
         else:
             sizes.counts[ident] = _profile_count(document)
         ctx.progress(done, len(ids), f"{kind.type} {ident}: size {sizes.counts.get(ident, 'pending')}")

@@ -50,17 +50,18 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
     try:
         params = validate_params(spec.params, raw)
         result = spec.handler(service, params, ctx)
+        extra = {**result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
         metadata = Metadata(
             account=result.account,
             period=PeriodOut(**result.period.to_dict()) if result.period else None,
             revision=service.settings.klaviyo_revision,
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            **result.extra_metadata,
+            **extra,
         )
         envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
         payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
-        outcome, partial = "ok", result.extra_metadata.get("partial") is True
+        outcome, partial = "ok", extra.get("partial") is True
         return payload
     except KlaviyoMCPError as exc:
         outcome = exc.code

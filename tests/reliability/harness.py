@@ -1,0 +1,95 @@
+"""Shared by the reliability tests: the product wired to a sandbox served on loopback, the read
+calls of the whole catalog, payload comparison, and the figures each test reports.
+
+Rate windows are scaled 100x down on both sides (sandbox ``time_scale``, product
+``RATE_LIMIT_TIME_SCALE``), so real pacing runs without slowing the suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.config import Settings, load_settings
+from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml
+from klaviyo_analytics.service import KlaviyoService
+from tests.product.test_tools_on_sandbox import EXTRA_CALLS, READ_CALLS
+
+TIME_SCALE = 0.01
+SEED = 11
+# The data ends here, and the product's "today" is this day: two sandboxes agree to the byte.
+ANCHOR = date(2026, 3, 1)
+REPO = Path(__file__).resolve().parents[2]
+FIGURES_ENV = "RELIABILITY_FIGURES"
+
+
+def make_sandbox(**config: Any) -> Sandbox:
+    return Sandbox(SandboxConfig(seed=SEED, time_scale=TIME_SCALE, anchor=ANCHOR, **config))
+
+
+def environment(sb: Sandbox, directory: Path, base_url: str | None = None, **extra: str) -> dict[str, str]:
+    """The settings a process of the product needs to reach ``sb`` (at ``base_url`` if served)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "accounts.toml").write_text(accounts_toml(sb.accounts))
+    env = {
+        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "REST_API_KEY": "rest-token-reliability-0001",
+        **{a.key_env: a.api_key for a in sb.accounts},
+        **extra,
+    }
+    if base_url is not None:
+        env["KLAVIYO_BASE_URL"] = base_url
+    return env
+
+
+def settings_for(sb: Sandbox, directory: Path, base_url: str | None = None, **extra: str) -> Settings:
+    return load_settings(environment(sb, directory, base_url, **extra), use_dotenv=False)
+
+
+def service_for(settings: Settings, sb: Sandbox | None = None) -> KlaviyoService:
+    """Over real sockets to ``settings.klaviyo_base_url``, or in-process to ``sb``'s transport."""
+    client = KlaviyoClient(settings, transport=sb.transport if sb is not None else None)
+    return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
+
+
+def read_calls(flow_id: str, action_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """Arguments for every read tool of the catalog (tests/product's set), plus the extra variants."""
+    calls = [(name, dict(args)) for name, args in READ_CALLS.items()]
+    for name, args in calls:
+        if name == "klaviyo_get_flow_structure":
+            args["flow_id"] = flow_id
+    if action_id is not None:
+        calls.append(("klaviyo_get_action", {"action_id": action_id}))
+    return calls + [(name, dict(args)) for name, args in EXTRA_CALLS]
+
+
+def comparable(envelope: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload without what differs between two correct runs (latency)."""
+    out = json.loads(json.dumps(envelope))
+    out.get("metadata", {}).pop("latency_ms", None)
+    return dict(out)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def figures(title: str, lines: list[str]) -> None:
+    """A test's figures: printed (pytest -s shows them) and appended to $RELIABILITY_FIGURES if set."""
+    text = "\n".join([f"### {title}", "", *lines, ""])
+    print(text)
+    target = os.environ.get(FIGURES_ENV)
+    if target:
+        with Path(target).open("a", encoding="utf-8") as out:
+            out.write(text + "\n")

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
 
@@ -127,6 +127,13 @@ def _storage_uri(raw: str) -> str:
     return raw.strip()
 
 
+def _user_content(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"fence", "drop"}:
+        raise ValueError("expected fence or drop")
+    return value
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -154,8 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
-    Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal waits for approval."),
+    Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
+    Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
 )
 
 
@@ -182,6 +190,7 @@ class Settings:
     ledger_path: Path | None = None
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
+    user_content: Literal["fence", "drop"] = "fence"
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)

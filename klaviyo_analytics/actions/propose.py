@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import audit, plans, recipes
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
@@ -64,6 +65,12 @@ def _name(resource: dict[str, Any]) -> str:
     return str((resource.get("attributes") or {}).get("name") or resource.get("id"))
 
 
+def _shown(resource: dict[str, Any]) -> str:
+    """A Klaviyo object's name as summaries and plan notes quote it: account text, so cleaned (or
+    hidden under USER_CONTENT=drop) like every other (untrusted.py)."""
+    return untrusted.clean(_name(resource))
+
+
 def _store(
     service: KlaviyoService,
     account: Account,
@@ -109,7 +116,7 @@ def propose_seed_demo_profiles(
     if params.list_id is not None:
         found = reader.require(f"/api/lists/{params.list_id}", "list_id", "list")
         target: Any = params.list_id
-        label = f"the list {_name(found)!r} ({params.list_id})"
+        label = f"the list {_shown(found)!r} ({params.list_id})"
     else:
         name = str(params.new_list_name)
         existing = reader.same_name("/api/lists", name)
@@ -166,7 +173,7 @@ def propose_add_profiles_to_list(
             )
         ids += [known[v] for v in wanted]
     ids = list(dict.fromkeys(ids))
-    label = f"the list {_name(found)!r} ({params.list_id})"
+    label = f"the list {_shown(found)!r} ({params.list_id})"
     plan = recipes.add_members(params.list_id, label, list(ids))
     summary = f"Add {len(ids)} existing profiles to {label}."
     warnings = ["Adding profiles to a list does not change their consent; profiles already on it stay once."]
@@ -177,7 +184,7 @@ def _audience(reader: Reader, audience_id: str) -> str:
     for kind in ("list", "segment"):
         found = reader.one(f"/api/{kind}s/{audience_id}")
         if found is not None:
-            return f"the {kind} {_name(found)!r} ({audience_id})"
+            return f"the {kind} {_shown(found)!r} ({audience_id})"
     raise InvalidArgumentError(f"no list or segment with id {audience_id!r} in this account.", field="audience_id")
 
 
@@ -228,10 +235,10 @@ def propose_segment(service: KlaviyoService, params: SegmentParams, ctx: CallCon
     value = f"{params.min_value:g}"
     if params.recipe == "vip":
         name = params.name or f"VIP: {_name(metric)} >= {value} in {days} days"
-        rule = f"their {_name(metric)} value summed over the last {days} days is at least {value}"
+        rule = f"their {_shown(metric)} value summed over the last {days} days is at least {value}"
     else:
         name = params.name or f"Win-back: no {_name(metric)} in {days} days"
-        rule = f"they had {_name(metric)} before, but not in the last {days} days"
+        rule = f"they had {_shown(metric)} before, but not in the last {days} days"
     definition = recipes.segment_definition(params.recipe, metric_id, params.min_value, days)
     existing = reader.same_name("/api/segments", name)
     warnings = _exists_warning("segment", name, existing)
@@ -258,8 +265,8 @@ def propose_pause_flow(service: KlaviyoService, params: PauseFlowParams, ctx: Ca
         warnings.append(f"The flow is already paused ({current}); this only sets it to {params.status}.")
     warnings.append("This product will not set the flow live again: turn it back on in Klaviyo.")
     summary = (
-        f"Set the flow {_name(flow)!r} ({params.flow_id}) from {current} to {params.status}: "
+        f"Set the flow {_shown(flow)!r} ({params.flow_id}) from {current} to {params.status}: "
         "it stops sending until someone turns it back on in Klaviyo."
     )
-    plan = [recipes.set_flow_status(params.flow_id, _name(flow), params.status)]
+    plan = [recipes.set_flow_status(params.flow_id, _shown(flow), params.status)]
     return _store(service, account, "pause_flow", params, plan, summary, warnings, ctx)

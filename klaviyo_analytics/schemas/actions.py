@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, StringConstraints
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, StrictModel, one_of
+from klaviyo_analytics.untrusted import UntrustedSummary
 
 # Only example.com (RFC 2606, reserved for examples): seeded profiles can never reach a real inbox.
 DEMO_DOMAIN = "example.com"
@@ -97,7 +98,7 @@ class ListActionsParams(AccountParams):
 class ActionView(OutputModel):
     action_id: str
     status: str
-    summary: str
+    summary: UntrustedSummary
     plan: list[dict[str, Any]]
     expires_at: str
     approve: str | None  # how a person approves it, while pending
@@ -111,7 +112,7 @@ class ActionRow(OutputModel):
     action: str
     account: str
     status: str
-    summary: str
+    summary: UntrustedSummary
     proposed_by: str
     created_at: str
     expires_at: str

@@ -6,6 +6,7 @@ from pydantic import Field, StringConstraints
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.schemas.performance import PerformanceStats
+from klaviyo_analytics.untrusted import UntrustedText
 
 FlowStatus = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,20}$"), Field(description="e.g. live, manual, draft.")]
 
@@ -17,7 +18,7 @@ class GetFlowsParams(AccountParams):
 
 class FlowOut(OutputModel):
     flow_id: str
-    name: str | None
+    name: UntrustedText | None
     status: str | None
     trigger_type: str | None
     archived: bool | None
@@ -38,9 +39,9 @@ class FlowPerformanceParams(WindowParams):
 
 class FlowRow(PerformanceStats):
     flow_id: str
-    flow_name: str | None
+    flow_name: UntrustedText | None
     flow_message_id: str | None
-    flow_message_name: str | None
+    flow_message_name: UntrustedText | None
     send_channel: str | None
 
 
@@ -58,14 +59,14 @@ class FlowStep(OutputModel):
     action_type: str
     status: str | None
     message_id: str | None
-    message_name: str | None
+    message_name: UntrustedText | None
     channel: str | None
-    subject: str | None
+    subject: UntrustedText | None
 
 
 class FlowStructureResult(OutputModel):
     flow_id: str
-    flow_name: str | None
+    flow_name: UntrustedText | None
     status: str | None
     trigger_type: str | None
     action_count: int

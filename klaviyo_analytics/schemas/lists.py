@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
+from klaviyo_analytics.untrusted import UntrustedText
 
 PENDING_DESCRIPTION = "Ids not sized yet (rate limit): call again later."
 
@@ -15,7 +16,7 @@ class ListHealthParams(AccountParams):
 
 class ListHealthRow(OutputModel):
     list_id: str
-    name: str | None
+    name: UntrustedText | None
     opt_in_process: str | None
     profile_count: int | None = Field(description="Current members; null if pending or the lookup failed.")
     created: str | None
@@ -57,7 +58,7 @@ class ListGrowthByListParams(WindowParams):
 
 class ListGrowthRow(OutputModel):
     list_id: str | None = Field(description="Null when no current list (or more than one) has this name.")
-    name: str | None
+    name: UntrustedText | None
     subscribed: int | None
     unsubscribed: int | None
     net: int | None
@@ -75,7 +76,7 @@ class ListBreakdownParams(WindowParams):
 
 class ListBreakdownRow(OutputModel):
     list_id: str
-    name: str | None
+    name: UntrustedText | None
     opt_in_process: str | None
     profile_count: int | None
     subscribed: int | None

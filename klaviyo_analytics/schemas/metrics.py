@@ -6,6 +6,7 @@ from pydantic import Field
 
 from klaviyo_analytics.schemas.common import OutputModel, WindowParams, one_of
 from klaviyo_analytics.schemas.trends import Interval
+from klaviyo_analytics.untrusted import UntrustedDimensions, UntrustedText
 
 DIMENSIONS = (
     "$attributed_channel", "$attributed_flow", "$attributed_message", "$attributed_variation", "$campaign_channel",
@@ -31,11 +32,11 @@ class MetricQueryParams(WindowParams):
 
 class MetricRef(OutputModel):
     id: str
-    name: str
+    name: UntrustedText
 
 
 class MetricRow(OutputModel):
-    dimensions: dict[str, str]
+    dimensions: UntrustedDimensions
     totals: dict[str, float]
     series: dict[str, list[float]]
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
+from klaviyo_analytics.untrusted import UntrustedText
 
 
 class PerformanceStats(OutputModel):
@@ -37,7 +38,7 @@ class CampaignPerformanceParams(WindowParams):
 
 class CampaignRow(PerformanceStats):
     campaign_id: str
-    campaign_name: str | None
+    campaign_name: UntrustedText | None
     send_channel: str | None
     send_time: str | None
 
@@ -64,7 +65,7 @@ class Audiences(OutputModel):
 
 class CampaignOut(OutputModel):
     campaign_id: str
-    name: str | None
+    name: UntrustedText | None
     channel: str
     status: str | None
     send_time: str | None

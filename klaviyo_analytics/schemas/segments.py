@@ -8,6 +8,7 @@ from pydantic import Field
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.schemas.lists import PENDING_DESCRIPTION
+from klaviyo_analytics.untrusted import UntrustedText
 
 
 class SegmentsParams(AccountParams):
@@ -16,7 +17,7 @@ class SegmentsParams(AccountParams):
 
 class SegmentRow(OutputModel):
     segment_id: str
-    name: str | None
+    name: UntrustedText | None
     profile_count: int | None = Field(description="Current members; null if pending or the lookup failed.")
     is_active: bool | None
     is_processing: bool | None
@@ -46,7 +47,7 @@ class SegmentGrowthTotals(OutputModel):
 
 class SegmentGrowthRow(OutputModel):
     segment_id: str
-    name: str | None
+    name: UntrustedText | None
     date_times: list[str] = Field(description="Bucket starts; index i of every array belongs to date_times[i].")
     members_added: list[int]
     members_removed: list[int]

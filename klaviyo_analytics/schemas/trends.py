@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
+from klaviyo_analytics.untrusted import UntrustedLabels
 
 Entity = Literal["campaign", "flow"]
 Interval = Literal["hourly", "daily", "weekly", "monthly"]
@@ -31,7 +32,7 @@ class OverTimeParams(WindowParams):
 
 
 class SeriesRow(OutputModel):
-    groupings: dict[str, str | None]
+    groupings: UntrustedLabels
     statistics: dict[str, list[float | None]]
 
 

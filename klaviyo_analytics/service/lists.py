@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
+from klaviyo_analytics import untrusted
 from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError, UpstreamAuthError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.common import WindowParams
@@ -207,7 +208,8 @@ def get_list_growth_by_list(
     ambiguous = sorted(n for n in names if n is not None and len(ids.get(n, [])) > 1)
     unmatched = sum(1 for n in names if n is None or n not in ids)
     if ambiguous:
-        warnings.append(f"Several lists are named {', '.join(map(repr, ambiguous))}; those rows have no list_id.")
+        shown = ", ".join(repr(untrusted.clean(n)) for n in ambiguous)  # account text: USER_CONTENT applies
+        warnings.append(f"Several lists are named {shown}; those rows have no list_id.")
     if unmatched:
         warnings.append(f"{unmatched} row(s) match no current list (deleted or renamed lists); list_id is null.")
     totals = growth(_total(subscribed), _total(unsubscribed))
@@ -248,7 +250,8 @@ def get_list_breakdown(
         )
     shared = sorted(n for n, uses in name_uses.items() if uses > 1)
     if shared:
-        warnings.append(f"Several lists are named {', '.join(map(repr, shared))}; their growth is null.")
+        shown = ", ".join(repr(untrusted.clean(n)) for n in shared)  # account text: USER_CONTENT applies
+        warnings.append(f"Several lists are named {shown}; their growth is null.")
     orphans = sum(v for n, v in (subscribed or {}).items() if n is None or n not in name_uses)
     if orphans:
         warnings.append(f"{orphans} subscribe events belong to no current list (deleted or renamed); not in rows.")

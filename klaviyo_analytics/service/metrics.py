@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from klaviyo_analytics import untrusted
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
@@ -77,10 +78,14 @@ def resolve_metric(svc: KlaviyoService, account: Account, name_or_id: str, ctx: 
     matches = [m for m in metrics if m.name.lower() == name_or_id.lower()]
     if matches:
         return matches[0]
-    sample = ", ".join(sorted({m.name for m in metrics})[:15])
+    # Metric names are account text (any shop visitor can create one): kept out of the message, in
+    # details, which the text rendering fences as data (untrusted.py).
+    sample = [untrusted.clean(name) for name in sorted({m.name for m in metrics})[:15]]
     raise NotFoundError(
-        f"no metric named or with id {name_or_id!r} in account {account.slug!r}; some metrics it has: {sample}",
+        f"no metric named or with id {name_or_id!r} in account {account.slug!r}; details.some_metrics "
+        "lists names it has",
         field="metric",
+        some_metrics=sample,
     )
 
 

@@ -18,6 +18,7 @@ from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.untrusted import user_content
 
 log = get_logger("klaviyo_analytics.tools")
 
@@ -49,16 +50,18 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
     outcome, partial = "INTERNAL_ERROR", False
     try:
         params = validate_params(spec.params, raw)
-        result = spec.handler(service, params, ctx)
-        extra = {**result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
-        metadata = Metadata(
-            account=result.account,
-            period=PeriodOut(**result.period.to_dict()) if result.period else None,
-            revision=service.settings.klaviyo_revision,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
-            **extra,
-        )
-        envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
+        # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
+        with user_content(service.settings.user_content):
+            result = spec.handler(service, params, ctx)
+            extra = {**result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
+            metadata = Metadata(
+                account=result.account,
+                period=PeriodOut(**result.period.to_dict()) if result.period else None,
+                revision=service.settings.klaviyo_revision,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                **extra,
+            )
+            envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
         payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True

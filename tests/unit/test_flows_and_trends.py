@@ -226,8 +226,9 @@ def test_metric_query_resolves_names_ranks_and_truncates(tmp_path: Path) -> None
     assert result.data.metric.id == "PO"
     assert [r.dimensions["List"] for r in result.data.rows] == ["L4", "L3"]
     assert result.data.rows[0].totals["count"] == 8 and result.data.truncated and result.data.row_count == 5
-    with pytest.raises(NotFoundError, match="Placed Order"):
+    with pytest.raises(NotFoundError, match=r"details\.some_metrics") as unknown:
         query_metric_aggregates(svc, MetricQueryParams(metric="Nope", timeframe="today"), ctx())
+    assert unknown.value.details["some_metrics"] == ["Placed Order"]  # account text: in details, not the message
     with pytest.raises(InvalidArgumentError) as hourly:
         query_metric_aggregates(svc, MetricQueryParams(metric="PO", interval="hourly", timeframe="last_30_days"), ctx())
     assert hourly.value.field == "interval"

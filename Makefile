@@ -51,6 +51,7 @@ docs: $(STAMP)
 	$(BIN)/python -m klaviyo_analytics.docs
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/product.py
 
 lock: $(STAMP)

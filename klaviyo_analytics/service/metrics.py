@@ -166,7 +166,8 @@ def query_metric_aggregates(
     cells: dict[tuple[str, ...], dict[str, dict[int, float]]] = {}
     windows = chunk(period)
     for i, window in enumerate(windows):
-        ctx.progress(i, len(windows), f"{metric.name} {window.start}..{window.end}")
+        # The id, not the name: progress reaches the client outside any fence (untrusted.py).
+        ctx.progress(i, len(windows), f"metric {metric.id} {window.start}..{window.end}")
         agg = aggregate(svc, account, metric.id, window, ctx, measurements=measurements,
                         interval=AGGREGATE_INTERVAL[params.interval], by=list(params.by))  # fmt: skip
         for d in agg.dates:

@@ -76,13 +76,19 @@ def clean_everywhere(value: Any, where: str) -> None:
 
 
 def mcp_calls(
-    service: KlaviyoService, calls: list[tuple[str, dict[str, Any]]]
+    service: KlaviyoService, calls: list[tuple[str, dict[str, Any]]], progress: list[str] | None = None
 ) -> list[tuple[str, dict[str, Any], bool]]:
+    """(text, structured content, is_error) of each call; progress messages go to ``progress``."""
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        if progress is not None:
+            progress.append(message or "")
+
     async def main() -> list[tuple[str, dict[str, Any], bool]]:
         async with Client(server.build_server(service=service)) as client:
             out = []
             for name, args in calls:
-                result = await client.call_tool(name, args)
+                result = await client.call_tool(name, args, progress_callback=on_progress)
                 text = "".join(getattr(block, "text", "") for block in result.content)
                 out.append((text, result.structured_content or {}, bool(result.is_error)))
             return out
@@ -125,7 +131,9 @@ def test_hostile_text_stays_inside_the_fence_cleaned_and_capped(
     assert {s.name for s in CATALOG if s.read_only} - {"klaviyo_get_action"} <= {name for name, _ in calls}
     logged = len(sb.log())
     shown: dict[str, int] = {}
-    answers = mcp_calls(service, calls)
+    progress: list[str] = []
+    answers = mcp_calls(service, calls, progress)
+    assert progress and not [m for m in progress if MARK in m]  # progress travels outside any fence
     for (name, args), (text, structured, is_error) in zip(calls, answers, strict=True):
         where = f"{name} {args}"
         clean_everywhere(structured, where)

@@ -38,6 +38,10 @@ pytestmark = pytest.mark.slow
 
 RACE_TRIALS = 21
 DEADLINE = 5.0  # TOOL_DEADLINE_SECONDS of every process: the lease is this + 30 s
+HELD = 2.0  # seconds Klaviyo holds each create in the kill test
+# "started" is journaled just before the create is sent: give the request this long to go out
+# (it is then held HELD seconds in Klaviyo, so the kill still lands mid-create).
+SENT = 0.5
 CREATES = ("/api/lists", "/api/segments", "/api/templates", "/api/campaigns", "/api/campaign-message-assign-template")
 FIGURES: dict[str, list[str]] = {}
 
@@ -204,7 +208,7 @@ def test_an_executor_killed_mid_create_is_resumed_by_another_process_without_dup
 
     # Klaviyo holds each create 2 s, then applies it: the executors are killed while they wait.
     node.sb.set_faults(
-        FaultConfig(latency=1.0, latency_seconds=2.0, only_methods=frozenset({"POST"}), only_paths=CREATES)
+        FaultConfig(latency=1.0, latency_seconds=HELD, only_methods=frozenset({"POST"}), only_paths=CREATES)
     )
     posts_before = len([e for e in node.sb.log() if e["method"] == "POST"])
     threads = [threading.Thread(target=execute_quietly, args=(node, a)) for a in over_rest.values()]
@@ -213,12 +217,14 @@ def test_an_executor_killed_mid_create_is_resumed_by_another_process_without_dup
     wait_for(lambda: all(in_flight(a) for a in over_rest.values()), what="both REST executions in flight")
     workers = {pid for a in over_rest.values() for pid in node.worker_of("POST", f"/v1/actions/{a}/execute")}
     assert len(workers) == 2, workers  # one worker each: both are killed mid-create
+    time.sleep(SENT)
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
     mcp_server = node.mcp_pid()
     mcp_thread = threading.Thread(target=execute_quietly, args=(node, over_mcp, "mcp"))
     mcp_thread.start()
     wait_for(lambda: in_flight(over_mcp), what="the MCP execution in flight")
+    time.sleep(SENT)
     os.kill(mcp_server, signal.SIGKILL)
     for thread in [*threads, mcp_thread]:
         thread.join(timeout=30)

@@ -222,6 +222,11 @@ def test_no_secret_in_anything_the_deployed_processes_put_out(sb: Sandbox, tmp_p
             out.add(f"ledger history {action_id}", node.ledger().get_history(action_id).to_dict())
         used = {entry["key"] for entry in sb.log()}
         control = json.dumps(node.env).encode()
+        ledger = Path(node.env["LEDGER_PATH"])
+        live = [ledger.with_name(ledger.name + suffix) for suffix in ("", "-wal", "-shm")]
+        for path in live:  # while the processes run (a WAL is deleted when its last connection closes)
+            if path.exists():
+                out.add(f"live {path.name}", path.read_bytes())
     # The processes are gone: their logs are complete. Every file they wrote, ledger and WAL too.
     for path in sorted(tmp_path.rglob("*")):
         if path.is_file() and path.name != "sweep-accounts.toml":

@@ -23,15 +23,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from klaviyo_analytics.client import KlaviyoClient  # noqa: E402
-from klaviyo_analytics.config import load_settings  # noqa: E402
 from klaviyo_analytics.deadline import Deadline  # noqa: E402
-from klaviyo_analytics.registry import load_registry  # noqa: E402
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml  # noqa: E402
+from klaviyo_analytics.sandbox import Sandbox, SandboxConfig  # noqa: E402
 from klaviyo_analytics.service import CallContext, KlaviyoService  # noqa: E402
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool  # noqa: E402
+from tests.product.conftest import TIME_SCALE, sandbox_service  # noqa: E402
 
-TIME_SCALE = 0.01
 REPORT_OPS = {
     "campaign-values-reports",
     "flow-values-reports",
@@ -41,18 +38,9 @@ REPORT_OPS = {
 }
 
 
-def service_for(sandbox: Sandbox, directory: Path, **env: str) -> KlaviyoService:
-    (directory / "accounts.toml").write_text(accounts_toml(sandbox.accounts))
-    environ = {
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "TOOL_DEADLINE_SECONDS": "600",
-        **{a.key_env: a.api_key for a in sandbox.accounts},
-        **env,
-    }
-    settings = load_settings(environ, use_dotenv=False)
-    return KlaviyoService(settings, load_registry(settings), KlaviyoClient(settings, transport=sandbox.transport))
+def service_for(sandbox: Sandbox, directory: Path) -> KlaviyoService:
+    # The same wiring the product tests use, with a deadline long enough for 200 paced sizes.
+    return sandbox_service(sandbox, directory, TOOL_DEADLINE_SECONDS="600")
 
 
 def call(svc: KlaviyoService, name: str, args: dict[str, Any]) -> dict[str, Any]:

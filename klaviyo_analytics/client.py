@@ -26,6 +26,7 @@ from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, UpstreamError
 from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.ratelimit import Pacer
 from klaviyo_analytics.redact import redact
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.upstream_errors import MalformedResponse, map_status_error
@@ -105,16 +106,14 @@ class KlaviyoClient:
         *,
         transport: httpx.BaseTransport | None = None,
         cache: TTLCache | None = None,
-        pacer: Any = None,
+        pacer: Pacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         observers: list[Observer] | None = None,
     ) -> None:
-        from klaviyo_analytics.ratelimit import Pacer
-
         self.settings = settings
         self.cache = cache if cache is not None else TTLCache()
-        self.pacer: Pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep)
+        self.pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep)
         self._sleep = sleep
         self._rand = rand
         self._base = urlsplit(settings.klaviyo_base_url)
@@ -125,7 +124,6 @@ class KlaviyoClient:
             headers={"accept": JSONAPI, "revision": settings.klaviyo_revision, "user-agent": USER_AGENT},
             follow_redirects=False,
         )
-        self.upstream_calls = 0
         # Called with every upstream attempt (metrics, audits); a per-request observer adds to these.
         self.observers: list[Observer] = list(observers or [])
 
@@ -279,7 +277,6 @@ class KlaviyoClient:
         payload: Any = None
         exc: Exception | None = None
         retry_after: float | None = None
-        self.upstream_calls += 1
         try:
             response = self._http.request(
                 method, path, params=dict(params or {}), content=content, headers=headers, timeout=timeout

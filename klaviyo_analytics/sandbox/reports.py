@@ -198,16 +198,7 @@ def message_report(
     group_by = _group_by(attrs, kind)
     conds = _check_filter(attrs.get("filter"), kind)
     stats = _statistics(attrs)
-    if interval is None:
-        dates: list[datetime] = []
-        bounds = [timeframes.hour_bound(start), timeframes.hour_bound(end)]
-    else:
-        unit, longest = timeframes.SERIES_INTERVALS[interval]
-        if end - start > longest:
-            raise invalid(
-                f"The timeframe is too long for the '{interval}' interval.", pointer="/data/attributes/interval"
-            )
-        dates, bounds = timeframes.buckets(start, end, unit)
+    dates, bounds = _buckets(start, end, interval)
     rows = (campaign_rows if kind == "campaign" else flow_rows)(account, str(conversion))
     groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[dict[str, int]]]] = {}
     for row in rows:
@@ -242,20 +233,21 @@ def message_report(
     return attributes, related
 
 
+def _buckets(start: datetime, end: datetime, interval: str | None) -> tuple[list[datetime], list[int]]:
+    """No interval: one bucket for the whole window (values); else the series' buckets, within its limit."""
+    if interval is None:
+        return [], [timeframes.hour_bound(start), timeframes.hour_bound(end)]
+    unit, longest = timeframes.SERIES_INTERVALS[interval]
+    if end - start > longest:
+        raise invalid(f"The timeframe is too long for the '{interval}' interval.", pointer="/data/attributes/interval")
+    return timeframes.buckets(start, end, unit)
+
+
 def segment_report(account: Account, attrs: dict[str, Any], now: datetime, interval: str | None) -> dict[str, Any]:
     tz = ZoneInfo(account.seed.timezone)
     start, end = timeframes.resolve(attrs.get("timeframe"), tz, now)
     conds = _check_filter(attrs.get("filter"), "segment")
-    if interval is None:
-        dates: list[datetime] = []
-        bounds = [timeframes.hour_bound(start), timeframes.hour_bound(end)]
-    else:
-        unit, longest = timeframes.SERIES_INTERVALS[interval]
-        if end - start > longest:
-            raise invalid(
-                f"The timeframe is too long for the '{interval}' interval.", pointer="/data/attributes/interval"
-            )
-        dates, bounds = timeframes.buckets(start, end, unit)
+    dates, bounds = _buckets(start, end, interval)
     stats = _statistics(attrs)
     results = []
     empty = Series()

@@ -12,13 +12,7 @@ AREAS = ("accounts", "campaigns", "flows", "performance", "lists", "segments", "
 def all_tools() -> tuple[ToolSpec, ...]:
     tools: list[ToolSpec] = []
     for area in AREAS:
-        try:
-            module = importlib.import_module(f"klaviyo_analytics.tools.entries.{area}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"klaviyo_analytics.tools.entries.{area}":
-                raise
-            continue  # an area with no tools yet
-        tools.extend(module.TOOLS)
+        tools.extend(importlib.import_module(f"klaviyo_analytics.tools.entries.{area}").TOOLS)
     names = [t.name for t in tools]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:

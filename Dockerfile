@@ -18,9 +18,11 @@ RUN groupadd --system --gid 10001 app \
     && chown app:app /data
 
 WORKDIR /app
-# The REST runtime only (no mcp, no dev tools), every wheel checked against its hash.
-COPY requirements.prod.txt ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.prod.txt
+# The runtime only (REST, MCP over HTTP; no dev tools), every wheel checked against its hash, installed
+# by the pinned pip rather than the image's own (whose hash mode once let an unlocked version in).
+COPY requirements-bootstrap.txt requirements.prod.txt ./
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements-bootstrap.txt \
+    && pip install --no-cache-dir --require-hashes -r requirements.prod.txt
 COPY api/ api/
 COPY klaviyo_analytics/ klaviyo_analytics/
 

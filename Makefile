@@ -1,5 +1,6 @@
-# One-word tasks. Every target bootstraps .venv from the hash-locked requirements.txt
-# when it is missing or older than the lock, so a fresh clone needs nothing but Python 3.11.
+# One-word tasks. Every target bootstraps .venv from the hash-locked requirements.txt when it is
+# missing, half-built or older than the lock (scripts/bootstrap-venv.sh: a pinned pip first, then the
+# lock), so a fresh clone needs nothing but Python 3.11 and make.
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,10 +21,8 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.txt
-	@touch $(STAMP)
+$(STAMP): requirements.txt requirements-bootstrap.txt scripts/bootstrap-venv.sh
+	@PY="$(PY)" scripts/bootstrap-venv.sh $(VENV) requirements.txt
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -59,6 +58,7 @@ lock: $(STAMP)
 		--no-emit-find-links --output-file=requirements.prod.txt requirements.prod.in
 	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \
 		--no-emit-find-links --output-file=requirements.txt requirements.in
+	$(BIN)/python scripts/bootstrap_pin.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

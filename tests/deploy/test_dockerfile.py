@@ -50,11 +50,15 @@ def test_slim_python_non_root_and_hash_checked_installs() -> None:
     keywords = [i.keyword for i in instructions()]
     assert keywords.index("USER") > max(i for i, k in enumerate(keywords) if k in {"RUN", "COPY"})
     installs = [i.arguments for i in instructions() if i.keyword == "RUN" and "pip install" in i.arguments]
-    assert installs == ["pip install --no-cache-dir --require-hashes -r requirements.prod.txt"]
+    # The pinned installer goes in first, hash-checked, and installs the lock (never the image's pip).
+    assert installs == [
+        "pip install --no-cache-dir --require-hashes --no-deps -r requirements-bootstrap.txt "
+        " && pip install --no-cache-dir --require-hashes -r requirements.prod.txt"
+    ]
 
 
 def test_it_copies_only_what_the_rest_api_needs() -> None:
-    assert copied_sources() == ["requirements.prod.txt", "api", "klaviyo_analytics"]
+    assert copied_sources() == ["requirements-bootstrap.txt", "requirements.prod.txt", "api", "klaviyo_analytics"]
     assert "server.py" not in copied_sources() and ".env" not in copied_sources()
 
 
@@ -121,7 +125,8 @@ from klaviyo_analytics.config import load_settings
 settings = load_settings(use_dotenv=False)
 response = create_app(settings).test_client().get("/health")
 print(json.dumps({"status": response.status_code,
-                  "mcp": any(importlib.util.find_spec(m) is not None for m in ("mcp", "mcp_types"))}))
+                  "mcp": importlib.util.find_spec("mcp") is not None,
+                  "dev_tools": [m for m in ("pytest", "mypy", "ruff", "playwright") if importlib.util.find_spec(m)]}))
 """
 
 
@@ -131,6 +136,14 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, tmp_path: Pat
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-input"]
+    # As the Dockerfile does: the pinned installer first, then the lock with it.
+    pinned = subprocess.run(
+        [*pip, "--require-hashes", "--no-deps", "-r", str(app_dir / "requirements-bootstrap.txt")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert pinned.returncode == 0, pinned.stderr[-3000:]
     installed = subprocess.run(
         [*pip, "--require-hashes", "-r", str(app_dir / "requirements.prod.txt")],
         capture_output=True,
@@ -153,7 +166,7 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, tmp_path: Pat
         [str(python), "-s", "-c", PROD_SCRIPT], cwd=app_dir, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "mcp": False}
+    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "mcp": True, "dev_tools": []}
     # The compose demo runs the sandbox from the same image.
     sandbox = subprocess.run(
         [str(python), "-s", "-m", "klaviyo_analytics.sandbox", "--print-accounts-toml"],

@@ -148,6 +148,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KLAVIYO_MAX_RETRIES", _nonneg_int, 3, "Retries for 429, 5xx, timeouts, connection errors."),
     Setting("KLAVIYO_TIMEOUT_SECONDS", _positive_float, 30.0, "Timeout of one HTTP request to Klaviyo."),
     Setting("CACHE_TTL_SECONDS", _nonneg_float, 300.0, "TTL of cached successful reads; 0 disables."),
+    Setting(
+        "CACHE_TTL_CLOSED_SECONDS",
+        _nonneg_float,
+        86400.0,
+        "TTL of a cached report whose window ended before today (account time); 0 disables.",
+    ),
+    Setting(
+        "CACHE_TTL_OPEN_SECONDS",
+        _nonneg_float,
+        300.0,
+        "TTL of a cached report whose window includes today (account time); 0 disables.",
+    ),
     Setting("LIST_SIZE_CACHE_TTL_SECONDS", _nonneg_float, 3600.0, "TTL of cached list/segment sizes."),
     Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
     Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales Klaviyo rate windows (sandbox use)."),
@@ -175,6 +187,8 @@ class Settings:
     klaviyo_max_retries: int = 3
     klaviyo_timeout_seconds: float = 30.0
     cache_ttl_seconds: float = 300.0
+    cache_ttl_closed_seconds: float = 86400.0
+    cache_ttl_open_seconds: float = 300.0
     list_size_cache_ttl_seconds: float = 3600.0
     tool_deadline_seconds: float = 45.0
     rate_limit_time_scale: float = 1.0

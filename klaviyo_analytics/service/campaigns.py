@@ -1,7 +1,8 @@
 """klaviyo_get_campaign_performance: per-campaign results over a window.
 
 One campaign-values report call per (≤ 1 year) chunk carries the counts *and* each message's
-name (``group_by`` includes ``campaign_message_name``). Campaign names and send times come
+name (``group_by`` includes ``campaign_message_name``); it is the account-wide canonical report
+of reports.py, shared with the comparison and single-campaign questions. Campaign names and send times come
 from at most one ``GET /api/campaigns`` per channel, filtered to the ids in the report —
 never one lookup per campaign.
 """
@@ -25,10 +26,11 @@ from klaviyo_analytics.schemas.performance import (
 )
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.reports import GROUP_BY as REPORT_GROUP_BY
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
 from klaviyo_analytics.timeframes import Period, resolve_period
 
-GROUP_BY = ["campaign_id", "campaign_message_id", "send_channel", "campaign_message_name"]
+GROUP_BY = REPORT_GROUP_BY["campaign"]
 # The report calls push notifications `push-notification`; the campaigns API calls them `mobile_push`.
 CAMPAIGN_CHANNELS = {"email": "email", "sms": "sms", "push-notification": "mobile_push"}
 ID_BATCH = 100  # Klaviyo's limit on items in one list filter
@@ -37,10 +39,12 @@ ID_BATCH = 100  # Klaviyo's limit on items in one list filter
 def campaign_counts(
     svc: KlaviyoService, account: Account, period: Period, campaign: str | None, ctx: CallContext
 ) -> tuple[dict[tuple[str, ...], Summed], list[str]]:
-    """Counts per campaign id (summed over messages and chunks), plus any chunking warning."""
-    return summed_values_report(
-        svc, account, "campaign", period, ctx, group_by=GROUP_BY, key_fields=["campaign_id"], only_id=campaign
-    )
+    """Counts per campaign id (summed over messages and chunks), plus any chunking warning.
+
+    One campaign (``campaign``) is selected from the account-wide report of the window, so asking
+    about it after asking about all of them (or before) costs no second report call.
+    """
+    return summed_values_report(svc, account, "campaign", period, ctx, key_fields=["campaign_id"], only_id=campaign)
 
 
 def campaign_details(

@@ -63,6 +63,10 @@ def utc_today() -> date:
     return datetime.now(UTC).date()
 
 
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class KlaviyoService:
     def __init__(
         self,
@@ -71,12 +75,15 @@ class KlaviyoService:
         client: KlaviyoClient,
         *,
         today: Callable[[], date] = utc_today,
+        now: Callable[[], datetime] = utc_now,
         ledger: Ledger | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.client = client
         self.today = today
+        # The instant (timezone-aware) that decides which report windows are over (freshness.py).
+        self.now = now
         self._ledger = ledger
 
     @property
@@ -103,6 +110,8 @@ class KlaviyoService:
         attributes: dict[str, Any],
         ctx: CallContext,
         observer: Observer | None = None,
+        *,
+        cache_ttl: float | None = None,
     ) -> Report:
         """All result rows of a ``{kind}-values-report`` or ``{kind}-series-report`` for one window.
 
@@ -121,8 +130,9 @@ class KlaviyoService:
         seen: set[str] = set()
         while True:
             doc = self.client.post(
-                account, f"/api/{kind}-reports", body, params=params or None, deadline=ctx.deadline, observer=observer
-            )
+                account, f"/api/{kind}-reports", body, params=params or None, deadline=ctx.deadline,
+                cache_ttl=cache_ttl, observer=observer,
+            )  # fmt: skip
             attributes_out = (doc.get("data") or {}).get("attributes") or {}
             results.extend(attributes_out.get("results") or [])
             date_times = [str(d) for d in attributes_out.get("date_times") or []] or date_times

@@ -20,10 +20,10 @@ from klaviyo_analytics.schemas.flows import (
 )
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
+from klaviyo_analytics.service.reports import GROUP_BY, TIME_BASIS_WARNING, Summed, summed_values_report
 from klaviyo_analytics.timeframes import Period, resolve_period
 
-FLOW_GROUP_BY = ["flow_id", "flow_message_id", "send_channel", "flow_name", "flow_message_name"]
+FLOW_GROUP_BY = GROUP_BY["flow"]
 SEND_CHANNELS = {
     "send-email": "email",
     "send-sms": "sms",
@@ -62,11 +62,13 @@ def get_flows(svc: KlaviyoService, params: GetFlowsParams, ctx: CallContext) -> 
 def flow_counts(
     svc: KlaviyoService, account: Account, period: Period, flow: str | None, ctx: CallContext
 ) -> tuple[dict[tuple[str, ...], Summed], list[str]]:
-    """Counts per (flow, message, channel), summed over chunks, with names from the report itself."""
+    """Counts per (flow, message, channel), summed over chunks, with names from the report itself.
+
+    One flow (``flow``) and the per-flow rollup are both read from the account-wide report.
+    """
     return summed_values_report(
-        svc, account, "flow", period, ctx, group_by=FLOW_GROUP_BY,
-        key_fields=["flow_id", "flow_message_id", "send_channel"], only_id=flow,
-    )  # fmt: skip
+        svc, account, "flow", period, ctx, key_fields=["flow_id", "flow_message_id", "send_channel"], only_id=flow
+    )
 
 
 def get_flow_performance(

@@ -15,9 +15,10 @@ from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.freshness import account_timezone, report_ttl
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
-# Metric names and timezones change rarely; a day keeps lookups off the hot path.
+# Metric names change rarely; a day keeps lookups off the hot path.
 METADATA_TTL_SECONDS = 86400.0
 MEASUREMENTS = ("count", "sum_value", "unique")
 INTERVALS = ("hour", "day", "week", "month")
@@ -89,17 +90,6 @@ def resolve_metric(svc: KlaviyoService, account: Account, name_or_id: str, ctx: 
     )
 
 
-def account_timezone(svc: KlaviyoService, account: Account, ctx: CallContext) -> str:
-    if account.timezone:
-        return account.timezone
-    document = svc.client.get(account, "/api/accounts", deadline=ctx.deadline, cache_ttl=METADATA_TTL_SECONDS)
-    for item in document.get("data") or []:
-        timezone = (item.get("attributes") or {}).get("timezone")
-        if timezone:
-            return str(timezone)
-    return "UTC"
-
-
 def aggregate(
     svc: KlaviyoService,
     account: Account,
@@ -130,7 +120,8 @@ def aggregate(
     if by:
         attributes["by"] = by
     body = {"data": {"type": "metric-aggregate", "attributes": attributes}}
-    document = svc.client.post(account, "/api/metric-aggregates", body, deadline=ctx.deadline)
+    ttl = report_ttl(svc, account, period, ctx)
+    document = svc.client.post(account, "/api/metric-aggregates", body, deadline=ctx.deadline, cache_ttl=ttl)
     data = (document.get("data") or {}).get("attributes") or {}
     rows = [
         (

@@ -25,6 +25,8 @@ from klaviyo_analytics.schemas.segments import (
     SegmentsResult,
 )
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, Report, ToolResult
+from klaviyo_analytics.service.freshness import report_ttl
+from klaviyo_analytics.service.reports import select_rows
 from klaviyo_analytics.service.sizes import SEGMENT, enumerate_items, fetch_sizes
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
@@ -134,9 +136,10 @@ def get_segment_growth(
     period, chunks = _window(svc, params)
     segments = enumerate_items(svc, account, SEGMENT, "name", ctx, only_id=params.segment_id, id_field="segment_id")
     names = {item["id"]: item["attributes"].get("name") for item in segments}
+    # Every segment, unfiltered: one segment's growth is a selection from the account-wide report
+    # of the same window and interval (the rows equals(segment_id,…) would keep), so the two share
+    # one report call.
     attributes: dict[str, Any] = {"statistics": list(STATISTICS), "interval": params.interval}
-    if params.segment_id is not None:
-        attributes["filter"] = f'equals(segment_id,"{params.segment_id}")'
 
     series: dict[str, _Series] = {}
     warnings: list[str] = []
@@ -144,7 +147,8 @@ def get_segment_growth(
     for index, window in enumerate(chunks):
         ctx.progress(index, len(chunks), f"segment report {window.start}..{window.end}")
         try:
-            report: Report = svc.values_report(account, "segment-series", window, attributes, ctx)
+            ttl = report_ttl(svc, account, window, ctx)
+            report: Report = svc.values_report(account, "segment-series", window, attributes, ctx, cache_ttl=ttl)
         except (DeadlineExceededError, RateLimitedError) as exc:
             if index == 0:
                 raise  # nothing to show: the error says when to try again
@@ -159,7 +163,7 @@ def get_segment_growth(
                 + " to extend it; the parts already fetched are cached."
             )
             break
-        for result in report.results:
+        for result in select_rows(report.results, "segment_id", params.segment_id):
             segment_id = str((result.get("groupings") or {}).get("segment_id") or "")
             if segment_id:
                 series.setdefault(segment_id, _Series()).add(report.date_times, result.get("statistics") or {})

@@ -17,6 +17,7 @@ from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.trends import (
+    REPORT_STATISTICS,
     CompareParams,
     CompareResult,
     Delta,
@@ -28,8 +29,9 @@ from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.campaigns import campaign_counts
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.flows import FLOW_GROUP_BY, flow_counts
+from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.metrics import aggregate, find_metrics
-from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed
+from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, select_rows
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 DEFAULT_FLOW_STATISTICS = [
@@ -77,33 +79,45 @@ def merge_series(parts: Iterable[tuple[list[str], list[SeriesRow]]]) -> tuple[li
     return dates, merged
 
 
+def flow_series_attributes(account: Account, interval: str) -> dict[str, Any]:
+    """The one flow-series request per (window, interval): every statistic the tool offers, every flow.
+
+    A later question on the same window and interval — other statistics, one flow — is then a
+    selection from the cached response: a statistic's values do not depend on which others were
+    asked for, and a flow filter only keeps that flow's rows.
+    """
+    return {
+        "statistics": list(REPORT_STATISTICS),
+        "conversion_metric_id": account.conversion_metric_id,
+        "interval": interval,
+        "group_by": FLOW_GROUP_BY,
+    }
+
+
+def select_series(results: Iterable[dict[str, Any]], flow_id: str | None, statistics: list[str]) -> list[SeriesRow]:
+    """The rows a direct request with ``statistics`` (and ``equals(flow_id,…)``) would return."""
+    return [
+        SeriesRow(
+            groupings={k: (str(v) if v is not None else None) for k, v in (r.get("groupings") or {}).items()},
+            statistics={k: [None if x is None else float(x) for x in values.get(k) or []] for k in statistics},
+        )
+        for r in select_rows(results, "flow_id", flow_id)
+        for values in [r.get("statistics") or {}]
+    ]
+
+
 def flow_series(
     svc: KlaviyoService, account: Account, period: Period, params: OverTimeParams, ctx: CallContext
 ) -> tuple[list[str], list[SeriesRow]]:
-    statistics = list(params.statistics or DEFAULT_FLOW_STATISTICS)
-    attributes: dict[str, Any] = {
-        "statistics": statistics,
-        "conversion_metric_id": account.conversion_metric_id,
-        "interval": params.interval,
-        "group_by": FLOW_GROUP_BY,
-    }
-    if params.entity_id:
-        attributes["filter"] = f'equals(flow_id,"{params.entity_id}")'
+    statistics = list(dict.fromkeys(params.statistics or DEFAULT_FLOW_STATISTICS))
+    attributes = flow_series_attributes(account, params.interval)
     parts = []
     windows = chunk(period, INTERVAL_MAX_DAYS[params.interval])
     for i, window in enumerate(windows):
         ctx.progress(i, len(windows), f"flow series {window.start}..{window.end}")
-        report = svc.values_report(account, "flow-series", window, attributes, ctx)
-        rows = [
-            SeriesRow(
-                groupings={k: (str(v) if v is not None else None) for k, v in (r.get("groupings") or {}).items()},
-                statistics={
-                    k: [None if x is None else float(x) for x in v] for k, v in (r.get("statistics") or {}).items()
-                },
-            )
-            for r in report.results
-        ]
-        parts.append((report.date_times, rows))
+        ttl = report_ttl(svc, account, window, ctx)
+        report = svc.values_report(account, "flow-series", window, attributes, ctx, cache_ttl=ttl)
+        parts.append((report.date_times, select_series(report.results, params.entity_id, statistics)))
     return merge_series(parts)
 
 

@@ -134,9 +134,10 @@ def child(base_url: str) -> int:
 
 
 def run_child(base_url: str, env: dict[str, str]) -> list[dict[str, Any]]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", base_url], env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, __file__, "--child", base_url], env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr[-4000:])
+        raise SystemExit(f"the session process failed (exit {out.returncode})")
     records: list[dict[str, Any]] = json.loads(out.stdout.strip().splitlines()[-1])
     return records
 

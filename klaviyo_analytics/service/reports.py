@@ -7,6 +7,9 @@ client's cache key, depends only on (endpoint, window, account), so the first qu
 the report call and the others are answered from its cached response. A single-entity
 question selects its rows here, which is exactly what Klaviyo's ``equals(<entity>_id,…)``
 filter would return: a filter on a grouping field keeps or drops whole rows and changes none.
+Klaviyo's spec sets no limit on statistics per request and does not say how a report pages;
+should an account's report page, the account-wide request costs a call per page (once, for
+every question on the window) where a filtered one might have cost fewer.
 
 Rows are summed by a key made of grouping fields, over messages and over yearly chunks, and
 the names that ride along in the same rows (``group_by``) are remembered, so names never cost

@@ -100,6 +100,7 @@ def remember(tool: str, args: dict[str, Any], data: Any, found: dict[str, str]) 
 def run_session(service: Any, gap: float, sleep: Any = time.sleep) -> list[dict[str, Any]]:
     """Ask every question in order, ``gap`` seconds after the previous answer; one record per question."""
     from klaviyo_analytics.deadline import Deadline
+    from klaviyo_analytics.errors import KlaviyoMCPError
     from klaviyo_analytics.service import CallContext
     from klaviyo_analytics.tools import get_tool, run_tool
 
@@ -111,13 +112,14 @@ def run_session(service: Any, gap: float, sleep: Any = time.sleep) -> list[dict[
         args = {"account": ACCOUNT, **resolve_args(raw_args, found)}
         started = time.perf_counter()
         ctx = CallContext(Deadline(service.settings.tool_deadline_seconds))
-        envelope = run_tool(get_tool(tool), service, args, ctx)
+        code = None
+        try:
+            remember(tool, args, run_tool(get_tool(tool), service, args, ctx)["data"], found)
+        except KlaviyoMCPError as exc:  # what an adapter would show as the error result
+            code = exc.code
         seconds = time.perf_counter() - started
-        error = envelope.get("error")
-        if error is None:
-            remember(tool, args, envelope["data"], found)
-        records.append({"question": text, "tool": tool, "ok": error is None,
-                        "code": error["code"] if error else None, "seconds": round(seconds, 3)})  # fmt: skip
+        records.append({"question": text, "tool": tool, "ok": code is None, "code": code,
+                        "seconds": round(seconds, 3)})  # fmt: skip
     return records
 
 

@@ -52,6 +52,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/product.py
+	$(BIN)/python bench/session.py
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \

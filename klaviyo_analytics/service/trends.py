@@ -206,6 +206,9 @@ def _totals(rows: Iterable[Summed]) -> dict[str, float | None]:
 
 
 def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext) -> ToolResult[CompareResult]:
+    """Totals of two windows and their changes. Both windows are read through the canonical values
+    report (reports.py), so a window a performance question already read costs nothing here: after
+    "campaigns last 30 days", "compare with the 30 days before" spends one call, on the prior."""
     account = svc.account(params.account)
     current = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
     assert current is not None

@@ -1,6 +1,6 @@
 """``python -m klaviyo_analytics.sandbox``: serve the Klaviyo sandbox on loopback.
 
-    --print-env            shell-sourceable KLAVIYO_BASE_URL and one NAME=key line per account, then exit
+    --print-env            `export NAME=value` lines (KLAVIYO_BASE_URL and each demo key) for eval, then exit
     --print-accounts-toml  an accounts.toml for the seeded accounts, then exit
 
 Serving prints one line with the base URL to stdout and logs requests to stderr; Ctrl-C stops.
@@ -9,6 +9,7 @@ Serving prints one line with the base URL to stdout and logs requests to stderr;
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from datetime import date
 
@@ -36,7 +37,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def env_lines(url: str, accounts: list[DemoAccount]) -> list[str]:
-    return [f"KLAVIYO_BASE_URL={url}", *(f"{a.key_env}={a.api_key}" for a in accounts)]
+    # `export`, so that `eval "$(... --print-env)"` reaches the programs the shell starts next (gunicorn),
+    # not only the shell itself.
+    pairs = [("KLAVIYO_BASE_URL", url), *((a.key_env, a.api_key) for a in accounts)]
+    return [f"export {name}={shlex.quote(value)}" for name, value in pairs]
 
 
 def main(argv: list[str] | None = None) -> int:

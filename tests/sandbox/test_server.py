@@ -94,9 +94,9 @@ def test_serve_refuses_a_public_host(sandbox: Sandbox) -> None:
 def test_env_and_accounts_toml(sandbox: Sandbox) -> None:
     lines = env_lines("http://127.0.0.1:8765", sandbox.accounts)
     assert lines == [
-        "KLAVIYO_BASE_URL=http://127.0.0.1:8765",
-        "KLAVIYO_ACME_KEY=pk_sandbox_acme_demo",
-        "KLAVIYO_GLOBEX_KEY=pk_sandbox_globex_demo",
+        "export KLAVIYO_BASE_URL=http://127.0.0.1:8765",
+        "export KLAVIYO_ACME_KEY=pk_sandbox_acme_demo",
+        "export KLAVIYO_GLOBEX_KEY=pk_sandbox_globex_demo",
     ]
     toml = accounts_toml(sandbox.accounts)
     assert '[acme]\napi_key_env = "KLAVIYO_ACME_KEY"\n' in toml
@@ -116,12 +116,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_print_env_is_shell_sourceable(tmp_path: Path) -> None:
     result = _cli("--print-env", "--port", "9999")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "KLAVIYO_BASE_URL=http://127.0.0.1:9999"
+    assert result.stdout.splitlines()[0] == "export KLAVIYO_BASE_URL=http://127.0.0.1:9999"
     script = tmp_path / "env.sh"
     script.write_text(result.stdout)
+    # A child process sees the variables, not only the shell that evaluated them.
     shell = subprocess.run(
-        ["sh", "-c", f". {script} && echo $KLAVIYO_ACME_KEY"], capture_output=True, text=True, check=True
-    )
+        ["sh", "-c", f'eval "$(cat {script})" && sh -c \'echo $KLAVIYO_ACME_KEY\''],
+        capture_output=True, text=True, check=True, env={"PATH": os.environ["PATH"]},
+    )  # fmt: skip
     assert shell.stdout.strip() == "pk_sandbox_acme_demo"
 
 

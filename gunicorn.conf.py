@@ -1,0 +1,40 @@
+"""The one gunicorn configuration of every documented way to serve the REST API (README, Dockerfile,
+docker-compose.yml, `make serve`): `.venv/bin/gunicorn -c gunicorn.conf.py "api:create_app()"`.
+
+- bind: REST_HOST:REST_PORT (127.0.0.1:8080 by default, as every curl example assumes); the image
+  passes --bind 0.0.0.0:8080, which wins over this file.
+- workers: WEB_CONCURRENCY (gunicorn's own variable), 2 by default.
+- timeout: above TOOL_DEADLINE_SECONDS, so a call that waits on Klaviyo's Retry-After ends with its
+  own DEADLINE_EXCEEDED or RATE_LIMITED answer instead of gunicorn killing the worker (an empty reply).
+"""
+
+from __future__ import annotations
+
+import os
+
+from klaviyo_analytics.config import SETTINGS, load_settings
+from klaviyo_analytics.errors import ConfigError
+
+# Room for the answer to be written after the deadline passes, and for a slow client to read it.
+TIMEOUT_MARGIN_SECONDS = 15
+
+
+def _settings_or_defaults() -> tuple[str, int, float]:
+    try:
+        settings = load_settings()
+    except ConfigError:
+        # create_app reports the bad setting by name when the worker boots; the defaults keep the
+        # server's own configuration from failing first with a less useful message.
+        defaults = {s.name: s.default for s in SETTINGS}
+        return str(defaults["REST_HOST"]), int(defaults["REST_PORT"]), float(defaults["TOOL_DEADLINE_SECONDS"])
+    return settings.rest_host, settings.rest_port, settings.tool_deadline_seconds
+
+
+_host, _port, _deadline = _settings_or_defaults()
+bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+timeout = int(_deadline) + TIMEOUT_MARGIN_SECONDS
+# A slow or half-sent request holds a sync worker for at most this long.
+graceful_timeout = 30
+keepalive = 5
+accesslog = "-"

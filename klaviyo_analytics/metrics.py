@@ -17,17 +17,24 @@ process that shares the file (the MCP server executes, gunicorn workers approve)
 ledger itself knows them all. A ``transitions`` mapping (to-status → count) in
 ``ledger_health()`` is exported as ``klaviyo_ledger_transitions_total`` when present.
 
+Several gunicorn workers: with ``PROMETHEUS_MULTIPROC_DIR`` in the environment, prometheus-client
+keeps every counter and histogram in per-process files there, and a scrape (``render``) sums the
+files of every worker, so whichever worker answers, one scrape sees every call. The read-at-scrape
+families (cache, pacer) stay those of the answering worker; the ledger's are shared anyway.
+``api/gunicorn_hooks.py`` empties the directory when gunicorn starts and marks exited workers.
+
 ``bind(service, metrics)`` attaches a registry to a service; ``observe_tool`` finds it from the
 service, so a service without metrics (the CLI, most tests) costs one dictionary lookup.
 """
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -47,6 +54,14 @@ OPERATION_CLASS = {e.operation_id: RATE_CLASSES.get(e.limit, "other") for e in E
 TRANSPORTS = frozenset({"mcp", "rest", "local"})
 
 log = get_logger("klaviyo_analytics.metrics")
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiproc_dir() -> str | None:
+    """The multiprocess directory prometheus-client uses: it reads the real environment, so do we."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 def transport_of(caller: str) -> str:
@@ -106,7 +121,14 @@ class Metrics:
         self.upstream_seconds.labels(rate_class).observe(max(record.latency_ms, 0.0) / 1000)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if multiproc_dir() is None:
+            return generate_latest(self.registry)
+        # Every worker's counters from the shared directory, plus this worker's read-at-scrape families.
+        scrape = CollectorRegistry()
+        multiprocess.MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+        if self._collector is not None:
+            scrape.register(self._collector)
+        return generate_latest(scrape)
 
 
 class ServiceCollector(Collector):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import socket
 import time
 from pathlib import Path
@@ -11,8 +12,9 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.deploy.conftest import REPO, REST_TOKEN, VENV_BIN, base_env, free_port, http_request, running
+from tests.deploy.conftest import REPO, REST_TOKEN, VENV_BIN, base_env, free_port, http_request, replace_one, running
 from tests.helpers import write_accounts
+from tests.readme_recipes import recipe
 
 AUTH = {"Authorization": f"Bearer {REST_TOKEN}"}
 CALLS = 12
@@ -44,10 +46,12 @@ def wait_for_workers(log: Path, count: int) -> None:
 
 
 def gunicorn(port: int) -> list[str]:
-    return [
-        str(VENV_BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-        "-c", "python:api.gunicorn_hooks", "api:create_app()",
-    ]  # fmt: skip
+    """The README's command ("Deploy for a team"), on a free port."""
+    block = recipe("Deploy for a team", "test_one_scrape_sees_calls_served_by_both_workers").code
+    line = next(line for line in block.splitlines() if line.startswith("gunicorn "))
+    argv = replace_one(shlex.split(line), "127.0.0.1:8080", f"127.0.0.1:{port}")
+    assert argv[argv.index("--workers") + 1] == "2"
+    return [str(VENV_BIN / "gunicorn"), *argv[1:]]
 
 
 @pytest.mark.slow

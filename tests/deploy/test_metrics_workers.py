@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import shlex
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -92,3 +94,55 @@ def test_one_scrape_sees_calls_served_by_both_workers(tmp_path: Path) -> None:
     with running(gunicorn(port), REPO, env, tmp_path / "gunicorn2.log", f"http://127.0.0.1:{port}/health"):
         status, body = http_request(f"http://127.0.0.1:{port}/metrics", AUTH)
         assert status == 200 and tool_calls(body.decode()) == 0
+
+
+# Each process: a service like a worker's, its cache and pacer moved by hand, then one tool call.
+WORKER = """
+import sys
+from klaviyo_analytics import metrics
+from klaviyo_analytics.config import load_settings
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.service import CallContext, build_service
+from klaviyo_analytics.tools import get_tool, run_tool
+
+service = build_service(load_settings())
+bound = metrics.bind(service, metrics.Metrics())
+hits, misses, wait = (float(a) for a in sys.argv[1:4])
+for _ in range(2):  # two calls: the second must not count the first's totals again
+    service.client.cache.hits += int(hits)
+    service.client.cache.misses += int(misses)
+    service.client.pacer.total_wait_seconds += wait
+    run_tool(get_tool("klaviyo_list_accounts"), service, {}, CallContext(deadline=Deadline(5)))
+if len(sys.argv) > 4:
+    sys.stdout.write(bound.render().decode())
+"""
+
+
+def test_cache_and_pacer_counts_are_summed_across_workers(tmp_path: Path) -> None:
+    accounts = {"acme": {"api_key_env": "KLAVIYO_ACME_KEY", "conversion_metric_id": "PLACED", "label": "Acme"}}
+    multiproc = tmp_path / "metrics"
+    multiproc.mkdir()
+    env = base_env(
+        tmp_path,
+        ACCOUNTS_FILE=str(write_accounts(tmp_path / "accounts.toml", accounts)),
+        KLAVIYO_ACME_KEY="pk_test_acme_0123456789",
+        LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        PROMETHEUS_MULTIPROC_DIR=str(multiproc),
+        PYTHONPATH=str(REPO),
+    )
+
+    def worker(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", WORKER, *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    worker("3", "1", "0.5")
+    text = worker("5", "2", "0.25", "render")
+    samples = {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+    assert samples["klaviyo_cache_hits_total"] == 2 * (3 + 5)
+    assert samples["klaviyo_cache_misses_total"] == 2 * (1 + 2)
+    assert samples["klaviyo_pacing_wait_seconds_total"] == pytest.approx(2 * (0.5 + 0.25))
+    assert tool_calls(text) == 4

@@ -170,8 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_API_KEY", _optional_str, None, "A REST read token.", secret=True),
     Setting("REST_API_TOKENS", _tokens, (), "More REST read tokens, comma-separated.", secret=True),
     Setting("APPROVER_TOKENS", _tokens, (), "Tokens that may approve or reject actions.", secret=True),
+    Setting(
+        "USERS_FILE", _optional_path, None, "users.toml: users, their tokens' env vars and grants (default: none)."
+    ),
+    Setting("REQUIRE_SECOND_APPROVER", _bool, False, "Refuse an approval by the user who proposed the action."),
     Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
+    Setting("PROMETHEUS_MULTIPROC_DIR", _optional_path, None, "Dir where gunicorn workers share metrics (real env)."),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
@@ -199,8 +204,11 @@ class Settings:
     rest_api_key: str | None = None
     rest_api_tokens: tuple[str, ...] = ()
     approver_tokens: tuple[str, ...] = ()
+    users_file: Path | None = None
+    require_second_approver: bool = False
     rest_rate_limit: str = "120/minute"
     rest_rate_limit_storage: str = "memory://"
+    prometheus_multiproc_dir: Path | None = None
     ledger_path: Path | None = None
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False

@@ -38,6 +38,7 @@ class Reservation:
     granted: bool
     wait: float  # seconds from now until the slot (granted) or until one would be free (refused)
     limit: str  # the window that set the slot: burst | steady | daily | retry_after | "" (none)
+    at: float = 0.0  # the slot on the store's clock (Redis's own for redis://)
 
 
 @dataclass(frozen=True)

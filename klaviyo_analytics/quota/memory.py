@@ -40,12 +40,12 @@ class MemoryStore:
             slot, limit = earliest(log, windows, now, self._blocked.get(key, 0.0))
             wait = slot - now
             if wait > max_wait:
-                return Reservation(False, wait, limit)
+                return Reservation(False, wait, limit, slot)
             log.append(slot)
             longest = max((w.seconds for w in windows), default=0.0)
             while log and log[0] <= slot - longest:
                 log.popleft()
-            return Reservation(True, wait, limit)
+            return Reservation(True, wait, limit, slot)
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         with self._lock:

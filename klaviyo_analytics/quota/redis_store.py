@@ -31,7 +31,7 @@ PREFIX = "klaviyo-mcp:quota:"
 SOCKET_TIMEOUT_SECONDS = 2.0
 
 # KEYS: slot log (a list, oldest first), block. ARGV: max_wait, then name, seconds, limit per window.
-# Returns {granted (0/1), wait (string), binding window name}. Numbers go out as strings: Redis
+# Returns {granted (0/1), wait, binding window name, slot}. Numbers go out as strings: Redis
 # would truncate a Lua number reply to an integer.
 RESERVE = """
 local t = redis.call('TIME')
@@ -53,14 +53,14 @@ for i = 2, #ARGV, 3 do
   end
 end
 local wait = slot - now
-if wait > max_wait then return {0, string.format('%.6f', wait), binding} end
+if wait > max_wait then return {0, string.format('%.6f', wait), binding, string.format('%.6f', slot)} end
 redis.call('RPUSH', KEYS[1], string.format('%.6f', slot))
 while true do
   local first = redis.call('LINDEX', KEYS[1], 0)
   if first and tonumber(first) <= slot - longest then redis.call('LPOP', KEYS[1]) else break end
 end
 redis.call('EXPIRE', KEYS[1], math.ceil(longest + wait) + 1)
-return {1, string.format('%.6f', wait), binding}
+return {1, string.format('%.6f', wait), binding, string.format('%.6f', slot)}
 """
 
 # KEYS: slot log. ARGV: seconds. How many slots fall in the last ``seconds`` (Redis's clock).
@@ -117,8 +117,9 @@ class RedisStore:
         args: list[str] = [repr(float(max_wait))]
         for window in windows:
             args += [window.name, repr(float(window.seconds)), str(window.limit)]
-        granted, wait, binding = self._call(lambda: self._reserve(keys=self._keys(account, bucket), args=args))
-        return Reservation(bool(granted), float(wait), binding.decode() if isinstance(binding, bytes) else binding)
+        granted, wait, binding, slot = self._call(lambda: self._reserve(keys=self._keys(account, bucket), args=args))
+        name = binding.decode() if isinstance(binding, bytes) else str(binding)
+        return Reservation(bool(granted), float(wait), name, float(slot))
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         self._call(lambda: self._block(keys=self._keys(account, bucket)[1:], args=[repr(float(seconds))]))

@@ -100,13 +100,13 @@ class SqliteStore:
             slot, limit = earliest(log, windows, now, row[0] if row else 0.0)
             wait = slot - now
             if wait > max_wait:
-                return Reservation(False, wait, limit)
+                return Reservation(False, wait, limit, slot)
             db.execute("INSERT INTO slots (account, bucket, at) VALUES (?, ?, ?)", (account, bucket, slot))
             longest = max((w.seconds for w in windows), default=0.0)
             db.execute(
                 "DELETE FROM slots WHERE account = ? AND bucket = ? AND at <= ?", (account, bucket, slot - longest)
             )
-            return Reservation(True, wait, limit)
+            return Reservation(True, wait, limit, slot)
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         with self._tx() as db:

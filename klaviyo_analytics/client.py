@@ -32,7 +32,7 @@ from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, Rate
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.quota import GuardedStore, QuotaStore, open_store
 from klaviyo_analytics.quota.tally import note_degraded, note_report, note_stale
-from klaviyo_analytics.ratelimit import Pacer
+from klaviyo_analytics.ratelimit import Pacer, rate_limited
 from klaviyo_analytics.redact import redact
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.upstream_errors import MalformedResponse, map_status_error
@@ -229,7 +229,7 @@ class KlaviyoClient:
         what = f"{resolved.endpoint.operation_id} for account {account.slug!r}"
 
         def fetch() -> Any:
-            return self._fetch(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
+            return self._send_paced(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
 
         if key is None:
             return fetch()
@@ -238,45 +238,38 @@ class KlaviyoClient:
             if report:
                 note_report(account.slug, resolved.bucket, resolved.limit, sent=False)
             return cached
-        return self._single_flight(key, fetch, deadline, what)
+        return self._single_flight(key, fetch, account, resolved, deadline, what)
 
     # -- internals ----------------------------------------------------------------------------
 
-    def _single_flight(self, key: str, fetch: Callable[[], Any], deadline: Deadline, what: str) -> Any:
-        """One caller fetches; identical callers (here or in other processes) wait for its answer."""
-        flight = f"flight:{store_key(key)}"
-        while True:
-            if self.store.lead(flight, min(deadline.remaining(), FLIGHT_LEASE_CAP_SECONDS)):
-                try:
-                    return fetch()
-                finally:
-                    self.store.release(flight)
-            # Another caller is fetching this very read: its answer lands in the shared cache.
-            if not deadline.allows(FLIGHT_POLL_SECONDS):
-                raise deadline.exceeded(f"{what} (waiting for an identical request in flight)")
-            self._sleep(FLIGHT_POLL_SECONDS)
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
-
-    def _fetch(
-        self,
-        account: Account,
-        method: str,
-        path: str,
-        params: Mapping[str, Any] | None,
-        body: Any,
-        deadline: Deadline,
-        resolved: Resolved,
-        key: str | None,
-        ttl: float,
-        observer: Observer | None,
-        what: str,
+    def _single_flight(
+        self, key: str, fetch: Callable[[], Any], account: Account, resolved: Resolved, deadline: Deadline, what: str
     ) -> Any:
+        """One caller fetches; identical callers (here or in other processes) wait for its answer.
+
+        A waiter whose deadline runs out while the quota holds the leader back is told RATE_LIMITED
+        (with the wait), like the leader would be; a stale answer, if kept, is served instead.
+        """
+        flight = f"flight:{store_key(key)}"
         try:
-            return self._send_paced(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
+            while True:
+                if self.store.lead(flight, min(deadline.remaining(), FLIGHT_LEASE_CAP_SECONDS)):
+                    try:
+                        return fetch()
+                    finally:
+                        self.store.release(flight)
+                # Another caller is fetching this very read: its answer lands in the shared cache.
+                if not deadline.allows(FLIGHT_POLL_SECONDS):
+                    peek = self.store.reserve(account.slug, resolved.bucket, self.pacer.windows(resolved.limit), -1.0)
+                    if peek.wait > 0:
+                        raise rate_limited(what, resolved.limit, peek.limit, peek.wait, deadline.budget)
+                    raise deadline.exceeded(f"{what} (waiting for an identical request in flight)")
+                self._sleep(FLIGHT_POLL_SECONDS)
+                cached = self.cache.get(key)
+                if cached is not None:
+                    return cached
         except RateLimitedError:
-            stale = self.cache.entry(key) if key is not None else None
+            stale = self.cache.entry(key)
             if stale is None:
                 raise
             log.warning("klaviyo.stale_answer", operation=resolved.endpoint.operation_id, account=account.slug)

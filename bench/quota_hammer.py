@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -90,9 +90,10 @@ def hammer(directory: Path, seconds: float, scale: float, deadline_seconds: floa
             outcomes: dict[str, Counter[str]] = {"rest": Counter(), "mcp": Counter()}
             stop = time.monotonic() + seconds
             host_out = directory / "host.json"
+            host_err = (directory / "host.err").open("wb")
             host = subprocess.Popen(
                 [sys.executable, "-m", "bench.quota_hammer", "--host", str(host_out), "--seconds", str(seconds)],
-                env=node.env, cwd=REPO, stderr=(directory / "host.err").open("wb"),
+                env=node.env, cwd=REPO, stderr=host_err,
             )  # fmt: skip
 
             def rest(seed: int) -> None:
@@ -124,14 +125,24 @@ def hammer(directory: Path, seconds: float, scale: float, deadline_seconds: floa
                 thread.start()
             for thread in threads:
                 thread.join()
-            assert host.wait(timeout=seconds + 60) == 0, (directory / "host.err").read_text()[-2000:]
+            host_code = host.wait(timeout=seconds + 60)
+            host_err.close()
+            assert host_code == 0, (directory / "host.err").read_text()[-2000:]
             workers = node.access_pids("/v1/")
     log = sb.log()
     reports = [e for e in log if e["path"].endswith("-reports") and e["status"] == 200]
+    throttled = []
+    for i, entry in enumerate(log):
+        if entry["status"] == 429:
+            same = [e for e in log[:i] if e["operation"] == entry["operation"] and e["status"] != 429][-3:]
+            at = datetime.fromisoformat(entry["time"])
+            gaps = [round((at - datetime.fromisoformat(e["time"])).total_seconds(), 4) for e in same]
+            throttled.append({"operation": entry["operation"], "seconds_after_previous": gaps})
     return {
         "seconds": seconds,
         "scale": scale,
         "sandbox_429s": sb.state()["rate_limited"],
+        "throttled": throttled,
         "report_calls_served": len(reports),
         "upstream_calls": len(log),
         "rest": dict(outcomes["rest"]),

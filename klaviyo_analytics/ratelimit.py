@@ -28,6 +28,10 @@ from klaviyo_analytics.quota import BLOCKED, MemoryStore, QuotaStore, Window
 WINDOW_MARGIN = 1.02
 WINDOW_SLACK_SECONDS = 0.01
 DAY_SECONDS = 86400.0
+# A slot is only worth taking if the request itself still fits in the deadline after the wait
+# (a slot at the deadline's last instant would spend quota on a request that then times out).
+REQUEST_MARGIN_SECONDS = 1.0
+REQUEST_MARGIN_SHARE = 0.1
 _SPANS = {"burst": "second", "steady": "minute", "daily": "day"}
 
 
@@ -58,7 +62,10 @@ class Pacer:
 
     def acquire(self, account: str, bucket: str, limit: RateLimit, deadline: Deadline, what: str) -> float:
         """Wait for a slot; return the seconds waited. Never waits past the deadline."""
-        reservation = self.store.reserve(account, bucket, self.windows(limit), deadline.remaining())
+        margin = min(REQUEST_MARGIN_SECONDS, REQUEST_MARGIN_SHARE * deadline.budget)
+        # A slot free now is always taken: a refusal then always means the quota, never the clock.
+        max_wait = max(0.0, deadline.remaining() - margin)
+        reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait)
         if not reservation.granted:
             raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
         wait = reservation.wait

@@ -202,7 +202,7 @@ class KlaviyoClient:
         self, account: Account, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> bool:
         """Whether ``request`` would answer from the cache now (so it would not wait for a slot)."""
-        return self.cache.contains(cache_key(account.slug, method.upper(), path, params, body))
+        return self.cache.contains(cache_key(self._cache_scope(account), method.upper(), path, params, body))
 
     # -- the one request path -----------------------------------------------------------------
 
@@ -222,7 +222,7 @@ class KlaviyoClient:
         resolved = self._check_allowed(method, path, params, body)
         read = resolved.endpoint.read
         ttl = self.settings.cache_ttl_seconds if cache_ttl is None else cache_ttl
-        key = cache_key(account.slug, method, path, params, body) if read and ttl > 0 else None
+        key = cache_key(self._cache_scope(account), method, path, params, body) if read and ttl > 0 else None
         report = read and resolved.limit.daily is not None
         if isinstance(self.store, GuardedStore) and self.store.degraded:
             note_degraded()
@@ -241,6 +241,11 @@ class KlaviyoClient:
         return self._single_flight(key, fetch, account, resolved, deadline, what)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _cache_scope(self, account: Account) -> str:
+        # The store may be shared with processes talking to another Klaviyo (a sandbox, a proxy):
+        # their answers (and the next-page links inside them) are not this host's.
+        return f"{self.settings.klaviyo_base_url}|{account.slug}"
 
     def _single_flight(
         self, key: str, fetch: Callable[[], Any], account: Account, resolved: Resolved, deadline: Deadline, what: str

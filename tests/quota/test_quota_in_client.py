@@ -167,3 +167,15 @@ def test_redis_going_down_degrades_to_a_slower_safe_pace(tmp_path: Path) -> None
     assert any("QUOTA_STORE" in w for w in use.metadata(client.pacer, 0.5)[1])
     health = quota_component(service)
     assert health["status"] == "unavailable" and health["degraded"] is True
+
+
+def test_clients_of_different_klaviyo_hosts_do_not_share_cached_answers(tmp_path: Path) -> None:
+    fake = counting_fake()
+    clients = [
+        KlaviyoClient(make_settings(tmp_path, KLAVIYO_BASE_URL=url), transport=fake.transport)
+        for url in ("http://127.0.0.1:9001", "http://127.0.0.1:9002")
+    ]  # one store (beside the one ledger), two upstreams: a page from one may link to its own host
+    acme = load_registry(clients[0].settings).resolve("acme")
+    for client in clients * 2:
+        client.post(acme, REPORT, report_body("x"), deadline=Deadline(10))
+    assert len(fake.requests) == 2

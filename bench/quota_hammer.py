@@ -76,7 +76,10 @@ def host_main(seconds: float, out: Path) -> None:
     out.write_text(json.dumps(outcomes))
 
 
-def hammer(directory: Path, seconds: float, scale: float, deadline_seconds: float = 5.0) -> dict[str, Any]:
+def hammer(
+    directory: Path, seconds: float, scale: float, deadline_seconds: float = 5.0, shared: bool = True
+) -> dict[str, Any]:
+    """``shared=False`` gives each process its own in-memory store: the baseline of one pacer per process."""
     from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
     from tests.reliability.cluster import cluster
     from tests.reliability.harness import ANCHOR
@@ -84,7 +87,7 @@ def hammer(directory: Path, seconds: float, scale: float, deadline_seconds: floa
 
     sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=scale))
     with redis_server(directory / "redis") as redis:
-        settings = {"QUOTA_STORE": redis.url, "RATE_LIMIT_TIME_SCALE": repr(scale),
+        settings = {"QUOTA_STORE": redis.url if shared else "memory://", "RATE_LIMIT_TIME_SCALE": repr(scale),
                     "TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
         with cluster(sb, directory / "cluster", **settings) as node:
             outcomes: dict[str, Counter[str]] = {"rest": Counter(), "mcp": Counter()}
@@ -156,13 +159,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--scale", type=float, default=0.05)
+    parser.add_argument("--per-process", action="store_true", help="baseline: one in-memory store per process")
     parser.add_argument("--host", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.host is not None:
         host_main(args.seconds, args.host)
         return
     with TemporaryDirectory() as tmp:
-        result = hammer(Path(tmp), args.seconds, args.scale)
+        result = hammer(Path(tmp), args.seconds, args.scale, shared=not args.per_process)
     print(json.dumps(result, indent=2))
 
 

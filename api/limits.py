@@ -77,6 +77,12 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
         raise ConfigError(
             f"REST_RATE_LIMIT_STORAGE cannot be used: {exc}", variable="REST_RATE_LIMIT_STORAGE"
         ) from None
+    # Flask-Limiter connects lazily (and then fails open), so a store that cannot answer is found here.
+    if not settings.rest_rate_limit_storage.startswith("memory://") and not limiter.storage.check():
+        raise ConfigError(
+            "REST_RATE_LIMIT_STORAGE cannot be reached; start it or point the variable at a reachable store",
+            variable="REST_RATE_LIMIT_STORAGE",
+        )
     limiter.request_filter(lambda: request.path in EXEMPT_PATHS)
     app.extensions["klaviyo_limiter"] = limiter
 

@@ -127,6 +127,31 @@ def _storage_uri(raw: str) -> str:
     return raw.strip()
 
 
+def _quota_store(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if value == "memory://" or (value.startswith("sqlite:///") and len(value) > len("sqlite:///")):
+        return value
+    if value.startswith(("redis://", "rediss://", "unix://")) and len(value.split("://", 1)[1]) > 0:
+        return value
+    raise ValueError("expected memory://, sqlite:///path/to/quota.sqlite3 or redis://host:6379/0")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(_number(raw, int))
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return value
+
+
+def _share(raw: str) -> float:
+    value = _number(raw, float)
+    if not 0 <= value <= 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
 def _user_content(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"fence", "drop"}:
@@ -181,6 +206,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
+    # The shared quota store (klaviyo_analytics/quota): pacing, daily budget, cache, single-flight.
+    Setting(
+        "QUOTA_STORE", _quota_store, None, "memory://, sqlite:///path or redis://host:port/db (default: by the ledger)."
+    ),
+    Setting("QUOTA_FALLBACK_PROCESSES", _positive_int, 4, "Store down: pace as if this many processes share it."),
+    Setting("QUOTA_WARN_SHARE", _share, 0.1, "Warn when a tool spends more than this share of today's report budget."),
+    Setting("CACHE_STALE_SECONDS", _nonneg_float, 604800.0, "How long expired reads stay to answer at the limit."),
 )
 
 
@@ -213,6 +245,10 @@ class Settings:
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
+    quota_store: str | None = None
+    quota_fallback_processes: int = 4
+    quota_warn_share: float = 0.1
+    cache_stale_seconds: float = 604800.0
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)

@@ -15,6 +15,7 @@ import httpx
 from pydantic import BaseModel
 
 from klaviyo_analytics.actions.ledger import Ledger
+from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
@@ -36,6 +37,9 @@ class CallContext:
     deadline: Deadline
     progress: ProgressFn = _no_progress
     caller: str = "local"
+    # Who is calling, with which grants; run_tool enforces them. LOCAL (every account, every role)
+    # is the single-user stdio case.
+    principal: Principal = LOCAL
     # What a handler answered without, after a failure it chose to survive (a name, a count, a
     # size): run_tool then sets ``metadata.partial``, so the gap is machine-readable, not only a
     # warning. A list, so copies made with dataclasses.replace share it.

@@ -188,22 +188,36 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
     Setting("MCP_HOST", str, "127.0.0.1", "Interface the MCP Streamable HTTP server binds to."),
     Setting("MCP_PORT", _port, 8000, "Port of the MCP Streamable HTTP server."),
-    Setting("MCP_PUBLIC_URL", _optional_url, None, "Base URL clients reach the MCP server at (default http://host:port)."),
-    Setting("MCP_ALLOWED_HOSTS", _tokens, (), "Host headers /mcp accepts, comma-separated (default: public URL's host)."),
+    Setting(
+        "MCP_PUBLIC_URL", _optional_url, None, "Base URL clients reach the MCP server at (default http://host:port)."
+    ),
+    Setting(
+        "MCP_ALLOWED_HOSTS", _tokens, (), "Host headers /mcp accepts, comma-separated (default: public URL's host)."
+    ),
     Setting("MCP_ALLOWED_ORIGINS", _tokens, (), "Origin headers /mcp accepts, comma-separated (default: public URL)."),
-    Setting("MCP_MAX_BODY_BYTES", _positive_int, 1048576, "Largest request body the MCP HTTP server reads (413 past it)."),
+    Setting(
+        "MCP_MAX_BODY_BYTES", _positive_int, 1048576, "Largest request body the MCP HTTP server reads (413 past it)."
+    ),
     Setting("MCP_HEADER_TIMEOUT_SECONDS", _positive_float, 10.0, "Time a client has to send its request headers."),
     Setting("MCP_BODY_TIMEOUT_SECONDS", _positive_float, 30.0, "Longest wait for the next piece of a request body."),
     Setting("MCP_MAX_CONNECTIONS", _positive_int, 200, "Open connections past which the MCP server answers 503."),
     Setting("OAUTH_MODE", _oauth_mode, "off", "off (static tokens only), embedded (own login) or external (an IdP)."),
-    Setting("OAUTH_ISSUER_URL", _optional_url, None, "Token issuer: the IdP (external), else the public URL (embedded)."),
+    Setting(
+        "OAUTH_ISSUER_URL", _optional_url, None, "Token issuer: the IdP (external), else the public URL (embedded)."
+    ),
     Setting("OAUTH_JWKS_URL", _optional_url, None, "External mode: the IdP's JWKS URL."),
-    Setting("OAUTH_AUDIENCE", _optional_str, None, "External mode: the audience tokens must carry (default: /mcp URL)."),
+    Setting(
+        "OAUTH_AUDIENCE", _optional_str, None, "External mode: the audience tokens must carry (default: /mcp URL)."
+    ),
     Setting("OAUTH_USER_CLAIM", str, "sub", "External mode: the token claim naming the user in USERS_FILE."),
     Setting("OAUTH_ACCESS_TOKEN_SECONDS", _positive_int, 900, "Lifetime of an embedded access token."),
     Setting("OAUTH_REFRESH_TOKEN_DAYS", _positive_float, 30.0, "Lifetime of an embedded refresh token."),
-    Setting("OAUTH_STATE_PATH", _optional_path, None, "SQLite file of OAuth clients, codes and grants (default: data dir)."),
-    Setting("OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True),
+    Setting(
+        "OAUTH_STATE_PATH", _optional_path, None, "SQLite file of OAuth clients, codes and grants (default: data dir)."
+    ),
+    Setting(
+        "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True
+    ),
     Setting("OAUTH_LOGIN_RATE_LIMIT", _rate_limits, "5/minute", "Login attempts per user name and per client address."),
 )
 

@@ -10,7 +10,7 @@ MCP_MAX_BODY_BYTES get 413, and past MCP_MAX_CONNECTIONS open connections new re
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import anyio
@@ -22,6 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klaviyo_analytics.config import Settings
+
+if TYPE_CHECKING:
+    from klaviyo_analytics.auth.http import HttpAuth
 
 MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
@@ -115,8 +118,8 @@ def guarded_protocol(header_timeout: float) -> type[H11Protocol]:
     return HeaderTimeoutProtocol
 
 
-def build_http_app(settings: Settings, server: MCPServer, auth: Any = None) -> Starlette:
-    """The ASGI app: /mcp behind bearer auth, and the OAuth routes of the mode. ``auth``: an ``HttpAuth``."""
+def build_http_app(settings: Settings, server: MCPServer, auth: HttpAuth) -> Starlette:
+    """The ASGI app: /mcp behind bearer auth, and the OAuth routes of the mode."""
     app = server.streamable_http_app(
         streamable_http_path=MCP_PATH,
         stateless_http=True,
@@ -124,10 +127,6 @@ def build_http_app(settings: Settings, server: MCPServer, auth: Any = None) -> S
         max_request_body_size=settings.mcp_max_body_bytes,
         transport_security=transport_security(settings),
     )
-    if auth is None:
-        from klaviyo_analytics.auth.http import build_auth
-
-        auth = build_auth(settings)
     auth.install(app)
     app.add_middleware(BodyTimeout, seconds=settings.mcp_body_timeout_seconds)
     return app

@@ -32,10 +32,14 @@ class SigningKey:
     def public(self) -> ec.EllipticCurvePublicKey:
         return self.private.public_key()
 
+    def mac(self, purpose: str, value: str) -> str:
+        """HMAC-SHA256 of ``value`` under a key derived from the signing key, one per purpose."""
+        material = self.private.private_numbers().private_value.to_bytes(32, "big")
+        return hmac.new(material, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
     def client_secret(self, client_id: str) -> str:
         """A registered client's secret: derived, so the state file never holds one."""
-        material = self.private.private_numbers().private_value.to_bytes(32, "big")
-        secret = hmac.new(material, b"client-secret:" + client_id.encode(), hashlib.sha256).hexdigest()
+        secret = self.mac("client-secret", client_id)
         register_secret(secret)
         return secret
 

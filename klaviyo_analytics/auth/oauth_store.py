@@ -63,7 +63,9 @@ class OAuthStore:
                 for statement in SCHEMA:
                     conn.execute(statement)
         except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"The OAuth state file {self.path} cannot be used: {exc}", variable="OAUTH_STATE_PATH")
+            raise ConfigError(
+                f"The OAuth state file {self.path} cannot be used: {exc}", variable="OAUTH_STATE_PATH"
+            ) from None
         self.path.chmod(0o600)
 
     @contextmanager
@@ -123,7 +125,9 @@ class OAuthStore:
     def put_code(self, code: str, client_id: str, data: dict[str, Any], expires_at: float) -> None:
         with self._tx() as conn:
             conn.execute("DELETE FROM codes WHERE expires_at < ?", (time.time(),))
-            conn.execute("INSERT INTO codes VALUES (?, ?, ?, ?)", (digest(code), client_id, json.dumps(data), expires_at))
+            conn.execute(
+                "INSERT INTO codes VALUES (?, ?, ?, ?)", (digest(code), client_id, json.dumps(data), expires_at)
+            )
 
     def get_code(self, code: str) -> dict[str, Any] | None:
         with self._tx() as conn:
@@ -139,7 +143,14 @@ class OAuthStore:
         with self._tx() as conn:
             conn.execute(
                 "INSERT INTO grants VALUES (?, ?, ?, ?, ?, 0, ?)",
-                (grant.grant_id, grant.client_id, grant.subject, " ".join(grant.scopes), grant.resource, grant.expires_at),
+                (
+                    grant.grant_id,
+                    grant.client_id,
+                    grant.subject,
+                    " ".join(grant.scopes),
+                    grant.resource,
+                    grant.expires_at,
+                ),
             )
 
     def live_grant(self, grant_id: str) -> Grant | None:
@@ -174,5 +185,7 @@ class OAuthStore:
     def use_refresh(self, token: str) -> bool:
         """Mark a refresh token used; False if another request used it first."""
         with self._tx() as conn:
-            cursor = conn.execute("UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0", (digest(token),))
+            cursor = conn.execute(
+                "UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0", (digest(token),)
+            )
             return cursor.rowcount == 1

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
 from mcp.server.auth.routes import build_resource_metadata_url, create_auth_routes, create_protected_resource_routes
-from mcp.server.auth.settings import ClientRegistrationOptions, RevocationOptions
+from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
 from starlette.middleware.authentication import AuthenticationMiddleware
@@ -31,6 +31,11 @@ from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.mcp_http import MCP_PATH, public_url, resource_url
 
 
+def exact_url(url: str) -> AnyHttpUrl:
+    """``url`` as pydantic's URL type without an added trailing slash: RFC 8414 compares issuers as strings."""
+    return AuthSettings(issuer_url=url, resource_server_url=None).issuer_url
+
+
 @dataclass
 class HttpAuth:
     verifier: BearerVerifier
@@ -40,7 +45,7 @@ class HttpAuth:
 
     def install(self, app: Starlette) -> None:
         """Put /mcp behind the bearer check and add the metadata and OAuth routes."""
-        metadata_url = build_resource_metadata_url(AnyHttpUrl(self.resource))
+        metadata_url = build_resource_metadata_url(exact_url(self.resource))
         for index, route in enumerate(app.router.routes):
             if isinstance(route, Route) and route.path == MCP_PATH:
                 app.router.routes[index] = Route(
@@ -48,8 +53,8 @@ class HttpAuth:
                 )
         app.router.routes.extend(
             create_protected_resource_routes(
-                resource_url=AnyHttpUrl(self.resource),
-                authorization_servers=[AnyHttpUrl(self.authorization_server)],
+                resource_url=exact_url(self.resource),
+                authorization_servers=[exact_url(self.authorization_server)],
                 resource_name="klaviyo-mcp",
             )
         )
@@ -58,7 +63,7 @@ class HttpAuth:
         app.add_middleware(AuthContextMiddleware)
         app.add_middleware(
             AuthenticationMiddleware,
-            backend=BearerAuthBackend(self.verifier, resource_server_url=AnyHttpUrl(self.resource)),
+            backend=BearerAuthBackend(self.verifier, resource_server_url=exact_url(self.resource)),
         )
 
 
@@ -89,7 +94,7 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     try:
         oauth_routes = create_auth_routes(
             provider=provider,
-            issuer_url=AnyHttpUrl(issuer),
+            issuer_url=exact_url(issuer),
             client_registration_options=ClientRegistrationOptions(enabled=True),
             revocation_options=RevocationOptions(enabled=True),
         )

@@ -30,9 +30,11 @@ def test_http_stdio_and_rest_return_identical_envelopes(service: KlaviyoService,
     arguments = {"account": "acme", "timeframe": "last_30_days"}
     over_http = anyio.run(call, http_app(service), REST_TOKEN, "klaviyo_get_campaign_performance", arguments)
     in_process = anyio.run(stdio_call, service, "klaviyo_get_campaign_performance", arguments)
-    rest = app.test_client().post(
-        "/v1/campaigns/performance", json=arguments, headers={"Authorization": f"Bearer {REST_TOKEN}"}
-    ).json
+    rest = (
+        app.test_client()
+        .post("/v1/campaigns/performance", json=arguments, headers={"Authorization": f"Bearer {REST_TOKEN}"})
+        .json
+    )
     payloads = [over_http.structured_content, in_process.structured_content, rest]
     for payload in payloads:
         payload["metadata"].pop("latency_ms")

@@ -29,9 +29,11 @@ def http_app(service: KlaviyoService) -> Starlette:
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     """The app with its lifespan (the session manager) running, and a raw client on it."""
-    async with app.router.lifespan_context(app):
-        async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as raw:
-            yield raw
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as raw,
+    ):
+        yield raw
 
 
 @asynccontextmanager

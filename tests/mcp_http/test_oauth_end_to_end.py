@@ -8,6 +8,7 @@ client runs as the logged-in user, the refresh token is exchanged (and rotated),
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,8 +57,6 @@ def browser_login(base: str, user: str, password: str) -> tuple[Any, list[Author
                 assert to_login.status_code == 302, to_login.text
                 page = browser.get(to_login.headers["location"])
                 pages.append(page.text)
-                import re
-
                 fields = dict(re.findall(r'name="(id|csrf)" value="([^"]+)"', page.text))
                 answer = browser.post(
                     base + "/oauth/login",
@@ -95,11 +94,11 @@ def test_sdk_client_through_registration_login_token_call_refresh_and_revocation
     )
 
     async def session() -> tuple[Any, Any]:
-        async with httpx2.AsyncClient(auth=oauth, timeout=30) as http:
-            async with Client(streamable_http_client(embedded.mcp_url, http_client=http)) as client:
-                tools = await client.list_tools()
-                accounts = await client.call_tool("klaviyo_list_accounts", {})
-                return tools, accounts
+        async with (
+            httpx2.AsyncClient(auth=oauth, timeout=30) as http,
+            Client(streamable_http_client(embedded.mcp_url, http_client=http)) as client,
+        ):
+            return await client.list_tools(), await client.call_tool("klaviyo_list_accounts", {})
 
     tools, accounts = anyio.run(session)
     # Registration happened (no manual client set-up) and the login page was shown once.

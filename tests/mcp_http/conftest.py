@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from tests.mcp_http.oauth_client import BROWSERS
 from tests.mcp_http.process import McpHttpServer, mcp_http_server
 
 
@@ -17,6 +17,8 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpHttpServer
         yield node
 
 
-@pytest.fixture
-def fresh_dir(tmp_path: Path) -> Path:
-    return tmp_path
+@pytest.fixture(autouse=True)
+def close_browsers() -> Iterator[None]:
+    yield
+    while BROWSERS:
+        BROWSERS.pop().close()

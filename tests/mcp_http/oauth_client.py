@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 
 REDIRECT_URI = "http://127.0.0.1:33418/callback"
+# Browsers opened by open_login; the conftest closes them after each test.
+BROWSERS: list[httpx.Client] = []
 
 
 def pkce() -> tuple[str, str]:
@@ -47,6 +49,7 @@ class LoginPage:
 def open_login(base: str, params: dict[str, str]) -> tuple[httpx.Response, LoginPage | None]:
     """GET /authorize as a browser would; follow to the login page if it redirects there."""
     browser = httpx.Client(base_url=base)
+    BROWSERS.append(browser)
     answer = browser.get("/authorize", params=params)
     location = answer.headers.get("location", "")
     if answer.status_code != 302 or not location.startswith(base + "/oauth/login"):

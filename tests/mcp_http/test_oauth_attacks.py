@@ -241,3 +241,34 @@ def test_logins_are_rate_limited(tmp_path: Path) -> None:
         limited = page.submit("alice", PASSWORDS["alice"])  # even the right password, once over the limit
         assert limited.status_code == 429 and "location" not in limited.headers
         assert "Too many sign-in attempts" in limited.text
+
+
+def tool_call(node: McpHttpServer, token: str, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+    response = httpx.post(node.mcp_url, headers=headers, json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    return dict(response.json()["result"])
+
+
+def test_a_logged_in_user_reaches_only_the_accounts_granted_to_them(embedded: McpHttpServer) -> None:
+    _, tokens = login_and_get_tokens(embedded.url, embedded.mcp_url, "bob", PASSWORDS["bob"])
+    bob = tokens["access_token"]
+    mine, other = (a.slug for a in embedded.sandbox.accounts[:2])
+    listed = tool_call(embedded, bob, "klaviyo_list_accounts", {})
+    assert [a["name"] for a in listed["structuredContent"]["data"]["accounts"]] == [mine]
+    allowed = tool_call(
+        embedded, bob, "klaviyo_get_campaign_performance", {"account": mine, "timeframe": "last_30_days"}
+    )
+    assert allowed.get("isError") is not True
+    refused = [
+        tool_call(embedded, bob, "klaviyo_get_campaign_performance", {"account": name, "timeframe": "last_30_days"})
+        for name in (other, "no-such-account")
+    ]
+    assert all(r["isError"] is True for r in refused)
+    codes = [r["structuredContent"]["error"]["code"] for r in refused]
+    assert codes == ["FORBIDDEN", "FORBIDDEN"]
+    # The same answer for an existing and a missing account: existence is not revealed.
+    assert refused[0]["structuredContent"]["error"]["message"].replace(other, "X") == refused[1]["structuredContent"][
+        "error"
+    ]["message"].replace("no-such-account", "X")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.transport_security import TransportSecuritySettings
+from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -128,6 +128,8 @@ def build_http_app(settings: Settings, server: MCPServer, auth: HttpAuth) -> Sta
         transport_security=transport_security(settings),
     )
     auth.install(app)
+    # /mcp limits its own body; this covers the OAuth routes and the login form too.
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.mcp_max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.mcp_body_timeout_seconds)
     return app
 

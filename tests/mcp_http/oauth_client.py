@@ -81,9 +81,11 @@ def code_from(response: httpx.Response) -> str:
     return query["code"][0]
 
 
-def login_and_get_tokens(base: str, resource: str, user: str, password: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def login_and_get_tokens(
+    base: str, resource: str, user: str, password: str, **registration: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Registration, PKCE authorization through the login page, code exchange: (client, tokens)."""
-    client = register(base).json()
+    client = register(base, **registration).json()
     verifier, challenge = pkce()
     _, page = open_login(base, authorize_params(client["client_id"], challenge, resource))
     assert page is not None
@@ -95,9 +97,9 @@ def login_and_get_tokens(base: str, resource: str, user: str, password: str) -> 
             "code": code,
             "redirect_uri": REDIRECT_URI,
             "client_id": client["client_id"],
-            "client_secret": client["client_secret"],
             "code_verifier": verifier,
             "resource": resource,
+            **({"client_secret": client["client_secret"]} if "client_secret" in client else {}),
         },
     )
     assert tokens.status_code == 200, tokens.text

@@ -272,3 +272,29 @@ def test_a_logged_in_user_reaches_only_the_accounts_granted_to_them(embedded: Mc
     assert refused[0]["structuredContent"]["error"]["message"].replace(other, "X") == refused[1]["structuredContent"][
         "error"
     ]["message"].replace("no-such-account", "X")
+
+
+def test_a_public_client_without_a_secret_completes_the_flow(embedded: McpHttpServer) -> None:
+    client, tokens = login_and_get_tokens(
+        embedded.url, embedded.mcp_url, "alice", PASSWORDS["alice"], token_endpoint_auth_method="none"
+    )
+    assert "client_secret" not in client
+    assert post_mcp(embedded, tokens["access_token"]).status_code == 200
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": client["client_id"],
+    }
+    assert httpx.post(embedded.url + "/token", data=refresh).status_code == 200
+
+
+def test_a_confidential_client_must_present_its_secret(embedded: McpHttpServer) -> None:
+    client, code, verifier = fresh_code(embedded)
+    wrong = {**client, "client_secret": "0" * 64}
+    assert exchange(embedded, wrong, code, verifier).status_code == 401
+    assert exchange(embedded, client, code, verifier).status_code == 200
+
+
+def test_an_oversized_login_form_gets_413(embedded: McpHttpServer) -> None:
+    response = httpx.post(embedded.url + "/oauth/login", data={"username": "a" * 2_000_000})
+    assert response.status_code == 413

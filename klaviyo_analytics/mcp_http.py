@@ -10,6 +10,7 @@ MCP_MAX_BODY_BYTES get 413, and past MCP_MAX_CONNECTIONS open connections new re
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -22,10 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from klaviyo_analytics.config import Settings
+from klaviyo_analytics.logs import get_logger
 
 if TYPE_CHECKING:
     from klaviyo_analytics.auth.http import HttpAuth
 
+log = get_logger("klaviyo_analytics.mcp_http")
 MCP_PATH = "/mcp"
 LOOPBACK_HOSTS = ("127.0.0.1:*", "localhost:*", "[::1]:*")
 LOOPBACK_ORIGINS = ("http://127.0.0.1:*", "http://localhost:*", "http://[::1]:*")
@@ -80,6 +83,37 @@ class BodyTimeout:
                 await JSONResponse(body, status_code=408, headers={"Connection": "close"})(scope, receive, send)
 
 
+class RequestLog:
+    """One log line per request: method, path (never the query string: it carries login ids), status, time."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        finally:
+            log.info(
+                "http.request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+
 def guarded_protocol(header_timeout: float) -> type[H11Protocol]:
     """uvicorn's h11 protocol, closing connections whose request headers take longer than ``header_timeout``."""
 
@@ -131,6 +165,7 @@ def build_http_app(settings: Settings, server: MCPServer, auth: HttpAuth) -> Sta
     # /mcp limits its own body; this covers the OAuth routes and the login form too.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.mcp_max_body_bytes)
     app.add_middleware(BodyTimeout, seconds=settings.mcp_body_timeout_seconds)
+    app.add_middleware(RequestLog)
     return app
 
 

@@ -110,7 +110,11 @@ def test_sdk_client_through_registration_login_token_call_refresh_and_revocation
     assert accounts.is_error is False, accounts.structured_content
     names = sorted(a["name"] for a in accounts.structured_content["data"]["accounts"])
     assert names == sorted(a.slug for a in embedded.sandbox.accounts[:2])
-    assert '"caller": "alice"' in embedded.stderr() or '"caller":"alice"' in embedded.stderr()
+    log = embedded.stderr()
+    assert '"caller": "alice"' in log
+    requests = [line for line in log.splitlines() if '"http.request"' in line]
+    assert any('"path": "/oauth/login"' in line for line in requests)
+    assert not any("?" in line or "id=" in line for line in requests)  # no query strings: they carry login ids
 
     first_access = storage.tokens.access_token
     first_refresh = storage.tokens.refresh_token

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.mcp_http.process import ALICE_TOKEN, McpHttpServer, mcp_http_server
+from tests.reliability.harness import figures
 
 pytestmark = pytest.mark.slow
 HEADERS = {"Authorization": f"Bearer {ALICE_TOKEN}", "Accept": "application/json, text/event-stream"}
@@ -64,6 +65,7 @@ def test_two_half_sent_requests_do_not_stall_a_third_client(node: McpHttpServer)
         elapsed = time.monotonic() - started
         assert response.status_code == 200
         assert elapsed < 1.0, f"the third client waited {elapsed:.2f}s"
+        figures("MCP HTTP: a third client beside two half-sent requests", [f"- answered in {elapsed * 1000:.0f} ms"])
     finally:
         for sock in stalled:
             sock.close()
@@ -78,6 +80,9 @@ def test_slow_clients_are_cut_off_by_the_header_and_body_timeouts(node: McpHttpS
         answer = body_slow.recv(4096).decode()
         assert answer.startswith("HTTP/1.1 408"), answer
         assert 1.5 < header_cut < 5.0
+        figures(
+            "MCP HTTP: slow clients cut off", [f"- headers unfinished: closed after {header_cut:.2f} s (limit 2 s)"]
+        )
     finally:
         headers_slow.close()
         body_slow.close()

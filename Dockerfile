@@ -25,6 +25,8 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements-bootst
     && pip install --no-cache-dir --require-hashes -r requirements.prod.txt
 COPY api/ api/
 COPY klaviyo_analytics/ klaviyo_analytics/
+# The MCP server over Streamable HTTP (compose's team-mcp) runs from the same image.
+COPY server.py ./
 
 USER 10001:10001
 EXPOSE 8080

@@ -40,6 +40,8 @@ def _decide(action_id: str, approve: bool) -> Response:
     service: KlaviyoService = current_app.extensions["klaviyo_service"]
     principal: Principal = g.principal
     _require_approver(service, principal, action_id)
+    if approve and service.settings.require_second_approver:
+        _require_second_person(service, principal, action_id)
     proposal = audit.decide(service.ledger, action_id, approve, approver=principal.user, reason=_reason())
     result = audit.result(service.ledger, service.settings, proposal)
     return jsonify(
@@ -64,6 +66,16 @@ def _require_approver(service: KlaviyoService, principal: Principal, action_id: 
         raise action_forbidden(principal, action_id)
     if not principal.can(account, Role.APPROVER):
         raise approver_needed(principal, account)
+
+
+def _require_second_person(service: KlaviyoService, principal: Principal, action_id: str) -> None:
+    # The ledger may enforce this too; checking here as well keeps the REST answer specific.
+    if service.ledger.get_proposal(action_id).proposed_by == principal.user:
+        raise ForbiddenError(
+            f"{principal.user} proposed this action and REQUIRE_SECOND_APPROVER is on: another approver must "
+            "approve it (rejecting your own proposal is allowed)",
+            required="a second person",
+        )
 
 
 def approver_needed(principal: Principal, account: str | None) -> ForbiddenError:

@@ -36,7 +36,10 @@ IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 ERROR_STATUSES = {
     400: "Invalid input (`INVALID_ARGUMENT`); `details.field` names the offending field.",
     401: "No credential (`UNAUTHENTICATED`).",
-    403: "Credential refused, or the action is not allowed (`FORBIDDEN`, `READ_ONLY`, `MISSING_SCOPE`, ...).",
+    403: (
+        "Credential refused, the account or role not granted to the caller, or the action not allowed "
+        "(`FORBIDDEN`, `READ_ONLY`, `MISSING_SCOPE`, ...)."
+    ),
     404: "Unknown route, account or object (`NOT_FOUND`, `UNKNOWN_ACCOUNT`).",
     409: "Not allowed in the object's current state (`CONFLICT`, `APPROVAL_REQUIRED`).",
     413: "Body larger than 256 KiB (`PAYLOAD_TOO_LARGE`).",
@@ -123,11 +126,11 @@ EXTRA_ROUTES: dict[str, Route] = {
         {"text/plain": {"schema": {"type": "string"}}}, errors=(401, 403, 429, 500),
     ),
     "approvals.approve": Route(
-        "Approve a pending action. Needs an approver token (APPROVER_TOKENS).", "approvals",
+        "Approve a pending action. Needs the approver role on its account: an approver token or grant.", "approvals",
         _json({"$ref": DECISION_RESPONSE}), errors=(400, 401, 403, 404, 409, 413, 429, 500), request=DECISION_BODY,
     ),
     "approvals.reject": Route(
-        "Reject a pending action. Needs an approver token (APPROVER_TOKENS).", "approvals",
+        "Reject a pending action. Needs the approver role on its account: an approver token or grant.", "approvals",
         _json({"$ref": DECISION_RESPONSE}), errors=(400, 401, 403, 404, 409, 413, 429, 500), request=DECISION_BODY,
     ),
 }  # fmt: skip

@@ -182,6 +182,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REQUIRE_SECOND_APPROVER", _bool, False, "Refuse an approval by the user who proposed the action."),
     Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
+    Setting("PROMETHEUS_MULTIPROC_DIR", _optional_path, None, "Dir where gunicorn workers share metrics (real env)."),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
@@ -244,6 +245,7 @@ class Settings:
     require_second_approver: bool = False
     rest_rate_limit: str = "120/minute"
     rest_rate_limit_storage: str = "memory://"
+    prometheus_multiproc_dir: Path | None = None
     ledger_path: Path | None = None
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False

@@ -7,8 +7,8 @@ into this tree where they happen.
 
     KlaviyoMCPError                     code                 HTTP
     ├── ConfigError                     CONFIG_ERROR         500
-    ├── UnauthenticatedError            UNAUTHENTICATED      401  (REST only)
-    ├── ForbiddenError                  FORBIDDEN            403  (REST only)
+    ├── UnauthenticatedError            UNAUTHENTICATED      401  (network adapters)
+    ├── ForbiddenError                  FORBIDDEN            403  (a credential, account or role refused)
     ├── UnknownAccountError             UNKNOWN_ACCOUNT      404
     ├── InvalidArgumentError            INVALID_ARGUMENT     400
     ├── NotFoundError                   NOT_FOUND            404
@@ -60,7 +60,9 @@ class UnauthenticatedError(KlaviyoMCPError):
 
 
 class ForbiddenError(KlaviyoMCPError):
-    """A REST credential that is wrong, or not allowed to do this (e.g. approve)."""
+    """A credential that is wrong, or a caller not granted this account or role (tools/access.py).
+
+    An account or action outside the caller's grants gets the same message whether it exists or not."""
 
     code = "FORBIDDEN"
     http_status = 403

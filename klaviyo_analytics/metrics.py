@@ -17,17 +17,26 @@ process that shares the file (the MCP server executes, gunicorn workers approve)
 ledger itself knows them all. A ``transitions`` mapping (to-status → count) in
 ``ledger_health()`` is exported as ``klaviyo_ledger_transitions_total`` when present.
 
+Several gunicorn workers: with ``PROMETHEUS_MULTIPROC_DIR`` in the environment, prometheus-client
+keeps every counter and histogram in per-process files there, and a scrape (``render``) sums the
+files of every worker, so whichever worker answers, one scrape sees every call. The cache and pacer
+counts, read at scrape in one process, are then folded into counters after each tool call
+(``ClientCounters``), so they are summed too; the ledger's families are shared anyway.
+``api/gunicorn_hooks.py`` empties the directory when gunicorn starts and marks exited workers.
+
 ``bind(service, metrics)`` attaches a registry to a service; ``observe_tool`` finds it from the
 service, so a service without metrics (the CLI, most tests) costs one dictionary lookup.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import weakref
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -47,6 +56,14 @@ OPERATION_CLASS = {e.operation_id: RATE_CLASSES.get(e.limit, "other") for e in E
 TRANSPORTS = frozenset({"mcp", "rest", "local"})
 
 log = get_logger("klaviyo_analytics.metrics")
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def multiproc_dir() -> str | None:
+    """The multiprocess directory prometheus-client uses: it reads the real environment, so do we."""
+    return os.environ.get(MULTIPROC_ENV) or None
 
 
 def transport_of(caller: str) -> str:
@@ -91,6 +108,7 @@ class Metrics:
             buckets=UPSTREAM_BUCKETS, registry=r,
         )  # fmt: skip
         self._collector: ServiceCollector | None = None
+        self.client_counters = ClientCounters(r) if multiproc_dir() is not None else None
 
     def observe_tool(self, tool: str, transport: str, seconds: float, outcome: str, *, partial: bool = False) -> None:
         self.tool_calls.labels(tool, transport, outcome).inc()
@@ -106,18 +124,60 @@ class Metrics:
         self.upstream_seconds.labels(rate_class).observe(max(record.latency_ms, 0.0) / 1000)
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        if multiproc_dir() is None:
+            return generate_latest(self.registry)
+        # Every worker's counters from the shared directory, plus this worker's read-at-scrape families.
+        scrape = CollectorRegistry()
+        multiprocess.MultiProcessCollector(scrape)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+        if self._collector is not None:
+            self._collector.sync()
+            scrape.register(self._collector)
+        return generate_latest(scrape)
+
+
+class ClientCounters:
+    """The client's cache and pacer totals as multiprocess counters: each sync adds what grew since."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.hits = Counter("klaviyo_cache_hits", "Klaviyo reads answered from the cache.", registry=r)
+        self.misses = Counter("klaviyo_cache_misses", "Klaviyo reads not in the cache.", registry=r)
+        self.wait = Counter(
+            "klaviyo_pacing_wait_seconds", "Time spent waiting for a Klaviyo rate-limit slot.", registry=r
+        )
+        self._seen = (0.0, 0.0, 0.0)
+        self._lock = threading.Lock()
+
+    def sync(self, hits: float, misses: float, wait: float) -> None:
+        with self._lock:  # gunicorn threads may finish tool calls at once
+            for counter, now, before in zip(
+                (self.hits, self.misses, self.wait), (hits, misses, wait), self._seen, strict=True
+            ):
+                if now > before:
+                    counter.inc(now - before)
+            self._seen = (max(hits, self._seen[0]), max(misses, self._seen[1]), max(wait, self._seen[2]))
 
 
 class ServiceCollector(Collector):
     """Counters a service keeps itself (cache, pacer, ledger), read when Prometheus scrapes."""
 
-    def __init__(self, service: KlaviyoService) -> None:
+    def __init__(self, service: KlaviyoService, counters: ClientCounters | None = None) -> None:
         self._service = weakref.ref(service)
+        self._counters = counters
+
+    def sync(self) -> None:
+        """Fold the client's totals into the multiprocess counters (several workers only)."""
+        service = self._service()
+        if service is not None and self._counters is not None:
+            client = service.client
+            self._counters.sync(client.cache.hits, client.cache.misses, client.pacer.total_wait_seconds)
 
     def collect(self) -> Iterator[Metric]:
         service = self._service()
         if service is None:
+            return
+        if self._counters is not None:  # several workers: they are in the shared files instead
+            yield from ledger_families(service)
             return
         client = service.client
         yield CounterMetricFamily("klaviyo_cache_hits", "Klaviyo reads answered from the cache.", client.cache.hits)
@@ -172,7 +232,7 @@ def bind(service: KlaviyoService, metrics: Metrics) -> Metrics:
     if metrics.observe_call not in service.client.observers:
         service.client.observers.append(metrics.observe_call)
     if metrics._collector is None:
-        metrics._collector = ServiceCollector(service)
+        metrics._collector = ServiceCollector(service, metrics.client_counters)
         metrics.registry.register(metrics._collector)
     _BOUND[service] = metrics
     return metrics
@@ -202,5 +262,7 @@ def observe_tool(
         return
     try:
         metrics.observe_tool(tool, transport, seconds, outcome, partial=partial)
+        if metrics._collector is not None:
+            metrics._collector.sync()
     except Exception:  # metrics must never fail a tool call
         log.exception("metrics.observe_failed", tool=tool)

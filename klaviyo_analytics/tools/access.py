@@ -86,7 +86,7 @@ def authorize(
                 # The only account this caller may see is their default, whatever else is configured.
                 target = scoped.registry.default.slug
                 params = params.model_copy(update={"account": target})
-    if target is not None and target in service.registry.accounts:
+    if target is not None:
         require(principal, target, required_role(spec), spec.name)
     return scoped, params
 

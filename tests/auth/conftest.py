@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from api import create_app
 from klaviyo_analytics.actions import SqliteLedger
+from klaviyo_analytics.auth.users import hash_password
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.registry import load_registry
@@ -30,6 +31,11 @@ GRANTS = {
 }
 
 
+# ann also signs in with a password (the embedded login page); its hash is in the users file.
+ANN_PASSWORD = "ann's sweep password 7d3f"
+ANN_HASH = hash_password(ANN_PASSWORD)
+
+
 def token_of(user: str) -> str:
     return f"{user}-static-token-0123456789"
 
@@ -40,7 +46,9 @@ def auth(user: str) -> dict[str, str]:
 
 def users_toml() -> str:
     return "\n".join(
-        f'[users.{user}]\ntokens_env = ["{user.upper()}_TOKEN"]\ngrants = {grants}\n' for user, grants in GRANTS.items()
+        f'[users.{user}]\ntokens_env = ["{user.upper()}_TOKEN"]\ngrants = {grants}\n'
+        + (f'password_hash = "{ANN_HASH}"\n' if user == "ann" else "")
+        for user, grants in GRANTS.items()
     )
 
 
@@ -85,9 +93,10 @@ def team_sandbox() -> Sandbox:
 
 
 @pytest.fixture
-def team(team_sandbox: Sandbox, tmp_path: Path) -> Iterator[Team]:
+def team(team_sandbox: Sandbox, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Team]:
     team_sandbox.reset()
-    settings = load_settings(team_environment(team_sandbox, tmp_path), use_dotenv=False)
+    extra = getattr(request, "param", {})
+    settings = load_settings(team_environment(team_sandbox, tmp_path, **extra), use_dotenv=False)
     client = KlaviyoClient(settings, transport=team_sandbox.transport)
     ledger = SqliteLedger(settings.resolved_ledger_path)
     service = KlaviyoService(settings, load_registry(settings), client, ledger=ledger)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from klaviyo_analytics.actions import ProposalStatus
 from tests.auth.conftest import Team, auth
 
@@ -140,3 +142,19 @@ def test_health_reports_the_auth_component(team: Team) -> None:
     assert answer.status_code == 200
     assert answer.json["components"]["auth"] == {"status": "ok", "source": "users file", "users": 6, "tokens": 6}
     assert "rita" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("team", [{"REQUIRE_SECOND_APPROVER": "true"}], indirect=True)
+def test_a_second_person_approves_when_required(team: Team) -> None:
+    own = propose(team, "ann")
+    refused = error(team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann")))
+    assert "REQUIRE_SECOND_APPROVER" in refused["message"]
+    assert team.ledger.get_proposal(own).status is ProposalStatus.PENDING
+    assert team.http.post(f"/v1/actions/{own}/reject", headers=auth("ann")).status_code == 200
+    other = propose(team, "paul")
+    assert team.http.post(f"/v1/actions/{other}/approve", headers=auth("ann")).status_code == 200
+
+
+def test_without_the_setting_an_approver_may_approve_their_own(team: Team) -> None:
+    own = propose(team, "ann")
+    assert team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann")).status_code == 200

@@ -169,3 +169,23 @@ def test_hash_password_as_a_module(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     users = directory(tmp_path, f'[users.dan]\npassword_hash = "{done.stdout.strip()}"\n')
     assert users.verify_password("dan", PASSWORD)
+
+
+def test_an_unknown_user_takes_as_long_as_a_wrong_password(tmp_path: Path) -> None:
+    import statistics
+    import time
+
+    users = directory(tmp_path)
+
+    def seconds(user: str) -> float:
+        runs = []
+        for _ in range(5):
+            started = time.perf_counter()
+            assert not users.verify_password(user, "not the password at all")
+            runs.append(time.perf_counter() - started)
+        return statistics.median(runs)
+
+    users.verify_password("mallory", "warm-up: the dummy hash is made once")
+    known, unknown, tokens_only = seconds("alice"), seconds("mallory"), seconds("bob")
+    # argon2 runs either way (a real hash, or a dummy one): no shortcut reveals who exists.
+    assert 0.33 < unknown / known < 3 and 0.33 < tokens_only / known < 3, (known, unknown, tokens_only)

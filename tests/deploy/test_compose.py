@@ -185,8 +185,8 @@ def ignored(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
         "tests/conftest.py",
         ".git/HEAD",
         "klaviyo_analytics/__pycache__/config.cpython-311.pyc",
-        "server.py",
         "accounts.toml",
+        "users.toml",
     ],
 )
 def test_dockerignore_keeps_out(path: str) -> None:
@@ -205,3 +205,45 @@ def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
     assert context == set(copied_sources())
     assert not ignored("klaviyo_analytics/sandbox/spec_extract.json", patterns)
     assert not ignored("api/routes.py", patterns)
+
+
+# -- the team server ------------------------------------------------------------------------------
+
+TEAM_UP = "docker compose --profile team up --build -d team-api team-mcp"
+
+
+def test_the_team_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    api, mcp, redis, postgres = (services[n] for n in ("team-api", "team-mcp", "redis", "postgres"))
+    for service in (api, mcp, redis, postgres):
+        assert service["profiles"] == ["team"], "a plain `docker compose up` stays the single-user API"
+        assert all(port.startswith("127.0.0.1:") for port in service.get("ports", [])), "loopback only"
+    assert api["image"] == mcp["image"] == services["api"]["image"]
+    # Both adapters: REST under gunicorn with the multiprocess metrics hooks, MCP over Streamable HTTP.
+    command = api["command"]
+    assert command[0] == "gunicorn" and command[-1] == "api:create_app()"
+    assert command[command.index("-c") + 1] == "python:api.gunicorn_hooks"
+    assert api["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in mcp["environment"], "only gunicorn's workers share a metrics dir"
+    # Inside its container the MCP server listens on every interface; compose publishes it on loopback.
+    mcp_command = "python server.py --transport streamable-http --host 0.0.0.0 --port 8090"
+    assert mcp["command"] == mcp_command.split()
+    assert mcp["ports"] == ["127.0.0.1:8090:8090"]
+    assert api["ports"][0].split(":")[-1] == command[command.index("--bind") + 1].split(":")[-1]
+    for app in (api, mcp):
+        env = app["environment"]
+        assert env["QUOTA_STORE"] == "redis://redis:6379/0"
+        assert all(app["depends_on"][s]["condition"] == "service_healthy" for s in ("redis", "postgres"))
+        mounts = volume_mounts(app)
+        assert mounts[env["ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
+        assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
+        # The ledger's URL holds the database password: it comes from .env, never this file.
+        assert "LEDGER_URL" not in env and [e["path"] for e in app["env_file"]] == [".env"]
+    assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert "POSTGRES_PASSWORD" not in postgres["environment"] and [e["path"] for e in postgres["env_file"]] == [".env"]
+    assert volume_mounts(postgres)["/var/lib/postgresql/data"][0] in compose["volumes"]
+    # The README's command starts exactly these services (and, through depends_on, the stores).
+    readme = (REPO / "README.md").read_text()
+    assert TEAM_UP in readme
+    assert set(TEAM_UP.split()[-2:]) == {"team-api", "team-mcp"}

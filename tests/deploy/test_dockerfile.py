@@ -57,9 +57,12 @@ def test_slim_python_non_root_and_hash_checked_installs() -> None:
     ]
 
 
-def test_it_copies_only_what_the_rest_api_needs() -> None:
-    assert copied_sources() == ["requirements-bootstrap.txt", "requirements.prod.txt", "api", "klaviyo_analytics"]
-    assert "server.py" not in copied_sources() and ".env" not in copied_sources()
+def test_it_copies_only_what_the_servers_need() -> None:
+    # The REST API, and server.py for the MCP server over HTTP; never secrets, tests or the sandbox's tools.
+    assert copied_sources() == [
+        "requirements-bootstrap.txt", "requirements.prod.txt", "api", "klaviyo_analytics", "server.py"
+    ]  # fmt: skip
+    assert ".env" not in copied_sources() and "tests" not in copied_sources()
 
 
 def test_cmd_is_gunicorn_on_all_interfaces_with_workers_from_the_environment() -> None:

@@ -51,6 +51,20 @@ class McpHttpServer:
         return self.stderr_path.read_text(errors="replace")
 
 
+def server_argv(port: int) -> list[str]:
+    """The command README "Connect Claude's custom connector" shows, on a free port."""
+    return [
+        sys.executable,
+        str(REPO / "server.py"),
+        "--transport",
+        "streamable-http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+
+
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], stderr: Path, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -159,6 +159,24 @@ def _user_content(raw: str) -> str:
     return value
 
 
+def _oauth_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"off", "embedded", "external"}:
+        raise ValueError("expected off, embedded or external")
+    return value
+
+
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
+def _positive_int(raw: str) -> int:
+    value = int(_number(raw, int))
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return value
+
+
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -213,6 +231,40 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUOTA_FALLBACK_PROCESSES", _positive_int, 4, "Store down: pace as if this many processes share it."),
     Setting("QUOTA_WARN_SHARE", _share, 0.1, "Warn when a tool spends more than this share of today's report budget."),
     Setting("CACHE_STALE_SECONDS", _nonneg_float, 604800.0, "How long expired reads stay to answer at the limit."),
+
+    Setting("MCP_HOST", str, "127.0.0.1", "Interface the MCP Streamable HTTP server binds to."),
+    Setting("MCP_PORT", _port, 8000, "Port of the MCP Streamable HTTP server."),
+    Setting(
+        "MCP_PUBLIC_URL", _optional_url, None, "Base URL clients reach the MCP server at (default http://host:port)."
+    ),
+    Setting(
+        "MCP_ALLOWED_HOSTS", _tokens, (), "Host headers /mcp accepts, comma-separated (default: public URL's host)."
+    ),
+    Setting("MCP_ALLOWED_ORIGINS", _tokens, (), "Origin headers /mcp accepts, comma-separated (default: public URL)."),
+    Setting(
+        "MCP_MAX_BODY_BYTES", _positive_int, 1048576, "Largest request body the MCP HTTP server reads (413 past it)."
+    ),
+    Setting("MCP_HEADER_TIMEOUT_SECONDS", _positive_float, 10.0, "Time a client has to send its request headers."),
+    Setting("MCP_BODY_TIMEOUT_SECONDS", _positive_float, 30.0, "Longest wait for the next piece of a request body."),
+    Setting("MCP_MAX_CONNECTIONS", _positive_int, 200, "Open connections past which the MCP server answers 503."),
+    Setting("OAUTH_MODE", _oauth_mode, "off", "off (static tokens only), embedded (own login) or external (an IdP)."),
+    Setting(
+        "OAUTH_ISSUER_URL", _optional_url, None, "Token issuer: the IdP (external), else the public URL (embedded)."
+    ),
+    Setting("OAUTH_JWKS_URL", _optional_url, None, "External mode: the IdP's JWKS URL."),
+    Setting(
+        "OAUTH_AUDIENCE", _optional_str, None, "External mode: the audience tokens must carry (default: /mcp URL)."
+    ),
+    Setting("OAUTH_USER_CLAIM", str, "sub", "External mode: the token claim naming the user in USERS_FILE."),
+    Setting("OAUTH_ACCESS_TOKEN_SECONDS", _positive_int, 900, "Lifetime of an embedded access token."),
+    Setting("OAUTH_REFRESH_TOKEN_DAYS", _positive_float, 30.0, "Lifetime of an embedded refresh token."),
+    Setting(
+        "OAUTH_STATE_PATH", _optional_path, None, "SQLite file of OAuth clients, codes and grants (default: data dir)."
+    ),
+    Setting(
+        "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True
+    ),
+    Setting("OAUTH_LOGIN_RATE_LIMIT", _rate_limits, "5/minute", "Login attempts per user name and per client address."),
 )
 
 
@@ -249,6 +301,26 @@ class Settings:
     quota_fallback_processes: int = 4
     quota_warn_share: float = 0.1
     cache_stale_seconds: float = 604800.0
+
+    mcp_host: str = "127.0.0.1"
+    mcp_port: int = 8000
+    mcp_public_url: str | None = None
+    mcp_allowed_hosts: tuple[str, ...] = ()
+    mcp_allowed_origins: tuple[str, ...] = ()
+    mcp_max_body_bytes: int = 1048576
+    mcp_header_timeout_seconds: float = 10.0
+    mcp_body_timeout_seconds: float = 30.0
+    mcp_max_connections: int = 200
+    oauth_mode: Literal["off", "embedded", "external"] = "off"
+    oauth_issuer_url: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_audience: str | None = None
+    oauth_user_claim: str = "sub"
+    oauth_access_token_seconds: int = 900
+    oauth_refresh_token_days: float = 30.0
+    oauth_state_path: Path | None = None
+    oauth_signing_key: str | None = field(default=None, repr=False)
+    oauth_login_rate_limit: str = "5/minute"
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)
@@ -256,6 +328,10 @@ class Settings:
     @property
     def rest_tokens(self) -> tuple[str, ...]:
         return ((self.rest_api_key,) if self.rest_api_key else ()) + self.rest_api_tokens
+
+    @property
+    def resolved_oauth_state_path(self) -> Path:
+        return self.oauth_state_path or paths.user_data_dir() / "oauth.sqlite3"
 
     @property
     def resolved_ledger_path(self) -> Path:
@@ -289,4 +365,6 @@ def load_settings(
     settings = Settings(**values, env=env, config_dir=config_dir)
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
+    if settings.oauth_signing_key:
+        register_secret(settings.oauth_signing_key)
     return settings

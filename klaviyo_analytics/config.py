@@ -103,6 +103,10 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
 
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -164,6 +168,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
+    Setting("PUBLIC_BASE_URL", _optional_url, None, "Console/REST base URL in approve links (default: host:port)."),
+    Setting("CONSOLE_SECRET_KEY", _optional_str, None, "Signs console sessions (default: a 0600 file).", secret=True),
+    Setting("CONSOLE_SECURE_COOKIES", _bool, False, "Mark console cookies Secure even behind a TLS proxy."),
+    Setting("CONSOLE_SESSION_MINUTES", _positive_float, 480.0, "How long a console sign-in lasts."),
+    Setting("WEBHOOK_URL", _optional_url, None, "Receives proposal.waiting and action.executed events."),
+    Setting("WEBHOOK_SECRET", _optional_str, None, "HMAC-SHA256 key that signs webhook events.", secret=True),
 )
 
 
@@ -191,6 +201,12 @@ class Settings:
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
+    public_base_url: str | None = None
+    console_secret_key: str | None = None
+    console_secure_cookies: bool = False
+    console_session_minutes: float = 480.0
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)
@@ -202,6 +218,11 @@ class Settings:
     @property
     def resolved_ledger_path(self) -> Path:
         return self.ledger_path or paths.user_data_dir() / "ledger.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the REST app and its console (approve links point here)."""
+        return self.public_base_url or f"http://{self.rest_host}:{self.rest_port}"
 
 
 def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:
@@ -229,6 +250,15 @@ def load_settings(
         except ValueError as exc:
             raise ConfigError(f"{setting.name} is invalid: {exc}. {setting.help}", variable=setting.name) from None
     settings = Settings(**values, env=env, config_dir=config_dir)
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: events are only sent signed. Set WEBHOOK_SECRET "
+            "to a long random string and verify its HMAC-SHA256 signature in the receiver.",
+            variable="WEBHOOK_SECRET",
+        )
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
+    for secret in (settings.console_secret_key, settings.webhook_secret):
+        if secret:
+            register_secret(secret)
     return settings

@@ -20,6 +20,7 @@ from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
 from klaviyo_analytics.timeframes import Period
+from klaviyo_analytics.webhooks import Notifier
 
 ProgressFn = Callable[[float, float | None, str | None], None]
 DataT = TypeVar("DataT", bound=BaseModel)
@@ -72,12 +73,15 @@ class KlaviyoService:
         *,
         today: Callable[[], date] = utc_today,
         ledger: Ledger | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.client = client
         self.today = today
         self._ledger = ledger
+        # Idle until the first event (WEBHOOK_URL unset: a no-op); see webhooks.py.
+        self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
 
     @property
     def ledger(self) -> Ledger:

@@ -101,7 +101,7 @@ class Notifier:
         try:
             self._queue.put_nowait(event(kind, data))
         except queue.Full:
-            log.warning("webhook_dropped", event=kind, reason="queue full")
+            log.warning("webhook_dropped", kind=kind, reason="queue full")
             return
         self._start()
 
@@ -125,7 +125,7 @@ class Notifier:
                 try:
                     self._deliver(http, item)
                 except Exception as exc:  # the thread must outlive any one event
-                    log.warning("webhook_failed", event=item["type"], error=type(exc).__name__)
+                    log.warning("webhook_failed", kind=item["type"], error=type(exc).__name__)
                 finally:
                     self._queue.task_done()
 
@@ -149,4 +149,4 @@ class Notifier:
             if attempt + 1 == MAX_ATTEMPTS or not should_retry(True, status, error):
                 break
             self._sleep(retry_delay(attempt, None))
-        log.warning("webhook_failed", event=item["type"], status=status, error=type(error).__name__ if error else None)
+        log.warning("webhook_failed", kind=item["type"], status=status, error=type(error).__name__ if error else None)

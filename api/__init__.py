@@ -18,6 +18,7 @@ from api.metrics import install_metrics
 from api.openapi import install_openapi
 from api.routes import install_routes
 from klaviyo_analytics import __version__
+from klaviyo_analytics.auth.users import load_directory
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.logs import configure_logging
@@ -30,12 +31,20 @@ MAX_BODY_BYTES = 256 * 1024
 def create_app(config: Settings | None = None, service: KlaviyoService | None = None) -> Flask:
     settings = config or (service.settings if service else load_settings())
     configure_logging(settings.log_level)
-    if not settings.rest_tokens:
+    if not settings.rest_tokens and settings.users_file is None:
         raise ConfigError(
-            "no REST credential configured: set REST_API_KEY or REST_API_TOKENS before starting the REST API",
+            "no REST credential configured: set REST_API_KEY or REST_API_TOKENS (or USERS_FILE with users' "
+            "tokens_env) before starting the REST API",
             variable="REST_API_KEY",
         )
     service = service or build_service(settings)
+    # Account slugs check the users file's grants; without one there is nothing to check.
+    directory = load_directory(settings, service.registry.names if settings.users_file else ())
+    if not directory.tokens:
+        raise ConfigError(
+            "no REST credential configured: USERS_FILE gives no user a token; add tokens_env to a user",
+            variable="USERS_FILE",
+        )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # "/v1/flows//structure" (an id that was "/" or "..%2F") would get werkzeug's HTML 308 to a merged
@@ -46,11 +55,11 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     app.extensions["klaviyo_version"] = __version__
     install_error_handlers(app)
     # Order matters: the rate limit counts strangers too, so it runs before auth; bodies are read after.
-    install_rate_limits(app, settings)
-    install_auth(app, settings)
+    install_rate_limits(app, settings, directory)
+    install_auth(app, directory)
     install_body_checks(app)
     install_routes(app, service)
-    install_health(app, service)
+    install_health(app, service, directory)
     install_metrics(app, service)
     install_openapi(app)
     app.register_blueprint(approvals)

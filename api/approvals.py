@@ -1,8 +1,11 @@
 """Approving and rejecting actions over REST: the people's gate, deliberately not catalog tools.
 
-No MCP tool can approve: these routes exist only here, and only an approver token
-(``APPROVER_TOKENS``) may use them; a read token is refused with 403. The approver recorded in the
-ledger is the token's fingerprint (``g.caller``), never the token.
+No MCP tool can approve: these routes exist only here, and only a caller with the ``approver`` role
+on the proposal's account may use them (an ``APPROVER_TOKENS`` token, or an approver grant in
+``USERS_FILE``); anyone else is refused with 403, and an action of an account outside the caller's
+grants answers the same FORBIDDEN as one that does not exist. The approver recorded in the ledger
+is the caller's user (``g.principal.user``: the token's fingerprint without a users file), never
+the token.
 
     POST /v1/actions/<action_id>/approve   {"reason": "..."} optional
     POST /v1/actions/<action_id>/reject    {"reason": "..."} optional
@@ -13,8 +16,10 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from klaviyo_analytics.actions import audit
-from klaviyo_analytics.errors import ForbiddenError, InvalidArgumentError
+from klaviyo_analytics.auth import ANY_ACCOUNT, Principal, Role
+from klaviyo_analytics.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_analytics.tools.access import action_forbidden
 
 approvals = Blueprint("approvals", __name__)
 
@@ -32,12 +37,10 @@ def _reason() -> str | None:
 
 
 def _decide(action_id: str, approve: bool) -> Response:
-    if not g.get("is_approver"):
-        raise ForbiddenError(
-            "approving or rejecting an action needs an approver token (APPROVER_TOKENS); a read token cannot"
-        )
     service: KlaviyoService = current_app.extensions["klaviyo_service"]
-    proposal = audit.decide(service.ledger, action_id, approve, approver=g.caller, reason=_reason())
+    principal: Principal = g.principal
+    _require_approver(service, principal, action_id)
+    proposal = audit.decide(service.ledger, action_id, approve, approver=principal.user, reason=_reason())
     result = audit.result(service.ledger, service.settings, proposal)
     return jsonify(
         {
@@ -45,6 +48,33 @@ def _decide(action_id: str, approve: bool) -> Response:
             "metadata": {"account": result.account},
             "warnings": result.warnings,
         }
+    )
+
+
+def _require_approver(service: KlaviyoService, principal: Principal, action_id: str) -> None:
+    try:
+        account = service.ledger.get_proposal(action_id).account
+    except NotFoundError:
+        if not principal.can(ANY_ACCOUNT, Role.READER):
+            raise action_forbidden(principal, action_id) from None  # the same answer as another account's
+        if principal.can(ANY_ACCOUNT, Role.APPROVER):
+            raise  # NOT_FOUND: nothing is hidden from a caller who sees every account
+        raise approver_needed(principal, None) from None
+    if not principal.can(account, Role.READER):
+        raise action_forbidden(principal, action_id)
+    if not principal.can(account, Role.APPROVER):
+        raise approver_needed(principal, account)
+
+
+def approver_needed(principal: Principal, account: str | None) -> ForbiddenError:
+    held = principal.role_for(account or ANY_ACCOUNT)
+    where = f" on {account!r}" if account else ""
+    return ForbiddenError(
+        "approving or rejecting an action needs the approver role on its account (an approver token, "
+        f"APPROVER_TOKENS, or an approver grant in USERS_FILE); {principal.user} has "
+        f"{held.value if held else 'no'} role{where}",
+        required_role=Role.APPROVER.value,
+        role=held.value if held else None,
     )
 
 

@@ -1,19 +1,18 @@
 """Token authentication for every route but /health and /openapi.json.
 
-A token arrives as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` and is compared
-in constant time with each configured token. The caller's identity in logs and the ledger is
-a short fingerprint of the token, never the token.
+A token arrives as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` and resolves,
+through the user directory (``klaviyo_analytics.auth.users``: ``USERS_FILE``, or else the REST
+token settings), to a ``Principal``: the user and their grants, which the tool runner enforces.
+``g.caller`` (rate limits, logs) is a short fingerprint of the token, never the token;
+``g.principal.user`` is who the ledger records.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import Flask, Response, g, request
 
 from api.errors import error_response
-from klaviyo_analytics.config import Settings
+from klaviyo_analytics.auth.users import UserDirectory, fingerprint
 from klaviyo_analytics.errors import ForbiddenError, UnauthenticatedError
 
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
@@ -25,8 +24,7 @@ def is_console(path: str) -> bool:
     return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
 
 
-def fingerprint(token: str) -> str:
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()[:10]
+__all__ = ["PUBLIC_PATHS", "fingerprint", "install_auth", "presented_token"]
 
 
 def presented_token() -> str | None:
@@ -36,16 +34,8 @@ def presented_token() -> str | None:
     return request.headers.get("X-API-Key", "").strip() or None
 
 
-def matches(token: str, candidates: tuple[str, ...]) -> bool:
-    # Compare against every candidate, so timing reveals neither which nor how many matched.
-    found = False
-    for candidate in candidates:
-        found |= hmac.compare_digest(token.encode(), candidate.encode())
-    return found
-
-
-def install_auth(app: Flask, settings: Settings) -> None:
-    tokens = settings.rest_tokens
+def install_auth(app: Flask, directory: UserDirectory) -> None:
+    app.extensions["klaviyo_users"] = directory
 
     @app.before_request
     def require_token() -> Response | None:
@@ -56,9 +46,9 @@ def install_auth(app: Flask, settings: Settings) -> None:
             return error_response(
                 UnauthenticatedError("missing credential: send 'Authorization: Bearer <token>' or 'X-API-Key: <token>'")
             )
-        if not matches(token, tokens + settings.approver_tokens):
+        principal = directory.principal_for_token(token)
+        if principal is None:
             return error_response(ForbiddenError("the token is not valid for this server"))
         g.caller = fingerprint(token)
-        g.is_approver = matches(token, settings.approver_tokens)
-        g.is_reader = matches(token, tokens)
+        g.principal = principal
         return None

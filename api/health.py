@@ -6,6 +6,8 @@ when every component is, else ``degraded`` (HTTP 503, so a load balancer stops r
     ledger    the SQLite action ledger answers (journal mode, schema version, proposals per status);
               its file path is left out: the endpoint is public
     accounts  how many accounts accounts.toml configures (a count: no names, never a key)
+    auth      where users come from (the users file, or the token settings) and how many users and
+              tokens (counts only: no user id, never a token)
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 
+from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.service import KlaviyoService
 
@@ -42,17 +45,22 @@ def accounts_component(service: KlaviyoService) -> dict[str, Any]:
     return {"status": "ok", "count": count}
 
 
-def health_report(service: KlaviyoService, version: str) -> tuple[dict[str, Any], int]:
+def health_report(
+    service: KlaviyoService, version: str, directory: UserDirectory | None = None
+) -> tuple[dict[str, Any], int]:
     components = {"ledger": ledger_component(service), "accounts": accounts_component(service)}
+    if directory is not None:
+        # Loaded (and validated) at start-up: a server with a broken users file never starts.
+        components["auth"] = directory.health()
     ok = all(component["status"] == "ok" for component in components.values())
     body = {"status": "ok" if ok else "degraded", "version": version, "components": components}
     return body, 200 if ok else 503
 
 
-def install_health(app: Flask, service: KlaviyoService) -> None:
+def install_health(app: Flask, service: KlaviyoService, directory: UserDirectory | None = None) -> None:
     @app.get("/health")
     def health() -> Response:
-        body, status = health_report(service, app.extensions["klaviyo_version"])
+        body, status = health_report(service, app.extensions["klaviyo_version"], directory)
         response = jsonify(body)
         response.status_code = status
         response.headers["Cache-Control"] = "no-store"

@@ -26,8 +26,9 @@ from flask import Flask, Response, g, request
 from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 from limits.errors import ConfigurationError
 
-from api.auth import fingerprint, is_console, matches, presented_token
+from api.auth import fingerprint, is_console, presented_token
 from api.errors import error_response
+from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, RateLimitedError
 
@@ -40,16 +41,15 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 
 
-def install_rate_limits(app: Flask, settings: Settings) -> Limiter:
+def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory) -> Limiter:
     """Register the limiter; call before ``install_auth`` so its check runs first."""
-    tokens = settings.rest_tokens + settings.approver_tokens
 
     def caller_key() -> str:
         caller = g.get("caller")
         if caller:
             return str(caller)
         token = presented_token()
-        if token is not None and matches(token, tokens):
+        if token is not None and directory.principal_for_token(token) is not None:
             return fingerprint(token)
         return f"addr:{request.remote_addr or 'unknown'}"
 

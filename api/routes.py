@@ -36,7 +36,12 @@ def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
 
 def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response]:
     def view(**path_args: Any) -> Response:
-        ctx = CallContext(deadline=Deadline(service.settings.tool_deadline_seconds), caller=g.caller)
+        ctx = CallContext(
+            deadline=Deadline(service.settings.tool_deadline_seconds),
+            caller=g.principal.user,
+            principal=g.principal,
+            transport="rest",
+        )
         return jsonify(run_tool(spec, service, tool_arguments(spec, path_args), ctx))
 
     view.__name__ = spec.name

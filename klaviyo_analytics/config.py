@@ -162,6 +162,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_API_KEY", _optional_str, None, "A REST read token.", secret=True),
     Setting("REST_API_TOKENS", _tokens, (), "More REST read tokens, comma-separated.", secret=True),
     Setting("APPROVER_TOKENS", _tokens, (), "Tokens that may approve or reject actions.", secret=True),
+    Setting(
+        "USERS_FILE", _optional_path, None, "users.toml: users, their tokens' env vars and grants (default: none)."
+    ),
+    Setting("REQUIRE_SECOND_APPROVER", _bool, False, "Refuse an approval by the user who proposed the action."),
     Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
@@ -195,6 +199,8 @@ class Settings:
     rest_api_key: str | None = None
     rest_api_tokens: tuple[str, ...] = ()
     approver_tokens: tuple[str, ...] = ()
+    users_file: Path | None = None
+    require_second_approver: bool = False
     rest_rate_limit: str = "120/minute"
     rest_rate_limit_storage: str = "memory://"
     ledger_path: Path | None = None

@@ -1,6 +1,6 @@
 """The approval console: server-rendered pages where a person reviews, approves and audits actions.
 
-    /console/sign-in      an approver token (approve) or a REST read token (read only) → a session
+    /console/sign-in      a token, or a user name and password (USERS_FILE) → a session
     /console/queue        pending proposals per account, newest first, with the time left
     /console/actions/<id> one proposal: summary, every planned call and body, warnings, what it
                           creates or changes, same-named objects; Approve / Reject with a reason
@@ -50,12 +50,13 @@ def install_console(app: Flask, settings: Settings) -> None:
     app.jinja_env.filters["visible"] = present.visible
     app.jinja_env.filters["pretty"] = present.pretty
     pages = blueprint()
+    directory = app.extensions["klaviyo_users"]  # the user directory install_auth uses
 
     @pages.before_request
     def gate() -> Response | None:
         if request.method == "POST":
             csrf.protect()
-        viewer = access.current_viewer(settings)
+        viewer = access.current_viewer(settings, directory)
         g.viewer = viewer
         if viewer is None and request.endpoint not in OPEN_ENDPOINTS:
             if request.method != "GET":
@@ -70,7 +71,7 @@ def install_console(app: Flask, settings: Settings) -> None:
 
     @pages.context_processor
     def chrome() -> dict[str, object]:
-        return {"viewer": g.get("viewer"), "sign_out_form": SignOutForm}
+        return {"viewer": g.get("viewer"), "sign_out_form": SignOutForm, "passwords": access.has_passwords(directory)}
 
     @pages.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError) -> Response:

@@ -1,16 +1,17 @@
 """Who is looking at the console: sign-in, the session, and the roles that gate each page.
 
-Sign-in exchanges a credential for a signed session cookie, checked again on every request:
+Sign-in exchanges a credential for a signed session cookie, through the same user directory the
+REST API uses (``klaviyo_analytics.auth.users``: ``USERS_FILE``, or else the token settings):
 
-- an approver token (``APPROVER_TOKENS``) gives the ``approver`` role: review, approve, reject;
-- a REST read token gives the ``reader`` role: the same pages, no decisions (a POST is 403).
+- a token: an approver token (``APPROVER_TOKENS``, or a user's token with an approver grant) may
+  approve and reject; a REST read token shows the same pages with no decisions (a POST is 403);
+- a user name and password, for users of ``USERS_FILE`` with a ``password_hash``.
 
-Each way of signing in is an :data:`Authenticator` (form fields in, a :class:`Viewer` or None
-out), so a username-and-password login over a user directory is one more entry in
-:func:`authenticators`. The session holds the viewer's identity (a token's fingerprint, never the
-token), its role and when it signed in; it is re-checked against the configured credentials on
-each request, so removing a token ends its sessions, and it lapses after
-``CONSOLE_SESSION_MINUTES`` whatever the cookie says.
+Each way is an :data:`Authenticator` (form fields in, a :class:`Viewer` or None out). The session
+holds how the viewer signed in and who they are (a token's fingerprint, never the token; or the
+user id) and when; the :class:`Principal` is looked up again on every request, so removing a token,
+a user or a grant takes effect at once, and a session lapses after ``CONSOLE_SESSION_MINUTES``
+whatever the cookie says. What a page shows and allows follows the principal's grants per account.
 
 The cookie: ``HttpOnly``, ``SameSite=Lax`` (a link from Slack or the chat opens the page signed in;
 a cross-site POST carries no session), ``Path=/console``, and ``Secure`` when the request came over
@@ -26,80 +27,99 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from flask import Flask, request, session
 from flask.sessions import SecureCookieSessionInterface
 
-from api.auth import fingerprint, matches
+from klaviyo_analytics.auth import Principal, Role
+from klaviyo_analytics.auth.users import UserDirectory, fingerprint
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
 
-Role = Literal["reader", "approver"]
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
 SESSION_COOKIE = "klaviyo_console"
 
 
 @dataclass(frozen=True)
 class Viewer:
-    identity: str  # what the ledger records as the approver (a token's fingerprint, a user name)
-    role: Role
-    via: str  # how they signed in: "token", "password"
+    principal: Principal
+    via: str  # "token" or "password"
+    key: str  # what the session remembers: the token's fingerprint, or the user id
 
     @property
-    def can_approve(self) -> bool:
-        return self.role == "approver"
+    def identity(self) -> str:
+        """Who the ledger records as the approver: the same user the REST approve route records."""
+        return self.principal.user
+
+    def can(self, account: str, role: Role) -> bool:
+        return self.principal.can(account, role)
+
+    def may_approve(self, account: str) -> bool:
+        return self.principal.can(account, Role.APPROVER)
+
+    def visible(self, accounts: list[str]) -> list[str]:
+        return self.principal.visible(accounts)
+
+    @property
+    def role_label(self) -> str:
+        """The highest role anywhere, for the page header."""
+        grants = self.principal.grants
+        if grants is None:
+            return Role.APPROVER.value
+        return max(grants.values(), key=lambda role: role.rank).value if grants else "none"
 
 
-Authenticator = Callable[[Settings, Mapping[str, str]], Viewer | None]
+Authenticator = Callable[[UserDirectory, Mapping[str, str]], Viewer | None]
 
 
-def token_sign_in(settings: Settings, form: Mapping[str, str]) -> Viewer | None:
+def token_sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
     token = (form.get("token") or "").strip()
-    if not token:
+    principal = directory.principal_for_token(token) if token else None
+    return Viewer(principal, "token", fingerprint(token)) if principal else None
+
+
+def password_sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
+    user, password = (form.get("username") or "").strip(), form.get("password") or ""
+    if not user or not password or not directory.verify_password(user, password):
         return None
-    if matches(token, settings.approver_tokens):
-        return Viewer(fingerprint(token), "approver", "token")
-    if matches(token, settings.rest_tokens):
-        return Viewer(fingerprint(token), "reader", "token")
-    return None
+    principal = directory.principal_for_user(user)
+    return Viewer(principal, "password", user) if principal else None
 
 
-def authenticators() -> tuple[Authenticator, ...]:
-    return (token_sign_in,)
+AUTHENTICATORS: tuple[Authenticator, ...] = (token_sign_in, password_sign_in)
 
 
-def sign_in(settings: Settings, form: Mapping[str, str]) -> Viewer | None:
-    for authenticate in authenticators():
-        viewer = authenticate(settings, form)
+def sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
+    for authenticate in AUTHENTICATORS:
+        viewer = authenticate(directory, form)
         if viewer is not None:
             return viewer
     return None
 
 
-def _token_role(settings: Settings, identity: str) -> Role | None:
-    """The role a token fingerprint still has, or None once its token is no longer configured."""
-    if identity in {fingerprint(t) for t in settings.approver_tokens}:
-        return "approver"
-    if identity in {fingerprint(t) for t in settings.rest_tokens}:
-        return "reader"
-    return None
+def has_passwords(directory: UserDirectory) -> bool:
+    return any(user.password_hash for user in directory.users.values())
 
 
 def start_session(viewer: Viewer) -> None:
     session.clear()  # a fresh session (and CSRF token) at each sign-in: no fixation
     session.permanent = True
-    session.update({"who": viewer.identity, "role": viewer.role, "via": viewer.via, "at": int(time.time())})
+    session.update({"via": viewer.via, "key": viewer.key, "at": int(time.time())})
 
 
-def current_viewer(settings: Settings) -> Viewer | None:
-    identity, via, started = session.get("who"), session.get("via"), session.get("at")
-    if not isinstance(identity, str) or not isinstance(started, int):
+def current_viewer(settings: Settings, directory: UserDirectory) -> Viewer | None:
+    via, key, started = session.get("via"), session.get("key"), session.get("at")
+    if not isinstance(via, str) or not isinstance(key, str) or not isinstance(started, int):
         return None
     if time.time() - started > settings.console_session_minutes * 60:
         return None
-    role = _token_role(settings, identity) if via == "token" else None
-    return Viewer(identity, role, "token") if role else None
+    principal: Principal | None = None
+    if via == "token":
+        principal = next((p for token, p in directory.tokens if fingerprint(token) == key), None)
+    elif via == "password":
+        user = directory.users.get(key)
+        principal = user.principal if user is not None and user.password_hash else None
+    return Viewer(principal, via, key) if principal else None
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):

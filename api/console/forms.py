@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from klaviyo_analytics.actions.audit import MAX_REASON
 
 
 class SignInForm(FlaskForm):
-    token = PasswordField("Approver or REST token", validators=[DataRequired(message="Paste your token.")])
+    """A token, or a user name and password: either one (the view says which are offered)."""
+
+    token = PasswordField("Token", validators=[Optional(), Length(max=512)])
+    username = StringField("User name", validators=[Optional(), Length(max=64)])
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
     submit = SubmitField("Sign in")
 
 

@@ -16,6 +16,8 @@ from api.console import access, present
 from api.console.forms import DecisionForm, SignInForm, SignOutForm
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
+from klaviyo_analytics.auth import Role
+from klaviyo_analytics.errors import NotFoundError
 from klaviyo_analytics.service import KlaviyoService
 
 S = ProposalStatus
@@ -38,11 +40,37 @@ def _safe_next(target: str | None) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def _visible() -> list[str]:
+    viewer: access.Viewer = g.viewer
+    return viewer.visible(service().registry.names)
+
+
 def _account_filter() -> str | None:
     account = request.args.get("account") or None
-    if account is not None and account not in service().registry.names:
-        abort(404, description=f"no account {account!r} is configured here")
+    if account is not None and account not in _visible():
+        abort(404, description=f"no account {account!r} that you may see")
     return account
+
+
+def _listed(account: str | None, status: ProposalStatus, limit: int) -> list[Proposal]:
+    """The viewer's accounts' proposals in one status, newest first."""
+    visible = _visible()
+    if account is not None or len(visible) == len(service().registry.names):
+        return service().ledger.list_proposals(account=account, status=status, limit=limit)
+    found = [p for a in visible for p in service().ledger.list_proposals(account=a, status=status, limit=limit)]
+    return sorted(found, key=lambda p: p.created_at, reverse=True)[:limit]
+
+
+def _proposal(action_id: str) -> Proposal:
+    """The proposal, if the viewer may see its account; otherwise the same 404 as a missing one."""
+    try:
+        proposal = service().ledger.get_proposal(action_id)
+    except NotFoundError:
+        proposal = None
+    viewer: access.Viewer = g.viewer
+    if proposal is None or not viewer.can(proposal.account, Role.READER):
+        abort(404, description=f"no action {action_id!r} that you may see")
+    return proposal
 
 
 def home() -> Response:
@@ -53,11 +81,12 @@ def sign_in() -> Any:
     form = SignInForm()
     error = None
     if form.validate_on_submit():
-        viewer = access.sign_in(service().settings, {"token": form.token.data or ""})
+        fields = {name: getattr(form, name).data or "" for name in ("token", "username", "password")}
+        viewer = access.sign_in(current_app.extensions["klaviyo_users"], fields)
         if viewer is not None:
             access.start_session(viewer)
             return redirect(_safe_next(request.args.get("next")))
-        error = "That token is not valid for this server."
+        error = "That token, or that user name and password, is not valid for this server."
     status = 401 if request.method == "POST" else 200
     return render_template("console/sign_in.html", form=form, error=error), status
 
@@ -70,9 +99,9 @@ def sign_out() -> Response:
 
 def queue() -> str:
     account = _account_filter()
-    ledger, now = service().ledger, utc_now()
-    pending = ledger.list_proposals(account=account, status=S.PENDING, limit=QUEUE_LIMIT)
-    approved = ledger.list_proposals(account=account, status=S.APPROVED, limit=QUEUE_LIMIT)
+    now = utc_now()
+    pending = _listed(account, S.PENDING, QUEUE_LIMIT)
+    approved = _listed(account, S.APPROVED, QUEUE_LIMIT)
     by_account: dict[str, list[Proposal]] = {}
     for proposal in pending:  # newest first, as the ledger lists them
         by_account.setdefault(proposal.account, []).append(proposal)
@@ -81,7 +110,7 @@ def queue() -> str:
         by_account=by_account,
         approved=approved,
         account=account,
-        accounts=service().registry.names,
+        accounts=_visible(),
         left=lambda p: present.time_left(p.expires_at, now),
     )
 
@@ -92,6 +121,7 @@ def action(action_id: str) -> Any:
 
 def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any:
     ledger = service().ledger
+    _proposal(action_id)
     history = ledger.get_history(action_id)
     proposal, execution = history.proposal, history.execution
     return (
@@ -106,6 +136,7 @@ def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any
             left=present.time_left(proposal.expires_at, utc_now()),
             form=form,
             pending=proposal.status is S.PENDING,
+            may_approve=g.viewer.may_approve(proposal.account),
         ),
         status,
     )
@@ -113,8 +144,9 @@ def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any
 
 def decide(action_id: str) -> Any:
     viewer: access.Viewer = g.viewer
-    if not viewer.can_approve:
-        abort(403, description="Your sign-in can read proposals but not approve or reject them.")
+    account = _proposal(action_id).account
+    if not viewer.may_approve(account):
+        abort(403, description=f"Your sign-in can read the proposals of {account!r} but not approve or reject them.")
     form = DecisionForm()
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)
@@ -131,7 +163,7 @@ def history() -> str:
     statuses = [s for s in FINAL if wanted in (None, "", s.value)]
     if not statuses:
         abort(404, description=f"history shows {', '.join(s.value for s in FINAL)}; not {wanted!r}")
-    done = [p for s in statuses for p in ledger.list_proposals(account=account, status=s, limit=HISTORY_LIMIT)]
+    done = [p for s in statuses for p in _listed(account, s, HISTORY_LIMIT)]
     done.sort(key=lambda p: p.created_at, reverse=True)
     rows = []
     for proposal in done[:HISTORY_LIMIT]:
@@ -149,7 +181,7 @@ def history() -> str:
         "console/history.html",
         rows=rows,
         account=account,
-        accounts=service().registry.names,
+        accounts=_visible(),
         status=wanted or "",
         statuses=[s.value for s in FINAL],
     )

@@ -123,6 +123,19 @@ def get_action(service: KlaviyoService, params: ActionParams, ctx: CallContext) 
 
 def list_actions(service: KlaviyoService, params: ListActionsParams, ctx: CallContext) -> ToolResult[ActionList]:
     account = service.account(params.account).slug if params.account else None  # none: every account
+    if account is None and not ctx.principal.unrestricted:
+        # Every account this caller may see, not every account in the ledger.
+        proposals = sorted(
+            (
+                p
+                for slug in ctx.principal.visible(service.registry.names)
+                for p in service.ledger.list_proposals(account=slug, status=params.status, limit=params.limit)
+            ),
+            key=lambda p: p.created_at,
+            reverse=True,
+        )[: params.limit]
+    else:
+        proposals = service.ledger.list_proposals(account=account, status=params.status, limit=params.limit)
     rows = [
         ActionRow(
             action_id=p.id,
@@ -134,6 +147,6 @@ def list_actions(service: KlaviyoService, params: ListActionsParams, ctx: CallCo
             created_at=iso(p.created_at),
             expires_at=iso(p.expires_at),
         )
-        for p in service.ledger.list_proposals(account=account, status=params.status, limit=params.limit)
+        for p in proposals
     ]
     return ToolResult(data=ActionList(actions=rows), account=account)

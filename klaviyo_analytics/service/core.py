@@ -6,7 +6,8 @@ modules; they know nothing of MCP or HTTP and raise only the product's errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,7 @@ import httpx
 from pydantic import BaseModel
 
 from klaviyo_analytics.actions.ledger import Ledger
+from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
@@ -37,6 +39,11 @@ class CallContext:
     deadline: Deadline
     progress: ProgressFn = _no_progress
     caller: str = "local"
+    # Who is calling, with which grants; run_tool enforces them. LOCAL (every account, every role)
+    # is the single-user stdio case.
+    principal: Principal = LOCAL
+    # The adapter the call came through, for metrics ("mcp", "rest"); None: inferred from caller.
+    transport: str | None = None
     # What a handler answered without, after a failure it chose to survive (a name, a count, a
     # size): run_tool then sets ``metadata.partial``, so the gap is machine-readable, not only a
     # warning. A list, so copies made with dataclasses.replace share it.
@@ -82,10 +89,27 @@ class KlaviyoService:
         self._ledger = ledger
         # Idle until the first event (WEBHOOK_URL unset: a no-op); see webhooks.py.
         self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
+        self._parent: KlaviyoService | None = None
+
+    def scoped(self, accounts: Collection[str]) -> KlaviyoService:
+        """This service seeing only ``accounts`` (a caller's grants): same client, cache and ledger.
+
+        Handlers then resolve, list and default accounts among those alone, so no error or list
+        names an account the caller may not see.
+        """
+        view = copy.copy(self)
+        view.registry = AccountRegistry(
+            {slug: account for slug, account in self.registry.accounts.items() if slug in accounts},
+            self.registry.source,
+        )
+        view._parent = self._parent or self
+        return view
 
     @property
     def ledger(self) -> Ledger:
         """The action ledger, opened on first use: a read-only session never creates the file."""
+        if self._parent is not None:
+            return self._parent.ledger
         if self._ledger is None:
             from datetime import timedelta
 

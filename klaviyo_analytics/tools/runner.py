@@ -1,7 +1,8 @@
 """Running a catalog tool, the same way for every adapter.
 
-``run_tool`` validates the raw arguments, calls the handler and wraps its result in the
-envelope; both adapters call it, which is why MCP and REST return identical payloads.
+``run_tool`` validates the raw arguments, checks the caller's grants (``access.authorize``), calls
+the handler and wraps its result in the envelope; every adapter calls it, which is why MCP and
+REST return identical payloads and enforce the same roles.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
+from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.spec import ToolSpec
 from klaviyo_analytics.untrusted import user_content
 
@@ -50,9 +52,10 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
     outcome, partial = "INTERNAL_ERROR", False
     try:
         params = validate_params(spec.params, raw)
+        scoped, params = authorize(spec, service, params, ctx)
         # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
         with user_content(service.settings.user_content):
-            result = spec.handler(service, params, ctx)
+            result = spec.handler(scoped, params, ctx)
             extra = {**result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
             metadata = Metadata(
                 account=result.account,
@@ -72,7 +75,8 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
     finally:
         # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
         seconds = time.perf_counter() - started
-        metrics.observe_tool(service, spec.name, metrics.transport_of(ctx.caller), seconds, outcome, partial=partial)
+        transport = ctx.transport or metrics.transport_of(ctx.caller)
+        metrics.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

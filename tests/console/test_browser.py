@@ -24,7 +24,8 @@ import server
 from api import create_app
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_analytics.sandbox import Sandbox
-from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, settings_for
+from tests.actions.action_env import APPROVER_TOKEN, Env, settings_for
+from tests.console.conftest import ANALYST_PASSWORD, users_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -84,7 +85,13 @@ def console(sandbox: Sandbox, tmp_path: Path) -> Iterator[Console]:
     # Bind first, so the approve links can carry the real port (PUBLIC_BASE_URL).
     httpd = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
     base_url = f"http://127.0.0.1:{httpd.server_port}"
-    settings = settings_for(sandbox, tmp_path, PUBLIC_BASE_URL=base_url, REST_RATE_LIMIT="10000/minute")
+    settings = settings_for(
+        sandbox,
+        tmp_path,
+        PUBLIC_BASE_URL=base_url,
+        REST_RATE_LIMIT="10000/minute",
+        USERS_FILE=str(users_file(tmp_path)),
+    )
     env = Env(sandbox, tmp_path, settings)
     holder["app"] = create_app(service=env.service)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -161,6 +168,7 @@ def test_from_the_approve_url_to_an_executed_traced_change(console: Console, pag
     page.goto(f"{console.base_url}/console/history")
     item = page.locator("article.history-item", has_text="Spring VIPs")
     assert "succeeded" in item.inner_text() and "Matches the spring plan" in item.inner_text()
+    assert "Approved by lead" in item.inner_text()
     item.locator("details summary").click()
     trace = item.locator("table.trace").inner_text()
     assert "POST /api/lists" in trace and "201" in trace
@@ -214,8 +222,15 @@ def test_hostile_account_text_renders_as_inert_text(console: Console, page: Any)
 
 def test_a_reader_sees_no_approve_button_and_a_forged_post_gets_403(console: Console, page: Any) -> None:
     action_id, url = console.propose("create_list", name="Read only")
-    sign_in(page, url, REST_TOKEN)
-    assert page.url == url and "Read only" in page.inner_text("h1.summary")
+    page.goto(url)  # the analyst signs in with a user name and password, and may only read
+    page.fill("#username", "analyst")
+    page.fill("#password", ANALYST_PASSWORD)
+    page.click("button[type=submit].primary")
+    assert (
+        page.url == url
+        and "reader" in page.inner_text("header .who").lower()
+        and "Read only" in page.inner_text("h1.summary")
+    )
     assert page.get_by_role("button", name="Approve").count() == 0
     assert page.get_by_role("button", name="Reject").count() == 0
     assert "read-only" in page.inner_text("section.decide")

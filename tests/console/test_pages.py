@@ -170,3 +170,40 @@ def test_history_shows_the_trace_and_links_into_klaviyo(approver: FlaskClient, e
     only_failed = approver.get("/console/history", query_string={"status": "failed"}).text
     assert "Spring VIPs" not in only_failed and "Nothing here yet" in only_failed
     assert approver.get("/console/history", query_string={"status": "bogus"}).status_code == 404
+
+
+def test_users_sign_in_with_a_password_and_the_page_follows_their_role(users_env: Env) -> None:
+    from tests.console.conftest import ANALYST_PASSWORD, LEAD_PASSWORD
+
+    app = create_app(service=users_env.service)
+    action_id = users_env.propose("create_list", name="VIP")
+    page = app.test_client().get("/console/sign-in")
+    assert 'name="username"' in page.text and 'name="password"' in page.text
+    wrong = app.test_client()
+    form = wrong.get("/console/sign-in")
+    refused = wrong.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(form.text), "username": "lead", "password": "not-the-password"},
+    )
+    assert refused.status_code == 401
+
+    analyst = signed_in(app, username="analyst", password=ANALYST_PASSWORD)
+    seen = analyst.get(f"/console/actions/{action_id}")
+    assert seen.status_code == 200 and 'name="approve"' not in seen.text and "read-only" in seen.text
+    assert ">reader<" in seen.text
+    forged = analyst.post(
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": csrf_token(seen.text), "reason": "let me", "approve": "Approve"},
+    )
+    assert forged.status_code == 403
+    assert users_env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
+
+    lead = signed_in(app, username="lead", password=LEAD_PASSWORD)
+    page = lead.get(f"/console/actions/{action_id}")
+    assert 'name="approve"' in page.text
+    lead.post(
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": csrf_token(page.text), "reason": "ok for spring", "approve": "Approve"},
+    )
+    decision = users_env.ledger.get_history(action_id).decision
+    assert decision is not None and decision.approver == "lead"  # the user, as the REST route records

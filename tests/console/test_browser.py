@@ -210,6 +210,7 @@ def test_hostile_account_text_renders_as_inert_text(console: Console, page: Any)
     assert HOSTILE in page.inner_text("ol.plan pre")  # shown as the text it is
     assert page.dialogs == []
     page.goto(campaign_url)
+    screenshot(page, "hostile.png")
     body = page.inner_text("ol.plan")
     assert "\u202e" not in body and "U+202E" in body  # the override is shown, not obeyed
     badge = page.locator("ol.plan pre .cc").first

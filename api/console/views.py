@@ -144,9 +144,11 @@ def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any
 
 def decide(action_id: str) -> Any:
     viewer: access.Viewer = g.viewer
-    account = _proposal(action_id).account
-    if not viewer.may_approve(account):
-        abort(403, description=f"Your sign-in can read the proposals of {account!r} but not approve or reject them.")
+    proposal = _proposal(action_id)
+    if not viewer.may_approve(proposal.account):
+        abort(403, description=f"Your sign-in can read the proposals of {proposal.account!r} but not decide them.")
+    if service().settings.require_second_approver and viewer.identity == proposal.proposed_by:
+        abort(403, description="REQUIRE_SECOND_APPROVER is on: someone other than its proposer must decide this.")
     form = DecisionForm()
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)

@@ -207,3 +207,17 @@ def test_users_sign_in_with_a_password_and_the_page_follows_their_role(users_env
     )
     decision = users_env.ledger.get_history(action_id).decision
     assert decision is not None and decision.approver == "lead"  # the user, as the REST route records
+
+
+def test_a_proposer_cannot_decide_their_own_proposal_when_a_second_approver_is_required(env: Env) -> None:
+    strict = create_app(service=env.make_service(replace(env.settings, require_second_approver=True)))
+    own = env.call("klaviyo_propose_create_list", caller=fingerprint(APPROVER_TOKEN), account="acme", name="Mine")
+    action_id = own["data"]["action_id"]
+    client = signed_in(strict, APPROVER_TOKEN)
+    page = client.get(f"/console/actions/{action_id}")
+    refused = client.post(
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": csrf_token(page.text), "reason": "mine", "approve": "Approve"},
+    )
+    assert refused.status_code == 403 and "REQUIRE_SECOND_APPROVER" in refused.text
+    assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING

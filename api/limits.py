@@ -26,7 +26,7 @@ from flask import Flask, Response, g, request
 from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 from limits.errors import ConfigurationError
 
-from api.auth import fingerprint, presented_token
+from api.auth import fingerprint, is_console, presented_token
 from api.errors import error_response
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.config import Settings
@@ -117,7 +117,7 @@ def json_depth(text: str) -> int:
 
 
 def check_json_body() -> None:
-    if request.method not in BODY_METHODS:
+    if request.method not in BODY_METHODS or is_console(request.path):  # the console posts HTML forms
         return
     if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
         raise InvalidArgumentError("send the body with a Content-Length header, not chunked", field="(body)")

@@ -103,6 +103,10 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
 
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -166,17 +170,6 @@ def _oauth_mode(raw: str) -> str:
     return value
 
 
-def _optional_url(raw: str) -> str | None:
-    return _url(raw) if raw.strip() else None
-
-
-def _positive_int(raw: str) -> int:
-    value = int(_number(raw, int))
-    if value <= 0:
-        raise ValueError("must be > 0")
-    return value
-
-
 def _log_level(raw: str) -> str:
     value = raw.strip().upper()
     if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -231,7 +224,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUOTA_FALLBACK_PROCESSES", _positive_int, 4, "Store down: pace as if this many processes share it."),
     Setting("QUOTA_WARN_SHARE", _share, 0.1, "Warn when a tool spends more than this share of today's report budget."),
     Setting("CACHE_STALE_SECONDS", _nonneg_float, 604800.0, "How long expired reads stay to answer at the limit."),
-
     Setting("MCP_HOST", str, "127.0.0.1", "Interface the MCP Streamable HTTP server binds to."),
     Setting("MCP_PORT", _port, 8000, "Port of the MCP Streamable HTTP server."),
     Setting(
@@ -265,6 +257,12 @@ SETTINGS: tuple[Setting, ...] = (
         "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True
     ),
     Setting("OAUTH_LOGIN_RATE_LIMIT", _rate_limits, "5/minute", "Login attempts per user name and per client address."),
+    Setting("PUBLIC_BASE_URL", _optional_url, None, "Console/REST base URL in approve links (default: host:port)."),
+    Setting("CONSOLE_SECRET_KEY", _optional_str, None, "Signs console sessions (default: a 0600 file).", secret=True),
+    Setting("CONSOLE_SECURE_COOKIES", _bool, False, "Mark console cookies Secure even behind a TLS proxy."),
+    Setting("CONSOLE_SESSION_MINUTES", _positive_float, 480.0, "How long a console sign-in lasts."),
+    Setting("WEBHOOK_URL", _optional_url, None, "Receives proposal.waiting and action.executed events."),
+    Setting("WEBHOOK_SECRET", _optional_str, None, "HMAC-SHA256 key that signs webhook events.", secret=True),
 )
 
 
@@ -321,6 +319,12 @@ class Settings:
     oauth_state_path: Path | None = None
     oauth_signing_key: str | None = field(default=None, repr=False)
     oauth_login_rate_limit: str = "5/minute"
+    public_base_url: str | None = None
+    console_secret_key: str | None = None
+    console_secure_cookies: bool = False
+    console_session_minutes: float = 480.0
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)
@@ -336,6 +340,11 @@ class Settings:
     @property
     def resolved_ledger_path(self) -> Path:
         return self.ledger_path or paths.user_data_dir() / "ledger.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the REST app and its console (approve links point here)."""
+        return self.public_base_url or f"http://{self.rest_host}:{self.rest_port}"
 
 
 def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:
@@ -363,8 +372,17 @@ def load_settings(
         except ValueError as exc:
             raise ConfigError(f"{setting.name} is invalid: {exc}. {setting.help}", variable=setting.name) from None
     settings = Settings(**values, env=env, config_dir=config_dir)
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: events are only sent signed. Set WEBHOOK_SECRET "
+            "to a long random string and verify its HMAC-SHA256 signature in the receiver.",
+            variable="WEBHOOK_SECRET",
+        )
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
     if settings.oauth_signing_key:
         register_secret(settings.oauth_signing_key)
+    for secret in (settings.console_secret_key, settings.webhook_secret):
+        if secret:
+            register_secret(secret)
     return settings

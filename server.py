@@ -1,10 +1,13 @@
-"""The MCP stdio server: one MCP tool per catalog entry, nothing tool-specific here.
+"""The MCP server: one MCP tool per catalog entry, nothing tool-specific here.
 
-stdout is the JSON-RPC channel; logs go to stderr. Run ``python server.py``.
+Over stdio (the default) stdout is the JSON-RPC channel; logs go to stderr. Run ``python server.py``,
+or ``python server.py --transport streamable-http --host H --port P`` for the remote server at /mcp
+(see klaviyo_analytics/mcp_http.py), where every call runs as the bearer token's principal.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 from typing import Any, cast
@@ -21,9 +24,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
+from klaviyo_analytics.auth.principal import LOCAL, Principal
+from klaviyo_analytics.auth.tokens import principal_of
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
 from klaviyo_analytics.logs import configure_logging, get_logger
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, internal_error, run_tool, visible_tools
@@ -96,12 +101,33 @@ def _confirm_bridge(ctx: Context) -> ConfirmFn | None:
     return confirm
 
 
+def _caller(ctx: Context) -> tuple[str, Principal]:
+    """Who is calling: over HTTP the principal of the bearer token the auth middleware accepted;
+    over stdio (no HTTP request) the local user. An HTTP request without one is refused, not LOCAL."""
+    try:
+        request = ctx.request_context.request
+    except ValueError:  # no request context: an in-process call
+        return "mcp", LOCAL
+    scope = getattr(request, "scope", None)
+    if not isinstance(scope, Mapping):
+        return "mcp", LOCAL
+    principal = principal_of(getattr(scope.get("user"), "access_token", None))
+    if principal is None:
+        raise UnauthenticatedError("this request carries no accepted bearer token")
+    return principal.user, principal
+
+
 def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
     async def call(arguments: Mapping[str, Any], ctx: Context) -> CallToolResult:
+        try:
+            caller, principal = _caller(ctx)
+        except KlaviyoMCPError as exc:
+            return error_result(exc)
         call_ctx: CallContext = ConfirmingContext(
             deadline=Deadline(service.settings.tool_deadline_seconds),
             progress=_progress_bridge(ctx),
-            caller="mcp",
+            caller=caller,
+            principal=principal,
             confirm=_confirm_bridge(ctx),
         )
         try:
@@ -140,15 +166,37 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
     )
 
 
-def main() -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="server.py", description="The klaviyo-mcp MCP server.")
+    parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
+    parser.add_argument("--host", help="interface to bind (default MCP_HOST)")
+    parser.add_argument("--port", type=int, help="port (default MCP_PORT)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         settings = load_settings()
         configure_logging(settings.log_level)
-        server = build_server(settings)
+        if args.transport == "stdio":
+            build_server(settings).run("stdio")
+            return 0
+        from dataclasses import replace
+
+        from klaviyo_analytics.auth.http import build_auth
+        from klaviyo_analytics.auth.users import load_directory
+        from klaviyo_analytics.mcp_http import build_http_app, serve
+
+        settings = replace(settings, mcp_host=args.host or settings.mcp_host, mcp_port=args.port or settings.mcp_port)
+        service = build_service(settings)
+        directory = load_directory(settings, service.registry.names)
+        app = build_http_app(settings, build_server(settings, service), build_auth(settings, directory))
     except KlaviyoMCPError as exc:
         sys.stderr.write(f"{exc.code}: {exc.message}\n")
         return 2
-    server.run("stdio")
+    log.info("mcp.http_listening", host=settings.mcp_host, port=settings.mcp_port, oauth_mode=settings.oauth_mode)
+    serve(settings, app, settings.mcp_host, settings.mcp_port)
     return 0
 
 

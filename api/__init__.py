@@ -10,6 +10,7 @@ from flask import Flask
 
 from api.approvals import approvals
 from api.auth import install_auth
+from api.console import install_console
 from api.errors import install_error_handlers
 from api.health import install_health
 from api.limits import install_body_checks, install_rate_limits
@@ -62,4 +63,5 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     install_metrics(app, service)
     install_openapi(app)
     app.register_blueprint(approvals)
+    install_console(app, settings)
     return app

@@ -16,6 +16,13 @@ from klaviyo_analytics.auth.users import UserDirectory, fingerprint
 from klaviyo_analytics.errors import ForbiddenError, UnauthenticatedError
 
 PUBLIC_PATHS = frozenset({"/health", "/openapi.json"})
+# The approval console signs people in with a session of its own (api/console/access.py).
+CONSOLE_PREFIX = "/console"
+
+
+def is_console(path: str) -> bool:
+    return path == CONSOLE_PREFIX or path.startswith(CONSOLE_PREFIX + "/")
+
 
 __all__ = ["PUBLIC_PATHS", "fingerprint", "install_auth", "presented_token"]
 
@@ -32,7 +39,7 @@ def install_auth(app: Flask, directory: UserDirectory) -> None:
 
     @app.before_request
     def require_token() -> Response | None:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or is_console(request.path):
             return None
         token = presented_token()
         if token is None:

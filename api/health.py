@@ -8,6 +8,8 @@ when every component is, else ``degraded`` (HTTP 503, so a load balancer stops r
     accounts  how many accounts accounts.toml configures (a count: no names, never a key)
     auth      where users come from (the users file, or the token settings) and how many users and
               tokens (counts only: no user id, never a token)
+    quota     the shared quota store (QUOTA_STORE): its backend, and ``unavailable`` with
+              ``degraded: true`` once this process paces alone because the store stopped answering
 """
 
 from __future__ import annotations
@@ -45,10 +47,28 @@ def accounts_component(service: KlaviyoService) -> dict[str, Any]:
     return {"status": "ok", "count": count}
 
 
+def quota_component(service: KlaviyoService) -> dict[str, Any]:
+    from klaviyo_analytics.quota import DEGRADED_WARNING, GuardedStore, StoreUnavailable
+
+    store = service.client.store
+    if isinstance(store, GuardedStore) and not store.degraded:
+        try:
+            store.ping()
+        except StoreUnavailable as exc:
+            store.degrade(exc)  # the probe that finds it down switches to the safe pace
+    if isinstance(store, GuardedStore) and store.degraded:
+        return {"status": "unavailable", "backend": store.backend, "degraded": True, "message": DEGRADED_WARNING}
+    return {"status": "ok", "backend": store.backend, "degraded": False}
+
+
 def health_report(
     service: KlaviyoService, version: str, directory: UserDirectory | None = None
 ) -> tuple[dict[str, Any], int]:
-    components = {"ledger": ledger_component(service), "accounts": accounts_component(service)}
+    components = {
+        "ledger": ledger_component(service),
+        "accounts": accounts_component(service),
+        "quota": quota_component(service),
+    }
     if directory is not None:
         # Loaded (and validated) at start-up: a server with a broken users file never starts.
         components["auth"] = directory.health()

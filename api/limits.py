@@ -26,7 +26,7 @@ from flask import Flask, Response, g, request
 from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
 from limits.errors import ConfigurationError
 
-from api.auth import fingerprint, presented_token
+from api.auth import fingerprint, is_console, presented_token
 from api.errors import error_response
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.config import Settings
@@ -77,6 +77,12 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
         raise ConfigError(
             f"REST_RATE_LIMIT_STORAGE cannot be used: {exc}", variable="REST_RATE_LIMIT_STORAGE"
         ) from None
+    # Flask-Limiter connects lazily (and then fails open), so a store that cannot answer is found here.
+    if not settings.rest_rate_limit_storage.startswith("memory://") and not limiter.storage.check():
+        raise ConfigError(
+            "REST_RATE_LIMIT_STORAGE cannot be reached; start it or point the variable at a reachable store",
+            variable="REST_RATE_LIMIT_STORAGE",
+        )
     limiter.request_filter(lambda: request.path in EXEMPT_PATHS)
     app.extensions["klaviyo_limiter"] = limiter
 
@@ -111,7 +117,7 @@ def json_depth(text: str) -> int:
 
 
 def check_json_body() -> None:
-    if request.method not in BODY_METHODS:
+    if request.method not in BODY_METHODS or is_console(request.path):  # the console posts HTML forms
         return
     if request.headers.get("Transfer-Encoding", "").lower() == "chunked":
         raise InvalidArgumentError("send the body with a Content-Length header, not chunked", field="(body)")

@@ -18,6 +18,7 @@ from typing import Any
 from flask import Flask, Response, current_app, jsonify
 from pydantic.json_schema import models_json_schema
 
+from api.auth import is_console
 from api.errors import HTTP_CODES
 from klaviyo_analytics.errors import ALL_ERRORS
 from klaviyo_analytics.schemas.common import ErrorBody
@@ -260,8 +261,8 @@ def build_document(app: Flask) -> dict[str, Any]:
     decision = _decision_schema(refs)
     paths: dict[str, dict[str, Any]] = {}
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        if rule.endpoint == "static":
-            continue
+        if rule.endpoint == "static" or is_console(rule.rule):
+            continue  # the console is HTML pages for people (api/console), not part of the JSON API
         path = openapi_path(rule.rule)
         params = sorted(rule.arguments, key=rule.rule.index)
         for method in sorted(set(rule.methods or ()) - IMPLICIT_METHODS):

@@ -1,21 +1,24 @@
-"""A bounded, thread-safe TTL + LRU cache of successful Klaviyo reads.
+"""The cache of successful Klaviyo reads, kept in the quota store.
 
-Keys are built by the client from account + method + path + params + body, so accounts
-never share entries. Values are deep-copied in and out, so a caller that mutates a result
-cannot corrupt the cache. Only successful responses are ever stored.
+Keys are built by the client from account + method + path + params + body, so accounts never
+share entries; the store sees a hash of that key. Values travel as JSON, so a caller that
+mutates a result cannot corrupt the cache, and a corrupt entry is discarded by the store, never
+served. Only successful responses are stored. An expired entry is kept ``keep`` seconds longer
+as *stale*: never served as fresh, only as an honest, flagged answer when the quota refuses a
+new call.
 """
 
 from __future__ import annotations
 
-import copy
+import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-DEFAULT_MAX_ENTRIES = 2048
+from klaviyo_analytics.quota import CacheEntry, MemoryStore, QuotaStore, StoreUnavailable
+
+DEFAULT_KEEP_SECONDS = 7 * 86400.0
 
 
 def cache_key(account: str, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> str:
@@ -27,47 +30,49 @@ def cache_key(account: str, method: str, path: str, params: Mapping[str, Any] | 
     )
 
 
+def store_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 class TTLCache:
-    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.monotonic) -> None:
-        self._max = max_entries
+    def __init__(
+        self,
+        store: QuotaStore | None = None,
+        clock: Callable[[], float] = time.time,
+        keep_seconds: float = DEFAULT_KEEP_SECONDS,
+    ) -> None:
+        self.store: QuotaStore = store if store is not None else MemoryStore(clock)
         self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self.keep_seconds = keep_seconds
         self.hits = 0
         self.misses = 0
 
+    def entry(self, key: str) -> CacheEntry | None:
+        """The entry, fresh or stale, without counting a hit or a miss."""
+        return self.store.cache_get(store_key(key))
+
     def get(self, key: str) -> Any | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None or entry[0] <= self._clock():
-                if entry is not None:
-                    del self._entries[key]
-                self.misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self.hits += 1
-            value = entry[1]
-        return copy.deepcopy(value)
+        entry = self.entry(key)
+        if entry is None or not entry.fresh(self._clock()):
+            self.misses += 1
+            return None
+        self.hits += 1
+        return entry.value
 
     def contains(self, key: str) -> bool:
-        """Whether ``get`` would hit, without copying the value or counting a hit or a miss."""
-        with self._lock:
-            entry = self._entries.get(key)
-            return entry is not None and entry[0] > self._clock()
+        """Whether ``get`` would hit, without counting a hit or a miss."""
+        entry = self.entry(key)
+        return entry is not None and entry.fresh(self._clock())
 
     def put(self, key: str, value: Any, ttl: float) -> None:
         if ttl <= 0:
             return
-        stored = copy.deepcopy(value)
-        with self._lock:
-            self._entries[key] = (self._clock() + ttl, stored)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
+        try:
+            self.store.cache_put(store_key(key), value, ttl, self.keep_seconds)
+        except (TypeError, ValueError):
+            return  # not JSON (never the case for a Klaviyo document): simply not cached
+        except StoreUnavailable:
+            return
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        self.store.cache_clear()

@@ -3,9 +3,13 @@
 One shared sync ``httpx.Client`` (safe across threads) with an injectable transport: tests
 and the sandbox plug in there, never by patching this class. Every request goes through
 :meth:`KlaviyoClient.request`, which, in order: refuses send/schedule operations, serves a
-cached read, paces at the endpoint's published limit, sends with the auth and revision
-headers, retries by the one rule in :func:`should_retry`, caches a successful read, and maps
-every failure into the product's error tree (:mod:`klaviyo_analytics.errors`).
+cached read, lets one caller fetch a read that identical callers (threads or processes) are
+waiting for (single-flight through the quota store), paces at the endpoint's published limit,
+sends with the auth and revision headers, retries by the one rule in :func:`should_retry`,
+caches a successful read, and maps every failure into the product's error tree
+(:mod:`klaviyo_analytics.errors`). Pacing, cache and single-flight state live in one quota
+store (:mod:`klaviyo_analytics.quota`) shared by every process that names it. When the quota
+refuses a read that was cached before (now stale), the stale answer is served, flagged.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
-from klaviyo_analytics.cache import TTLCache, cache_key
+from klaviyo_analytics.cache import TTLCache, cache_key, store_key
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
-from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, UpstreamError
+from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, RateLimitedError, UpstreamError
 from klaviyo_analytics.logs import get_logger
-from klaviyo_analytics.ratelimit import Pacer
+from klaviyo_analytics.quota import GuardedStore, QuotaStore, open_store
+from klaviyo_analytics.quota.tally import note_degraded, note_report, note_stale
+from klaviyo_analytics.ratelimit import Pacer, rate_limited
 from klaviyo_analytics.redact import redact
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.upstream_errors import MalformedResponse, map_status_error
@@ -36,6 +42,10 @@ USER_AGENT = "klaviyo-mcp/0.1"
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 8.0
 DEFAULT_MAX_PAGES = 200
+# Single-flight: how often a waiting caller looks for the leader's answer, and the longest a
+# leader may hold the flight (its own deadline is usually shorter) before others take over.
+FLIGHT_POLL_SECONDS = 0.05
+FLIGHT_LEASE_CAP_SECONDS = 120.0
 
 log = get_logger("klaviyo_analytics.client")
 
@@ -107,13 +117,19 @@ class KlaviyoClient:
         transport: httpx.BaseTransport | None = None,
         cache: TTLCache | None = None,
         pacer: Pacer | None = None,
+        store: QuotaStore | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         observers: list[Observer] | None = None,
     ) -> None:
         self.settings = settings
-        self.cache = cache if cache is not None else TTLCache()
-        self.pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep)
+        # One store for pacing, cache and single-flight; opened (and checked) from QUOTA_STORE unless
+        # a test hands in its own pacer and cache.
+        if store is None and (cache is None or pacer is None):
+            store = open_store(settings)
+        self.cache = cache if cache is not None else TTLCache(store, keep_seconds=settings.cache_stale_seconds)
+        self.pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep, store=store)
+        self.store: QuotaStore = store if store is not None else self.pacer.store
         self._sleep = sleep
         self._rand = rand
         self._base = urlsplit(settings.klaviyo_base_url)
@@ -186,7 +202,7 @@ class KlaviyoClient:
         self, account: Account, method: str, path: str, params: Mapping[str, Any] | None = None, body: Any = None
     ) -> bool:
         """Whether ``request`` would answer from the cache now (so it would not wait for a slot)."""
-        return self.cache.contains(cache_key(account.slug, method.upper(), path, params, body))
+        return self.cache.contains(cache_key(self._cache_scope(account), method.upper(), path, params, body))
 
     # -- the one request path -----------------------------------------------------------------
 
@@ -206,16 +222,86 @@ class KlaviyoClient:
         resolved = self._check_allowed(method, path, params, body)
         read = resolved.endpoint.read
         ttl = self.settings.cache_ttl_seconds if cache_ttl is None else cache_ttl
-        key = cache_key(account.slug, method, path, params, body) if read and ttl > 0 else None
-        if key is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
+        key = cache_key(self._cache_scope(account), method, path, params, body) if read and ttl > 0 else None
+        report = read and resolved.limit.daily is not None
+        if isinstance(self.store, GuardedStore) and self.store.degraded:
+            note_degraded()
+        what = f"{resolved.endpoint.operation_id} for account {account.slug!r}"
 
+        def fetch() -> Any:
+            return self._send_paced(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
+
+        if key is None:
+            return fetch()
+        cached = self.cache.get(key)
+        if cached is not None:
+            if report:
+                note_report(account.slug, resolved.bucket, resolved.limit, sent=False)
+            return cached
+        return self._single_flight(key, fetch, account, resolved, deadline, what)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _cache_scope(self, account: Account) -> str:
+        # The store may be shared with processes talking to another Klaviyo (a sandbox, a proxy):
+        # their answers (and the next-page links inside them) are not this host's.
+        return f"{self.settings.klaviyo_base_url}|{account.slug}"
+
+    def _single_flight(
+        self, key: str, fetch: Callable[[], Any], account: Account, resolved: Resolved, deadline: Deadline, what: str
+    ) -> Any:
+        """One caller fetches; identical callers (here or in other processes) wait for its answer.
+
+        A waiter whose deadline runs out while the quota holds the leader back is told RATE_LIMITED
+        (with the wait), like the leader would be; a stale answer, if kept, is served instead.
+        """
+        flight = f"flight:{store_key(key)}"
+        try:
+            while True:
+                if self.store.lead(flight, min(deadline.remaining(), FLIGHT_LEASE_CAP_SECONDS)):
+                    try:
+                        return fetch()
+                    finally:
+                        self.store.release(flight)
+                # Another caller is fetching this very read: its answer lands in the shared cache.
+                if not deadline.allows(FLIGHT_POLL_SECONDS):
+                    peek = self.store.reserve(account.slug, resolved.bucket, self.pacer.windows(resolved.limit), -1.0)
+                    if peek.wait > 0:
+                        raise rate_limited(what, resolved.limit, peek.limit, peek.wait, deadline.budget)
+                    raise deadline.exceeded(f"{what} (waiting for an identical request in flight)")
+                self._sleep(FLIGHT_POLL_SECONDS)
+                cached = self.cache.get(key)
+                if cached is not None:
+                    return cached
+        except RateLimitedError:
+            stale = self.cache.entry(key)
+            if stale is None:
+                raise
+            log.warning("klaviyo.stale_answer", operation=resolved.endpoint.operation_id, account=account.slug)
+            note_stale(stale.fetched_at)
+            return stale.value
+
+    def _send_paced(
+        self,
+        account: Account,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        body: Any,
+        deadline: Deadline,
+        resolved: Resolved,
+        key: str | None,
+        ttl: float,
+        observer: Observer | None,
+        what: str,
+    ) -> Any:
+        read = resolved.endpoint.read
+        report = read and resolved.limit.daily is not None
         attempt = 0
         while True:
-            what = f"{resolved.endpoint.operation_id} for account {account.slug!r}"
             self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)
+            if report:
+                note_report(account.slug, resolved.bucket, resolved.limit, sent=True)
             status, payload, exc, retry_after = self._send_once(account, method, path, params, body, deadline,
                                                                 resolved, attempt, observer)  # fmt: skip
             if exc is None and status is not None and status < 400:
@@ -228,6 +314,8 @@ class KlaviyoClient:
                 raise self._final_error(account, resolved, status, payload, exc, retry_after)
             delay = retry_delay(attempt, retry_after, self._rand)
             if not deadline.allows(delay):
+                if status == 429:  # a rate limit, not a slow Klaviyo: say so
+                    raise self._final_error(account, resolved, status, payload, exc, retry_after)
                 raise deadline.exceeded(what, wait_hint=delay)
             log.warning(
                 "klaviyo.retry", operation=resolved.endpoint.operation_id, account=account.slug,
@@ -236,8 +324,6 @@ class KlaviyoClient:
             )  # fmt: skip
             self._sleep(delay)
             attempt += 1
-
-    # -- internals ----------------------------------------------------------------------------
 
     def _check_allowed(self, method: str, path: str, params: Mapping[str, Any] | None, body: Any) -> Resolved:
         if path.startswith(FORBIDDEN_PREFIXES):

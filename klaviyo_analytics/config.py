@@ -103,6 +103,10 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw).expanduser() if raw.strip() else None
 
 
+def _optional_url(raw: str) -> str | None:
+    return _url(raw) if raw.strip() else None
+
+
 def _optional_str(raw: str) -> str | None:
     return raw.strip() or None
 
@@ -127,10 +131,42 @@ def _storage_uri(raw: str) -> str:
     return raw.strip()
 
 
+def _quota_store(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if value == "memory://" or (value.startswith("sqlite:///") and len(value) > len("sqlite:///")):
+        return value
+    if value.startswith(("redis://", "rediss://", "unix://")) and len(value.split("://", 1)[1]) > 0:
+        return value
+    raise ValueError("expected memory://, sqlite:///path/to/quota.sqlite3 or redis://host:6379/0")
+
+
+def _positive_int(raw: str) -> int:
+    value = int(_number(raw, int))
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return value
+
+
+def _share(raw: str) -> float:
+    value = _number(raw, float)
+    if not 0 <= value <= 1:
+        raise ValueError("must be between 0 and 1")
+    return value
+
+
 def _user_content(raw: str) -> str:
     value = raw.strip().lower()
     if value not in {"fence", "drop"}:
         raise ValueError("expected fence or drop")
+    return value
+
+
+def _oauth_mode(raw: str) -> str:
+    value = raw.strip().lower()
+    if value not in {"off", "embedded", "external"}:
+        raise ValueError("expected off, embedded or external")
     return value
 
 
@@ -181,6 +217,52 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
+    # The shared quota store (klaviyo_analytics/quota): pacing, daily budget, cache, single-flight.
+    Setting(
+        "QUOTA_STORE", _quota_store, None, "memory://, sqlite:///path or redis://host:port/db (default: by the ledger)."
+    ),
+    Setting("QUOTA_FALLBACK_PROCESSES", _positive_int, 4, "Store down: pace as if this many processes share it."),
+    Setting("QUOTA_WARN_SHARE", _share, 0.1, "Warn when a tool spends more than this share of today's report budget."),
+    Setting("CACHE_STALE_SECONDS", _nonneg_float, 604800.0, "How long expired reads stay to answer at the limit."),
+    Setting("MCP_HOST", str, "127.0.0.1", "Interface the MCP Streamable HTTP server binds to."),
+    Setting("MCP_PORT", _port, 8000, "Port of the MCP Streamable HTTP server."),
+    Setting(
+        "MCP_PUBLIC_URL", _optional_url, None, "Base URL clients reach the MCP server at (default http://host:port)."
+    ),
+    Setting(
+        "MCP_ALLOWED_HOSTS", _tokens, (), "Host headers /mcp accepts, comma-separated (default: public URL's host)."
+    ),
+    Setting("MCP_ALLOWED_ORIGINS", _tokens, (), "Origin headers /mcp accepts, comma-separated (default: public URL)."),
+    Setting(
+        "MCP_MAX_BODY_BYTES", _positive_int, 1048576, "Largest request body the MCP HTTP server reads (413 past it)."
+    ),
+    Setting("MCP_HEADER_TIMEOUT_SECONDS", _positive_float, 10.0, "Time a client has to send its request headers."),
+    Setting("MCP_BODY_TIMEOUT_SECONDS", _positive_float, 30.0, "Longest wait for the next piece of a request body."),
+    Setting("MCP_MAX_CONNECTIONS", _positive_int, 200, "Open connections past which the MCP server answers 503."),
+    Setting("OAUTH_MODE", _oauth_mode, "off", "off (static tokens only), embedded (own login) or external (an IdP)."),
+    Setting(
+        "OAUTH_ISSUER_URL", _optional_url, None, "Token issuer: the IdP (external), else the public URL (embedded)."
+    ),
+    Setting("OAUTH_JWKS_URL", _optional_url, None, "External mode: the IdP's JWKS URL."),
+    Setting(
+        "OAUTH_AUDIENCE", _optional_str, None, "External mode: the audience tokens must carry (default: /mcp URL)."
+    ),
+    Setting("OAUTH_USER_CLAIM", str, "sub", "External mode: the token claim naming the user in USERS_FILE."),
+    Setting("OAUTH_ACCESS_TOKEN_SECONDS", _positive_int, 900, "Lifetime of an embedded access token."),
+    Setting("OAUTH_REFRESH_TOKEN_DAYS", _positive_float, 30.0, "Lifetime of an embedded refresh token."),
+    Setting(
+        "OAUTH_STATE_PATH", _optional_path, None, "SQLite file of OAuth clients, codes and grants (default: data dir)."
+    ),
+    Setting(
+        "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True
+    ),
+    Setting("OAUTH_LOGIN_RATE_LIMIT", _rate_limits, "5/minute", "Login attempts per user name and per client address."),
+    Setting("PUBLIC_BASE_URL", _optional_url, None, "Console/REST base URL in approve links (default: host:port)."),
+    Setting("CONSOLE_SECRET_KEY", _optional_str, None, "Signs console sessions (default: a 0600 file).", secret=True),
+    Setting("CONSOLE_SECURE_COOKIES", _bool, False, "Mark console cookies Secure even behind a TLS proxy."),
+    Setting("CONSOLE_SESSION_MINUTES", _positive_float, 480.0, "How long a console sign-in lasts."),
+    Setting("WEBHOOK_URL", _optional_url, None, "Receives proposal.waiting and action.executed events."),
+    Setting("WEBHOOK_SECRET", _optional_str, None, "HMAC-SHA256 key that signs webhook events.", secret=True),
 )
 
 
@@ -213,6 +295,36 @@ class Settings:
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
+    quota_store: str | None = None
+    quota_fallback_processes: int = 4
+    quota_warn_share: float = 0.1
+    cache_stale_seconds: float = 604800.0
+
+    mcp_host: str = "127.0.0.1"
+    mcp_port: int = 8000
+    mcp_public_url: str | None = None
+    mcp_allowed_hosts: tuple[str, ...] = ()
+    mcp_allowed_origins: tuple[str, ...] = ()
+    mcp_max_body_bytes: int = 1048576
+    mcp_header_timeout_seconds: float = 10.0
+    mcp_body_timeout_seconds: float = 30.0
+    mcp_max_connections: int = 200
+    oauth_mode: Literal["off", "embedded", "external"] = "off"
+    oauth_issuer_url: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_audience: str | None = None
+    oauth_user_claim: str = "sub"
+    oauth_access_token_seconds: int = 900
+    oauth_refresh_token_days: float = 30.0
+    oauth_state_path: Path | None = None
+    oauth_signing_key: str | None = field(default=None, repr=False)
+    oauth_login_rate_limit: str = "5/minute"
+    public_base_url: str | None = None
+    console_secret_key: str | None = None
+    console_secure_cookies: bool = False
+    console_session_minutes: float = 480.0
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
     # The merged environment (real env over .env files); API keys are looked up here by name.
     env: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
     config_dir: Path | None = field(default=None, compare=False)
@@ -222,8 +334,17 @@ class Settings:
         return ((self.rest_api_key,) if self.rest_api_key else ()) + self.rest_api_tokens
 
     @property
+    def resolved_oauth_state_path(self) -> Path:
+        return self.oauth_state_path or paths.user_data_dir() / "oauth.sqlite3"
+
+    @property
     def resolved_ledger_path(self) -> Path:
         return self.ledger_path or paths.user_data_dir() / "ledger.sqlite3"
+
+    @property
+    def base_url(self) -> str:
+        """Where people reach the REST app and its console (approve links point here)."""
+        return self.public_base_url or f"http://{self.rest_host}:{self.rest_port}"
 
 
 def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:
@@ -251,6 +372,17 @@ def load_settings(
         except ValueError as exc:
             raise ConfigError(f"{setting.name} is invalid: {exc}. {setting.help}", variable=setting.name) from None
     settings = Settings(**values, env=env, config_dir=config_dir)
+    if settings.webhook_url and not settings.webhook_secret:
+        raise ConfigError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: events are only sent signed. Set WEBHOOK_SECRET "
+            "to a long random string and verify its HMAC-SHA256 signature in the receiver.",
+            variable="WEBHOOK_SECRET",
+        )
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
+    if settings.oauth_signing_key:
+        register_secret(settings.oauth_signing_key)
+    for secret in (settings.console_secret_key, settings.webhook_secret):
+        if secret:
+            register_secret(secret)
     return settings

@@ -1,87 +1,104 @@
-"""Client-side pacing at Klaviyo's published rate limits.
+"""Client-side pacing at Klaviyo's published rate limits, for every process sharing a store.
 
-Klaviyo counts requests in fixed 1 s / 1 min / 1 day windows whose boundaries the client
-cannot see. A token bucket can admit up to twice its steady rate inside one such window
-(a full bucket plus a window's refill), so the pacer keeps a *sliding* log instead: no
-interval of a window's length ever holds more calls than the limit, which implies no fixed
-window does either, wherever its boundaries fall. Windows are stretched by a small margin
-for network jitter. Slots are handed out in FIFO order under a lock and waited for outside
-it, so threads sharing one client (several tools at once) never overshoot together.
+Klaviyo counts requests in fixed 1 s / 1 min / 1 day windows per account whose boundaries the
+client cannot see. A token bucket can admit up to twice its steady rate inside one such window
+(a full bucket plus a window's refill), so the pacer keeps a *sliding* log instead: no interval
+of a window's length ever holds more calls than the limit, which implies no fixed window does
+either, wherever its boundaries fall. Windows are stretched by a small margin for network
+jitter. The log lives in the quota store (:mod:`klaviyo_analytics.quota`): a slot is taken
+atomically there and waited for here, so threads and processes sharing one store never
+overshoot together. A slot that cannot start inside the caller's deadline is not taken: the
+caller gets ``RATE_LIMITED`` with the wait and the limit that binds.
 """
 
 from __future__ import annotations
 
-import threading
+import math
 import time
-from collections import deque
 from collections.abc import Callable
 
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import RateLimit
+from klaviyo_analytics.errors import RateLimitedError
+from klaviyo_analytics.quota import BLOCKED, MemoryStore, QuotaStore, Window
 
 # Requests sent at the edge of a window may land in the next one server-side, and vice versa:
 # a proportional margin for clock drift, and a fixed one for scheduling and network jitter
 # (which does not shrink when the sandbox scales its windows down).
 WINDOW_MARGIN = 1.02
 WINDOW_SLACK_SECONDS = 0.01
+DAY_SECONDS = 86400.0
+# A slot is only worth taking if the request itself still fits in the deadline after the wait
+# (a slot at the deadline's last instant would spend quota on a request that then times out).
+REQUEST_MARGIN_SECONDS = 1.0
+REQUEST_MARGIN_SHARE = 0.1
+_SPANS = {"burst": "second", "steady": "minute", "daily": "day"}
 
 
 class Pacer:
     def __init__(
         self,
         time_scale: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        store: QuotaStore | None = None,
     ) -> None:
         self._scale = time_scale
-        self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
-        self._logs: dict[tuple[str, str], deque[float]] = {}
-        self._blocked_until: dict[tuple[str, str], float] = {}
+        self.store: QuotaStore = store if store is not None else MemoryStore(clock)
         self.total_wait_seconds = 0.0
 
-    def _windows(self, limit: RateLimit) -> list[tuple[float, int]]:
-        windows = [(1.0, limit.burst), (60.0, limit.steady)]
+    def windows(self, limit: RateLimit) -> list[Window]:
+        windows = [("burst", 1.0, limit.burst), ("steady", 60.0, limit.steady)]
         if limit.daily is not None:
-            windows.append((86400.0, limit.daily))
-        return [(seconds * self._scale * WINDOW_MARGIN + WINDOW_SLACK_SECONDS, count) for seconds, count in windows]
-
-    def _earliest(self, key: tuple[str, str], limit: RateLimit, now: float) -> float:
-        log = self._logs.get(key, deque())
-        slot = max(now, log[-1] if log else now, self._blocked_until.get(key, now))
-        for window, count in self._windows(limit):
-            if len(log) >= count:
-                slot = max(slot, log[-count] + window)
-        return slot
+            windows.append(("daily", DAY_SECONDS, limit.daily))
+        return [
+            Window(name, seconds * self._scale * WINDOW_MARGIN + WINDOW_SLACK_SECONDS, count)
+            for name, seconds, count in windows
+        ]
 
     def wait_estimate(self, account: str, bucket: str, limit: RateLimit) -> float:
-        with self._lock:
-            now = self._clock()
-            return self._earliest((account, bucket), limit, now) - now
+        return self.store.reserve(account, bucket, self.windows(limit), -1.0).wait
 
     def acquire(self, account: str, bucket: str, limit: RateLimit, deadline: Deadline, what: str) -> float:
         """Wait for a slot; return the seconds waited. Never waits past the deadline."""
-        key = (account, bucket)
-        with self._lock:
-            now = self._clock()
-            slot = self._earliest(key, limit, now)
-            wait = slot - now
-            if not deadline.allows(wait):
-                raise deadline.exceeded(what, wait_hint=wait)
-            log = self._logs.setdefault(key, deque())
-            log.append(slot)
-            longest = max(window for window, _ in self._windows(limit))
-            while log and log[0] <= slot - longest:
-                log.popleft()
+        margin = min(REQUEST_MARGIN_SECONDS, REQUEST_MARGIN_SHARE * deadline.budget)
+        # A slot free now is always taken: a refusal then always means the quota, never the clock.
+        max_wait = max(0.0, deadline.remaining() - margin)
+        reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait)
+        if not reservation.granted:
+            raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
+        wait = reservation.wait
         if wait > 0:
             self._sleep(wait)
             self.total_wait_seconds += wait
         return max(wait, 0.0)
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
-        """Klaviyo said 429: hold every caller of this bucket until Retry-After has passed."""
-        key = (account, bucket)
-        with self._lock:
-            until = self._clock() + seconds
-            self._blocked_until[key] = max(self._blocked_until.get(key, until), until)
+        """Klaviyo said 429: hold every caller of this bucket, in every process, until Retry-After."""
+        self.store.block(account, bucket, seconds)
+
+    def remaining_today(self, account: str, bucket: str, limit: RateLimit) -> int | None:
+        """Calls left in the sliding daily window (None for an endpoint without a daily limit)."""
+        if limit.daily is None:
+            return None
+        daily = self.windows(limit)[-1]
+        return max(0, limit.daily - self.store.used(account, bucket, daily.seconds))
+
+
+def rate_limited(what: str, limit: RateLimit, binding: str, wait: float, budget: float) -> RateLimitedError:
+    name = binding if binding in _SPANS else ("steady" if binding == BLOCKED else "burst")
+    count = {"burst": limit.burst, "steady": limit.steady, "daily": limit.daily}[name]
+    why = (
+        "Klaviyo asked this account to wait (Retry-After)"
+        if binding == BLOCKED
+        else f"this account has used Klaviyo's {name} limit ({count} per {_SPANS[name]}, shared by every "
+        "key and process of the account)"
+    )
+    seconds = max(1, math.ceil(wait))
+    return RateLimitedError(
+        f"{what} cannot start within the {budget:g} s tool deadline: {why}; try again in about {seconds} s "
+        "(repeated calls resume from cached results)",
+        retry_after_seconds=seconds,
+        limit=name if binding != BLOCKED else BLOCKED,
+    )

@@ -23,24 +23,31 @@ def approve_command(action_id: str) -> str:
 
 
 def approve_url(settings: Settings, action_id: str) -> str:
-    return f"http://{settings.rest_host}:{settings.rest_port}/v1/actions/{action_id}/approve"
+    """The proposal's page in the approval console (PUBLIC_BASE_URL), where a person reviews it."""
+    return f"{settings.base_url}/console/actions/{action_id}"
+
+
+def approve_endpoint(settings: Settings, action_id: str) -> str:
+    return f"{settings.base_url}/v1/actions/{action_id}/approve"
 
 
 def approve_hint(settings: Settings, action_id: str) -> str:
     return (
-        f"A person approves it outside this chat: `{approve_command(action_id)}`, or POST "
-        f"{approve_url(settings, action_id)} with an approver token."
+        f"A person approves it outside this chat: they open {approve_url(settings, action_id)} (the approval "
+        f"console), run `{approve_command(action_id)}`, or POST {approve_endpoint(settings, action_id)} "
+        "with an approver token."
     )
 
 
 def approval_required(settings: Settings, action_id: str) -> ApprovalRequiredError:
     return ApprovalRequiredError(
         f"Action {action_id} has not been approved, and it cannot be approved from this chat. Ask a person "
-        f"to review it and run `{approve_command(action_id)}` (or POST {approve_url(settings, action_id)} with "
-        "an approver token), then execute it again.",
+        f"to review and approve it at {approve_url(settings, action_id)} (or run `{approve_command(action_id)}`, "
+        f"or POST {approve_endpoint(settings, action_id)} with an approver token), then execute it again.",
         action_id=action_id,
         approve_command=approve_command(action_id),
         approve_url=approve_url(settings, action_id),
+        approve_endpoint=approve_endpoint(settings, action_id),
     )
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import audit, plans
+from klaviyo_analytics.actions import audit, events, plans
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -216,6 +216,7 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
         error = {**failure.error.to_dict(), "step_id": failure.step_id}
         error.pop("details", None)
         ledger.finish(proposal.id, handle.lease_owner, succeeded=False, error=error, retryable=again)
+        events.action_executed(service, proposal.id)
         next_step = (
             "the action is back to approved with its journal: execute it again to resume after the last done step"
             if again
@@ -226,4 +227,5 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
             status=ProposalStatus.APPROVED.value if again else ProposalStatus.FAILED.value,
             retryable=again, completed_steps=sorted(ledger.completed_steps(proposal.id)),
         ) from None  # fmt: skip
+    events.action_executed(service, proposal.id)
     return audit.result(ledger, settings, ledger.get_proposal(proposal.id))

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from klaviyo_analytics import untrusted
-from klaviyo_analytics.actions import audit, plans, recipes
+from klaviyo_analytics.actions import audit, events, plans, recipes
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.actions import (
@@ -85,6 +85,7 @@ def _store(
     proposal = service.ledger.create_proposal(
         account.slug, action, params.model_dump(mode="json", exclude_none=True), plan, summary, warnings, ctx.caller
     )
+    events.proposal_waiting(service, proposal)
     return audit.result(service.ledger, service.settings, proposal)
 
 

@@ -174,7 +174,8 @@ class Sandbox:
                 403, "permission_denied", f"This API key is missing the required scope: {', '.join(missing)}."
             )
         bucket, limits = op.rate_bucket(dict(req.query))
-        decision = self.limiter.check(key.label, bucket, limits)
+        # Klaviyo counts per account: every key of one account draws on one quota.
+        decision = self.limiter.check(key.slug, bucket, limits)
         if not decision.allowed:
             return self._throttled(decision.retry_after)
         scale = self.config.time_scale

@@ -1,4 +1,4 @@
-"""Klaviyo's published rate limits, enforced per API key with fixed windows.
+"""Klaviyo's published rate limits, enforced per account (all its keys together) with fixed windows.
 
 Every operation has a burst (1 s), a steady (60 s) and sometimes a daily window, taken from its
 ``x-klaviyo-ratelimit`` (via spec_extract.json). A window opens with the first request after the

@@ -22,6 +22,7 @@ from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
 from klaviyo_analytics.timeframes import Period
+from klaviyo_analytics.webhooks import Notifier
 
 ProgressFn = Callable[[float, float | None, str | None], None]
 DataT = TypeVar("DataT", bound=BaseModel)
@@ -84,6 +85,7 @@ class KlaviyoService:
         today: Callable[[], date] = utc_today,
         now: Callable[[], datetime] = utc_now,
         ledger: Ledger | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
@@ -92,6 +94,8 @@ class KlaviyoService:
         # The instant (timezone-aware) that decides which report windows are over (freshness.py).
         self.now = now
         self._ledger = ledger
+        # Idle until the first event (WEBHOOK_URL unset: a no-op); see webhooks.py.
+        self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
         self._parent: KlaviyoService | None = None
 
     def scoped(self, accounts: Collection[str]) -> KlaviyoService:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from klaviyo_analytics import metrics
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.quota.tally import tally
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.access import authorize
@@ -54,9 +55,11 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
         params = validate_params(spec.params, raw)
         scoped, params = authorize(spec, service, params, ctx)
         # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
-        with user_content(service.settings.user_content):
+        with user_content(service.settings.user_content), tally() as quota_use:
             result = spec.handler(scoped, params, ctx)
-            extra = {**result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
+            # The account's report budget, stale answers and a degraded store, from what the client noted.
+            quota_extra, quota_warnings = quota_use.metadata(service.client.pacer, service.settings.quota_warn_share)
+            extra = {**quota_extra, **result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
             metadata = Metadata(
                 account=result.account,
                 period=PeriodOut(**result.period.to_dict()) if result.period else None,
@@ -64,7 +67,8 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **extra,
             )
-            envelope = spec.envelope(data=result.data, metadata=metadata, warnings=result.warnings)
+            warnings = [*result.warnings, *(w for w in quota_warnings if w not in result.warnings)]
+            envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
         payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True

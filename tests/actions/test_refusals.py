@@ -20,8 +20,10 @@ def test_execute_without_approval_says_exactly_how_to_approve(env: Env) -> None:
     error = env.error("klaviyo_execute_action", action_id=action_id)
     assert error.code == "APPROVAL_REQUIRED"
     assert f"`python -m klaviyo_analytics actions approve {action_id}`" in error.message
+    assert f"http://127.0.0.1:8080/console/actions/{action_id}" in error.message
     assert f"http://127.0.0.1:8080/v1/actions/{action_id}/approve" in error.message
-    assert error.details["approve_url"] == f"http://127.0.0.1:8080/v1/actions/{action_id}/approve"
+    assert error.details["approve_url"] == f"http://127.0.0.1:8080/console/actions/{action_id}"
+    assert error.details["approve_endpoint"] == f"http://127.0.0.1:8080/v1/actions/{action_id}/approve"
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
     assert env.writes() == []
 

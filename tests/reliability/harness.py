@@ -73,9 +73,10 @@ def read_calls(flow_id: str, action_id: str | None = None) -> list[tuple[str, di
 
 
 def comparable(envelope: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload without what differs between two correct runs (latency)."""
+    """The payload without what differs between two correct runs (latency, the report budget left)."""
     out = json.loads(json.dumps(envelope))
     out.get("metadata", {}).pop("latency_ms", None)
+    out.get("metadata", {}).pop("quota", None)
     return dict(out)
 
 

@@ -323,10 +323,10 @@ def test_an_answer_with_a_hole_is_flagged_partial_and_not_kept(hole: str, tmp_pa
     tool, args, faults = HOLES[hole]
     sb = make_sandbox()
     settings = settings_for(sb, tmp_path, KLAVIYO_MAX_RETRIES="0")
-    # The complete answer from a twin sandbox: its rate windows are its own.
-    complete = comparable(
-        run_tool(get_tool(tool), service_for(settings, make_sandbox()), args, CallContext(Deadline(30)))
-    )
+    # The complete answer from a twin sandbox, through a quota store of its own (the shared one would
+    # hand its cached answer to the faulted run): its rate windows and its cache are its own.
+    twin = settings_for(make_sandbox(), tmp_path / "twin", KLAVIYO_MAX_RETRIES="0", QUOTA_STORE="memory://")
+    complete = comparable(run_tool(get_tool(tool), service_for(twin, make_sandbox()), args, CallContext(Deadline(30))))
     service = service_for(settings, sb)
     sb.set_faults(faults)
     holed = comparable(run_tool(get_tool(tool), service, args, CallContext(Deadline(30))))

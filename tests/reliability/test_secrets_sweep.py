@@ -294,3 +294,92 @@ def test_no_secret_in_logs_errors_or_traces_in_process(
             f"| hits | {len(hits)} |",
         ],
     )
+
+
+def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_path: Path) -> None:
+    """The MCP HTTP server at DEBUG through a whole OAuth flow, failed logins and refused tokens: its
+    stderr and every file it wrote (the OAuth state with its WAL) hold none of the secrets involved."""
+    import httpx
+
+    from tests.mcp_http.oauth_client import (
+        REDIRECT_URI,
+        authorize_params,
+        code_from,
+        open_login,
+        pkce,
+        register,
+    )
+    from tests.mcp_http.process import ALICE_TOKEN, PASSWORDS, mcp_http_server
+
+    wrong_password = "wrong_sweep_password_4e5f6a7b8c"
+    with mcp_http_server(tmp_path, OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="1000/minute") as node:
+        client = register(node.url).json()
+        verifier, challenge = pkce()
+        _, page = open_login(node.url, authorize_params(client["client_id"], challenge, node.mcp_url))
+        assert page is not None
+        assert page.submit("alice", wrong_password).status_code == 401
+        code = code_from(page.submit("alice", PASSWORDS["alice"]))
+        page.client.close()
+        auth = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+        tokens = httpx.post(
+            node.url + "/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": REDIRECT_URI,
+                "code_verifier": verifier,
+                **auth,
+            },
+        ).json()
+        refreshed = httpx.post(
+            node.url + "/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **auth}
+        ).json()
+        headers = {"Accept": "application/json, text/event-stream"}
+        call = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "klaviyo_list_accounts", "arguments": {}},
+        }
+        for bearer, status in (
+            (refreshed["access_token"], 200),
+            (ALICE_TOKEN, 200),
+            (SECRETS["a wrong token a client presented"], 401),
+        ):
+            answer = httpx.post(node.mcp_url, headers={**headers, "Authorization": f"Bearer {bearer}"}, json=call)
+            assert answer.status_code == status
+        httpx.post(node.url + "/revoke", data={"token": refreshed["refresh_token"], **auth})
+        key_file = Path(node.env["OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem"
+        key_pem = key_file.read_text()
+        sandbox_keys = {f"{a.slug} Klaviyo key": a.api_key for a in node.sandbox.accounts}
+    secrets = {
+        "alice's password": PASSWORDS["alice"],
+        "a wrong password": wrong_password,
+        "client secret": client["client_secret"],
+        "authorization code": code,
+        "PKCE verifier": verifier,
+        "access token": tokens["access_token"],
+        "refresh token": tokens["refresh_token"],
+        "rotated access token": refreshed["access_token"],
+        "rotated refresh token": refreshed["refresh_token"],
+        "static token": ALICE_TOKEN,
+        "a wrong token": SECRETS["a wrong token a client presented"],
+        "signing key": "".join(key_pem.splitlines()[1:-1]),
+        **sandbox_keys,
+    }
+    outputs = {
+        path: path.read_bytes()
+        for path in tmp_path.rglob("*")
+        if path.is_file()
+        and path != key_file
+        and path.name != "users.toml"  # the key file is the key; users.toml holds hashes
+    }
+    assert any(p.name.startswith("oauth.sqlite3") for p in outputs) and any(p.suffix == ".stderr" for p in outputs)
+    assert b"oauth.login_granted" in b"".join(v for p, v in outputs.items() if p.suffix == ".stderr")
+    found = [
+        f"{label} in {path.name}"
+        for label, secret in secrets.items()
+        for path, data in outputs.items()
+        if any(form in data for form in forms(secret))
+    ]
+    assert found == []

@@ -21,6 +21,7 @@ def test_healthy_components_are_200_ok(app: Flask, service: KlaviyoService) -> N
     ledger, accounts = body["components"]["ledger"], body["components"]["accounts"]
     assert ledger["status"] == "ok" and ledger["journal_mode"] == "wal" and ledger["proposals"]["pending"] == 0
     assert accounts == {"status": "ok", "count": 2}
+    assert body["components"]["quota"] == {"status": "ok", "backend": "sqlite", "degraded": False}
     text = response.get_data(as_text=True)
     for private in (str(service.settings.resolved_ledger_path), "acme", "globex", ACME_KEY, GLOBEX_KEY):
         assert private not in text
@@ -49,3 +50,26 @@ def test_a_broken_account_registry_is_503(service: KlaviyoService) -> None:
     assert response.status_code == 503
     assert response.json["components"]["accounts"]["status"] == "unavailable"
     assert response.json["components"]["ledger"]["status"] == "ok"
+
+
+class DownStore:
+    backend = "sqlite"
+
+    def ping(self) -> None:
+        from klaviyo_analytics.quota import StoreUnavailable
+
+        raise StoreUnavailable("the quota file cannot be used (OperationalError: disk I/O error)")
+
+
+def test_a_quota_store_that_stops_answering_is_503_with_the_safe_pace_named(service: KlaviyoService) -> None:
+    from klaviyo_analytics.quota import GuardedStore
+
+    store = service.client.store
+    assert isinstance(store, GuardedStore)
+    store.primary = DownStore()  # type: ignore[assignment]
+    response = create_app(service=service).test_client().get("/health")
+    assert response.status_code == 503
+    quota = response.json["components"]["quota"]
+    assert quota["status"] == "unavailable" and quota["degraded"] is True and quota["backend"] == "sqlite"
+    assert "QUOTA_STORE" in quota["message"] and "disk I/O" not in quota["message"]
+    assert store.degraded  # the probe that found it down switched this process to the safe pace

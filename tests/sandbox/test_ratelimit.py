@@ -146,3 +146,17 @@ def test_limiter_refusals_do_not_count() -> None:
     assert not denied.allowed and denied.retry_after == pytest.approx(57)
     limiter.reset()
     assert limiter.check("k", "op", limits).allowed
+
+
+def test_keys_of_one_account_share_its_quota_as_on_klaviyo(make_client: ClientFactory) -> None:
+    sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=0.5))
+    sb.add_key("acme", "pk_sandbox_acme_second", label="acme:second")
+    first, second = make_client(sb), make_client(sb, key="pk_sandbox_acme_second")
+    conv = sb.accounts[0].conversion_metric_id
+    assert _values_report(first, conv).status_code == 200
+    refused = _values_report(second, conv)  # another key, the same account: the burst is spent
+    assert refused.status_code == 429 and float(refused.headers["Retry-After"]) <= 0.5
+    # Another account keeps its own quota.
+    other = make_client(sb, key=GLOBEX_KEY)
+    assert _values_report(other, sb.accounts[1].conversion_metric_id).status_code == 200
+    assert [e["key"] for e in sb.log()[-3:]] == ["acme:default", "acme:second", "globex:default"]

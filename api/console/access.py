@@ -1,0 +1,181 @@
+"""Who is looking at the console: sign-in, the session, and the roles that gate each page.
+
+Sign-in exchanges a credential for a signed session cookie, through the same user directory the
+REST API uses (``klaviyo_analytics.auth.users``: ``USERS_FILE``, or else the token settings):
+
+- a token: an approver token (``APPROVER_TOKENS``, or a user's token with an approver grant) may
+  approve and reject; a REST read token shows the same pages with no decisions (a POST is 403);
+- a user name and password, for users of ``USERS_FILE`` with a ``password_hash``.
+
+Each way is an :data:`Authenticator` (form fields in, a :class:`Viewer` or None out). The session
+holds how the viewer signed in and who they are (a token's fingerprint, never the token; or the
+user id) and when; the :class:`Principal` is looked up again on every request, so removing a token,
+a user or a grant takes effect at once, and a session lapses after ``CONSOLE_SESSION_MINUTES``
+whatever the cookie says. What a page shows and allows follows the principal's grants per account.
+
+The cookie: ``HttpOnly``, ``SameSite=Lax`` (a link from Slack or the chat opens the page signed in;
+a cross-site POST carries no session), ``Path=/console``, and ``Secure`` when the request came over
+TLS or ``CONSOLE_SECURE_COOKIES`` is on (TLS ended at a proxy). Its key is ``CONSOLE_SECRET_KEY`` or
+a random one in a 0600 file next to the ledger, shared by every worker on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask.sessions import SecureCookieSessionInterface
+
+from klaviyo_analytics.auth import Principal, Role
+from klaviyo_analytics.auth.users import UserDirectory, fingerprint
+from klaviyo_analytics.config import Settings
+from klaviyo_analytics.errors import ConfigError
+
+SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
+SESSION_COOKIE = "klaviyo_console"
+
+
+@dataclass(frozen=True)
+class Viewer:
+    principal: Principal
+    via: str  # "token" or "password"
+    key: str  # what the session remembers: the token's fingerprint, or the user id
+
+    @property
+    def identity(self) -> str:
+        """Who the ledger records as the approver: the same user the REST approve route records."""
+        return self.principal.user
+
+    def can(self, account: str, role: Role) -> bool:
+        return self.principal.can(account, role)
+
+    def may_approve(self, account: str) -> bool:
+        return self.principal.can(account, Role.APPROVER)
+
+    def visible(self, accounts: list[str]) -> list[str]:
+        return self.principal.visible(accounts)
+
+    @property
+    def role_label(self) -> str:
+        """The highest role anywhere, for the page header."""
+        grants = self.principal.grants
+        if grants is None:
+            return Role.APPROVER.value
+        return max(grants.values(), key=lambda role: role.rank).value if grants else "none"
+
+
+Authenticator = Callable[[UserDirectory, Mapping[str, str]], Viewer | None]
+
+
+def token_sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
+    token = (form.get("token") or "").strip()
+    principal = directory.principal_for_token(token) if token else None
+    return Viewer(principal, "token", fingerprint(token)) if principal else None
+
+
+def password_sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
+    user, password = (form.get("username") or "").strip(), form.get("password") or ""
+    if not user or not password or not directory.verify_password(user, password):
+        return None
+    principal = directory.principal_for_user(user)
+    return Viewer(principal, "password", user) if principal else None
+
+
+AUTHENTICATORS: tuple[Authenticator, ...] = (token_sign_in, password_sign_in)
+
+
+def sign_in(directory: UserDirectory, form: Mapping[str, str]) -> Viewer | None:
+    for authenticate in AUTHENTICATORS:
+        viewer = authenticate(directory, form)
+        if viewer is not None:
+            return viewer
+    return None
+
+
+def has_passwords(directory: UserDirectory) -> bool:
+    return any(user.password_hash for user in directory.users.values())
+
+
+def start_session(viewer: Viewer) -> None:
+    session.clear()  # a fresh session (and CSRF token) at each sign-in: no fixation
+    session.permanent = True
+    session.update({"via": viewer.via, "key": viewer.key, "at": int(time.time())})
+
+
+def current_viewer(settings: Settings, directory: UserDirectory) -> Viewer | None:
+    via, key, started = session.get("via"), session.get("key"), session.get("at")
+    if not isinstance(via, str) or not isinstance(key, str) or not isinstance(started, int):
+        return None
+    if time.time() - started > settings.console_session_minutes * 60:
+        return None
+    principal: Principal | None = None
+    if via == "token":
+        principal = next((p for token, p in directory.tokens if fingerprint(token) == key), None)
+    elif via == "password":
+        user = directory.users.get(key)
+        principal = user.principal if user is not None and user.password_hash else None
+    return Viewer(principal, via, key) if principal else None
+
+
+class ConsoleSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, ``Secure`` per request: on when the request came over TLS."""
+
+    def __init__(self, force_secure: bool) -> None:
+        self.force_secure = force_secure
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return self.force_secure or request.is_secure
+
+
+def session_secret(settings: Settings) -> str:
+    if settings.console_secret_key:
+        return settings.console_secret_key
+    path = settings.resolved_ledger_path.parent / SECRET_FILE
+    return _secret_file(path)
+
+
+def _secret_file(path: Path) -> str:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another worker made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(
+                f"{path} is readable by other users; run chmod 600 on it (it signs console sessions)",
+                variable="CONSOLE_SECRET_KEY",
+            )
+        value = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot keep the console's session key in {path} ({exc.strerror}); set CONSOLE_SECRET_KEY instead",
+            variable="CONSOLE_SECRET_KEY",
+        ) from None
+    if len(value) < 32:
+        raise ConfigError(
+            f"{path} holds no usable key; delete it to have a new one made", variable="CONSOLE_SECRET_KEY"
+        )
+    return value
+
+
+def configure_sessions(app: Flask, settings: Settings) -> None:
+    from datetime import timedelta
+
+    app.secret_key = session_secret(settings)
+    app.session_interface = ConsoleSessionInterface(settings.console_secure_cookies)
+    app.config.update(
+        SESSION_COOKIE_NAME=SESSION_COOKIE,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_PATH="/console",
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.console_session_minutes),
+    )

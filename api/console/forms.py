@@ -1,0 +1,34 @@
+"""The console's forms. Every one is a Flask-WTF form, so each carries and checks a CSRF token."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from klaviyo_analytics.actions.audit import MAX_REASON
+
+
+class SignInForm(FlaskForm):
+    """A token, or a user name and password: either one (the view says which are offered)."""
+
+    token = PasswordField("Token", validators=[Optional(), Length(max=512)])
+    username = StringField("User name", validators=[Optional(), Length(max=64)])
+    password = PasswordField("Password", validators=[Optional(), Length(max=1024)])
+    submit = SubmitField("Sign in")
+
+
+class DecisionForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (kept in the audit trail)",
+        validators=[
+            DataRequired(message="Say why: the reason is kept with the decision."),
+            Length(max=MAX_REASON, message=f"At most {MAX_REASON} characters."),
+        ],
+    )
+    approve = SubmitField("Approve")
+    reject = SubmitField("Reject")
+
+
+class SignOutForm(FlaskForm):
+    submit = SubmitField("Sign out")

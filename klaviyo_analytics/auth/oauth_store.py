@@ -1,0 +1,191 @@
+"""SQLite state of the embedded authorization server: clients, pending logins, codes, grants, refresh tokens.
+
+One file (OAUTH_STATE_PATH) shared by every process of the server, so any instance can finish a login
+another began. Nothing secret is stored as itself: codes, login ids and refresh tokens are kept as
+SHA-256 digests (they are random, 256-bit values, so a plain digest cannot be reversed), and client
+secrets are not stored at all (they are derived from the signing key; see keys.client_secret).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from klaviyo_analytics.errors import ConfigError
+
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, created_at REAL)",
+    """CREATE TABLE IF NOT EXISTS pending (id_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+        params TEXT NOT NULL, expires_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS codes (code_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+        data TEXT NOT NULL, expires_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS grants (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
+        subject TEXT NOT NULL, scopes TEXT NOT NULL, resource TEXT, revoked INTEGER NOT NULL DEFAULT 0,
+        expires_at REAL NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS refresh_tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL,
+        expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0)""",
+)
+
+
+def digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@dataclass(frozen=True)
+class Grant:
+    grant_id: str
+    client_id: str
+    subject: str
+    scopes: list[str]
+    resource: str | None
+    expires_at: float
+
+
+class OAuthStore:
+    def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self._tx() as conn:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(
+                f"The OAuth state file {self.path} cannot be used: {exc}", variable="OAUTH_STATE_PATH"
+            ) from None
+        self.path.chmod(0o600)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    # Clients (RFC 7591 registrations; the metadata holds no secret).
+    def put_client(self, client_id: str, metadata: dict[str, Any]) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO clients VALUES (?, ?, ?)", (client_id, json.dumps(metadata), time.time()))
+
+    def get_client(self, client_id: str) -> dict[str, Any] | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT metadata FROM clients WHERE client_id = ?", (client_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    # Pending logins: an /authorize request waiting for the user at the login page.
+    def put_pending(self, client_id: str, params: dict[str, Any], ttl: float) -> str:
+        login_id = new_secret()
+        with self._tx() as conn:
+            conn.execute("DELETE FROM pending WHERE expires_at < ?", (time.time(),))
+            conn.execute(
+                "INSERT INTO pending VALUES (?, ?, ?, ?)",
+                (digest(login_id), client_id, json.dumps(params), time.time() + ttl),
+            )
+        return login_id
+
+    def get_pending(self, login_id: str) -> tuple[str, dict[str, Any]] | None:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT client_id, params FROM pending WHERE id_hash = ? AND expires_at >= ?",
+                (digest(login_id), time.time()),
+            ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def take_pending(self, login_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The pending login, removed: one login answers one /authorize request."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "DELETE FROM pending WHERE id_hash = ? AND expires_at >= ? RETURNING client_id, params",
+                (digest(login_id), time.time()),
+            ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    # Authorization codes: single use (taken by the token exchange).
+    def put_code(self, code: str, client_id: str, data: dict[str, Any], expires_at: float) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM codes WHERE expires_at < ?", (time.time(),))
+            conn.execute(
+                "INSERT INTO codes VALUES (?, ?, ?, ?)", (digest(code), client_id, json.dumps(data), expires_at)
+            )
+
+    def get_code(self, code: str) -> dict[str, Any] | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT data FROM codes WHERE code_hash = ?", (digest(code),)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def take_code(self, code: str) -> bool:
+        with self._tx() as conn:
+            return conn.execute("DELETE FROM codes WHERE code_hash = ?", (digest(code),)).rowcount == 1
+
+    # Grants: one per completed login; access and refresh tokens point at it, so revoking it ends both.
+    def put_grant(self, grant: Grant) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO grants VALUES (?, ?, ?, ?, ?, 0, ?)",
+                (
+                    grant.grant_id,
+                    grant.client_id,
+                    grant.subject,
+                    " ".join(grant.scopes),
+                    grant.resource,
+                    grant.expires_at,
+                ),
+            )
+
+    def live_grant(self, grant_id: str) -> Grant | None:
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT grant_id, client_id, subject, scopes, resource, expires_at FROM grants"
+                " WHERE grant_id = ? AND revoked = 0 AND expires_at >= ?",
+                (grant_id, time.time()),
+            ).fetchone()
+        if row is None:
+            return None
+        return Grant(row[0], row[1], row[2], row[3].split() if row[3] else [], row[4], row[5])
+
+    def revoke_grant(self, grant_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE grants SET revoked = 1 WHERE grant_id = ?", (grant_id,))
+            conn.execute("DELETE FROM refresh_tokens WHERE grant_id = ?", (grant_id,))
+
+    # Refresh tokens, rotated: each is used once; presenting a used one revokes its whole grant (theft).
+    def put_refresh(self, token: str, grant_id: str, expires_at: float) -> None:
+        with self._tx() as conn:
+            conn.execute("INSERT INTO refresh_tokens VALUES (?, ?, ?, 0)", (digest(token), grant_id, expires_at))
+
+    def refresh_grant(self, token: str) -> tuple[str, float, bool] | None:
+        """(grant id, expiry, already used) of a refresh token."""
+        with self._tx() as conn:
+            row = conn.execute(
+                "SELECT grant_id, expires_at, used FROM refresh_tokens WHERE token_hash = ?", (digest(token),)
+            ).fetchone()
+        return (row[0], row[1], bool(row[2])) if row else None
+
+    def use_refresh(self, token: str) -> bool:
+        """Mark a refresh token used; False if another request used it first."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0", (digest(token),)
+            )
+            return cursor.rowcount == 1

@@ -1,0 +1,218 @@
+"""The embedded authorization server, as the SDK's ``OAuthAuthorizationServerProvider``.
+
+The SDK's handlers (mcp.server.auth) parse and validate /authorize, /token, /register and /revoke —
+PKCE S256 is the only method they accept, codes are checked against the verifier, redirect URIs
+against the registration. This provider adds the policy: redirect URIs must be https or loopback
+http (no open redirects), the ``resource`` must be this server's /mcp URL (RFC 8707), a login page
+stands between /authorize and the code, codes are single use, refresh tokens rotate (a reused one
+revokes its grant), and revoking either token revokes the grant behind both.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from mcp.server.auth.provider import (
+    AccessToken,
+    AuthorizationCode,
+    AuthorizationParams,
+    AuthorizeError,
+    IdentityAssertionParams,
+    RefreshToken,
+    RegistrationError,
+    TokenError,
+    construct_redirect_uri,
+)
+from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
+
+from klaviyo_analytics.auth.keys import SigningKey
+from klaviyo_analytics.auth.oauth_store import Grant, OAuthStore, new_secret
+from klaviyo_analytics.auth.tokens import CallerToken, EmbeddedTokens
+from klaviyo_analytics.logs import get_logger
+
+log = get_logger("klaviyo_analytics.auth")
+LOGIN_PATH = "/oauth/login"
+LOGIN_TTL_SECONDS = 600
+CODE_TTL_SECONDS = 120
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
+
+
+class GrantRefreshToken(RefreshToken):
+    grant_id: str
+
+
+def _check_redirect_uri(uri: str) -> None:
+    parts = urlsplit(uri)
+    if parts.fragment:
+        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not have a fragment")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return  # native clients (RFC 8252 §7.3)
+    raise RegistrationError("invalid_redirect_uri", "a redirect_uri must be https, or http on a loopback address")
+
+
+def _same_resource(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+class EmbeddedProvider:
+    def __init__(self, store: OAuthStore, key: SigningKey, tokens: EmbeddedTokens, refresh_days: float) -> None:
+        self.store, self.key, self.tokens = store, key, tokens
+        self.refresh_seconds = refresh_days * 86400
+
+    @property
+    def issuer(self) -> str:
+        return self.tokens.issuer
+
+    # Registration (RFC 7591): no manual client set-up for Claude's connector.
+    async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        metadata = self.store.get_client(client_id)
+        if metadata is None:
+            return None
+        client = OAuthClientInformationFull.model_validate(metadata)
+        if client.token_endpoint_auth_method != "none":  # noqa: S105 - an auth method's name, not a secret
+            client.client_secret = self.key.client_secret(client_id)
+        return client
+
+    async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        for uri in client_info.redirect_uris or []:
+            _check_redirect_uri(str(uri))
+        if client_info.client_secret is not None:
+            # The SDK answers with this object: the client gets the derived secret, the file none.
+            client_info.client_secret = self.key.client_secret(client_info.client_id)
+        self.store.put_client(client_info.client_id, client_info.model_dump(mode="json", exclude={"client_secret"}))
+        log.info("oauth.client_registered", client_id=client_info.client_id, client_name=client_info.client_name)
+
+    # Authorization: park the request, send the browser to the login page.
+    async def authorize(self, client: OAuthClientInformationFull, params: AuthorizationParams) -> str:
+        if params.resource is not None and not _same_resource(params.resource, self.tokens.resource):
+            raise AuthorizeError("invalid_target", f"resource must be {self.tokens.resource}")
+        login_id = self.store.put_pending(client.client_id, params.model_dump(mode="json"), LOGIN_TTL_SECONDS)
+        return f"{self.issuer}{LOGIN_PATH}?{urlencode({'id': login_id})}"
+
+    def pending(self, login_id: str) -> tuple[OAuthClientInformationFull, AuthorizationParams] | None:
+        found = self.store.get_pending(login_id)
+        if found is None:
+            return None
+        metadata = self.store.get_client(found[0])
+        if metadata is None:
+            return None
+        return OAuthClientInformationFull.model_validate(metadata), AuthorizationParams.model_validate(found[1])
+
+    def finish_login(self, login_id: str, user: str | None) -> str | None:
+        """The redirect back to the client: a code for ``user``, or access_denied when ``user`` is None."""
+        found = self.store.take_pending(login_id)
+        if found is None:
+            return None
+        client_id, raw = found
+        params = AuthorizationParams.model_validate(raw)
+        if user is None:
+            return construct_redirect_uri(
+                str(params.redirect_uri), error="access_denied", state=params.state, iss=self.issuer
+            )
+        code = new_secret()
+        data = {**raw, "subject": user, "client_id": client_id, "scopes": params.scopes or []}
+        self.store.put_code(code, client_id, data, time.time() + CODE_TTL_SECONDS)
+        log.info("oauth.login_granted", user=user, client_id=client_id)
+        return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=self.issuer)
+
+    async def load_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: str
+    ) -> AuthorizationCode | None:
+        data = self.store.get_code(authorization_code)
+        if data is None or data["client_id"] != client.client_id:
+            return None
+        return AuthorizationCode(
+            code=authorization_code,
+            scopes=data["scopes"],
+            expires_at=time.time() + CODE_TTL_SECONDS,  # the store drops expired codes itself
+            client_id=data["client_id"],
+            code_challenge=data["code_challenge"],
+            redirect_uri=data["redirect_uri"],
+            redirect_uri_provided_explicitly=data["redirect_uri_provided_explicitly"],
+            resource=data.get("resource"),
+            subject=data["subject"],
+        )
+
+    async def exchange_authorization_code(
+        self, client: OAuthClientInformationFull, authorization_code: AuthorizationCode
+    ) -> OAuthToken:
+        if not self.store.take_code(authorization_code.code):
+            raise TokenError("invalid_grant", "authorization code does not exist")
+        grant = Grant(
+            grant_id=uuid.uuid4().hex,
+            client_id=client.client_id,
+            subject=authorization_code.subject or "",
+            scopes=authorization_code.scopes,
+            resource=self.tokens.resource,
+            expires_at=time.time() + self.refresh_seconds,
+        )
+        self.store.put_grant(grant)
+        return self._issue(grant, grant.scopes)
+
+    def _issue(self, grant: Grant, scopes: list[str]) -> OAuthToken:
+        access = self.tokens.issue(
+            subject=grant.subject, client_id=grant.client_id, scopes=scopes, grant_id=grant.grant_id
+        )
+        refresh = new_secret()
+        self.store.put_refresh(refresh, grant.grant_id, grant.expires_at)
+        return OAuthToken(
+            access_token=access,
+            token_type="Bearer",  # noqa: S106 - the token type's name, not a secret
+            expires_in=self.tokens.ttl,
+            refresh_token=refresh,
+            scope=" ".join(scopes) or None,
+        )
+
+    async def load_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: str
+    ) -> GrantRefreshToken | None:
+        found = self.store.refresh_grant(refresh_token)
+        if found is None:
+            return None
+        grant_id, expires_at, used = found
+        if used:  # a rotated token presented again: someone holds a copy, so end the grant
+            log.warning("oauth.refresh_reused", grant_id=grant_id)
+            self.store.revoke_grant(grant_id)
+            return None
+        grant = self.store.live_grant(grant_id)
+        if grant is None or grant.client_id != client.client_id:
+            return None
+        return GrantRefreshToken(
+            token=refresh_token,
+            client_id=grant.client_id,
+            scopes=grant.scopes,
+            expires_at=int(expires_at),
+            resource=grant.resource,
+            subject=grant.subject,
+            grant_id=grant_id,
+        )
+
+    async def exchange_refresh_token(
+        self, client: OAuthClientInformationFull, refresh_token: GrantRefreshToken, scopes: list[str]
+    ) -> OAuthToken:
+        if not self.store.use_refresh(refresh_token.token):
+            self.store.revoke_grant(refresh_token.grant_id)
+            raise TokenError("invalid_grant", "refresh token was already used")
+        grant = self.store.live_grant(refresh_token.grant_id)
+        if grant is None:
+            raise TokenError("invalid_grant", "the grant was revoked")
+        return self._issue(grant, scopes)
+
+    async def exchange_identity_assertion(
+        self, client: OAuthClientInformationFull, params: IdentityAssertionParams
+    ) -> OAuthToken:
+        raise TokenError("unsupported_grant_type", "the JWT bearer grant is not supported")
+
+    async def load_access_token(self, token: str) -> AccessToken | None:
+        return self.tokens.verify(token)
+
+    async def revoke_token(self, token: Any) -> None:
+        grant_id = token.grant_id if isinstance(token, CallerToken | GrantRefreshToken) else None
+        if grant_id:
+            self.store.revoke_grant(grant_id)
+            log.info("oauth.revoked", grant_id=grant_id)

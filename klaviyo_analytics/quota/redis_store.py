@@ -1,0 +1,159 @@
+"""``redis://host:port/db``: the store for several hosts (redis-py).
+
+A reservation is one Lua script, so Redis runs the read of the slot log and the append of the
+new slot as one atomic step for every client on every host. The script reads Redis's own clock
+(``TIME``), so hosts whose clocks disagree still share one timeline; waits come back as durations.
+The ``limits`` package (behind Flask-Limiter) has moving windows over Redis too, but it answers
+"is there room now", not "when is the next slot, and take it": a pacer that queues callers FIFO
+needs the latter, hence this short script.
+
+Keys: ``klaviyo-mcp:quota:{slots|block}:<account>:<bucket>``, ``…:cache:<key>``, ``…:flight:<key>``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+
+from klaviyo_analytics.quota.base import (
+    CacheEntry,
+    Reservation,
+    StoreUnavailable,
+    Window,
+    decode_entry,
+    encode_entry,
+)
+
+PREFIX = "klaviyo-mcp:quota:"
+SOCKET_TIMEOUT_SECONDS = 2.0
+
+# KEYS: slot log (a list, oldest first), block. ARGV: max_wait, then name, seconds, limit per window.
+# Returns {granted (0/1), wait, binding window name, slot}. Numbers go out as strings: Redis
+# would truncate a Lua number reply to an integer.
+RESERVE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local max_wait = tonumber(ARGV[1])
+local slot, binding = now, ''
+local last = redis.call('LINDEX', KEYS[1], -1)
+if last and tonumber(last) > slot then slot = tonumber(last) end
+local blocked = redis.call('GET', KEYS[2])
+if blocked and tonumber(blocked) > slot then slot, binding = tonumber(blocked), 'retry_after' end
+local len = redis.call('LLEN', KEYS[1])
+local longest = 0
+for i = 2, #ARGV, 3 do
+  local seconds, limit = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  if seconds > longest then longest = seconds end
+  if len >= limit then
+    local candidate = tonumber(redis.call('LINDEX', KEYS[1], -limit)) + seconds
+    if candidate > slot then slot, binding = candidate, ARGV[i] end
+  end
+end
+local wait = slot - now
+if wait > max_wait then return {0, string.format('%.6f', wait), binding, string.format('%.6f', slot)} end
+redis.call('RPUSH', KEYS[1], string.format('%.6f', slot))
+while true do
+  local first = redis.call('LINDEX', KEYS[1], 0)
+  if first and tonumber(first) <= slot - longest then redis.call('LPOP', KEYS[1]) else break end
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(longest + wait) + 1)
+return {1, string.format('%.6f', wait), binding, string.format('%.6f', slot)}
+"""
+
+# KEYS: slot log. ARGV: seconds. How many slots fall in the last ``seconds`` (Redis's clock).
+USED = """
+local t = redis.call('TIME')
+local since = tonumber(t[1]) + tonumber(t[2]) / 1000000 - tonumber(ARGV[1])
+local n = 0
+for _, at in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if tonumber(at) > since then n = n + 1 end
+end
+return n
+"""
+
+# KEYS: block. ARGV: seconds. Extend the block to now + seconds, never shorten it.
+BLOCK = """
+local t = redis.call('TIME')
+local until_at = tonumber(t[1]) + tonumber(t[2]) / 1000000 + tonumber(ARGV[1])
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= until_at then return 0 end
+redis.call('SET', KEYS[1], string.format('%.6f', until_at), 'PX', math.ceil(tonumber(ARGV[1]) * 1000) + 1000)
+return 1
+"""
+
+
+class RedisStore:
+    backend = "redis"
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        try:
+            self._redis = redis.Redis.from_url(
+                url, socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS
+            )
+        except ValueError as exc:
+            raise StoreUnavailable(f"not a usable Redis URL ({exc})") from None
+        self._reserve = self._redis.register_script(RESERVE)
+        self._used = self._redis.register_script(USED)
+        self._block = self._redis.register_script(BLOCK)
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except redis.RedisError as exc:
+            raise StoreUnavailable(f"Redis cannot be used ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _keys(account: str, bucket: str) -> list[str]:
+        return [f"{PREFIX}slots:{account}:{bucket}", f"{PREFIX}block:{account}:{bucket}"]
+
+    def ping(self) -> None:
+        self._call(lambda: self._redis.set(f"{PREFIX}ping", "1", px=10_000))
+
+    def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
+        args: list[str] = [repr(float(max_wait))]
+        for window in windows:
+            args += [window.name, repr(float(window.seconds)), str(window.limit)]
+        granted, wait, binding, slot = self._call(lambda: self._reserve(keys=self._keys(account, bucket), args=args))
+        name = binding.decode() if isinstance(binding, bytes) else str(binding)
+        return Reservation(bool(granted), float(wait), name, float(slot))
+
+    def block(self, account: str, bucket: str, seconds: float) -> None:
+        self._call(lambda: self._block(keys=self._keys(account, bucket)[1:], args=[repr(float(seconds))]))
+
+    def used(self, account: str, bucket: str, seconds: float) -> int:
+        return int(self._call(lambda: self._used(keys=self._keys(account, bucket)[:1], args=[repr(float(seconds))])))
+
+    def cache_get(self, key: str) -> CacheEntry | None:
+        raw = self._call(lambda: self._redis.get(f"{PREFIX}cache:{key}"))
+        entry = decode_entry(raw)
+        if raw is not None and entry is None:
+            self._call(lambda: self._redis.delete(f"{PREFIX}cache:{key}"))
+        return entry
+
+    def cache_put(self, key: str, value: Any, ttl: float, keep: float) -> None:
+        now = self._clock()
+        text = encode_entry(value, now, now + ttl)
+        self._call(lambda: self._redis.set(f"{PREFIX}cache:{key}", text, px=max(1, int((ttl + keep) * 1000))))
+
+    def corrupt(self, key: str, text: str) -> None:
+        """Overwrite an entry's stored text (tests of the corrupt-entry rule)."""
+        self._call(lambda: self._redis.set(f"{PREFIX}cache:{key}", text, keepttl=True))
+
+    def cache_clear(self) -> None:
+        def clear() -> None:
+            keys = list(self._redis.scan_iter(match=f"{PREFIX}cache:*", count=500))
+            if keys:
+                self._redis.delete(*keys)
+
+        self._call(clear)
+
+    def lead(self, key: str, lease: float) -> bool:
+        px = max(1, int(lease * 1000))
+        return bool(self._call(lambda: self._redis.set(f"{PREFIX}flight:{key}", "1", nx=True, px=px)))
+
+    def release(self, key: str) -> None:
+        self._call(lambda: self._redis.delete(f"{PREFIX}flight:{key}"))

@@ -1,0 +1,169 @@
+"""``sqlite:///path``: the embedded default, one WAL file shared by every process on the machine.
+
+Each reservation is one ``BEGIN IMMEDIATE`` transaction: SQLite's write lock makes the read of
+the slot log and the insert of the new slot atomic across processes, which is the whole
+guarantee. Connections are per thread and per process (a forked gunicorn worker opens its own).
+Times are the machine's wall clock, which every process on it shares.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from klaviyo_analytics.quota.base import (
+    CacheEntry,
+    Reservation,
+    StoreUnavailable,
+    Window,
+    decode_entry,
+    earliest,
+    encode_entry,
+)
+
+BUSY_TIMEOUT_SECONDS = 10.0
+# Expired-and-stale cache rows are swept once every this many writes.
+SWEEP_EVERY = 200
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS slots (account TEXT NOT NULL, bucket TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS slots_by_bucket ON slots (account, bucket, at);
+CREATE TABLE IF NOT EXISTS blocks (account TEXT NOT NULL, bucket TEXT NOT NULL, until REAL NOT NULL,
+                                   PRIMARY KEY (account, bucket));
+CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, entry TEXT NOT NULL, keep_until REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS flights (key TEXT PRIMARY KEY, until REAL NOT NULL);
+"""
+
+
+class SqliteStore:
+    backend = "sqlite"
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self._clock = clock
+        self._local = threading.local()
+        self._writes = 0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailable(f"cannot create the directory of the quota file ({exc.strerror})") from None
+        try:
+            self._connection().executescript(SCHEMA)  # executescript manages its own transaction
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the quota file cannot be used ({type(exc).__name__}: {exc})") from None
+
+    def _connection(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None or getattr(self._local, "pid", None) != os.getpid():
+            db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db, self._local.pid = db, os.getpid()
+        return db
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._local.db = None  # a broken connection is reopened on the next call
+            raise StoreUnavailable(f"the quota file cannot be used ({type(exc).__name__}: {exc})") from None
+
+    def ping(self) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM flights WHERE until < ?", (self._clock(),))
+
+    def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
+        deepest = max((w.limit for w in windows), default=1)
+        with self._tx() as db:
+            now = self._clock()
+            rows = db.execute(
+                "SELECT at FROM slots WHERE account = ? AND bucket = ? ORDER BY at DESC LIMIT ?",
+                (account, bucket, deepest),
+            ).fetchall()
+            log = [row[0] for row in reversed(rows)]
+            blocked = db.execute("SELECT until FROM blocks WHERE account = ? AND bucket = ?", (account, bucket))
+            row = blocked.fetchone()
+            slot, limit = earliest(log, windows, now, row[0] if row else 0.0)
+            wait = slot - now
+            if wait > max_wait:
+                return Reservation(False, wait, limit, slot)
+            db.execute("INSERT INTO slots (account, bucket, at) VALUES (?, ?, ?)", (account, bucket, slot))
+            longest = max((w.seconds for w in windows), default=0.0)
+            db.execute(
+                "DELETE FROM slots WHERE account = ? AND bucket = ? AND at <= ?", (account, bucket, slot - longest)
+            )
+            return Reservation(True, wait, limit, slot)
+
+    def block(self, account: str, bucket: str, seconds: float) -> None:
+        with self._tx() as db:
+            until = self._clock() + seconds
+            db.execute(
+                "INSERT INTO blocks (account, bucket, until) VALUES (?, ?, ?) ON CONFLICT (account, bucket) "
+                "DO UPDATE SET until = max(until, excluded.until)",
+                (account, bucket, until),
+            )
+
+    def used(self, account: str, bucket: str, seconds: float) -> int:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT count(*) FROM slots WHERE account = ? AND bucket = ? AND at > ?",
+                (account, bucket, self._clock() - seconds),
+            ).fetchone()
+            return int(row[0])
+
+    def cache_get(self, key: str) -> CacheEntry | None:
+        with self._tx() as db:
+            row = db.execute("SELECT entry, keep_until FROM cache WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            entry = decode_entry(row[0]) if row[1] > self._clock() else None
+            if entry is None:
+                db.execute("DELETE FROM cache WHERE key = ?", (key,))
+            return entry
+
+    def cache_put(self, key: str, value: Any, ttl: float, keep: float) -> None:
+        with self._tx() as db:
+            now = self._clock()
+            db.execute(
+                "INSERT OR REPLACE INTO cache (key, entry, keep_until) VALUES (?, ?, ?)",
+                (key, encode_entry(value, now, now + ttl), now + ttl + keep),
+            )
+            self._writes += 1
+            if self._writes % SWEEP_EVERY == 0:
+                db.execute("DELETE FROM cache WHERE keep_until <= ?", (now,))
+
+    def corrupt(self, key: str, text: str) -> None:
+        """Overwrite an entry's stored text (tests of the corrupt-entry rule)."""
+        with self._tx() as db:
+            db.execute("UPDATE cache SET entry = ? WHERE key = ?", (text, key))
+
+    def cache_clear(self) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM cache")
+
+    def lead(self, key: str, lease: float) -> bool:
+        with self._tx() as db:
+            now = self._clock()
+            row = db.execute("SELECT until FROM flights WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] > now:
+                return False
+            db.execute("INSERT OR REPLACE INTO flights (key, until) VALUES (?, ?)", (key, now + lease))
+            return True
+
+    def release(self, key: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM flights WHERE key = ?", (key,))

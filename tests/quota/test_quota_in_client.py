@@ -1,0 +1,181 @@
+"""The client on the quota store: RATE_LIMITED at the limit, stale answers, the daily budget,
+single-flight across clients, and the faults (store down at start, and at run time)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from klaviyo_analytics import errors
+from klaviyo_analytics.cache import TTLCache
+from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.quota import GuardedStore, MemoryStore, open_store
+from klaviyo_analytics.quota.tally import tally
+from klaviyo_analytics.ratelimit import Pacer
+from klaviyo_analytics.registry import Account, load_registry
+from tests.helpers import FakeClock, FakeKlaviyo, jsonapi, make_settings
+from tests.servers import redis_server
+
+REPORT = "/api/campaign-values-reports"
+
+
+def report_body(key: str) -> dict[str, Any]:
+    return {"data": {"type": "campaign-values-report", "attributes": {"timeframe": {"key": key}}}}
+
+
+def counting_fake() -> FakeKlaviyo:
+    fake = FakeKlaviyo()
+    fake.route("POST", REPORT, lambda r: jsonapi({"data": {"type": "campaign-values-report", "attributes": {
+        "results": [{"statistics": {"recipients": len(r.content)}}]}}}))  # fmt: skip
+    return fake
+
+
+def clocked_client(tmp_path: Path, fake: FakeKlaviyo, **env: str) -> tuple[KlaviyoClient, FakeClock, Account]:
+    clock = FakeClock(1_800_000_000.0)
+    settings = make_settings(tmp_path, **env)
+    store = MemoryStore(clock)
+    client = KlaviyoClient(
+        settings, transport=fake.transport, pacer=Pacer(clock=clock, sleep=clock.sleep, store=store),
+        cache=TTLCache(store, clock=clock), sleep=clock.sleep, rand=lambda: 0.5,
+    )  # fmt: skip
+    return client, clock, load_registry(settings).resolve("acme")
+
+
+def test_the_third_report_in_a_minute_is_rate_limited_not_deadline_exceeded(tmp_path: Path) -> None:
+    fake = counting_fake()
+    client, clock, acme = clocked_client(tmp_path, fake)
+    for key in ("last_30_days", "last_7_days"):
+        client.post(acme, REPORT, report_body(key), deadline=Deadline(45, clock))
+    with pytest.raises(errors.RateLimitedError) as caught:
+        client.post(acme, REPORT, report_body("last_90_days"), deadline=Deadline(45, clock))
+    assert len(fake.requests) == 2  # refused before sending: no 429 drawn from Klaviyo
+    assert caught.value.details["limit"] == "steady"
+    assert 45 < caught.value.details["retry_after_seconds"] <= 62
+    assert "2 per minute" in caught.value.message and "try again in about" in caught.value.message
+
+
+def test_a_stale_answer_is_served_flagged_when_the_quota_refuses(tmp_path: Path) -> None:
+    fake = counting_fake()
+    client, clock, acme = clocked_client(tmp_path, fake)
+    first = client.post(acme, REPORT, report_body("last_30_days"), deadline=Deadline(45, clock))
+    clock.now += client.settings.cache_ttl_seconds + 60  # expired, kept as stale
+    for key in ("a", "b"):
+        client.post(acme, REPORT, report_body(key), deadline=Deadline(45, clock))
+    with tally() as use:
+        again = client.post(acme, REPORT, report_body("last_30_days"), deadline=Deadline(5, clock))
+    assert again == first and len(fake.requests) == 3
+    extra, warnings = use.metadata(client.pacer, 0.5)
+    assert extra["fetched_at"].startswith("2027-01-15T08:00")  # when the first answer was fetched
+    assert any("cached report" in w for w in warnings)
+    # Without a stale copy the same refusal is an error.
+    with pytest.raises(errors.RateLimitedError):
+        client.post(acme, REPORT, report_body("never-asked"), deadline=Deadline(5, clock))
+
+
+def test_metadata_carries_the_daily_report_budget_and_warns_past_the_share(tmp_path: Path) -> None:
+    fake = counting_fake()
+    client, clock, acme = clocked_client(tmp_path, fake)
+    with tally() as use:
+        for key in ("a", "b", "c"):
+            client.post(acme, REPORT, report_body(key), deadline=Deadline(300, clock))
+        client.post(acme, REPORT, report_body("a"), deadline=Deadline(300, clock))  # cached: spends nothing
+    extra, warnings = use.metadata(client.pacer, 0.01)
+    assert extra["quota"]["reports_remaining_today"] == 222
+    assert extra["quota"]["remaining_by_report"] == {"query_campaign_values": 222}
+    assert any("spent 3 of the 225" in w for w in warnings)
+    assert use.metadata(client.pacer, 0.5)[1] == []  # 3 of 225 is under half: no warning
+
+
+def test_identical_concurrent_requests_in_two_processes_make_one_call(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        time.sleep(0.5)
+        return jsonapi({"data": []})
+
+    fake = FakeKlaviyo()
+    fake.route("GET", "/api/lists", slow)
+    settings = make_settings(tmp_path)
+    acme = load_registry(settings).resolve("acme")
+    # Two clients on one SQLite store: two processes as far as the store can tell.
+    clients = [KlaviyoClient(settings, transport=fake.transport) for _ in range(2)]
+    answers: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda c=c: answers.append(c.get(acme, "/api/lists", deadline=Deadline(10))))
+        for c in clients * 2
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [{"data": []}] * 4
+    assert len(calls) == 1
+
+
+def test_a_restart_reuses_the_cache_in_the_store(tmp_path: Path) -> None:
+    fake = counting_fake()
+    settings = make_settings(tmp_path)
+    acme = load_registry(settings).resolve("acme")
+    KlaviyoClient(settings, transport=fake.transport).post(acme, REPORT, report_body("x"), deadline=Deadline(10))
+    KlaviyoClient(settings, transport=fake.transport).post(acme, REPORT, report_body("x"), deadline=Deadline(10))
+    assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("value", ["redis://127.0.0.1:1/0", "sqlite:///{tmp}/a-file/quota.sqlite3"])
+def test_an_unusable_store_at_start_is_a_config_error_naming_quota_store(tmp_path: Path, value: str) -> None:
+    (tmp_path / "a-file").write_text("not a directory")
+    settings = make_settings(tmp_path, QUOTA_STORE=value.replace("{tmp}", str(tmp_path).lstrip("/")))
+    with pytest.raises(errors.ConfigError) as caught:
+        open_store(settings)
+    assert caught.value.details["variable"] == "QUOTA_STORE"
+    assert "QUOTA_STORE" in caught.value.message and "127.0.0.1:1" not in caught.value.message
+
+
+@pytest.mark.parametrize("value", ["postgres://x", "sqlite://", "memory", "redis://"])
+def test_a_bad_quota_store_value_names_the_variable(tmp_path: Path, value: str) -> None:
+    with pytest.raises(errors.ConfigError) as caught:
+        make_settings(tmp_path, QUOTA_STORE=value)
+    assert caught.value.details["variable"] == "QUOTA_STORE"
+
+
+def test_redis_going_down_degrades_to_a_slower_safe_pace(tmp_path: Path) -> None:
+    from api.health import quota_component
+    from klaviyo_analytics.service import KlaviyoService
+
+    fake = counting_fake()
+    with redis_server(tmp_path / "redis") as server:
+        settings = make_settings(tmp_path, QUOTA_STORE=server.url, QUOTA_FALLBACK_PROCESSES="3")
+        client = KlaviyoClient(settings, transport=fake.transport)
+        service = KlaviyoService(settings, load_registry(settings), client)
+        acme = load_registry(settings).resolve("acme")
+        client.post(acme, REPORT, report_body("up"), deadline=Deadline(10))
+        assert quota_component(service) == {"status": "ok", "backend": "redis", "degraded": False}
+    # The server is gone: calls still work, paced alone at a third of the rate, and say so.
+    with tally() as use:
+        client.post(acme, REPORT, report_body("down-1"), deadline=Deadline(10))
+        with pytest.raises(errors.RateLimitedError) as caught:
+            client.post(acme, REPORT, report_body("down-2"), deadline=Deadline(2))
+    assert caught.value.details["limit"] == "burst" and caught.value.details["retry_after_seconds"] == 4
+    assert isinstance(client.store, GuardedStore) and client.store.degraded
+    assert any("QUOTA_STORE" in w for w in use.metadata(client.pacer, 0.5)[1])
+    health = quota_component(service)
+    assert health["status"] == "unavailable" and health["degraded"] is True
+
+
+def test_clients_of_different_klaviyo_hosts_do_not_share_cached_answers(tmp_path: Path) -> None:
+    fake = counting_fake()
+    clients = [
+        KlaviyoClient(make_settings(tmp_path, KLAVIYO_BASE_URL=url), transport=fake.transport)
+        for url in ("http://127.0.0.1:9001", "http://127.0.0.1:9002")
+    ]  # one store (beside the one ledger), two upstreams: a page from one may link to its own host
+    acme = load_registry(clients[0].settings).resolve("acme")
+    for client in clients * 2:
+        client.post(acme, REPORT, report_body("x"), deadline=Deadline(10))
+    assert len(fake.requests) == 2

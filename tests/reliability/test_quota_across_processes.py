@@ -1,0 +1,21 @@
+"""Two gunicorn workers, server.py over stdio and a second host share one account's quota via Redis:
+the sandbox serves no 429, and every call is answered or refused with RATE_LIMITED (a bounded run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.quota_hammer import hammer
+
+
+def test_four_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:
+    result = hammer(tmp_path, seconds=10, scale=0.05)
+    assert result["sandbox_429s"] == 0, result
+    for side in ("rest", "mcp", "host"):
+        outcomes = result[side]
+        assert set(outcomes) <= {"ok", "RATE_LIMITED"}, (side, outcomes)
+        assert outcomes.get("ok", 0) > 0 and outcomes.get("RATE_LIMITED", 0) > 0, (side, outcomes)
+    assert result["gunicorn_workers_used"] == 2
+    # At most 2 report calls per steady window (3.07 s at this scale) for all of them together, over
+    # the run plus the 5 s deadline of the calls still waiting when it ended: the store's guarantee.
+    assert result["report_calls_served"] <= 2 * ((10 + 5) / 3.07 + 1), result

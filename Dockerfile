@@ -26,13 +26,13 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements-bootst
 COPY api/ api/
 COPY klaviyo_analytics/ klaviyo_analytics/
 # The MCP server over Streamable HTTP (compose's team-mcp) runs from the same image.
-COPY server.py ./
+COPY server.py gunicorn.conf.py ./
 
 USER 10001:10001
 EXPOSE 8080
 # slim has no curl: ask /health with the standard library (urlopen raises on anything but 2xx).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
-# --timeout stays above TOOL_DEADLINE_SECONDS (45 s), so a slow tool call ends with its own
-# DEADLINE_EXCEEDED error instead of gunicorn killing the worker.
-CMD ["gunicorn", "--bind", "0.0.0.0:8080", "--timeout", "60", "--access-logfile", "-", "api:create_app()"]
+# gunicorn.conf.py, the one config of every documented command, keeps the worker timeout above
+# TOOL_DEADLINE_SECONDS, so a slow tool call ends with its own error instead of a killed worker.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8080", "api:create_app()"]

@@ -38,3 +38,6 @@ timeout = int(_deadline) + TIMEOUT_MARGIN_SECONDS
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"
+
+# Prometheus multiprocess mode (PROMETHEUS_MULTIPROC_DIR): gunicorn finds these hooks by name here.
+from api.gunicorn_hooks import child_exit, on_starting  # noqa: E402, F401

@@ -29,7 +29,7 @@ import re
 import sys
 import tempfile
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,11 +39,12 @@ try:
 
     from klaviyo_analytics import paths
     from klaviyo_analytics.client import KlaviyoClient
-    from klaviyo_analytics.config import SETTINGS, Settings, load_settings
+    from klaviyo_analytics.config import SETTINGS, Settings, load_settings, merged_environment
     from klaviyo_analytics.deadline import Deadline
     from klaviyo_analytics.endpoints import ENDPOINTS
     from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError, UpstreamAuthError
     from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
+    from klaviyo_analytics.service.metrics import CONVERSION_METRIC_NAME
     from klaviyo_analytics.tools import ToolSpec, visible_tools
 except ModuleNotFoundError as missing:  # run by a python without the project's packages
     sys.stderr.write(
@@ -107,14 +108,14 @@ ACCOUNTS_TEMPLATE = """\
 #
 # [slug]                 the account's name in tool calls: lower-case letters, digits, - and _
 # api_key_env            the variable in .env that holds this account's private API key
-# conversion_metric_id   id of the metric conversions are attributed to, usually "Placed Order"
-#                        (Klaviyo > Analytics > Metrics > Placed Order: the id is in the URL)
 # label                  a readable name
+# conversion_metric_id   (optional) the metric conversions are attributed to; `install.py --check-api`
+#                        finds the account's "Placed Order" metric and fills it in (without it, the
+#                        server uses that metric and says so in its answers)
 # timezone (optional)    the account's IANA timezone; `install.py --check-api` fills it in
 
 [acme]
 api_key_env = "KLAVIYO_ACME_KEY"
-conversion_metric_id = "REPLACE-ME"
 label = "Acme Storefront"
 """
 
@@ -189,6 +190,8 @@ class AccountCheck:
     ok: bool = False
     problem: str | None = None
     timezone: str | None = None
+    # Ids of the account's "Placed Order" metrics, when accounts.toml has no usable conversion_metric_id.
+    metric_candidates: list[tuple[str, str]] = field(default_factory=list)
     scopes: dict[str, str] = field(default_factory=dict)  # scope -> "ok" | "missing" | "unchecked" | error code
     warnings: list[str] = field(default_factory=list)
 
@@ -245,14 +248,22 @@ def check_account(client: KlaviyoClient, account: Account, needed: Sequence[str]
             continue
         result.scopes[scope] = "ok"
         if probe.operation == "get_metrics" and not any(m.get("id") == account.conversion_metric_id for m in items):
-            placed = [m["id"] for m in items if (m.get("attributes") or {}).get("name") == "Placed Order"]
-            hint = f"; the account's 'Placed Order' metric is {placed[0]}" if placed else ""
-            result.warnings.append(f"conversion_metric_id {account.conversion_metric_id} is not a metric here{hint}")
+            result.metric_candidates = [
+                (str(m["id"]), str(((m.get("attributes") or {}).get("integration") or {}).get("name") or "?"))
+                for m in items
+                if (m.get("attributes") or {}).get("name") == CONVERSION_METRIC_NAME
+            ]
+            if account.conversion_metric_id is not None:
+                result.warnings.append(f"conversion_metric_id {account.conversion_metric_id} is not a metric here")
     return result
 
 
 def record_timezone(path: Path, slug: str, timezone: str) -> bool:
-    """Add ``timezone = "..."`` to the ``[slug]`` table, keeping every comment and line; False if unsure."""
+    return record_field(path, slug, "timezone", timezone)
+
+
+def record_field(path: Path, slug: str, name: str, value: str) -> bool:
+    """Add ``name = "value"`` to the ``[slug]`` table, keeping every comment and line; False if unsure."""
     text = path.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     header = re.compile(rf"^\s*\[\s*(?:{re.escape(slug)}|\"{re.escape(slug)}\")\s*\]\s*(?:#.*)?$")
@@ -263,17 +274,57 @@ def record_timezone(path: Path, slug: str, timezone: str) -> bool:
     last = max(i for i in range(start, end) if lines[i].strip() and not lines[i].lstrip().startswith("#"))
     if not lines[last].endswith("\n"):
         lines[last] += "\n"
-    lines.insert(last + 1, f"timezone = {json.dumps(timezone)}\n")
+    lines.insert(last + 1, f"{name} = {json.dumps(value)}\n")
     updated = "".join(lines)
     before, after = tomllib.loads(text), tomllib.loads(updated)
-    if after.get(slug, {}).pop("timezone", None) != timezone or after != before:
+    if after.get(slug, {}).pop(name, None) != value or after != before:
         return False
     write_atomically(path, updated)
     return True
 
 
+Chooser = Callable[[str, list[tuple[str, str]]], str | None]
+
+
+def ask_on_terminal(slug: str, candidates: list[tuple[str, str]]) -> str | None:
+    """Which of several "Placed Order" metrics counts conversions: asked only on a terminal."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    for number, (metric_id, integration) in enumerate(candidates, 1):
+        print(f"      {number}. {metric_id} (from {integration})")
+    answer = input(f"    which one does {slug!r} attribute conversions to? [1-{len(candidates)}, Enter: skip] ")
+    return candidates[int(answer) - 1][0] if answer.strip().isdigit() and 0 < int(answer) <= len(candidates) else None
+
+
+def record_metric(
+    path: Path, account: Account, candidates: list[tuple[str, str]], out: TextIO, choose: Chooser
+) -> None:
+    ids = ", ".join(f"{metric_id} ({integration})" for metric_id, integration in candidates)
+    if len(candidates) == 1:
+        chosen: str | None = candidates[0][0]
+    else:
+        print(f"    several {CONVERSION_METRIC_NAME!r} metrics: {ids}", file=out)
+        chosen = choose(account.slug, candidates)
+    if chosen is None:
+        print(f"    conversion_metric_id: add one of {ids} to [{account.slug}] in {path} by hand", file=out)
+        return
+    if account.conversion_metric_id is not None:
+        print(f'    conversion_metric_id: replace it with "{chosen}" in {path}', file=out)
+        return
+    try:
+        recorded = record_field(path, account.slug, "conversion_metric_id", chosen)
+    except (OSError, InstallError, tomllib.TOMLDecodeError):
+        recorded = False
+    where = f"recorded in {path}" if recorded else f'add conversion_metric_id = "{chosen}" by hand'
+    print(f"    conversion metric {CONVERSION_METRIC_NAME!r} {chosen}: {where}", file=out)
+
+
 def check_api(
-    settings: Settings, registry: AccountRegistry, out: TextIO, transport: httpx.BaseTransport | None = None
+    settings: Settings,
+    registry: AccountRegistry,
+    out: TextIO,
+    transport: httpx.BaseTransport | None = None,
+    choose: Chooser = ask_on_terminal,
 ) -> bool:
     tools = visible_tools(settings.read_only)
     needed = sorted({"accounts:read", *(scope for tool in tools for scope in tool.scopes)})
@@ -297,6 +348,8 @@ def check_api(
                 print(f"    all {len(tools)} tools have the scopes they need", file=out)
             for warning in result.warnings:
                 print(f"    warning: {warning}", file=out)
+            if result.metric_candidates and registry.source is not None:
+                record_metric(registry.source, account, result.metric_candidates, out, choose)
             if result.timezone and account.timezone is None and registry.source is not None:
                 try:
                     recorded = record_timezone(registry.source, account.slug, result.timezone)
@@ -333,8 +386,10 @@ def venv_python() -> Path:
     return Path(sys.executable).absolute()
 
 
-def server_entry(python: Path) -> dict[str, Any]:
-    return {"command": str(python), "args": [str(SERVER)]}
+def server_entry(python: Path, config_dir: Path) -> dict[str, Any]:
+    """The entry as Claude runs it: absolute paths, and the config dir in its own environment (Claude
+    starts the server from elsewhere with an environment of its own, so nothing may be left implied)."""
+    return {"command": str(python), "args": [str(SERVER)], "env": {paths.CONFIG_DIR_VARIABLE: str(config_dir)}}
 
 
 def merge_server(path: Path, name: str, entry: Mapping[str, Any]) -> str:
@@ -400,6 +455,11 @@ def main(
         try:
             settings, registry = validate(environ, config_dir)
         except KlaviyoMCPError as exc:
+            # The entries are right already; what is left is the user's to fill in, so show both.
+            print("\nstill to do before the server can start:", file=out)
+            for item in still_to_fill(config_dir, exc, environ):
+                print(f"  - {item}", file=out)
+            print_entries(args, config_dir, out)
             message = f"{exc.code}: {exc.message}"
             if scaffolded:
                 message += f"\nfill in {config_dir / '.env'} and {config_dir / 'accounts.toml'}, then run again"
@@ -409,22 +469,47 @@ def main(
             print(f"  {account.slug:<16} {account.label} (key from {account.api_key_env})", file=out)
         if args.check_api and not check_api(settings, registry, out, transport):
             raise InstallError("the Klaviyo API check failed for at least one account (see above)")
-        write_entries(args, out)
+        write_entries(args, config_dir, out)
     except InstallError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-def write_entries(args: argparse.Namespace, out: TextIO) -> None:
-    entry = server_entry(venv_python())
-    desktop = (args.desktop_config.expanduser() if args.desktop_config else desktop_config_path()).absolute()
+def still_to_fill(config_dir: Path, error: KlaviyoMCPError, environ: Mapping[str, str] | None) -> list[str]:
+    """What a newcomer still has to write, most specific first: the failing check, then every key."""
+    items = [error.message]
+    dotenv = config_dir / ".env"
+    try:
+        document = tomllib.loads((config_dir / "accounts.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return items
+    env = merged_environment(environ, config_dir)
+    for slug, entry in document.items():
+        key_env = entry.get("api_key_env") if isinstance(entry, Mapping) else None
+        if isinstance(key_env, str) and not env.get(key_env, "").strip() and key_env not in error.message:
+            items.append(f"the private API key of {slug!r} after {key_env}= in {dotenv}")
+    return items
+
+
+def print_entries(args: argparse.Namespace, config_dir: Path, out: TextIO) -> dict[str, Any]:
+    entry = server_entry(venv_python(), config_dir)
     snippet = json.dumps({"mcpServers": {args.name: entry}}, indent=2)
     print(f"\nMCP server entry (this machine's absolute paths):\n{snippet}", file=out)
+    return entry
+
+
+def write_entries(args: argparse.Namespace, config_dir: Path, out: TextIO) -> None:
+    entry = print_entries(args, config_dir, out)
+    desktop = (args.desktop_config.expanduser() if args.desktop_config else desktop_config_path()).absolute()
     if not args.write:
         print(f"\nClaude Desktop: add it to {desktop}, or run again with --write", file=out)
         print("Claude Code: run again with --write --project-dir DIR, or:", file=out)
-        print(f"  claude mcp add --scope user {args.name} -- {entry['command']} {entry['args'][0]}", file=out)
+        variable = f"{paths.CONFIG_DIR_VARIABLE}={entry['env'][paths.CONFIG_DIR_VARIABLE]}"
+        print(
+            f"  claude mcp add --scope user --env {variable} {args.name} -- {entry['command']} {entry['args'][0]}",
+            file=out,
+        )
         return
     print(f"\nClaude Desktop ({desktop}): server {args.name!r} {merge_server(desktop, args.name, entry)}", file=out)
     print("  restart Claude Desktop to load it", file=out)

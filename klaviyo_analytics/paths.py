@@ -6,6 +6,7 @@ serve every checkout; the repository root is the fallback for development.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -15,7 +16,15 @@ APP_NAME = "klaviyo-mcp"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where `.env` and `accounts.toml` live when not the per-user default: `install.py --config-dir DIR`
+# writes it into the MCP entry, because Claude starts the server with an environment of its own.
+CONFIG_DIR_VARIABLE = "KLAVIYO_MCP_CONFIG_DIR"
+
+
 def user_config_dir() -> Path:
+    override = os.environ.get(CONFIG_DIR_VARIABLE, "").strip()
+    if override:
+        return Path(override).expanduser()
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
 
 

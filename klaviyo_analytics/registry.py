@@ -22,7 +22,7 @@ from klaviyo_analytics.redact import register_secret
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 METRIC_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
-REQUIRED_KEYS = ("api_key_env", "conversion_metric_id", "label")
+REQUIRED_KEYS = ("api_key_env", "label")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class Account:
     slug: str
     label: str
     api_key_env: str
-    conversion_metric_id: str
+    # Optional: without it the service uses the account's "Placed Order" metric and says to record it.
+    conversion_metric_id: str | None
     api_key: str = field(repr=False)
     # The account's IANA timezone; optional (install.py --check-api records it). Without it the
     # service asks Klaviyo once a day, so metric buckets line up with the reporting API's.
@@ -74,7 +75,10 @@ class AccountRegistry:
 def accounts_file_path(settings: Settings) -> Path:
     if settings.accounts_file is not None:
         if not settings.accounts_file.is_file():
-            raise ConfigError("ACCOUNTS_FILE points to a file that does not exist", variable="ACCOUNTS_FILE")
+            raise ConfigError(
+                f"ACCOUNTS_FILE points to a file that does not exist: {settings.accounts_file}",
+                variable="ACCOUNTS_FILE",
+            )
         return settings.accounts_file
     found = paths.find_config_file("accounts.toml", settings.config_dir)
     if found is None:
@@ -86,7 +90,9 @@ def accounts_file_path(settings: Settings) -> Path:
     return found
 
 
-def parse_accounts(document: Mapping[str, object], env: Mapping[str, str]) -> dict[str, Account]:
+def parse_accounts(
+    document: Mapping[str, object], env: Mapping[str, str], dotenv: Path | None = None
+) -> dict[str, Account]:
     """Validate a parsed accounts.toml and resolve each key from ``env``."""
     accounts: dict[str, Account] = {}
     for slug, entry in document.items():
@@ -100,8 +106,9 @@ def parse_accounts(document: Mapping[str, object], env: Mapping[str, str]) -> di
         key_env = str(entry["api_key_env"])
         if not ENV_NAME_PATTERN.fullmatch(key_env):
             raise ConfigError(f"account {slug!r}: api_key_env must be an environment variable name", account=slug)
-        metric_id = str(entry["conversion_metric_id"])
-        if not METRIC_ID_PATTERN.fullmatch(metric_id):
+        raw_metric = entry.get("conversion_metric_id")
+        metric_id = None if raw_metric in (None, "") else str(raw_metric)
+        if metric_id is not None and not METRIC_ID_PATTERN.fullmatch(metric_id):
             raise ConfigError(f"account {slug!r}: conversion_metric_id must be alphanumeric", account=slug)
         timezone = entry.get("timezone")
         if timezone is not None and not _is_timezone(timezone):
@@ -109,7 +116,7 @@ def parse_accounts(document: Mapping[str, object], env: Mapping[str, str]) -> di
         api_key = env.get(key_env, "").strip()
         if not api_key:
             raise ConfigError(
-                f"environment variable {key_env} for account {slug!r} is not set; add it to .env",
+                f"environment variable {key_env} for account {slug!r} is not set; add it to {dotenv or '.env'}",
                 variable=key_env,
                 account=slug,
             )
@@ -133,8 +140,8 @@ def load_registry(settings: Settings) -> AccountRegistry:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path.name}: {exc}", variable="ACCOUNTS_FILE") from None
-    accounts = parse_accounts(document, settings.env)
+        raise ConfigError(f"cannot read {path}: {exc}", variable="ACCOUNTS_FILE") from None
+    accounts = parse_accounts(document, settings.env, paths.config_search_path(".env", settings.config_dir)[0])
     if not accounts:
         raise ConfigError(f"{path} defines no accounts", variable="ACCOUNTS_FILE")
     return AccountRegistry(accounts, path)

@@ -26,6 +26,7 @@ from klaviyo_analytics.schemas.actions import (
     SegmentParams,
 )
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.metrics import conversion_metric_id
 
 LOOKUP_CHUNK = 100  # GET /api/profiles: any(...) lists and pages of at most 100
 PAUSED = ("manual", "draft")
@@ -230,7 +231,7 @@ def propose_campaign_draft(
 def propose_segment(service: KlaviyoService, params: SegmentParams, ctx: CallContext) -> ToolResult[ActionView]:
     account = service.account(params.account)
     reader = Reader(service, account, ctx)
-    metric_id = params.metric_id or account.conversion_metric_id
+    metric_id = params.metric_id or conversion_metric_id(service, account, ctx)
     metric = reader.require(f"/api/metrics/{metric_id}", "metric_id", "metric")
     days = params.days or (90 if params.recipe == "vip" else 180)
     value = f"{params.min_value:g}"

@@ -48,6 +48,8 @@ class CallContext:
     # size): run_tool then sets ``metadata.partial``, so the gap is machine-readable, not only a
     # warning. A list, so copies made with dataclasses.replace share it.
     incomplete: list[str] = field(default_factory=list)
+    # Warnings found on the way that belong to every answer of this call (e.g. a setting to record).
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from klaviyo_analytics import untrusted
-from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
+from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
@@ -194,3 +194,33 @@ def query_metric_aggregates(
         row_count=len(ranked), truncated=len(ranked) > params.limit,
     )  # fmt: skip
     return ToolResult(result, account=account.slug, period=period, warnings=warnings)
+
+
+CONVERSION_METRIC_NAME = "Placed Order"
+
+
+def conversion_metric_id(svc: KlaviyoService, account: Account, ctx: CallContext) -> str:
+    """accounts.toml's ``conversion_metric_id``, or else the account's "Placed Order" metric.
+
+    The metric list comes through the client's cache (shared and persistent), so the lookup costs a
+    call once per cache lifetime, not once per question; every answer says to record the id.
+    """
+    if account.conversion_metric_id:
+        return account.conversion_metric_id
+    metric = find_metrics(svc, account, [CONVERSION_METRIC_NAME], ctx).get(CONVERSION_METRIC_NAME)
+    source = account_source(svc)
+    if metric is None:
+        raise ConfigError(
+            f"account {account.slug!r} has no conversion_metric_id in {source} and no {CONVERSION_METRIC_NAME!r} "
+            "metric to use instead; run `install.py --check-api` or add the id of the metric conversions count",
+            account=account.slug,
+        )
+    ctx.notes.append(
+        f"conversion_metric_id is not set for {account.slug!r} in {source}: used its {CONVERSION_METRIC_NAME!r} "
+        f'metric ({metric.id}); record it there (conversion_metric_id = "{metric.id}") or run install.py --check-api'
+    )
+    return metric.id
+
+
+def account_source(svc: KlaviyoService) -> str:
+    return str(svc.registry.source) if svc.registry.source else "accounts.toml"

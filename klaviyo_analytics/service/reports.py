@@ -26,6 +26,7 @@ from klaviyo_analytics.registry import Account
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, Report
 from klaviyo_analytics.service.freshness import report_ttl
+from klaviyo_analytics.service.metrics import conversion_metric_id
 from klaviyo_analytics.timeframes import Period, chunk
 
 TIME_BASIS_WARNING = (
@@ -57,11 +58,11 @@ def chunk_warning(chunks: list[Period]) -> list[str]:
     return [f"The window is longer than one year, so it was fetched as {len(chunks)} chunks and summed."]
 
 
-def canonical_attributes(entity: str, account: Account) -> dict[str, Any]:
+def canonical_attributes(entity: str, metric_id: str) -> dict[str, Any]:
     """The one values-report request of ``entity`` (campaign or flow) the product makes, minus the window."""
     return {
         "statistics": stats.REPORT_STATISTICS,
-        "conversion_metric_id": account.conversion_metric_id,
+        "conversion_metric_id": metric_id,
         "group_by": GROUP_BY[entity],
     }
 
@@ -70,7 +71,7 @@ def canonical_values_report(
     svc: KlaviyoService, account: Account, entity: str, window: Period, ctx: CallContext
 ) -> Report:
     """The account-wide ``{entity}-values`` report of one (≤ 1 year) window, cached by the freshness policy."""
-    attributes = canonical_attributes(entity, account)
+    attributes = canonical_attributes(entity, conversion_metric_id(svc, account, ctx))
     ttl = report_ttl(svc, account, window, ctx)
     return svc.values_report(account, f"{entity}-values", window, attributes, ctx, cache_ttl=ttl)
 

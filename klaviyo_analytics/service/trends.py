@@ -30,7 +30,7 @@ from klaviyo_analytics.service.campaigns import campaign_counts
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.flows import FLOW_GROUP_BY, flow_counts
 from klaviyo_analytics.service.freshness import report_ttl
-from klaviyo_analytics.service.metrics import aggregate, find_metrics
+from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id, find_metrics
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, select_rows
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
@@ -79,7 +79,7 @@ def merge_series(parts: Iterable[tuple[list[str], list[SeriesRow]]]) -> tuple[li
     return dates, merged
 
 
-def flow_series_attributes(account: Account, interval: str) -> dict[str, Any]:
+def flow_series_attributes(metric_id: str, interval: str) -> dict[str, Any]:
     """The one flow-series request per (window, interval): every statistic the tool offers, every flow.
 
     A later question on the same window and interval — other statistics, one flow — is then a
@@ -88,7 +88,7 @@ def flow_series_attributes(account: Account, interval: str) -> dict[str, Any]:
     """
     return {
         "statistics": list(REPORT_STATISTICS),
-        "conversion_metric_id": account.conversion_metric_id,
+        "conversion_metric_id": metric_id,
         "interval": interval,
         "group_by": FLOW_GROUP_BY,
     }
@@ -110,7 +110,7 @@ def flow_series(
     svc: KlaviyoService, account: Account, period: Period, params: OverTimeParams, ctx: CallContext
 ) -> tuple[list[str], list[SeriesRow]]:
     statistics = list(dict.fromkeys(params.statistics or DEFAULT_FLOW_STATISTICS))
-    attributes = flow_series_attributes(account, params.interval)
+    attributes = flow_series_attributes(conversion_metric_id(svc, account, ctx), params.interval)
     parts = []
     windows = chunk(period, INTERVAL_MAX_DAYS[params.interval])
     for i, window in enumerate(windows):
@@ -148,7 +148,7 @@ def campaign_series(
                         continue  # flow sends are not campaigns
                     labels[message] = campaign_name
                     _add(cells.setdefault(message, {}), stat, values.get(measurement, []))
-        conversions = aggregate(svc, account, account.conversion_metric_id, window, ctx,
+        conversions = aggregate(svc, account, conversion_metric_id(svc, account, ctx), window, ctx,
                                 measurements=["count", "sum_value"], interval=interval,
                                 by=["$attributed_message"])  # fmt: skip
         dates = conversions.dates or dates

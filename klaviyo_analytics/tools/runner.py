@@ -67,7 +67,8 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **extra,
             )
-            warnings = [*result.warnings, *(w for w in quota_warnings if w not in result.warnings)]
+            found = [*ctx.notes, *quota_warnings]
+            warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
         payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)

@@ -222,7 +222,7 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
     # Both adapters: REST under gunicorn with the multiprocess metrics hooks, MCP over Streamable HTTP.
     command = api["command"]
     assert command[0] == "gunicorn" and command[-1] == "api:create_app()"
-    assert command[command.index("-c") + 1] == "python:api.gunicorn_hooks"
+    assert command[command.index("-c") + 1] == "gunicorn.conf.py"  # which imports the metrics hooks
     assert api["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
     assert "PROMETHEUS_MULTIPROC_DIR" not in mcp["environment"], "only gunicorn's workers share a metrics dir"
     # Inside its container the MCP server listens on every interface; compose publishes it on loopback.

@@ -60,7 +60,8 @@ def test_slim_python_non_root_and_hash_checked_installs() -> None:
 def test_it_copies_only_what_the_servers_need() -> None:
     # The REST API, and server.py for the MCP server over HTTP; never secrets, tests or the sandbox's tools.
     assert copied_sources() == [
-        "requirements-bootstrap.txt", "requirements.prod.txt", "api", "klaviyo_analytics", "server.py"
+        "requirements-bootstrap.txt", "requirements.prod.txt", "api", "klaviyo_analytics", "server.py",
+        "gunicorn.conf.py",
     ]  # fmt: skip
     assert ".env" not in copied_sources() and "tests" not in copied_sources()
 
@@ -71,8 +72,9 @@ def test_cmd_is_gunicorn_on_all_interfaces_with_workers_from_the_environment() -
     assert cmd[cmd.index("--bind") + 1] == PRODUCTION_BIND
     assert not {"-w", "--workers"} & set(cmd), "workers come from WEB_CONCURRENCY, not the command"
     assert int(image_env()["WEB_CONCURRENCY"]) >= 1
-    # A worker must outlive the slowest tool call, which ends itself at the tool deadline.
-    assert int(cmd[cmd.index("--timeout") + 1]) > TOOL_DEADLINE
+    # A worker must outlive the slowest tool call, which ends itself at the tool deadline: the timeout
+    # comes from gunicorn.conf.py (tests/deploy/test_gunicorn_conf.py), never a second number here.
+    assert cmd[cmd.index("-c") + 1] == "gunicorn.conf.py" and "--timeout" not in cmd
     assert only("EXPOSE").arguments == "8080"
     assert image_env()["LEDGER_PATH"].startswith("/data/")
 

@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.deploy.conftest import REPO, REST_TOKEN, VENV_BIN, base_env, free_port, http_request, replace_one, running
+from tests.deploy.conftest import REPO, REST_TOKEN, VENV_BIN, base_env, free_port, http_request, running
 from tests.helpers import write_accounts
 from tests.readme_recipes import recipe
 
@@ -50,10 +50,10 @@ def wait_for_workers(log: Path, count: int) -> None:
 def gunicorn(port: int) -> list[str]:
     """The README's command ("Deploy for a team"), on a free port."""
     block = recipe("Deploy for a team", "test_one_scrape_sees_calls_served_by_both_workers").code
-    line = next(line for line in block.splitlines() if line.startswith("gunicorn "))
-    argv = replace_one(shlex.split(line), "127.0.0.1:8080", f"127.0.0.1:{port}")
-    assert argv[argv.index("--workers") + 1] == "2"
-    return [str(VENV_BIN / "gunicorn"), *argv[1:]]
+    line = next(line for line in block.splitlines() if line.startswith(".venv/bin/gunicorn "))
+    argv = shlex.split(line.split("#")[0])
+    assert argv[argv.index("-c") + 1] == "gunicorn.conf.py"  # 2 workers by default, and the metrics hooks
+    return [str(VENV_BIN / "gunicorn"), *argv[1:-1], "--bind", f"127.0.0.1:{port}", argv[-1]]
 
 
 @pytest.mark.slow

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -20,7 +22,14 @@ from klaviyo_analytics.tools import CATALOG, visible_tools
 from tests.install.conftest import REPO, RESTRICTED_KEY, Run, accounts_toml
 
 Runner = Callable[..., Run]
-ENTRY = {"command": str(install.venv_python()), "args": [str(REPO / "server.py")]}
+
+
+def entry_for(config_dir: Path) -> dict[str, object]:
+    return {
+        "command": str(install.venv_python()),
+        "args": [str(REPO / "server.py")],
+        "env": {"KLAVIYO_MCP_CONFIG_DIR": str(config_dir)},
+    }
 
 
 @pytest.fixture
@@ -39,7 +48,11 @@ def test_scaffold_writes_templates_that_fail_until_filled_in(tmp_path: Path, run
     config = tmp_path / "fresh" / "klaviyo-mcp"
     first = run_install("--config-dir", str(config), environ={})
     assert first.code == 1
-    assert "conversion_metric_id" in first.err and f"fill in {config / '.env'}" in first.err
+    assert f"KLAVIYO_ACME_KEY for account 'acme' is not set; add it to {config / '.env'}" in first.err
+    assert f"fill in {config / '.env'}" in first.err
+    # The first run prints the entries anyway, with what is still to fill in.
+    assert "still to do before the server can start:" in first.out
+    assert '"mcpServers"' in first.out and str(config) in first.out
     env_file, accounts = config / ".env", config / "accounts.toml"
     assert f"{env_file}: created" in first.out and f"{accounts}: created" in first.out
     assert env_file.stat().st_mode & 0o777 == 0o600  # it will hold keys
@@ -49,7 +62,6 @@ def test_scaffold_writes_templates_that_fail_until_filled_in(tmp_path: Path, run
 
     # Filled in, the same files pass the server's checks: the key comes from the scaffolded .env.
     env_file.write_text(env_file.read_text().replace("KLAVIYO_ACME_KEY=", "KLAVIYO_ACME_KEY=pk_filled_in_0123456789"))
-    accounts.write_text(accounts.read_text().replace("REPLACE-ME", "AbC123"))
     filled = run_install("--config-dir", str(config), environ={}, transport=None)
     assert filled.code == 0, filled.err
     assert "kept (use --force to replace it)" in filled.out
@@ -88,7 +100,7 @@ def test_bad_toml_fails_with_the_reason(config_dir: Path, run_install: Runner, e
     (config_dir / "accounts.toml").write_text("[acme\napi_key_env = 1\n")
     result = run_install("--config-dir", str(config_dir), environ=environ)
     assert result.code == 1
-    assert "CONFIG_ERROR: cannot read accounts.toml" in result.err
+    assert f"CONFIG_ERROR: cannot read {config_dir / 'accounts.toml'}" in result.err
 
 
 def test_a_key_variable_that_is_not_set_is_named_and_nothing_is_written(
@@ -114,11 +126,12 @@ def test_prints_the_entry_with_absolute_paths_and_writes_nothing_by_default(
     start = result.out.index('{\n  "mcpServers"')
     printed, _ = json.JSONDecoder().raw_decode(result.out[start:])
     entry = printed["mcpServers"]["klaviyo"]
-    assert entry == ENTRY
+    assert entry == entry_for(config_dir)
     python, server = Path(entry["command"]), Path(entry["args"][0])
     assert python.is_absolute() and python.is_file() and os.access(python, os.X_OK)
     assert server.is_absolute() and server == REPO / "server.py" and server.is_file()
-    assert f"claude mcp add --scope user klaviyo -- {python} {server}" in result.out
+    variable = f"KLAVIYO_MCP_CONFIG_DIR={config_dir}"
+    assert f"claude mcp add --scope user --env {variable} klaviyo -- {python} {server}" in result.out
     assert not desktop.exists()
 
 
@@ -128,7 +141,7 @@ def test_write_creates_the_desktop_config(
     desktop = tmp_path / "Application Support" / "Claude" / "claude_desktop_config.json"
     result = run_install("--config-dir", str(config_dir), "--write", "--desktop-config", str(desktop), environ=environ)
     assert result.code == 0, result.err
-    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo": ENTRY}}
+    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo": entry_for(config_dir)}}
     assert desktop.read_text().endswith("}\n")
     assert "server 'klaviyo' added" in result.out
 
@@ -146,7 +159,10 @@ def test_write_keeps_other_servers_and_top_level_keys(
     result = run_install(*args, environ=environ)
     assert result.code == 0, result.err
     written = json.loads(desktop.read_text())
-    assert written == {"globalShortcut": "Ctrl+Space", "mcpServers": {"github": github, "klaviyo": ENTRY}}
+    assert written == {
+        "globalShortcut": "Ctrl+Space",
+        "mcpServers": {"github": github, "klaviyo": entry_for(config_dir)},
+    }
     assert list(written["mcpServers"]) == ["github", "klaviyo"]
     assert desktop.stat().st_mode & 0o777 == 0o640
     assert "server 'klaviyo' updated" in result.out
@@ -167,9 +183,9 @@ def test_write_merges_into_a_project_mcp_json(
     result = run_install(*common, "--project-dir", str(project), "--name", "klaviyo-prod", environ=environ)
     assert result.code == 0, result.err
     assert json.loads((project / ".mcp.json").read_text()) == {
-        "mcpServers": {"db": {"command": "db-mcp"}, "klaviyo-prod": ENTRY}
+        "mcpServers": {"db": {"command": "db-mcp"}, "klaviyo-prod": entry_for(config_dir)}
     }
-    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo-prod": ENTRY}}
+    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo-prod": entry_for(config_dir)}}
 
     # This checkout's own .mcp.json keeps its portable, relative entry.
     before = (REPO / ".mcp.json").read_bytes()
@@ -287,8 +303,42 @@ def test_check_api_spots_a_conversion_metric_that_is_not_there(
     (config / "accounts.toml").write_text(accounts_toml(sandbox, acme="NoSuch1"))
     result = run_install("--config-dir", str(config), "--check-api", environ=environ)
     placed_order = sandbox.accounts[0].conversion_metric_id
-    assert f"NoSuch1 is not a metric here; the account's 'Placed Order' metric is {placed_order}" in result.out
+    assert "NoSuch1 is not a metric here" in result.out
+    # An id that is set is never overwritten: the user is told which to put instead.
+    assert f'conversion_metric_id: replace it with "{placed_order}"' in result.out
+    assert 'conversion_metric_id = "NoSuch1"' in (config / "accounts.toml").read_text()
     assert result.code == 0
+
+
+def test_check_api_finds_and_records_the_placed_order_metric(
+    sandbox: Sandbox, tmp_path: Path, run_install: Runner, environ: dict[str, str]
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    text = re.sub(r'conversion_metric_id = "\w+"\n', "", accounts_toml(sandbox))
+    (config / "accounts.toml").write_text("# my accounts\n" + text)
+    result = run_install("--config-dir", str(config), "--check-api", environ=environ)
+    assert result.code == 0, result.err
+    written = (config / "accounts.toml").read_text()
+    assert written.startswith("# my accounts\n"), "comments are kept"
+    recorded = tomllib.loads(written)
+    assert recorded["acme"]["conversion_metric_id"] == sandbox.accounts[0].conversion_metric_id
+    assert recorded["globex"]["conversion_metric_id"] == sandbox.accounts[1].conversion_metric_id
+    assert f"conversion metric 'Placed Order' {sandbox.accounts[0].conversion_metric_id}: recorded in" in result.out
+
+
+def test_several_placed_order_metrics_are_listed_and_the_chosen_one_recorded(tmp_path: Path) -> None:
+    path = tmp_path / "accounts.toml"
+    path.write_text('[acme]\napi_key_env = "K"\nlabel = "A"\n')
+    account = install.Account("acme", "A", "K", None, "pk_x_0123456789")
+    out = io.StringIO()
+    candidates = [("M1", "Shopify"), ("M2", "Klaviyo")]
+    install.record_metric(path, account, candidates, out, lambda slug, found: None)
+    assert "several 'Placed Order' metrics: M1 (Shopify), M2 (Klaviyo)" in out.getvalue()
+    assert "add one of M1 (Shopify), M2 (Klaviyo) to [acme]" in out.getvalue()
+    assert "conversion_metric_id" not in path.read_text()
+    install.record_metric(path, account, candidates, out, lambda slug, found: found[1][0])
+    assert tomllib.loads(path.read_text())["acme"]["conversion_metric_id"] == "M2"
 
 
 def test_every_read_scope_of_the_catalog_has_a_probe_from_the_endpoints_table() -> None:
@@ -324,7 +374,7 @@ def test_the_command_end_to_end(config_dir: Path, tmp_path: Path, environ: dict[
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo": ENTRY}}
+    assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo": entry_for(config_dir)}}
 
 
 def test_without_the_project_packages_it_says_how_to_get_them(tmp_path: Path) -> None:

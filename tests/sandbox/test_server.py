@@ -139,7 +139,7 @@ def test_cli_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert "[acme]" in capsys.readouterr().out
     assert main(["--faults", "volcano=1", "--print-env"]) == 2
     assert main(["--host", "::1", "--port", "1", "--print-env"]) == 0
-    assert capsys.readouterr().out.startswith("KLAVIYO_BASE_URL=http://[::1]:1")
+    assert capsys.readouterr().out.startswith("export KLAVIYO_BASE_URL='http://[::1]:1'")
 
 
 @pytest.mark.slow

@@ -91,7 +91,7 @@ def test_missing_key_env_fails_fast_naming_the_variable(tmp_path: Path) -> None:
     [
         ({"Bad Slug": {}}, "not a valid slug"),
         ({"acme": "x"}, "must be a table"),
-        ({"acme": {"api_key_env": "K", "label": "A"}}, "conversion_metric_id"),
+        ({"acme": {"api_key_env": "K", "conversion_metric_id": "X"}}, "label"),
         ({"acme": {"api_key_env": "not a name", "conversion_metric_id": "X", "label": "A"}}, "api_key_env"),
         ({"acme": {"api_key_env": "K", "conversion_metric_id": "a/b", "label": "A"}}, "alphanumeric"),
     ],

@@ -11,6 +11,7 @@ import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -382,3 +383,57 @@ def test_without_the_project_packages_it_says_how_to_get_them(tmp_path: Path) ->
     done = subprocess.run([sys.executable, "-S", str(REPO / "install.py")], capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert "run `make venv`, then `.venv/bin/python install.py`" in done.stderr
+
+
+@pytest.mark.slow
+def test_the_printed_entry_runs_as_claude_runs_it(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`install.py --config-dir DIR`'s entry, run from / with an empty environment plus only the entry's
+    own `env` (`env -i`), as Claude Desktop starts it: it finds DIR's .env and accounts.toml and answers."""
+    config = tmp_path / "my-config"
+    config.mkdir()
+    (config / "accounts.toml").write_text(accounts_toml(sandbox))
+    with serve(sandbox) as url:
+        (config / ".env").write_text(
+            f"KLAVIYO_BASE_URL={url}\n" + "".join(f"{a.key_env}={a.api_key}\n" for a in sandbox.accounts)
+            + f"LEDGER_PATH={tmp_path / 'ledger.sqlite3'}\nQUOTA_STORE=memory://\n"
+        )  # fmt: skip
+        printed = subprocess.run(
+            [sys.executable, str(REPO / "install.py"), "--config-dir", str(config), "--no-scaffold"],
+            cwd=tmp_path, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert printed.returncode == 0, printed.stderr
+        start = printed.stdout.index('{\n  "mcpServers"')
+        entry = json.JSONDecoder().raw_decode(printed.stdout[start:])[0]["mcpServers"]["klaviyo"]
+        own_env = [f"{name}={value}" for name, value in entry["env"].items()]
+        server = subprocess.Popen(
+            ["env", "-i", *own_env, entry["command"], *entry["args"]],
+            cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "claude", "version": "1"}}
+        messages = [
+            {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": init},
+            {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "klaviyo_list_accounts"}},
+        ]
+        assert server.stdin and server.stdout
+        server.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        server.stdin.flush()
+        answers: dict[int, Any] = {}
+        try:
+            while 2 not in answers:
+                line = server.stdout.readline()
+                assert line, f"the server stopped: {server.stderr.read() if server.stderr else ''}"
+                message = json.loads(line)
+                if "id" in message:
+                    answers[message["id"]] = message
+        finally:
+            server.stdin.close()
+            server.wait(timeout=30)
+            server.stdout.close()
+            if server.stderr:
+                server.stderr.close()
+    result = answers[2]["result"]
+    assert not result.get("isError"), result
+    names = [a["name"] for a in result["structuredContent"]["data"]["accounts"]]
+    assert names == sorted(a.slug for a in sandbox.accounts)

@@ -11,8 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from klaviyo_analytics.cache import TTLCache
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.quota.memory import MemoryStore
 from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import CallContext, KlaviyoService, stats
 from klaviyo_analytics.service.reports import GROUP_BY, Summed, sum_rows
@@ -113,7 +115,9 @@ def test_compare_periods_reuses_the_current_window_and_spends_one_call(
     assert calls[1]["body"]["data"]["attributes"]["timeframe"] == prior.klaviyo_timeframe()
 
     # An empty cache (both windows fetched directly), the same pacer: one process's quota.
-    client = KlaviyoClient(service.settings, transport=sandbox.transport, pacer=service.client.pacer)
+    # (An own cache in memory: a client built from the settings alone would share the default store's.)
+    cache = TTLCache(MemoryStore())
+    client = KlaviyoClient(service.settings, transport=sandbox.transport, pacer=service.client.pacer, cache=cache)
     fresh = KlaviyoService(service.settings, service.registry, client)
     assert (
         ask(fresh, "klaviyo_compare_periods", entity="campaign", timeframe="last_30_days")["data"] == (compared["data"])

@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CODE := klaviyo_analytics server.py api install.py live_smoke.py demo.py
 
-.PHONY: help venv test lint fmt typecheck pytest demo sandbox lock clean docs bench
+.PHONY: help venv test lint fmt typecheck pytest demo sandbox serve lock clean docs bench
 
 help:
 	@echo "make demo     - run a scripted MCP session against the embedded Klaviyo sandbox"
 	@echo "make test     - lint, format check, type check and the test suite with its coverage gate"
+	@echo "make serve    - the REST API on 127.0.0.1:8080 (gunicorn.conf.py; settings from .env)"
 	@echo "make sandbox  - run the Klaviyo sandbox alone on loopback (for curl and REST trials)"
 	@echo "make smoke    - live smoke checks (sandbox by default; ACCOUNT=name for real Klaviyo)"
 	@echo "make docs     - regenerate the README's tool reference, settings and scopes tables"
@@ -45,6 +46,10 @@ demo: $(STAMP)
 
 sandbox: $(STAMP)
 	$(BIN)/python -m klaviyo_analytics.sandbox
+
+# The REST API on REST_HOST:REST_PORT (127.0.0.1:8080), as every documented gunicorn command runs it.
+serve: $(STAMP)
+	$(BIN)/gunicorn -c gunicorn.conf.py "api:create_app()"
 
 docs: $(STAMP)
 	$(BIN)/python -m klaviyo_analytics.docs

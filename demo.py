@@ -34,7 +34,9 @@ WIDTH = 100
 
 
 def heading(text: str) -> None:
-    print(f"\n\033[1m== {text} \033[0m" + "=" * max(0, WIDTH - len(text) - 4))
+    # Bold only on a terminal: piped into a file or a CI log, escape codes are noise.
+    bold, plain = ("\033[1m", "\033[0m") if sys.stdout.isatty() else ("", "")
+    print(f"\n{bold}== {text} {plain}" + "=" * max(0, WIDTH - len(text) - 4))
 
 
 def table(rows: list[list[Any]], header: list[str]) -> None:
@@ -187,7 +189,7 @@ SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | 
         show_series,
     ),
     (
-        "Compare this month's campaigns with the month before",
+        "Compare the last 30 days of campaigns with the 30 days before",
         "klaviyo_compare_periods",
         {"account": "acme", "entity": "campaign", "timeframe": "last_30_days"},
         show_compare,
@@ -201,7 +203,7 @@ SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | 
     ),
     ("Which segments do I have?", "klaviyo_get_segments", {"account": "acme"}, show_segments),
     (
-        "Orders per week this quarter?",
+        "Orders per week over the last 30 days?",
         "klaviyo_query_metric_aggregates",
         {
             "account": "acme",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
 
 from klaviyo_analytics.config import SETTINGS
 from klaviyo_analytics.paths import REPO_ROOT
@@ -39,9 +40,11 @@ def _inputs(spec: ToolSpec) -> list[str]:
     required = set(schema.get("required", []))
     rows = []
     for name, prop in schema.get("properties", {}).items():
-        default = spec.params.model_fields[name].default
+        # A field with a default_factory has `default` = PydanticUndefined: ask for the real default.
+        default = spec.params.model_fields[name].get_default(call_default_factory=True)
         note = prop.get("description", "")
-        if name not in required and default not in (None, [], ()) and not callable(default):
+        shown = default is not PydanticUndefined and default not in (None, [], ()) and not callable(default)
+        if name not in required and shown:
             note = f"{note} Default `{default}`.".strip()
         where = " (path)" if name in spec.path_params else ""
         rows.append(f"| `{name}`{where} | {_type_name(prop)} | {'yes' if name in required else 'no'} | {note} |")

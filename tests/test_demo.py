@@ -19,6 +19,9 @@ def test_demo_runs_the_story_end_to_end() -> None:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
     assert "ERROR" not in out
+    # stdout is a pipe here, not a terminal: no escape codes; headings say the window they query.
+    assert "\033[" not in out
+    assert "this quarter" not in out and "Orders per week over the last 30 days?" in out
     for needle in (
         "tools/list:",
         "Which campaigns made the most revenue",

@@ -6,6 +6,7 @@ sees the same record: who proposed, approved and executed what, when, and every 
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from klaviyo_analytics.actions.ledger import Ledger
@@ -18,8 +19,10 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 MAX_REASON = 500
 
 
-def approve_command(action_id: str) -> str:
-    return f"python -m klaviyo_analytics actions approve {action_id}"
+def approve_command(action_id: str, settings: Settings | None = None) -> str:
+    """The approver's command; with LEDGER_PATH set it names that ledger, or the CLI would read the default one."""
+    ledger = f"LEDGER_PATH={shlex.quote(str(settings.ledger_path))} " if settings and settings.ledger_path else ""
+    return f"{ledger}python -m klaviyo_analytics actions approve {action_id}"
 
 
 def approve_url(settings: Settings, action_id: str) -> str:
@@ -34,7 +37,7 @@ def approve_endpoint(settings: Settings, action_id: str) -> str:
 def approve_hint(settings: Settings, action_id: str) -> str:
     return (
         f"A person approves it outside this chat: they open {approve_url(settings, action_id)} (the approval "
-        f"console), run `{approve_command(action_id)}`, or POST {approve_endpoint(settings, action_id)} "
+        f"console), run `{approve_command(action_id, settings)}`, or POST {approve_endpoint(settings, action_id)} "
         "with an approver token."
     )
 
@@ -42,10 +45,11 @@ def approve_hint(settings: Settings, action_id: str) -> str:
 def approval_required(settings: Settings, action_id: str) -> ApprovalRequiredError:
     return ApprovalRequiredError(
         f"Action {action_id} has not been approved, and it cannot be approved from this chat. Ask a person "
-        f"to review and approve it at {approve_url(settings, action_id)} (or run `{approve_command(action_id)}`, "
-        f"or POST {approve_endpoint(settings, action_id)} with an approver token), then execute it again.",
+        f"to review and approve it at {approve_url(settings, action_id)} "
+        f"(or run `{approve_command(action_id, settings)}`, or POST {approve_endpoint(settings, action_id)} "
+        "with an approver token), then execute it again.",
         action_id=action_id,
-        approve_command=approve_command(action_id),
+        approve_command=approve_command(action_id, settings),
         approve_url=approve_url(settings, action_id),
         approve_endpoint=approve_endpoint(settings, action_id),
     )

@@ -85,8 +85,13 @@ def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
 
 def run(args: argparse.Namespace, ledger: Ledger, settings: Settings, out: TextIO) -> None:
     if args.command == "list":
-        for p in ledger.list_proposals(account=args.account, status=args.status, limit=args.limit):
+        found = ledger.list_proposals(account=args.account, status=args.status, limit=args.limit)
+        for p in found:
             out.write(f"{p.id}  {p.status.value:<9}  {p.account:<10}  {p.action:<20}  {p.summary}\n")
+        if not found:
+            # An empty answer most often means another ledger than the server's: say which one this is.
+            where = "LEDGER_PATH" if settings.ledger_path else "the per-user default; LEDGER_PATH picks another"
+            out.write(f"no actions in the ledger {settings.resolved_ledger_path} ({where})\n")
         return
     if args.command == "show":
         result = audit.result(ledger, settings, ledger.get_proposal(args.action_id), full=True)

@@ -219,3 +219,15 @@ def test_python_dash_m_runs_the_cli(env: Env) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert env.ledger.get_history(action_id).decision.approver == "cli:carol"  # type: ignore[union-attr]
+
+
+def test_cli_names_the_ledger_it_read_and_the_hint_carries_ledger_path(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger_path = environment(env.sb, env.tmp)["LEDGER_PATH"]
+    code, out, _ = _cli(env, monkeypatch, "actions", "list", "--status", "expired")
+    assert code == 0 and out == f"no actions in the ledger {ledger_path} (LEDGER_PATH)\n"
+    action_id = env.propose("create_list", name="Approved elsewhere")
+    code, out, _ = _cli(env, monkeypatch, "actions", "show", action_id)
+    # Without LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
+    assert code == 0 and f"LEDGER_PATH={ledger_path} python -m klaviyo_analytics actions approve {action_id}" in out

@@ -32,3 +32,12 @@ def test_check_mode_detects_a_stale_readme(tmp_path) -> None:  # type: ignore[no
     assert docs.main(["--check", "--readme", str(stale)]) == 1
     assert docs.main(["--readme", str(stale)]) == 0
     assert docs.main(["--check", "--readme", str(stale)]) == 0
+
+
+def test_no_default_renders_as_a_pydantic_sentinel() -> None:
+    """A field with a default_factory (metric aggregates' `by`) used to show `PydanticUndefined`."""
+    reference = docs.render_reference()
+    assert "PydanticUndefined" not in reference
+    assert "Undefined" not in (REPO_ROOT / "README.md").read_text()
+    by_row = next(line for line in reference.splitlines() if line.startswith("| `by` |"))
+    assert "Default" not in by_row, by_row

@@ -161,6 +161,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_RATE_LIMIT", _rate_limits, "120/minute", "Requests per REST token (then 429 RATE_LIMITED)."),
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
+    Setting(
+        "APPROVAL_SECRET",
+        _optional_str,
+        None,
+        "Key that signs approvals (default: a 0600 file in the config dir).",
+        secret=True,
+    ),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
@@ -188,6 +195,7 @@ class Settings:
     rest_rate_limit: str = "120/minute"
     rest_rate_limit_storage: str = "memory://"
     ledger_path: Path | None = None
+    approval_secret: str | None = field(default=None, repr=False)
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
@@ -202,6 +210,12 @@ class Settings:
     @property
     def resolved_ledger_path(self) -> Path:
         return self.ledger_path or paths.user_data_dir() / "ledger.sqlite3"
+
+    def approval_key(self) -> bytes:
+        """The key approvals are signed with (``actions.signing``)."""
+        from klaviyo_analytics.actions.signing import load_key
+
+        return load_key(self.approval_secret, self.config_dir)
 
 
 def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:

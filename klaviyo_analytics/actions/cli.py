@@ -107,7 +107,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        ledger = SqliteLedger(settings.resolved_ledger_path, default_ttl=timedelta(hours=settings.action_ttl_hours))
+        ledger = SqliteLedger(
+            settings.resolved_ledger_path,
+            default_ttl=timedelta(hours=settings.action_ttl_hours),
+            approval_key=settings.approval_key(),
+        )
         run(args, ledger, settings, out)
     except KlaviyoMCPError as exc:
         err.write(f"{exc.code}: {exc.message}\n")

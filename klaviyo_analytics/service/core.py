@@ -88,7 +88,9 @@ class KlaviyoService:
             from klaviyo_analytics.actions import SqliteLedger
 
             self._ledger = SqliteLedger(
-                self.settings.resolved_ledger_path, default_ttl=timedelta(hours=self.settings.action_ttl_hours)
+                self.settings.resolved_ledger_path,
+                default_ttl=timedelta(hours=self.settings.action_ttl_hours),
+                approval_key=self.settings.approval_key(),
             )
         return self._ledger
 

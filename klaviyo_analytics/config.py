@@ -168,6 +168,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Key that signs approvals (default: a 0600 file in the config dir).",
         secret=True,
     ),
+    Setting("REQUIRE_SECOND_APPROVER", _bool, False, "Refuse an approval by the person who proposed it."),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
@@ -197,6 +198,7 @@ class Settings:
     ledger_path: Path | None = None
     approval_secret: str | None = field(default=None, repr=False)
     action_ttl_hours: float = 24.0
+    require_second_approver: bool = False
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
     # The merged environment (real env over .env files); API keys are looked up here by name.

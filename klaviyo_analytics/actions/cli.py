@@ -111,6 +111,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
             settings.resolved_ledger_path,
             default_ttl=timedelta(hours=settings.action_ttl_hours),
             approval_key=settings.approval_key(),
+            require_second_approver=settings.require_second_approver,
         )
         run(args, ledger, settings, out)
     except KlaviyoMCPError as exc:

@@ -58,6 +58,7 @@ class SqliteLedger:
         default_ttl: timedelta = rules.DEFAULT_TTL,
         busy_timeout: float = 10.0,
         approval_key: bytes | None = None,
+        require_second_approver: bool = False,
     ) -> None:
         if default_ttl <= timedelta(0):
             raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
@@ -65,6 +66,7 @@ class SqliteLedger:
         self._default_ttl = default_ttl
         self.db = SqliteDatabase(path, busy_timeout)
         # None: APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
+        self._second_approver = require_second_approver
         self._approval_key = approval_key if approval_key is not None else signing.load_key()
 
     # -- plumbing ---------------------------------------------------------------------------------
@@ -234,7 +236,9 @@ class SqliteLedger:
         now = self._now()
         with self._tx() as conn:
             proposal = self._fresh(conn, proposal_id, now)
-            refusal = rules.decide_refusal(proposal)
+            refusal = rules.decide_refusal(proposal) or (
+                rules.own_approval_refusal(proposal, approver) if approve and self._second_approver else None
+            )
             if refusal is None:
                 if approve:
                     self._verify_plan(proposal)

@@ -101,6 +101,8 @@ class ActionView(OutputModel):
     summary: UntrustedSummary
     plan: list[dict[str, Any]]
     expires_at: str
+    proposed_by: str
+    decided_by: str | None = None  # who approved or rejected it; None while pending
     approve: str | None  # how a person approves it, while pending
     created: dict[str, Any]  # each executed step's result (ids), by step_id; "_error": the last failure
     history: list[dict[str, Any]]  # who moved it to which status, when

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from klaviyo_analytics.actions import Proposal, ProposalStatus, SqliteLedger, plan_hash
-from klaviyo_analytics.errors import ConflictError
+from klaviyo_analytics.errors import ConflictError, ForbiddenError
 from tests.actions.ledger_helpers import FakeClock, raw_db
 
 Propose = Callable[..., Proposal]
@@ -121,3 +121,22 @@ def test_the_ledger_files_are_created_0600(ledger: SqliteLedger, approved: Propo
         for path in (db_path, db_path.with_name(db_path.name + "-wal"), db_path.with_name(db_path.name + "-shm")):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
         conn.execute("COMMIT")
+
+
+def test_a_second_approver_is_required_when_set(db_path: Path, clock: FakeClock) -> None:
+    strict = SqliteLedger(db_path, clock, require_second_approver=True)
+    mine = strict.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
+    with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER is on") as err:
+        strict.decide(mine.id, True, "user:bob", "my own")
+    assert err.value.code == "FORBIDDEN"
+    assert strict.get_proposal(mine.id).status is ProposalStatus.PENDING
+    assert strict.decide(mine.id, True, "user:alice", "second pair of eyes").status is ProposalStatus.APPROVED
+    relaxed = SqliteLedger(db_path, clock)  # the default: one person may propose and approve
+    other = relaxed.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
+    assert relaxed.decide(other.id, True, "user:bob").status is ProposalStatus.APPROVED
+
+
+def test_the_proposer_may_reject_their_own_proposal(db_path: Path, clock: FakeClock) -> None:
+    strict = SqliteLedger(db_path, clock, require_second_approver=True)
+    mine = strict.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
+    assert strict.decide(mine.id, False, "user:bob", "withdrawn").status is ProposalStatus.REJECTED

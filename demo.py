@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -295,15 +294,18 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
 
 
 def approve_as_a_person(action_id: str, env: dict[str, str], reason: str) -> None:
-    """What a person does outside the chat: the approval CLI, in its own process."""
+    """What a person does outside the chat: the approval CLI, in its own process, on a terminal
+    (here a pseudo-terminal), typing back the code it shows."""
+    from tests.terminal import run_on_tty, shown_code
+
     command = [sys.executable, "-m", "klaviyo_analytics", "actions", "approve", action_id,
                "--as", "demo-person", "--reason", reason]  # fmt: skip
     print(f"  $ python -m klaviyo_analytics actions approve {action_id} --as demo-person --reason {reason!r}")
-    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
-    for line in (done.stdout.strip() or done.stderr.strip()).splitlines()[:3]:
-        print(f"    {line}")
-    if done.returncode != 0:
-        raise RuntimeError(f"approval failed: {done.stderr.strip()}")
+    code, text = run_on_tty(command, {**env, "PYTHONPATH": str(REPO)}, shown_code)
+    for line in text.strip().splitlines()[:4]:
+        print(f"    {line.rstrip()}")
+    if code != 0:
+        raise RuntimeError(f"approval failed: {text.strip()}")
 
 
 async def propose_approve_execute(

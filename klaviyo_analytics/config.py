@@ -214,6 +214,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("PROMETHEUS_MULTIPROC_DIR", _optional_path, None, "Dir where gunicorn workers share metrics (real env)."),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
+    Setting(
+        "APPROVAL_SECRET",
+        _optional_str,
+        None,
+        "Key that signs approvals (default: a 0600 file in the config dir).",
+        secret=True,
+    ),
     Setting("ACTION_TTL_HOURS", _positive_float, 24.0, "How long a proposal may wait to be approved and run."),
     Setting("CONFIRM_WITH_ELICITATION", _bool, False, "Also ask the MCP user to confirm before execute."),
     Setting("USER_CONTENT", _user_content, "fence", "Account text (names, subjects): fence as data, or drop."),
@@ -292,6 +299,7 @@ class Settings:
     rest_rate_limit_storage: str = "memory://"
     prometheus_multiproc_dir: Path | None = None
     ledger_path: Path | None = None
+    approval_secret: str | None = field(default=None, repr=False)
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
@@ -345,6 +353,12 @@ class Settings:
     def base_url(self) -> str:
         """Where people reach the REST app and its console (approve links point here)."""
         return self.public_base_url or f"http://{self.rest_host}:{self.rest_port}"
+
+    def approval_key(self) -> bytes:
+        """The key approvals are signed with (``actions.signing``)."""
+        from klaviyo_analytics.actions.signing import load_key
+
+        return load_key(self.approval_secret, self.config_dir)
 
 
 def merged_environment(environ: Mapping[str, str] | None = None, config_dir: Path | None = None) -> dict[str, str]:

@@ -95,6 +95,7 @@ def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = Fal
         summary=proposal.summary,
         plan=[s if full else {k: v for k, v in s.items() if k not in _MACHINERY} for s in proposal.plan],
         expires_at=iso(proposal.expires_at),
+        by=[proposal.proposed_by, history.decision.approver if history.decision else None],
         approve=approve_hint(settings, proposal.id) if proposal.status is ProposalStatus.PENDING else None,
         created=created,
         history=_history(history),

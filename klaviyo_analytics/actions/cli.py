@@ -5,6 +5,11 @@
     python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME]
     python -m klaviyo_analytics actions reject <id> [--reason TEXT] [--as NAME]
 
+``approve`` needs a person at an interactive terminal: stdin and stdout must be TTYs, and the
+person types back a short code it shows there. A process without a terminal (a model's shell
+tool) is refused. It is a speed bump, not a wall, on a single-user machine: a program running as
+the same OS user that can drive a pseudo-terminal could still type the code (see the README).
+
 Same settings and ledger as the servers (LEDGER_PATH, or the per-user data dir). The approver is
 ``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.
 """
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -21,9 +27,10 @@ from typing import Any, TextIO
 
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.actions.ledger import Ledger
+from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.errors import ForbiddenError, KlaviyoMCPError
 from klaviyo_analytics.schemas.actions import ACTION_STATUSES, ActionView
 
 
@@ -57,6 +64,26 @@ def _approver(name: str | None) -> str:
     return f"cli:{user}"
 
 
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
+CODE_LENGTH = 6
+
+
+def confirm_at_terminal(action_id: str, stdin: TextIO, stdout: TextIO) -> None:
+    """Refuse unless a person at a terminal types back the code shown there."""
+    if not (stdin.isatty() and stdout.isatty()):
+        raise ForbiddenError(
+            "Approving needs a person at an interactive terminal (stdin and stdout must be a TTY); this "
+            "process has none. Run the command yourself in a terminal, or approve through the REST "
+            "approve endpoint with an approver token.",
+        )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    stdout.write(f"To approve {action_id}, type this code: {code}\n> ")
+    stdout.flush()
+    typed = stdin.readline().strip().upper()
+    if typed != code:
+        raise ForbiddenError(f"The code typed does not match; {action_id} was not approved. Run the command again.")
+
+
 def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
     """The plan as a person reviews it before approving: every call, every body."""
     out.write(f"{view.action_id}  [{view.status}]  expires {view.expires_at}\n{view.summary}\n")
@@ -83,7 +110,9 @@ def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
         out.write(f"\n{view.approve}\n")
 
 
-def run(args: argparse.Namespace, ledger: Ledger, settings: Settings, out: TextIO) -> None:
+def run(
+    args: argparse.Namespace, ledger: Ledger, settings: Settings, out: TextIO, tty: tuple[TextIO, TextIO] | None = None
+) -> None:
     if args.command == "list":
         found = ledger.list_proposals(account=args.account, status=args.status, limit=args.limit)
         for p in found:
@@ -102,6 +131,10 @@ def run(args: argparse.Namespace, ledger: Ledger, settings: Settings, out: TextI
             render(result.data, result.warnings, out)
         return
     approve = args.command == "approve"
+    # Rejecting needs no terminal (it can never make anything run); an unknown or already decided
+    # id says so (in decide) without asking for a code.
+    if approve and ledger.get_proposal(args.action_id).status is ProposalStatus.PENDING:
+        confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)))
     proposal = audit.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason)
     out.write(f"{proposal.id} {proposal.status.value} by {_approver(args.approver)}.\n")
     if approve:
@@ -112,7 +145,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        ledger = SqliteLedger(settings.resolved_ledger_path, default_ttl=timedelta(hours=settings.action_ttl_hours))
+        ledger = SqliteLedger(
+            settings.resolved_ledger_path,
+            default_ttl=timedelta(hours=settings.action_ttl_hours),
+            approval_key=settings.approval_key(),
+            require_second_approver=settings.require_second_approver,
+        )
         run(args, ledger, settings, out)
     except KlaviyoMCPError as exc:
         err.write(f"{exc.code}: {exc.message}\n")

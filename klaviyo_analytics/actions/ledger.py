@@ -41,6 +41,7 @@ from klaviyo_analytics.actions.models import (
 from klaviyo_analytics.errors import (
     ApprovalRequiredError,
     ConflictError,
+    ForbiddenError,
     InvalidArgumentError,
     KlaviyoMCPError,
 )
@@ -100,6 +101,17 @@ def decide_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
     return ConflictError(
         f"Proposal {proposal.id} is already {proposal.status}; only a pending proposal can be approved or rejected.",
         status=proposal.status.value,
+    )
+
+
+def own_approval_refusal(proposal: Proposal, approver: str) -> KlaviyoMCPError | None:
+    """With REQUIRE_SECOND_APPROVER, the proposer may not approve their own proposal."""
+    if approver != proposal.proposed_by:
+        return None
+    return ForbiddenError(
+        f"Proposal {proposal.id} was proposed by {approver}, and REQUIRE_SECOND_APPROVER is on: another "
+        "person must approve it (the proposer may still reject it).",
+        proposed_by=approver,
     )
 
 

@@ -51,6 +51,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             from_status TEXT, to_status TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, note TEXT)""",
         "CREATE INDEX transitions_by_proposal ON transitions (proposal_id, seq)",
     ),
+    # 2: an approval carries the HMAC that binds it to the plan, account and expiry (``signing``).
+    ("ALTER TABLE decisions ADD COLUMN signature TEXT",),
 )
 
 
@@ -73,6 +75,16 @@ class SqliteDatabase:
         a forked child simply opens its own (one inherited across fork must not be touched)."""
         if self._keepalive is None or self._keepalive[0] != os.getpid():
             self._keepalive = (os.getpid(), sqlite3.connect(self.path, check_same_thread=False))
+
+    def _private_files(self) -> None:
+        """The file is the owner's alone (0600): plans, bodies and traces are account data. Made
+        before SQLite opens it, so it is never created wider; SQLite gives -wal and -shm the main
+        file's mode when it creates them."""
+        try:
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self.path.chmod(0o600)  # an older, wider file is narrowed too
+        except OSError:
+            return  # a directory or unusable path: sqlite3 says so with a clear error below
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -132,6 +144,8 @@ class SqliteDatabase:
             return
 
     def _open(self) -> None:
+        if str(self.path) != ":memory:":
+            self._private_files()
         with self.connect() as conn:
             self._enable_wal(conn)
             conn.execute("BEGIN IMMEDIATE")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_analytics.actions import ledger as rules
+from klaviyo_analytics.actions import signing
 from klaviyo_analytics.actions.models import (
     STEP_STATUSES,
     Execution,
@@ -56,12 +57,17 @@ class SqliteLedger:
         *,
         default_ttl: timedelta = rules.DEFAULT_TTL,
         busy_timeout: float = 10.0,
+        approval_key: bytes | None = None,
+        require_second_approver: bool = False,
     ) -> None:
         if default_ttl <= timedelta(0):
             raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
         self._clock = clock
         self._default_ttl = default_ttl
         self.db = SqliteDatabase(path, busy_timeout)
+        # None: APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
+        self._second_approver = require_second_approver
+        self._approval_key = approval_key if approval_key is not None else signing.load_key()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -131,6 +137,13 @@ class SqliteLedger:
     def _verify_plan(proposal: Proposal) -> None:
         if plan_hash(proposal.plan) != proposal.plan_hash:
             raise rules.tampered_error(proposal.id)
+
+    def _verify_approval(self, conn: sqlite3.Connection, proposal: Proposal) -> None:
+        row = conn.execute("SELECT * FROM decisions WHERE proposal_id = ?", (proposal.id,)).fetchone()
+        decision = None if row is None else (
+            bool(row["approved"]), row["approver"], datetime.fromisoformat(row["decided_at"]), row["signature"]
+        )  # fmt: skip
+        signing.verify(self._approval_key, proposal, decision)
 
     @staticmethod
     def _journal(conn: sqlite3.Connection, pid: str) -> list[JournalEntry]:
@@ -223,13 +236,18 @@ class SqliteLedger:
         now = self._now()
         with self._tx() as conn:
             proposal = self._fresh(conn, proposal_id, now)
-            refusal = rules.decide_refusal(proposal)
+            refusal = rules.decide_refusal(proposal) or (
+                rules.own_approval_refusal(proposal, approver) if approve and self._second_approver else None
+            )
             if refusal is None:
                 if approve:
                     self._verify_plan(proposal)
                 self._move(conn, proposal_id, S.PENDING, S.APPROVED if approve else S.REJECTED, approver, now, reason)
+                signature = signing.sign(self._approval_key, proposal, approver, now) if approve else None
                 conn.execute(
-                    "INSERT INTO decisions VALUES (?,?,?,?,?)", (proposal_id, int(approve), approver, iso(now), reason)
+                    "INSERT INTO decisions (proposal_id, approved, approver, decided_at, reason, signature)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (proposal_id, int(approve), approver, iso(now), reason, signature),
                 )
                 proposal = proposal_from_row(self._row(conn, proposal_id))
         if refusal is not None:  # raised after COMMIT, so a lazy expiry is kept
@@ -254,6 +272,7 @@ class SqliteLedger:
             refusal = rules.execute_refusal(proposal, lease, now, was_approved=approved)
             if refusal is None:
                 self._verify_plan(proposal)
+                self._verify_approval(conn, proposal)
                 if exe is not None and proposal.status is S.EXECUTING:
                     self._take_over(conn, exe, executor, owner, until, now)
                 else:

@@ -101,6 +101,9 @@ class ActionView(OutputModel):
     summary: UntrustedSummary
     plan: list[dict[str, Any]]
     expires_at: str
+    # who proposed it, and who approved or rejected it (None while pending); a pair keeps the
+    # output schema (repeated in every action tool's entry of tools/list) small
+    by: list[str | None]
     approve: str | None  # how a person approves it, while pending
     created: dict[str, Any]  # each executed step's result (ids), by step_id; "_error": the last failure
     history: list[dict[str, Any]]  # who moved it to which status, when

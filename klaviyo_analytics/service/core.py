@@ -125,7 +125,10 @@ class KlaviyoService:
             from klaviyo_analytics.actions import SqliteLedger
 
             self._ledger = SqliteLedger(
-                self.settings.resolved_ledger_path, default_ttl=timedelta(hours=self.settings.action_ttl_hours)
+                self.settings.resolved_ledger_path,
+                default_ttl=timedelta(hours=self.settings.action_ttl_hours),
+                approval_key=self.settings.approval_key(),
+                require_second_approver=self.settings.require_second_approver,
             )
         return self._ledger
 

@@ -78,3 +78,11 @@ def approved(ledger: SqliteLedger, propose: Callable[..., Proposal]) -> Proposal
 @pytest.fixture
 def running(ledger: SqliteLedger, approved: Proposal) -> ExecutionHandle:
     return ledger.begin_execution(approved.id, executor="cli:alice", lease_seconds=60)
+
+
+@pytest.fixture(autouse=True)
+def private_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The per-user config dir (where the approval key file is made) is the test's own; worker
+    processes inherit it through the environment, so they sign and verify with the same key."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    return tmp_path / "xdg-config" / "klaviyo-mcp"

@@ -205,6 +205,8 @@ def test_list_and_get_actions_audit_who_did_what(env: Env) -> None:
     record = env.call("klaviyo_get_action", action_id=done)
     data = record["data"]
     assert data["status"] == ProposalStatus.SUCCEEDED and record["metadata"]["account"] == "acme"
+    assert data["by"] == ["mcp", "approver:alice"]  # proposed by, decided by
+    assert env.call("klaviyo_get_action", action_id=waiting)["data"]["by"] == ["mcp", None]
     assert data["plan"][0]["check"]["kind"] == "by_name"  # the audit shows the whole stored plan
     assert [t["call"] for t in data["trace"]] == ["POST /api/lists"]
     assert data["trace"][0]["body"] == {"data": {"type": "list", "attributes": {"name": "Audit me"}}}

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions import ProposalStatus, SqliteLedger
+from klaviyo_analytics.actions.sqlite_db import MIGRATIONS
 from tests.actions.ledger_helpers import plan_of, raw_db
 
 pytestmark = pytest.mark.slow
@@ -128,7 +129,7 @@ def test_many_processes_opening_fresh_files_together_never_fail(tmp_path: Path) 
     with workers(tmp_path / "unused.sqlite3", FRESH_OPENERS) as pool:
         for n in range(FRESH_FILES):
             answers = pool.all({"op": "open", "path": str(tmp_path / f"fresh-{n}.sqlite3")}, lead=0.03)
-            assert [a.get("value") for a in answers] == [1] * FRESH_OPENERS, answers
+            assert [a.get("value") for a in answers] == [len(MIGRATIONS)] * FRESH_OPENERS, answers
 
 
 def test_concurrent_deciders_record_exactly_one_decision_each(tmp_path: Path) -> None:

@@ -214,8 +214,9 @@ TEAM_UP = "docker compose --profile team up --build -d team-api team-mcp"
 
 def test_the_team_profile(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    api, mcp, redis, postgres = (services[n] for n in ("team-api", "team-mcp", "redis", "postgres"))
-    for service in (api, mcp, redis, postgres):
+    api, mcp, redis = (services[n] for n in ("team-api", "team-mcp", "redis"))
+    assert "postgres" not in services, "no server the product does not use yet"
+    for service in (api, mcp, redis):
         assert service["profiles"] == ["team"], "a plain `docker compose up` stays the single-user API"
         assert all(port.startswith("127.0.0.1:") for port in service.get("ports", [])), "loopback only"
     assert api["image"] == mcp["image"] == services["api"]["image"]
@@ -233,16 +234,16 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
     for app in (api, mcp):
         env = app["environment"]
         assert env["QUOTA_STORE"] == "redis://redis:6379/0"
-        assert all(app["depends_on"][s]["condition"] == "service_healthy" for s in ("redis", "postgres"))
+        assert app["depends_on"]["redis"]["condition"] == "service_healthy"
         mounts = volume_mounts(app)
+        # Both servers read and write one ledger, on a named volume.
+        assert env["LEDGER_PATH"].startswith("/data/") and mounts["/data"][0] in compose["volumes"]
         assert mounts[env["ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
         assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
-        # The ledger's URL holds the database password: it comes from .env, never this file.
-        assert "LEDGER_URL" not in env and [e["path"] for e in app["env_file"]] == [".env"]
+        # The approval key is a secret shared by both: it comes from .env, never this file.
+        assert "APPROVAL_SECRET" not in env and [e["path"] for e in app["env_file"]] == [".env"]
+    assert mcp["environment"]["OAUTH_MODE"] == "embedded" and mcp["environment"]["OAUTH_STATE_PATH"].startswith("/data/")
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
-    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
-    assert "POSTGRES_PASSWORD" not in postgres["environment"] and [e["path"] for e in postgres["env_file"]] == [".env"]
-    assert volume_mounts(postgres)["/var/lib/postgresql/data"][0] in compose["volumes"]
     # The README's command starts exactly these services (and, through depends_on, the stores).
     readme = (REPO / "README.md").read_text()
     assert TEAM_UP in readme

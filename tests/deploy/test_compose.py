@@ -242,7 +242,8 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
         assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
         # The approval key is a secret shared by both: it comes from .env, never this file.
         assert "APPROVAL_SECRET" not in env and [e["path"] for e in app["env_file"]] == [".env"]
-    assert mcp["environment"]["OAUTH_MODE"] == "embedded" and mcp["environment"]["OAUTH_STATE_PATH"].startswith("/data/")
+    mcp_env = mcp["environment"]
+    assert mcp_env["OAUTH_MODE"] == "embedded" and mcp_env["OAUTH_STATE_PATH"].startswith("/data/")
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     # The README's command starts exactly these services (and, through depends_on, the stores).
     readme = (REPO / "README.md").read_text()

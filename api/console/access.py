@@ -21,7 +21,6 @@ a random one in a 0600 file next to the ledger, shared by every worker on the ma
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +34,7 @@ from klaviyo_analytics.auth import Principal, Role
 from klaviyo_analytics.auth.users import UserDirectory, fingerprint
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.secret_files import write_once
 
 SECRET_FILE = "console_secret"  # noqa: S105 - a file name, not a secret
 SESSION_COOKIE = "klaviyo_console"
@@ -141,14 +141,8 @@ def session_secret(settings: Settings) -> str:
 
 def _secret_file(path: Path) -> str:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another worker made it first: use theirs
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
+        if not path.exists():
+            write_once(path, secrets.token_urlsafe(48).encode())
         if path.stat().st_mode & 0o077:
             raise ConfigError(
                 f"{path} is readable by other users; run chmod 600 on it (it signs console sessions)",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import stat
 from datetime import datetime
@@ -25,6 +24,7 @@ from pathlib import Path
 from klaviyo_analytics import paths
 from klaviyo_analytics.actions.models import Proposal, canonical_json, iso
 from klaviyo_analytics.errors import ConfigError, ConflictError
+from klaviyo_analytics.secret_files import write_once
 
 KEY_FILE = "approval.key"
 MIN_SECRET_LENGTH = 16
@@ -43,20 +43,15 @@ def load_key(secret: str | None = None, config_dir: Path | None = None) -> bytes
     path = key_path(config_dir)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # made earlier, or by another process just now: read it
-        else:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32))
+        if not path.exists():
+            write_once(path, secrets.token_hex(32).encode())
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
             raise ConfigError(f"The approval key {path} is readable by others (mode {mode:o}); chmod 600 it.")
         key = path.read_text(encoding="ascii").strip()
     except OSError as exc:
         raise ConfigError(f"Cannot read or create the approval key {path}: {exc}") from exc
-    if len(key) < MIN_SECRET_LENGTH:  # a half-written file from a racing creator: not a key
+    if len(key) < MIN_SECRET_LENGTH:
         raise ConfigError(f"The approval key {path} is empty or too short; delete it to make a new one.")
     return key.encode()
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.secret_files import write_once
 
 ALGORITHM = "ES256"
 KEY_FILE = "oauth-signing-key.pem"
@@ -59,19 +59,7 @@ def _create(path: Path) -> None:
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Written whole under a private name, then linked into place: a process starting at the same
-    # moment sees either no key or the complete one, and link() refuses to replace a winner's key.
-    scratch = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-    try:
-        os.link(scratch, path)
-    except FileExistsError:
-        pass  # another process made it first: use theirs
-    finally:
-        scratch.unlink()
+    write_once(path, pem)
 
 
 def load_signing_key(settings: Settings) -> SigningKey:

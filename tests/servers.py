@@ -6,9 +6,11 @@ a test that needs one skips with a clear message when the binary is absent.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +73,82 @@ class RedisServer:
 @contextmanager
 def redis_server(directory: Path) -> Iterator[RedisServer]:
     server = RedisServer(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+POSTGRES_USER = "klaviyo"
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster. postgres refuses to run as root, so the cluster belongs to
+    the ``postgres`` OS user (Debian's package makes it) when the tests run as root."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://{POSTGRES_USER}@127.0.0.1:{self.port}/{database}"
+
+    def _as_owner(self) -> list[str]:
+        return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def start(self) -> None:
+        if not (POSTGRES_BIN / "initdb").exists():
+            pytest.skip(f"PostgreSQL is not installed ({POSTGRES_BIN}/initdb; apt-get install postgresql)")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, "postgres", "postgres")
+            for parent in self.directory.parents:  # the owner must be able to reach its data dir
+                if str(parent).startswith(tempfile.gettempdir()) and parent != Path(tempfile.gettempdir()):
+                    parent.chmod(parent.stat().st_mode | 0o711)
+        subprocess.run(
+            [*self._as_owner(), str(POSTGRES_BIN / "initdb"), "-D", str(self.directory), "-A", "trust",
+             "-U", POSTGRES_USER, "--no-sync"],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.process = subprocess.Popen(
+            [*self._as_owner(), str(POSTGRES_BIN / "postgres"), "-D", str(self.directory), "-k", str(self.directory),
+             "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            ready = subprocess.run(
+                [str(POSTGRES_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"], check=False
+            )
+            if ready.returncode == 0:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"postgres did not start on port {self.port}")
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # the runuser child forwards SIGTERM: a smart shutdown
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextmanager
+def postgres_server(directory: Path) -> Iterator[PostgresServer]:
+    server = PostgresServer(directory)
     server.start()
     try:
         yield server

@@ -3,6 +3,7 @@ whole product on the Klaviyo sandbox (``env``)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,11 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, SqliteLedger
+from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import Env, settings_for
 from tests.actions.ledger_helpers import FakeClock, plan_of
+from tests.servers import PostgresServer, postgres_server
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +51,42 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "ledger" / "actions.sqlite3"  # parents do not exist yet
 
 
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    with postgres_server(tmp_path_factory.mktemp("pg") / "data") as server:
+        yield server
+
+
 @pytest.fixture
-def ledger(db_path: Path, clock: FakeClock) -> SqliteLedger:
+def pg_url(request: pytest.FixtureRequest) -> str:
+    """A fresh database on the session's PostgreSQL server, for one test."""
+    server: PostgresServer = request.getfixturevalue("pg_server")
+    return server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture
+def backend() -> str:
+    """The ledger backend; a module about ledger behaviour overrides this with both."""
+    return "sqlite"
+
+
+@pytest.fixture
+def ledger(backend: str, db_path: Path, clock: FakeClock, request: pytest.FixtureRequest) -> SqliteLedger:
+    if backend == "postgres":
+        return PostgresLedger(request.getfixturevalue("pg_url"), clock)
     return SqliteLedger(db_path, clock)
+
+
+@pytest.fixture
+def reopen(ledger: SqliteLedger, clock: FakeClock) -> Callable[..., SqliteLedger]:
+    """Another ledger object of the same backend on the same storage (another process's view)."""
+
+    def make(**kwargs: Any) -> SqliteLedger:
+        if isinstance(ledger, PostgresLedger):
+            return PostgresLedger(ledger.db.url, clock, **kwargs)  # type: ignore[attr-defined]
+        return SqliteLedger(ledger.path, clock, **kwargs)
+
+    return make
 
 
 @pytest.fixture

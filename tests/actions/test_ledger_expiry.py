@@ -16,6 +16,12 @@ S = ProposalStatus
 Propose = Callable[..., Proposal]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Ledger behaviour: the same tests on both backends."""
+    return str(request.param)
+
+
 def test_pending_until_the_expiry_instant(ledger: SqliteLedger, propose: Propose, clock: FakeClock) -> None:
     proposal = propose(ttl=timedelta(hours=1))
     clock.advance(minutes=59, seconds=59)

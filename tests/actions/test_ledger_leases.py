@@ -13,6 +13,12 @@ S = ProposalStatus
 RETRYABLE = {"code": "RATE_LIMITED", "message": "429 storm"}
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Ledger behaviour: the same tests on both backends."""
+    return str(request.param)
+
+
 def test_a_live_lease_refuses_a_second_executor(
     ledger: SqliteLedger, running: ExecutionHandle, clock: FakeClock
 ) -> None:

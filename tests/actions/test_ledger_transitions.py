@@ -24,6 +24,12 @@ S = ProposalStatus
 Propose = Callable[..., Proposal]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Ledger behaviour: the same tests on both backends."""
+    return str(request.param)
+
+
 def test_create_stores_a_pending_proposal_with_hash_and_default_expiry(ledger: SqliteLedger, propose: Propose) -> None:
     proposal = propose()
     assert re.fullmatch(r"act_[A-Za-z0-9_-]{20}", proposal.id)
@@ -35,11 +41,9 @@ def test_create_stores_a_pending_proposal_with_hash_and_default_expiry(ledger: S
     assert json.loads(json.dumps(proposal.to_dict()))["status"] == "pending"
 
 
-def test_ttl_is_configurable_per_proposal_and_per_ledger(
-    ledger: SqliteLedger, propose: Propose, clock: FakeClock
-) -> None:
+def test_ttl_is_configurable_per_proposal_and_per_ledger(propose: Propose, reopen: Callable[..., SqliteLedger]) -> None:
     assert propose(ttl=timedelta(minutes=5)).expires_at == START + timedelta(minutes=5)
-    short = SqliteLedger(ledger.path, clock, default_ttl=timedelta(hours=1))
+    short = reopen(default_ttl=timedelta(hours=1))
     made = short.create_proposal("acme", "create_list", {}, plan_of("a"), "s", [], "mcp")
     assert made.expires_at == START + timedelta(hours=1)
 

@@ -1,0 +1,214 @@
+"""``PostgresLedger``: the same ledger rules as ``SqliteLedger``, on PostgreSQL (psycopg 3).
+
+The rules are ``SqliteLedger``'s SQL, unchanged; every dialect difference lives here:
+
+- placeholders: the ledger writes ``?``, psycopg wants ``%s`` (``_Conn.execute``);
+- locking: SQLite serializes writers with ``BEGIN IMMEDIATE``; here a change runs in a
+  READ COMMITTED transaction and locks the proposal row with ``SELECT … FOR UPDATE`` before it
+  reads anything else about it, so two executors of one proposal queue on that row;
+- ``rowid`` and ``lastrowid`` become the identity column ``seq`` and ``RETURNING seq``.
+
+Timestamps are stored as the SQLite backend stores them (timezone-aware ISO strings), so one
+model layer (``models.*_from_row``) reads both.
+
+Migrations are a small explicit ``schema_migrations`` table (version, applied_at), applied in one
+transaction under ``pg_advisory_xact_lock`` so two processes starting at once do not race. Not
+Alembic: one small schema, no ORM, and two dialects whose history is a few statements each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg.rows import RowMaker
+
+from klaviyo_analytics.actions import ledger as rules
+from klaviyo_analytics.actions import signing
+from klaviyo_analytics.actions.models import iso, utc_now
+from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from klaviyo_analytics.errors import ConfigError
+
+# Any constant key: every process migrating this database takes the same lock.
+MIGRATION_LOCK_KEY = 0x6B6C6176  # "klav"
+
+# MIGRATIONS[n] takes the schema from version n to n + 1. Append; never edit a shipped entry.
+# Version 1 is SQLite's versions 1 and 2 together (PostgreSQL starts with the signature column).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE proposals (
+            id TEXT PRIMARY KEY, account TEXT NOT NULL, action TEXT NOT NULL, params TEXT NOT NULL,
+            plan TEXT NOT NULL, plan_hash TEXT NOT NULL, summary TEXT NOT NULL, warnings TEXT NOT NULL,
+            status TEXT NOT NULL, created_at TEXT NOT NULL, expires_at TEXT NOT NULL,
+            proposed_by TEXT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE)""",
+        "CREATE INDEX proposals_by_account ON proposals (account, created_at)",
+        "CREATE INDEX proposals_by_status ON proposals (status, expires_at)",
+        """CREATE TABLE decisions (
+            proposal_id TEXT PRIMARY KEY REFERENCES proposals (id), approved INTEGER NOT NULL,
+            approver TEXT NOT NULL, decided_at TEXT NOT NULL, reason TEXT, signature TEXT)""",
+        """CREATE TABLE executions (
+            proposal_id TEXT PRIMARY KEY REFERENCES proposals (id), status TEXT NOT NULL,
+            executor TEXT NOT NULL, attempts INTEGER NOT NULL, started_at TEXT NOT NULL,
+            finished_at TEXT, error TEXT, lease_owner TEXT, lease_expires_at TEXT)""",
+        """CREATE TABLE journal (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals (id), step_id TEXT NOT NULL,
+            status TEXT NOT NULL, result TEXT NOT NULL, attempt INTEGER NOT NULL, at TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX journal_done_once ON journal (proposal_id, step_id) WHERE status = 'done'",
+        """CREATE TABLE trace (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals (id), step_id TEXT, method TEXT NOT NULL,
+            path TEXT NOT NULL, request_body TEXT, status_code INTEGER,
+            latency_ms DOUBLE PRECISION NOT NULL, at TEXT NOT NULL, error TEXT)""",
+        "CREATE INDEX trace_by_proposal ON trace (proposal_id, seq)",
+        """CREATE TABLE transitions (
+            seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            proposal_id TEXT NOT NULL REFERENCES proposals (id), from_status TEXT,
+            to_status TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, note TEXT)""",
+        "CREATE INDEX transitions_by_proposal ON transitions (proposal_id, seq)",
+    ),
+)
+
+_PROPOSAL_COLUMNS = (
+    "id, account, action, params, plan, plan_hash, summary, warnings, status, created_at, expires_at, proposed_by"
+)
+
+
+class _Row(tuple[Any, ...]):
+    """A row readable by index and by column name, as ``sqlite3.Row`` is."""
+
+    names: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.names[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.names)
+
+
+def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
+    names = {c.name: i for i, c in enumerate(cursor.description or ())}
+
+    def make(values: Sequence[Any]) -> _Row:
+        row = _Row(values)
+        row.names = names
+        return row
+
+    return make
+
+
+class _Conn:
+    """The subset of ``sqlite3.Connection`` the ledger's SQL uses, on a psycopg connection."""
+
+    def __init__(self, conn: psycopg.Connection[_Row], write: bool) -> None:
+        self.raw, self.write = conn, write
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        if self.write and sql.startswith("SELECT * FROM proposals WHERE id = ?"):
+            sql += " FOR UPDATE"  # the one lock a change takes: this proposal's row
+        if sql.startswith("INSERT INTO proposals VALUES"):
+            sql = sql.replace("INSERT INTO proposals", f"INSERT INTO proposals ({_PROPOSAL_COLUMNS})", 1)
+        sql = sql.replace("rowid DESC", "seq DESC")  # SQLite's insertion order is PostgreSQL's identity
+        cur = self.raw.execute(sql.replace("?", "%s"), list(params))
+        if sql.startswith("INSERT INTO trace"):
+            return _Inserted(self.raw.execute("SELECT lastval()").fetchone())
+        return cur
+
+
+class _Inserted:
+    """What ``cursor.lastrowid`` gives SQLite callers: the identity just assigned."""
+
+    def __init__(self, row: _Row | None) -> None:
+        self.lastrowid = None if row is None else int(row[0])
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, fit for health output and errors."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresDatabase:
+    """One PostgreSQL database, migrated to the newest schema when opened."""
+
+    def __init__(self, url: str, connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self.path = Path(redacted(url))  # what ``SqliteLedger.path`` callers print
+        self.connect_timeout = connect_timeout
+        self._open()
+
+    @contextmanager
+    def connect(self) -> Iterator[psycopg.Connection[_Row]]:
+        try:
+            conn = psycopg.connect(
+                self.url, connect_timeout=max(1, int(self.connect_timeout)), row_factory=_row_factory
+            )
+        except psycopg.Error as exc:
+            raise ConfigError(f"The action ledger at {redacted(self.url)} cannot be reached: {exc}") from None
+        with conn:
+            yield conn
+
+    @contextmanager
+    def tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        """A transaction; ``IMMEDIATE`` (a change) locks the proposal rows it reads."""
+        with self.connect() as conn, conn.transaction():
+            yield cast(sqlite3.Connection, _Conn(conn, write=mode == "IMMEDIATE"))
+
+    def _open(self) -> None:
+        with self.connect() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()
+            current = int(row[0]) if row is not None else 0
+            if current > len(MIGRATIONS):
+                raise ConfigError(
+                    f"The ledger at {redacted(self.url)} has schema version {current}, newer than this release "
+                    f"understands ({len(MIGRATIONS)}); upgrade klaviyo-mcp.",
+                )
+            for version, statements in enumerate(MIGRATIONS[current:], start=current + 1):
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (%s, %s)", (version, iso(utc_now())))
+
+    def health(self) -> dict[str, object]:
+        with self.connect() as conn:
+            row = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
+        return {"backend": "postgresql", "url": redacted(self.url), "schema_version": None if row is None else row[0]}
+
+
+class PostgresLedger(SqliteLedger):
+    """The ``Ledger`` on PostgreSQL: ``SqliteLedger``'s rules on a ``PostgresDatabase``."""
+
+    def __init__(
+        self,
+        url: str,
+        clock: Callable[[], datetime] = utc_now,
+        *,
+        default_ttl: timedelta = rules.DEFAULT_TTL,
+        connect_timeout: float = 10.0,
+        approval_key: bytes | None = None,
+        require_second_approver: bool = False,
+    ) -> None:
+        if default_ttl <= timedelta(0):
+            raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
+        self._clock = clock
+        self._default_ttl = default_ttl
+        self.db = PostgresDatabase(url, connect_timeout)  # type: ignore[assignment]
+        self._second_approver = require_second_approver
+        self._approval_key = approval_key if approval_key is not None else signing.load_key()
+
+
+__all__ = ["PostgresDatabase", "PostgresLedger"]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -142,6 +143,16 @@ def _quota_store(raw: str) -> str | None:
     raise ValueError("expected memory://, sqlite:///path/to/quota.sqlite3 or redis://host:6379/0")
 
 
+def _ledger_url(raw: str) -> str | None:
+    value = raw.strip()
+    if not value:
+        return None
+    # Only the scheme is named: the rest of a database URL may carry its password.
+    if value.startswith(("postgresql://", "postgres://")) and len(value.split("://", 1)[1]) > 0:
+        return value
+    raise ValueError("expected postgresql://user:password@host:5432/dbname")
+
+
 def _positive_int(raw: str) -> int:
     value = int(_number(raw, int))
     if value < 1:
@@ -214,6 +225,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REST_RATE_LIMIT_STORAGE", _storage_uri, "memory://", "Store of REST rate counts: memory://, redis://…"),
     Setting("PROMETHEUS_MULTIPROC_DIR", _optional_path, None, "Dir where gunicorn workers share metrics (real env)."),
     Setting("LEDGER_PATH", _optional_path, None, "SQLite ledger path (default: per-user data dir)."),
+    Setting(
+        "LEDGER_URL", _ledger_url, None, "postgresql://… : the ledger on PostgreSQL instead of SQLite.", secret=True
+    ),
     Setting(
         "APPROVAL_SECRET",
         _optional_str,
@@ -299,6 +313,7 @@ class Settings:
     rest_rate_limit_storage: str = "memory://"
     prometheus_multiproc_dir: Path | None = None
     ledger_path: Path | None = None
+    ledger_url: str | None = field(default=None, repr=False)
     approval_secret: str | None = field(default=None, repr=False)
     action_ttl_hours: float = 24.0
     confirm_with_elicitation: bool = False
@@ -392,6 +407,17 @@ def load_settings(
             "to a long random string and verify its HMAC-SHA256 signature in the receiver.",
             variable="WEBHOOK_SECRET",
         )
+    if settings.ledger_url and settings.ledger_path:
+        raise ConfigError(
+            "LEDGER_PATH and LEDGER_URL are both set: the ledger lives in one place. Keep LEDGER_URL for "
+            "PostgreSQL or LEDGER_PATH for a SQLite file.",
+            variable="LEDGER_URL",
+        )
+    if settings.ledger_url:
+        register_secret(settings.ledger_url)
+        password = urlsplit(settings.ledger_url).password
+        if password:
+            register_secret(password)
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
     if settings.oauth_signing_key:

@@ -20,8 +20,16 @@ MAX_REASON = 500
 
 
 def approve_command(action_id: str, settings: Settings | None = None) -> str:
-    """The approver's command; with LEDGER_PATH set it names that ledger, or the CLI would read the default one."""
-    ledger = f"LEDGER_PATH={shlex.quote(str(settings.ledger_path))} " if settings and settings.ledger_path else ""
+    """The approver's command; with LEDGER_PATH set it names that ledger, or the CLI would read the default one.
+
+    A ``LEDGER_URL`` carries the database password, so it is named, never written out: the
+    approver's shell needs the server's value (its .env does it).
+    """
+    ledger = ""
+    if settings and settings.ledger_url:
+        ledger = "LEDGER_URL=$LEDGER_URL "
+    elif settings and settings.ledger_path:
+        ledger = f"LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
     return f"{ledger}python -m klaviyo_analytics actions approve {action_id}"
 
 

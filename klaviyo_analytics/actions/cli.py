@@ -10,7 +10,7 @@ person types back a short code it shows there. A process without a terminal (a m
 tool) is refused. It is a speed bump, not a wall, on a single-user machine: a program running as
 the same OS user that can drive a pseudo-terminal could still type the code (see the README).
 
-Same settings and ledger as the servers (LEDGER_PATH, or the per-user data dir). The approver is
+Same settings and ledger as the servers (LEDGER_URL, LEDGER_PATH, or the per-user data dir). The approver is
 ``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.
 """
 
@@ -22,13 +22,12 @@ import json
 import secrets
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any, TextIO
 
 from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions.backends import ledger_location, open_ledger
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import ProposalStatus
-from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.errors import ForbiddenError, KlaviyoMCPError
 from klaviyo_analytics.schemas.actions import ACTION_STATUSES, ActionView
@@ -119,8 +118,7 @@ def run(
             out.write(f"{p.id}  {p.status.value:<9}  {p.account:<10}  {p.action:<20}  {p.summary}\n")
         if not found:
             # An empty answer most often means another ledger than the server's: say which one this is.
-            where = "LEDGER_PATH" if settings.ledger_path else "the per-user default; LEDGER_PATH picks another"
-            out.write(f"no actions in the ledger {settings.resolved_ledger_path} ({where})\n")
+            out.write(f"no actions in the ledger {ledger_location(settings)}\n")
         return
     if args.command == "show":
         result = audit.result(ledger, settings, ledger.get_proposal(args.action_id), full=True)
@@ -145,13 +143,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextI
     args = parser().parse_args(argv)
     try:
         settings = load_settings()
-        ledger = SqliteLedger(
-            settings.resolved_ledger_path,
-            default_ttl=timedelta(hours=settings.action_ttl_hours),
-            approval_key=settings.approval_key(),
-            require_second_approver=settings.require_second_approver,
-        )
-        run(args, ledger, settings, out)
+        run(args, open_ledger(settings), settings, out)
     except KlaviyoMCPError as exc:
         err.write(f"{exc.code}: {exc.message}\n")
         return 1

@@ -4,9 +4,9 @@ The rules are ``SqliteLedger``'s SQL, unchanged; every dialect difference lives 
 
 - placeholders: the ledger writes ``?``, psycopg wants ``%s`` (``_Conn.execute``);
 - locking: SQLite serializes writers with ``BEGIN IMMEDIATE``; here a change runs in a
-  READ COMMITTED transaction and locks the proposal row with ``SELECT … FOR UPDATE`` before it
+  READ COMMITTED transaction and locks the proposal row (``PROPOSAL_ROW … FOR UPDATE``) before it
   reads anything else about it, so two executors of one proposal queue on that row;
-- ``rowid`` and ``lastrowid`` become the identity column ``seq`` and ``RETURNING seq``.
+- insertion order: SQLite's ``rowid`` is the identity column ``seq`` here.
 
 Timestamps are stored as the SQLite backend stores them (timezone-aware ISO strings), so one
 model layer (``models.*_from_row``) reads both.
@@ -19,9 +19,8 @@ Alembic: one small schema, no ORM, and two dialects whose history is a few state
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
@@ -29,10 +28,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg.rows import RowMaker
 
-from klaviyo_analytics.actions import ledger as rules
-from klaviyo_analytics.actions import signing
 from klaviyo_analytics.actions.models import iso, utc_now
-from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from klaviyo_analytics.actions.sqlite_ledger import PROPOSAL_ROW, SqliteLedger
 from klaviyo_analytics.errors import ConfigError
 
 # Any constant key: every process migrating this database takes the same lock.
@@ -75,10 +72,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
-_PROPOSAL_COLUMNS = (
-    "id, account, action, params, plan, plan_hash, summary, warnings, status, created_at, expires_at, proposed_by"
-)
-
 
 class _Row(tuple[Any, ...]):
     """A row readable by index and by column name, as ``sqlite3.Row`` is."""
@@ -112,22 +105,9 @@ class _Conn:
         self.raw, self.write = conn, write
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        if self.write and sql.startswith("SELECT * FROM proposals WHERE id = ?"):
+        if self.write and sql == PROPOSAL_ROW:
             sql += " FOR UPDATE"  # the one lock a change takes: this proposal's row
-        if sql.startswith("INSERT INTO proposals VALUES"):
-            sql = sql.replace("INSERT INTO proposals", f"INSERT INTO proposals ({_PROPOSAL_COLUMNS})", 1)
-        sql = sql.replace("rowid DESC", "seq DESC")  # SQLite's insertion order is PostgreSQL's identity
-        cur = self.raw.execute(sql.replace("?", "%s"), list(params))
-        if sql.startswith("INSERT INTO trace"):
-            return _Inserted(self.raw.execute("SELECT lastval()").fetchone())
-        return cur
-
-
-class _Inserted:
-    """What ``cursor.lastrowid`` gives SQLite callers: the identity just assigned."""
-
-    def __init__(self, row: _Row | None) -> None:
-        self.lastrowid = None if row is None else int(row[0])
+        return self.raw.execute(sql.replace("?", "%s"), list(params))
 
 
 def redacted(url: str) -> str:
@@ -141,6 +121,8 @@ def redacted(url: str) -> str:
 
 class PostgresDatabase:
     """One PostgreSQL database, migrated to the newest schema when opened."""
+
+    insertion_order = "seq"
 
     def __init__(self, url: str, connect_timeout: float = 10.0) -> None:
         self.url = url
@@ -190,25 +172,15 @@ class PostgresDatabase:
 
 
 class PostgresLedger(SqliteLedger):
-    """The ``Ledger`` on PostgreSQL: ``SqliteLedger``'s rules on a ``PostgresDatabase``."""
+    """The ``Ledger`` on PostgreSQL: ``SqliteLedger``'s rules on a ``PostgresDatabase``.
 
-    def __init__(
-        self,
-        url: str,
-        clock: Callable[[], datetime] = utc_now,
-        *,
-        default_ttl: timedelta = rules.DEFAULT_TTL,
-        connect_timeout: float = 10.0,
-        approval_key: bytes | None = None,
-        require_second_approver: bool = False,
-    ) -> None:
-        if default_ttl <= timedelta(0):
-            raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
-        self._clock = clock
-        self._default_ttl = default_ttl
-        self.db = PostgresDatabase(url, connect_timeout)  # type: ignore[assignment]
-        self._second_approver = require_second_approver
-        self._approval_key = approval_key if approval_key is not None else signing.load_key()
+    Takes ``SqliteLedger``'s arguments with a database URL for the path; ``busy_timeout`` is
+    the connect timeout.
+    """
+
+    @staticmethod
+    def _open_database(location: Path | str, timeout: float) -> PostgresDatabase:
+        return PostgresDatabase(str(location), timeout)
 
 
-__all__ = ["PostgresDatabase", "PostgresLedger"]
+__all__ = ["PostgresDatabase", "PostgresLedger", "redacted"]

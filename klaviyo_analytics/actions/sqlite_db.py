@@ -59,6 +59,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 class SqliteDatabase:
     """One SQLite file in WAL mode, migrated to the newest schema when opened."""
 
+    insertion_order = "rowid"
+
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from klaviyo_analytics.actions import ledger as rules
 from klaviyo_analytics.actions import signing
@@ -46,13 +46,29 @@ from klaviyo_analytics.errors import ConfigError, ConflictError, InvalidArgument
 S = ProposalStatus
 E = ExecutionStatus
 
+# The ledger's SQL is one text for both dialects; a database adapter (``postgres_ledger``) maps
+# placeholders, and takes its row lock on exactly this statement inside a change.
+PROPOSAL_ROW = "SELECT * FROM proposals WHERE id = ?"
+
+
+class Database(Protocol):
+    """Where the ledger's rows live: a SQLite file or a PostgreSQL database."""
+
+    path: Path
+    # How rows of one table sort in insertion order ("rowid" in SQLite, an identity elsewhere).
+    insertion_order: str
+
+    def tx(self, mode: str = "IMMEDIATE") -> AbstractContextManager[sqlite3.Connection]: ...
+
+    def health(self) -> dict[str, object]: ...
+
 
 class SqliteLedger:
     """The ``Ledger`` on SQLite. ``clock`` is injectable so tests can move time."""
 
     def __init__(
         self,
-        path: Path,
+        path: Path | str,
         clock: Callable[[], datetime] = utc_now,
         *,
         default_ttl: timedelta = rules.DEFAULT_TTL,
@@ -64,12 +80,16 @@ class SqliteLedger:
             raise ConfigError("The proposal TTL must be positive.", ttl_seconds=default_ttl.total_seconds())
         self._clock = clock
         self._default_ttl = default_ttl
-        self.db = SqliteDatabase(path, busy_timeout)
+        self.db: Database = self._open_database(path, busy_timeout)
         # None: APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
         self._second_approver = require_second_approver
         self._approval_key = approval_key if approval_key is not None else signing.load_key()
 
     # -- plumbing ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _open_database(location: Path | str, timeout: float) -> Database:
+        return SqliteDatabase(Path(location), timeout)
 
     @property
     def path(self) -> Path:
@@ -86,7 +106,7 @@ class SqliteLedger:
 
     @staticmethod
     def _row(conn: sqlite3.Connection, proposal_id: str) -> sqlite3.Row:
-        row: sqlite3.Row | None = conn.execute("SELECT * FROM proposals WHERE id = ?", (proposal_id,)).fetchone()
+        row: sqlite3.Row | None = conn.execute(PROPOSAL_ROW, (proposal_id,)).fetchone()
         if row is None:
             raise NotFoundError(f"No proposal with id {proposal_id!r}; list proposals to find it.", id=proposal_id)
         return row
@@ -184,7 +204,8 @@ class SqliteLedger:
         )  # fmt: skip
         with self._tx() as conn:
             conn.execute(
-                "INSERT INTO proposals VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO proposals (id, account, action, params, plan, plan_hash, summary, warnings, status,"
+                " created_at, expires_at, proposed_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     proposal.id, proposal.account, proposal.action,
                     canonical_json(proposal.params, "params"), canonical_json(list(proposal.plan), "plan"),
@@ -228,7 +249,9 @@ class SqliteLedger:
         if status is not None:
             sql, args = sql + " AND status = ?", [*args, S(status).value]
         with self._tx("DEFERRED") as conn:
-            rows = conn.execute(sql + " ORDER BY created_at DESC, rowid DESC LIMIT ?", [*args, limit]).fetchall()
+            # The order column is the database class's constant, never input.
+            sql += f" ORDER BY created_at DESC, {self.db.insertion_order} DESC LIMIT ?"
+            rows = conn.execute(sql, [*args, limit]).fetchall()
         return [proposal_from_row(r) for r in rows]
 
     def decide(self, proposal_id: str, approve: bool, approver: str, reason: str | None = None) -> Proposal:
@@ -414,12 +437,11 @@ class SqliteLedger:
         now = self._now()
         with self._tx() as conn:
             self._row(conn, proposal_id)
-            cur = conn.execute(
+            seq = conn.execute(
                 "INSERT INTO trace (proposal_id, step_id, method, path, request_body, status_code, latency_ms,"
-                " at, error) VALUES (?,?,?,?,?,?,?,?,?)",
+                " at, error) VALUES (?,?,?,?,?,?,?,?,?) RETURNING seq",
                 (proposal_id, step_id, method, path, body, status_code, float(latency_ms), iso(now), error),
-            )
-            seq = cur.lastrowid
+            ).fetchone()[0]
         return TraceEntry(
             seq or 0, proposal_id, step_id, method, path, None if body is None else json.loads(body),
             status_code, float(latency_ms), now, error,

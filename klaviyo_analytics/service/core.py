@@ -120,16 +120,9 @@ class KlaviyoService:
         if self._parent is not None:
             return self._parent.ledger
         if self._ledger is None:
-            from datetime import timedelta
+            from klaviyo_analytics.actions.backends import open_ledger
 
-            from klaviyo_analytics.actions import SqliteLedger
-
-            self._ledger = SqliteLedger(
-                self.settings.resolved_ledger_path,
-                default_ttl=timedelta(hours=self.settings.action_ttl_hours),
-                approval_key=self.settings.approval_key(),
-                require_second_approver=self.settings.require_second_approver,
-            )
+            self._ledger = open_ledger(self.settings)
         return self._ledger
 
     def account(self, name: str | None) -> Account:

@@ -17,6 +17,7 @@ import httpx
 
 from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.audit import decide
+from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
@@ -50,6 +51,7 @@ class ShiftedClock:
 
 
 def environment(sb: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
+    """The product's environment on the sandbox; ``LEDGER_URL`` in ``extra`` replaces the SQLite file."""
     acme = next(a for a in sb.accounts if a.slug == "acme")
     accounts = {
         "acme": {"api_key_env": acme.key_env, "conversion_metric_id": acme.conversion_metric_id, "label": "Acme"}
@@ -57,7 +59,7 @@ def environment(sb: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
     return {
         "ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
         acme.key_env: acme.api_key,
-        "LEDGER_PATH": str(tmp / "ledger.sqlite3"),
+        **({} if "LEDGER_URL" in extra else {"LEDGER_PATH": str(tmp / "ledger.sqlite3")}),
         "RATE_LIMIT_TIME_SCALE": TIME_SCALE,
         "KLAVIYO_MAX_RETRIES": "2",
         "REST_API_KEY": REST_TOKEN,
@@ -71,6 +73,8 @@ class Env:
     sb: Sandbox
     tmp: Path
     settings: Settings
+    # Settings beyond ``environment``'s, that worker processes get too (the ledger backend).
+    extra: dict[str, str] = field(default_factory=dict)
     clock: ShiftedClock = field(default_factory=ShiftedClock)
     service: KlaviyoService = field(init=False)
 
@@ -79,7 +83,10 @@ class Env:
 
     def make_service(self, settings: Settings | None = None) -> KlaviyoService:
         settings = settings or self.settings
-        ledger = SqliteLedger(settings.resolved_ledger_path, self.clock)
+        if settings.ledger_url:
+            ledger: SqliteLedger = PostgresLedger(settings.ledger_url, self.clock)
+        else:
+            ledger = SqliteLedger(settings.resolved_ledger_path, self.clock)
         # Every request the product sends (and every answer) is held to Klaviyo's OpenAPI spec.
         client = KlaviyoClient(settings, transport=ValidatingTransport(self.sb.transport, spec_checker()))
         return KlaviyoService(settings, load_registry(settings), client, ledger=ledger)

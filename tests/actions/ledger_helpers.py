@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import psycopg
+import pytest
+
+from klaviyo_analytics.actions import SqliteLedger
+from klaviyo_analytics.actions.postgres_ledger import PostgresDatabase
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -38,3 +44,30 @@ def raw_db(path: Path) -> Iterator[sqlite3.Connection]:
     """A plain connection for inspecting or tampering with the file (autocommit, always closed)."""
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
         yield conn
+
+
+@pytest.fixture(name="backend", params=["sqlite", "postgres"])
+def both_backends(request: pytest.FixtureRequest) -> str:
+    """Import this into a module about ledger behaviour: its tests run on both backends."""
+    return str(request.param)
+
+
+class _QmarkConnection:
+    """A psycopg connection that takes the ledger's ``?`` placeholders, as sqlite3 does."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql.replace("?", "%s"), list(params))  # type: ignore[arg-type]
+
+
+@contextmanager
+def raw_ledger(ledger: SqliteLedger) -> Iterator[Any]:
+    """A plain autocommit connection to whatever database holds ``ledger``, for tampering."""
+    if isinstance(ledger.db, PostgresDatabase):
+        with psycopg.connect(ledger.db.url, autocommit=True) as conn:
+            yield _QmarkConnection(conn)
+    else:
+        with raw_db(ledger.path) as conn:
+            yield conn

@@ -4,6 +4,7 @@ approves; READ_ONLY hides every write tool; elicitation is an extra look, never 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from api import create_app
 from api.auth import fingerprint
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_analytics.actions.cli import main as cli_main
+from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import KlaviyoService
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment, settings_for
 
@@ -218,3 +220,26 @@ def test_cli_names_the_ledger_it_read_and_the_hint_carries_ledger_path(
     code, out, _ = _cli(env, monkeypatch, "actions", "show", action_id)
     # Without LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
     assert code == 0 and f"LEDGER_PATH={ledger_path} python -m klaviyo_analytics actions approve {action_id}" in out
+
+
+def test_the_cli_reads_a_postgresql_ledger_and_never_prints_its_password(
+    sb: Sandbox, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test server trusts loopback, so any password connects; it must still never be printed.
+    password = "pg-secret-password-0001"
+    url = pg_url.replace("postgresql://klaviyo@", f"postgresql://klaviyo:{password}@", 1)
+    assert password in url
+    env = Env(sb, tmp_path, settings_for(sb, tmp_path, LEDGER_URL=url), {"LEDGER_URL": url})
+    for key, value in environment(sb, tmp_path, LEDGER_URL=url).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("LEDGER_PATH", raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["actions", "list"], out, err) == 0
+    assert out.getvalue() == f"no actions in the ledger {url.replace(password, '***')} (LEDGER_URL)\n"
+    action_id = env.propose("create_list", name="Reviewed on PostgreSQL")
+    shown = env.call("klaviyo_get_action", action_id=action_id)
+    assert f"LEDGER_URL=$LEDGER_URL python -m klaviyo_analytics actions approve {action_id}" in json.dumps(shown)
+    out = io.StringIO()
+    assert cli_main(["actions", "reject", action_id, "--reason", "not now"], out, err) == 0
+    assert "rejected by cli:" in out.getvalue() and password not in out.getvalue() + err.getvalue()
+    assert env.ledger.get_proposal(action_id).status.value == "rejected"

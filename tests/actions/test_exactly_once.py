@@ -12,6 +12,9 @@ import pytest
 from klaviyo_analytics.actions import ExecutionStatus, ProposalStatus
 from klaviyo_analytics.sandbox import FaultConfig
 from tests.actions.action_env import Env, settings_for
+from tests.actions.ledger_helpers import both_backends
+
+__all__ = ["both_backends"]  # the fixture: exactly once on SQLite and on PostgreSQL
 
 
 def calls(env: Env, method: str, path: str) -> list[dict[str, Any]]:
@@ -123,7 +126,7 @@ def test_two_unknown_candidates_stop_for_a_person(env: Env) -> None:
 
 def test_a_step_that_cannot_succeed_fails_the_action(env: Env) -> None:
     env.sb.add_key("acme", "pk_sandbox_acme_readonly", scopes=["lists:read"])
-    settings = settings_for(env.sb, env.tmp, KLAVIYO_ACME_KEY="pk_sandbox_acme_readonly")
+    settings = settings_for(env.sb, env.tmp, KLAVIYO_ACME_KEY="pk_sandbox_acme_readonly", **env.extra)
     env.service = env.make_service(settings)
     action_id = env.propose("create_list", name="No scope")
     env.approve(action_id)

@@ -1,5 +1,6 @@
-"""Approvals cannot be forged by editing the ledger file: each edit below executed before
-approvals were signed, and each is now refused by ``begin_execution``."""
+"""Approvals cannot be forged by editing the ledger's database: each edit below executed before
+approvals were signed, and each is now refused by ``begin_execution`` — on SQLite and on
+PostgreSQL (anyone with the database's credentials can write rows, but not sign them)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import pytest
 
 from klaviyo_analytics.actions import Proposal, ProposalStatus, SqliteLedger, plan_hash
 from klaviyo_analytics.errors import ConflictError, ForbiddenError
-from tests.actions.ledger_helpers import FakeClock, raw_db
+from tests.actions.ledger_helpers import FakeClock, both_backends, raw_db, raw_ledger
+
+__all__ = ["both_backends"]  # the fixture: the tampering tests run on SQLite and PostgreSQL
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])  # about the file on disk
 
 Propose = Callable[..., Proposal]
 EVIL_PLAN = [{"step_id": "create", "method": "DELETE", "path": "/api/lists/L1/"}]
@@ -29,8 +33,8 @@ def test_a_signed_approval_runs(ledger: SqliteLedger, approved: Proposal) -> Non
     assert ledger.begin_execution(approved.id, "cli", 30).proposal.status is ProposalStatus.EXECUTING
 
 
-def test_a_plan_rewritten_and_rehashed_is_refused(ledger: SqliteLedger, approved: Proposal, db_path: Path) -> None:
-    with raw_db(db_path) as conn:
+def test_a_plan_rewritten_and_rehashed_is_refused(ledger: SqliteLedger, approved: Proposal) -> None:
+    with raw_ledger(ledger) as conn:
         conn.execute(
             "UPDATE proposals SET plan = ?, plan_hash = ? WHERE id = ?",
             (json.dumps(EVIL_PLAN, sort_keys=True, separators=(",", ":")), plan_hash(EVIL_PLAN), approved.id),
@@ -38,33 +42,31 @@ def test_a_plan_rewritten_and_rehashed_is_refused(ledger: SqliteLedger, approved
     refused(ledger, approved.id, "signature does not match")
 
 
-def test_an_account_switched_after_approval_is_refused(ledger: SqliteLedger, approved: Proposal, db_path: Path) -> None:
-    with raw_db(db_path) as conn:
+def test_an_account_switched_after_approval_is_refused(ledger: SqliteLedger, approved: Proposal) -> None:
+    with raw_ledger(ledger) as conn:
         conn.execute("UPDATE proposals SET account = 'globex' WHERE id = ?", (approved.id,))
     refused(ledger, approved.id, "signature does not match")
 
 
-def test_a_status_flipped_by_hand_with_no_decision_is_refused(
-    ledger: SqliteLedger, propose: Propose, db_path: Path
-) -> None:
+def test_a_status_flipped_by_hand_with_no_decision_is_refused(ledger: SqliteLedger, propose: Propose) -> None:
     pending = propose()
-    with raw_db(db_path) as conn:
+    with raw_ledger(ledger) as conn:
         conn.execute("UPDATE proposals SET status = 'approved' WHERE id = ?", (pending.id,))
     refused(ledger, pending.id, "no decision is recorded")
 
 
-def test_a_rejection_flipped_to_approved_is_refused(ledger: SqliteLedger, propose: Propose, db_path: Path) -> None:
+def test_a_rejection_flipped_to_approved_is_refused(ledger: SqliteLedger, propose: Propose) -> None:
     rejected = ledger.decide(propose().id, False, "approver:alice", "no")
-    with raw_db(db_path) as conn:
+    with raw_ledger(ledger) as conn:
         conn.execute("UPDATE proposals SET status = 'approved' WHERE id = ?", (rejected.id,))
     refused(ledger, rejected.id, "decision is a rejection")
 
 
 def test_a_decision_copied_from_another_proposal_is_refused(
-    ledger: SqliteLedger, approved: Proposal, propose: Propose, db_path: Path
+    ledger: SqliteLedger, approved: Proposal, propose: Propose
 ) -> None:
     victim = propose()
-    with raw_db(db_path) as conn:
+    with raw_ledger(ledger) as conn:
         conn.execute(
             "INSERT INTO decisions (proposal_id, approved, approver, decided_at, reason, signature)"
             " SELECT ?, approved, approver, decided_at, reason, signature FROM decisions WHERE proposal_id = ?",
@@ -74,12 +76,10 @@ def test_a_decision_copied_from_another_proposal_is_refused(
     refused(ledger, victim.id, "signature does not match")
 
 
-def test_an_expiry_pushed_back_by_hand_is_refused(
-    ledger: SqliteLedger, approved: Proposal, clock: FakeClock, db_path: Path
-) -> None:
+def test_an_expiry_pushed_back_by_hand_is_refused(ledger: SqliteLedger, approved: Proposal, clock: FakeClock) -> None:
     clock.advance(hours=25)  # past the approval's expiry
     later = (approved.expires_at.replace(year=approved.expires_at.year + 1)).isoformat(timespec="microseconds")
-    with raw_db(db_path) as conn:
+    with raw_ledger(ledger) as conn:
         conn.execute("UPDATE proposals SET expires_at = ? WHERE id = ?", (later, approved.id))
     refused(ledger, approved.id, "signature does not match")
 
@@ -90,11 +90,12 @@ def test_an_approval_past_its_expiry_is_refused(ledger: SqliteLedger, approved: 
         ledger.begin_execution(approved.id, "cli", 30)
 
 
-def test_another_key_does_not_verify(approved: Proposal, db_path: Path, clock: FakeClock) -> None:
-    other = SqliteLedger(db_path, clock, approval_key=b"a-different-secret-0123456789")
+def test_another_key_does_not_verify(approved: Proposal, reopen: Callable[..., SqliteLedger]) -> None:
+    other = reopen(approval_key=b"a-different-secret-0123456789")
     refused(other, approved.id, "signature does not match")
 
 
+@SQLITE_ONLY
 def test_the_key_file_is_private_and_not_beside_the_ledger(
     ledger: SqliteLedger, approved: Proposal, db_path: Path, private_config_dir: Path
 ) -> None:
@@ -112,6 +113,7 @@ def test_a_key_file_readable_by_others_is_refused(private_config_dir: Path, db_p
         SqliteLedger(db_path)
 
 
+@SQLITE_ONLY
 def test_the_ledger_files_are_created_0600(ledger: SqliteLedger, approved: Proposal, db_path: Path) -> None:
     # SQLite deletes -wal/-shm when the last connection closes and recreates them with the main
     # file's mode: hold a connection open so they exist, then look at all three.
@@ -123,20 +125,20 @@ def test_the_ledger_files_are_created_0600(ledger: SqliteLedger, approved: Propo
         conn.execute("COMMIT")
 
 
-def test_a_second_approver_is_required_when_set(db_path: Path, clock: FakeClock) -> None:
-    strict = SqliteLedger(db_path, clock, require_second_approver=True)
+def test_a_second_approver_is_required_when_set(reopen: Callable[..., SqliteLedger]) -> None:
+    strict = reopen(require_second_approver=True)
     mine = strict.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
     with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER is on") as err:
         strict.decide(mine.id, True, "user:bob", "my own")
     assert err.value.code == "FORBIDDEN"
     assert strict.get_proposal(mine.id).status is ProposalStatus.PENDING
     assert strict.decide(mine.id, True, "user:alice", "second pair of eyes").status is ProposalStatus.APPROVED
-    relaxed = SqliteLedger(db_path, clock)  # the default: one person may propose and approve
+    relaxed = reopen()  # the default: one person may propose and approve
     other = relaxed.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
     assert relaxed.decide(other.id, True, "user:bob").status is ProposalStatus.APPROVED
 
 
-def test_the_proposer_may_reject_their_own_proposal(db_path: Path, clock: FakeClock) -> None:
-    strict = SqliteLedger(db_path, clock, require_second_approver=True)
+def test_the_proposer_may_reject_their_own_proposal(reopen: Callable[..., SqliteLedger]) -> None:
+    strict = reopen(require_second_approver=True)
     mine = strict.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
     assert strict.decide(mine.id, False, "user:bob", "withdrawn").status is ProposalStatus.REJECTED

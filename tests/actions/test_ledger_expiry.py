@@ -10,16 +10,12 @@ import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, ProposalStatus, SqliteLedger
 from klaviyo_analytics.errors import ConflictError
-from tests.actions.ledger_helpers import START, FakeClock
+from tests.actions.ledger_helpers import START, FakeClock, both_backends
+
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and PostgreSQL
 
 S = ProposalStatus
 Propose = Callable[..., Proposal]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Ledger behaviour: the same tests on both backends."""
-    return str(request.param)
 
 
 def test_pending_until_the_expiry_instant(ledger: SqliteLedger, propose: Propose, clock: FakeClock) -> None:

@@ -7,16 +7,12 @@ import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, ProposalStatus, SqliteLedger
 from klaviyo_analytics.errors import ConflictError, InvalidArgumentError
-from tests.actions.ledger_helpers import START, FakeClock
+from tests.actions.ledger_helpers import START, FakeClock, both_backends
+
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and PostgreSQL
 
 S = ProposalStatus
 RETRYABLE = {"code": "RATE_LIMITED", "message": "429 storm"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Ledger behaviour: the same tests on both backends."""
-    return str(request.param)
 
 
 def test_a_live_lease_refuses_a_second_executor(

@@ -18,16 +18,12 @@ from klaviyo_analytics.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
-from tests.actions.ledger_helpers import START, FakeClock, plan_of
+from tests.actions.ledger_helpers import START, FakeClock, both_backends, plan_of
+
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and PostgreSQL
 
 S = ProposalStatus
 Propose = Callable[..., Proposal]
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Ledger behaviour: the same tests on both backends."""
-    return str(request.param)
 
 
 def test_create_stores_a_pending_proposal_with_hash_and_default_expiry(ledger: SqliteLedger, propose: Propose) -> None:

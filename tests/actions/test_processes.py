@@ -20,6 +20,9 @@ import pytest
 from klaviyo_analytics.actions.executor import LEASE_MARGIN_SECONDS
 from klaviyo_analytics.sandbox import FaultConfig, serve
 from tests.actions.action_env import Env, environment
+from tests.actions.ledger_helpers import both_backends
+
+__all__ = ["both_backends"]  # the fixture: exactly once on SQLite and on PostgreSQL
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +35,7 @@ LATENCY = 1.0
 @contextmanager
 def workers(env: Env, base_url: str, count: int) -> Iterator[list[subprocess.Popen[str]]]:
     environ = {
-        **os.environ, **environment(env.sb, env.tmp, KLAVIYO_BASE_URL=base_url),
+        **os.environ, **environment(env.sb, env.tmp, KLAVIYO_BASE_URL=base_url, **env.extra),
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
     }  # fmt: skip
     with (env.tmp / "workers.log").open("w") as log:

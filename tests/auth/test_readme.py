@@ -61,6 +61,7 @@ def test_readme_token_recipe(tmp_path: Path) -> None:
     assert len(env["ALICE_TOKEN"]) >= 40 and len(env["BOB_TOKEN"]) >= 40 and env["ALICE_TOKEN"] != env["BOB_TOKEN"]
     # One approval key for both servers: approved over REST, verified where it runs.
     assert len(env["APPROVAL_SECRET"]) >= 40
+    assert len(env["POSTGRES_PASSWORD"]) >= 40 and env["POSTGRES_PASSWORD"] != env["APPROVAL_SECRET"]
     # The tokens it wrote are the ones the README's users.toml names.
     users_file = readme_users(tmp_path)
     users = load_directory(make_settings(tmp_path, TWO_ACCOUNTS, USERS_FILE=str(users_file), **env), ["acme", "globex"])

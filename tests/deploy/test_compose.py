@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.sandbox import Sandbox
 from tests.deploy.conftest import (
     REPO,
@@ -210,13 +211,15 @@ def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
 # -- the team server ------------------------------------------------------------------------------
 
 TEAM_UP = "docker compose --profile team up --build -d team-api team-mcp"
+# Compose refuses to start without it, instead of running PostgreSQL with an empty password.
+PASSWORD_FROM_ENV = "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
+LEDGER_URL = f"postgresql://klaviyo:{PASSWORD_FROM_ENV}@postgres:5432/klaviyo"
 
 
 def test_the_team_profile(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    api, mcp, redis = (services[n] for n in ("team-api", "team-mcp", "redis"))
-    assert "postgres" not in services, "no server the product does not use yet"
-    for service in (api, mcp, redis):
+    api, mcp, redis, postgres = (services[n] for n in ("team-api", "team-mcp", "redis", "postgres"))
+    for service in (api, mcp, redis, postgres):
         assert service["profiles"] == ["team"], "a plain `docker compose up` stays the single-user API"
         assert all(port.startswith("127.0.0.1:") for port in service.get("ports", [])), "loopback only"
     assert api["image"] == mcp["image"] == services["api"]["image"]
@@ -235,9 +238,12 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
         env = app["environment"]
         assert env["QUOTA_STORE"] == "redis://redis:6379/0"
         assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+        assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
         mounts = volume_mounts(app)
-        # Both servers read and write one ledger, on a named volume.
-        assert env["LEDGER_PATH"].startswith("/data/") and mounts["/data"][0] in compose["volumes"]
+        # Both servers read and write one ledger in PostgreSQL; its password only ever comes from .env.
+        assert "LEDGER_PATH" not in env
+        assert env["LEDGER_URL"] == LEDGER_URL and load_settings({"LEDGER_URL": LEDGER_URL}, use_dotenv=False)
+        assert mounts["/data"][0] in compose["volumes"]  # OAuth state
         assert mounts[env["ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
         assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
         # The approval key is a secret shared by both: it comes from .env, never this file.
@@ -245,6 +251,9 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
     mcp_env = mcp["environment"]
     assert mcp_env["OAUTH_MODE"] == "embedded" and mcp_env["OAUTH_STATE_PATH"].startswith("/data/")
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
+    assert postgres["environment"]["POSTGRES_PASSWORD"] == PASSWORD_FROM_ENV
+    assert volume_mounts(postgres)["/var/lib/postgresql/data"][0] in compose["volumes"]
     # The README's command starts exactly these services (and, through depends_on, the stores).
     readme = (REPO / "README.md").read_text()
     assert TEAM_UP in readme

@@ -9,6 +9,7 @@ import pytest
 from klaviyo_analytics import paths
 from klaviyo_analytics.config import SETTINGS, load_settings
 from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, UnknownAccountError
+from klaviyo_analytics.redact import redact
 from klaviyo_analytics.registry import load_registry, parse_accounts
 from tests.helpers import ACME_KEY, ONE_ACCOUNT, TWO_ACCOUNTS, make_settings, write_accounts
 
@@ -44,6 +45,7 @@ def test_dotenv_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ("REST_PORT", "70000"),
         ("KLAVIYO_BASE_URL", "ftp://x"),
         ("KLAVIYO_MAX_RETRIES", "lots-of-secret-value"),
+        ("LEDGER_URL", "mysql://root:hunter2-secret@db/ledger"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable_not_the_value(name: str, value: str) -> None:
@@ -52,6 +54,16 @@ def test_bad_values_fail_fast_naming_the_variable_not_the_value(name: str, value
     assert caught.value.details["variable"] == name
     assert name in caught.value.message
     assert value not in caught.value.message
+
+
+def test_the_ledger_is_in_one_place_and_its_url_is_a_secret() -> None:
+    url = "postgresql://ledger:pg-password-0001@db:5432/klaviyo"
+    with pytest.raises(ConfigError, match="LEDGER_PATH and LEDGER_URL are both set") as caught:
+        load_settings({"LEDGER_URL": url, "LEDGER_PATH": "/tmp/ledger.sqlite3"}, use_dotenv=False)
+    assert "pg-password-0001" not in caught.value.message
+    settings = load_settings({"LEDGER_URL": url}, use_dotenv=False)
+    assert settings.ledger_url == url and "pg-password-0001" not in repr(settings)
+    assert redact("could not connect with password pg-password-0001") == "could not connect with password [REDACTED]"
 
 
 def test_every_setting_is_documented_in_env_example() -> None:

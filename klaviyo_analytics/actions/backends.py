@@ -1,0 +1,37 @@
+"""Which ledger a process opens: ``LEDGER_URL`` (PostgreSQL) or a SQLite file (the default).
+
+One function for every opener (the services, the CLI, the console), so no two processes of one
+deployment can disagree about where proposals live.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from klaviyo_analytics.config import Settings
+
+
+def open_ledger(settings: Settings) -> SqliteLedger:
+    """The configured ledger; psycopg is imported only when PostgreSQL is."""
+    kind: type[SqliteLedger] = SqliteLedger
+    if settings.ledger_url:
+        from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
+
+        kind = PostgresLedger
+    return kind(
+        settings.ledger_url or settings.resolved_ledger_path,
+        default_ttl=timedelta(hours=settings.action_ttl_hours),
+        approval_key=settings.approval_key(),
+        require_second_approver=settings.require_second_approver,
+    )
+
+
+def ledger_location(settings: Settings) -> str:
+    """Where the ledger is, fit to print: a database URL loses its password."""
+    if settings.ledger_url:
+        from klaviyo_analytics.actions.postgres_ledger import redacted
+
+        return f"{redacted(settings.ledger_url)} (LEDGER_URL)"
+    where = "LEDGER_PATH" if settings.ledger_path else "the per-user default; LEDGER_PATH picks another"
+    return f"{settings.resolved_ledger_path} ({where})"

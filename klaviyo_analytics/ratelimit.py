@@ -32,6 +32,9 @@ DAY_SECONDS = 86400.0
 # (a slot at the deadline's last instant would spend quota on a request that then times out).
 REQUEST_MARGIN_SECONDS = 1.0
 REQUEST_MARGIN_SHARE = 0.1
+# A sleep that overran its slot by more than the slack would send closer to the next caller's
+# slot than the window allows (a loaded machine oversleeps by tens of ms): take a fresh slot.
+MAX_LATE_RETAKES = 3
 _SPANS = {"burst": "second", "steady": "minute", "daily": "day"}
 
 
@@ -44,6 +47,7 @@ class Pacer:
         store: QuotaStore | None = None,
     ) -> None:
         self._scale = time_scale
+        self._clock = clock
         self._sleep = sleep
         self.store: QuotaStore = store if store is not None else MemoryStore(clock)
         self.total_wait_seconds = 0.0
@@ -63,16 +67,23 @@ class Pacer:
     def acquire(self, account: str, bucket: str, limit: RateLimit, deadline: Deadline, what: str) -> float:
         """Wait for a slot; return the seconds waited. Never waits past the deadline."""
         margin = min(REQUEST_MARGIN_SECONDS, REQUEST_MARGIN_SHARE * deadline.budget)
-        # A slot free now is always taken: a refusal then always means the quota, never the clock.
-        max_wait = max(0.0, deadline.remaining() - margin)
-        reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait)
-        if not reservation.granted:
-            raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
-        wait = reservation.wait
-        if wait > 0:
-            self._sleep(wait)
-            self.total_wait_seconds += wait
-        return max(wait, 0.0)
+        waited = 0.0
+        for _ in range(1 + MAX_LATE_RETAKES):
+            # A slot free now is always taken: a refusal then always means the quota, never the clock.
+            max_wait = max(0.0, deadline.remaining() - margin)
+            reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait)
+            if not reservation.granted:
+                raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
+            if reservation.wait <= 0:
+                break
+            slot = self._clock() + reservation.wait
+            self._sleep(reservation.wait)
+            waited += reservation.wait
+            # The abandoned slot stays in the log: it only ever makes later callers wait longer.
+            if self._clock() - slot <= WINDOW_SLACK_SECONDS:
+                break
+        self.total_wait_seconds += waited
+        return waited
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         """Klaviyo said 429: hold every caller of this bucket, in every process, until Retry-After."""

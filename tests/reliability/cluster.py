@@ -28,6 +28,7 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from klaviyo_analytics.actions import SqliteLedger
+from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_analytics.sandbox import Sandbox, serve
 from tests.reliability.harness import REPO, environment, free_port
 
@@ -195,12 +196,18 @@ class Cluster:
         return response
 
     def ledger(self) -> SqliteLedger:
+        if "LEDGER_URL" in self.env:
+            return PostgresLedger(self.env["LEDGER_URL"], approval_key=self.env["APPROVAL_SECRET"].encode())
         return SqliteLedger(Path(self.env["LEDGER_PATH"]))
 
 
 @contextmanager
-def cluster(sb: Sandbox, directory: Path, **extra: str) -> Iterator[Cluster]:
-    """The sandbox, gunicorn (2 workers) and server.py over stdio, sharing one ledger."""
+def cluster(sb: Sandbox, directory: Path, *, with_mcp: bool = True, **extra: str) -> Iterator[Cluster]:
+    """The sandbox, gunicorn (2 workers) and server.py over stdio, sharing one ledger.
+
+    Each cluster has its own directory (home, config, data dirs): two of them are two machines
+    that share only what ``extra`` points both at (a Redis quota store, a PostgreSQL ledger).
+    """
     with serve(sb) as base_url:
         settings = {"REST_API_KEY": REST_TOKEN, "APPROVER_TOKENS": APPROVER_TOKEN, "REST_RATE_LIMIT": "100000/minute"}
         env = {
@@ -215,7 +222,8 @@ def cluster(sb: Sandbox, directory: Path, **extra: str) -> Iterator[Cluster]:
         node.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             node.start_gunicorn()
-            node.start_mcp()
+            if with_mcp:
+                node.start_mcp()
             yield node
         finally:
             node.stop()

@@ -35,12 +35,15 @@ def make_sandbox(**config: Any) -> Sandbox:
 
 
 def environment(sb: Sandbox, directory: Path, base_url: str | None = None, **extra: str) -> dict[str, str]:
-    """The settings a process of the product needs to reach ``sb`` (at ``base_url`` if served)."""
+    """The settings a process of the product needs to reach ``sb`` (at ``base_url`` if served).
+
+    The ledger is a SQLite file in ``directory`` unless ``extra`` names a ``LEDGER_URL``.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "accounts.toml").write_text(accounts_toml(sb.accounts))
     env = {
         "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        **({} if "LEDGER_URL" in extra else {"LEDGER_PATH": str(directory / "ledger.sqlite3")}),
         "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
         "REST_API_KEY": "rest-token-reliability-0001",
         **{a.key_env: a.api_key for a in sb.accounts},

@@ -1,0 +1,174 @@
+"""Two instances of the team server, as two machines would run them: each its own gunicorn (2 workers)
+with its own home, config and data directories, sharing nothing but one Redis (quotas, cache, REST
+rate counts) and one PostgreSQL database (the action ledger), and one APPROVAL_SECRET.
+
+(a) Proposed on one instance, approved on the other, then executed by two clients of each at the
+    same instant: exactly one execution per action, every other answer CONFLICT, nothing created
+    twice in Klaviyo (the sandbox).
+(b) Both instances ask report questions of one account as fast as they can for a bounded time:
+    Klaviyo (the sandbox) serves 0 429s; every call is answered or refused with RATE_LIMITED.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bench.quota_hammer import outcome_of_error, questions
+from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
+from klaviyo_analytics.tools import get_tool
+from tests.reliability.cluster import Cluster, cluster
+from tests.reliability.harness import figures
+from tests.reliability.test_exactly_once_processes import CREATES, RECIPES, args_for, check_no_duplicates
+from tests.servers import postgres_server, redis_server
+
+pytestmark = pytest.mark.slow
+
+SCALE = 0.05  # Klaviyo's windows, scaled on both sides: 1/s becomes 1 per 50 ms
+RACE_TRIALS = 6
+HAMMER_SECONDS = 8.0
+APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
+
+
+@pytest.fixture(scope="module")
+def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Cluster, Cluster]]:
+    directory = tmp_path_factory.mktemp("instances")
+    sb = Sandbox(SandboxConfig(time_scale=SCALE))  # real time: the executor compares created timestamps
+    with redis_server(directory / "redis") as redis, postgres_server(directory / "pg") as pg:
+        shared = {
+            "QUOTA_STORE": redis.url,
+            "REST_RATE_LIMIT_STORAGE": redis.url,
+            "LEDGER_URL": pg.create_database("ledger"),
+            "APPROVAL_SECRET": APPROVAL_SECRET,
+            "RATE_LIMIT_TIME_SCALE": repr(SCALE),
+            "TOOL_DEADLINE_SECONDS": "5",
+        }
+        with (
+            cluster(sb, directory / "host-a", with_mcp=False, **shared) as a,
+            cluster(sb, directory / "host-b", with_mcp=False, **shared) as b,
+        ):
+            yield sb, a, b
+        # Neither machine kept a ledger or quota file of its own: all of it was in the shared servers.
+        assert not [p.name for p in directory.glob("host-*/**/*.sqlite3")]
+
+
+def call(http: httpx.Client, name: str, args: dict[str, Any]) -> httpx.Response:
+    spec = get_tool(name)
+    if spec.method == "GET":
+        return http.get(spec.path, params=args)
+    return http.post(spec.path, json=args)
+
+
+def clients(node: Cluster, token: str, count: int) -> list[httpx.Client]:
+    headers = {"Authorization": f"Bearer {token}"}
+    return [httpx.Client(base_url=node.rest_url, headers=headers, timeout=60) for _ in range(count)]
+
+
+def race(executors: list[httpx.Client], action_id: str) -> list[str]:
+    barrier = threading.Barrier(len(executors))
+    answers: list[str] = []
+
+    def run(http: httpx.Client) -> None:
+        barrier.wait()
+        time.sleep(random.uniform(0, 0.02))  # so neither instance is always first off the mark
+        body = http.post(f"/v1/actions/{action_id}/execute").json()
+        answers.append(body["data"]["status"] if "data" in body else body["error"]["code"])
+
+    threads = [threading.Thread(target=run, args=(http,)) for http in executors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return answers
+
+
+def test_an_action_proposed_on_one_instance_and_raced_on_both_runs_once(
+    instances: tuple[Sandbox, Cluster, Cluster],
+) -> None:
+    sb, a, b = instances
+    sb.set_faults(FaultConfig(latency=1.0, latency_seconds=0.2, only_methods=frozenset({"POST"}), only_paths=CREATES))
+    proposer, approver = clients(a, a.rest_token, 1)[0], clients(b, b.approver_token, 1)[0]
+    executors = clients(a, a.rest_token, 2) + clients(b, b.rest_token, 2)
+    trials, outcomes = [], Counter[str]()
+    try:
+        for n in range(RACE_TRIALS):
+            recipe, label = RECIPES[n % len(RECIPES)], f"Two hosts {n}"
+            proposed = call(proposer, f"klaviyo_propose_{recipe}", args_for(sb, recipe, label))
+            assert proposed.status_code == 200, proposed.text
+            action_id = proposed.json()["data"]["action_id"]
+            approved = approver.post(f"/v1/actions/{action_id}/approve", json={"reason": "reviewed"})
+            assert approved.status_code == 200, approved.text  # host B reads host A's proposal
+            answers = race(executors, action_id)
+            assert sorted(answers) == ["CONFLICT", "CONFLICT", "CONFLICT", "succeeded"], answers
+            outcomes.update(answers)
+            execution = a.ledger().get_execution(action_id)
+            assert execution is not None and execution.attempts == 1
+            trials.append((recipe, label))
+    finally:
+        sb.set_faults(None)
+        for http in [proposer, approver, *executors]:
+            http.close()
+    objects = check_no_duplicates(sb, trials)
+    assert a.access_pids("/execute") and b.access_pids("/execute"), "both instances executed"
+    figures(
+        "Two instances, one Redis, one PostgreSQL ledger",
+        [
+            "| scenario | trials | outcome | duplicates in Klaviyo |",
+            "|---|---|---|---|",
+            f"| proposed on A, approved on B, 4 executes at once (2 per instance) | {RACE_TRIALS} | "
+            f"{outcomes['succeeded']} succeeded, {outcomes['CONFLICT']} CONFLICT | 0 of {objects} objects |",
+        ],
+    )
+
+
+def test_two_instances_on_one_account_draw_no_429(instances: tuple[Sandbox, Cluster, Cluster]) -> None:
+    sb, a, b = instances
+    before = sb.state()["rate_limited"]
+    stop = time.monotonic() + HAMMER_SECONDS
+    outcomes: dict[str, Counter[str]] = {"A": Counter(), "B": Counter()}
+
+    def hammer(side: str, http: httpx.Client, seed: int) -> None:
+        for name, args in questions(seed):
+            if time.monotonic() >= stop:
+                return
+            response = call(http, name, args)
+            key = "ok" if response.status_code == 200 else outcome_of_error(json.dumps(response.json()))
+            outcomes[side][key] += 1
+
+    pool = [("A", http, seed) for seed, http in enumerate(clients(a, a.rest_token, 2))]
+    pool += [("B", http, seed + 10) for seed, http in enumerate(clients(b, b.rest_token, 2))]
+    threads = [threading.Thread(target=hammer, args=job) for job in pool]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=HAMMER_SECONDS + 30)
+    for _, http, _ in pool:
+        http.close()
+    throttled = [e for e in sb.log() if e["status"] == 429]
+    assert sb.state()["rate_limited"] == before, f"Klaviyo (the sandbox) served 429s: {throttled}"
+    for side, counted in outcomes.items():
+        assert set(counted) <= {"ok", "RATE_LIMITED"}, (side, counted)
+        assert counted["ok"] > 0, (side, counted)
+    assert sum(c["RATE_LIMITED"] for c in outcomes.values()) > 0, "the run never reached the limit"
+    shown = "; ".join(f"{side}: {dict(c)}" for side, c in outcomes.items())
+    figures(
+        "Two instances on one account's report quota",
+        [f"{HAMMER_SECONDS:.0f} s at time scale {SCALE}, 2 clients per instance: 0 429s from Klaviyo; {shown}", ""],
+    )
+
+
+def test_the_shared_servers_hold_the_state(instances: tuple[Sandbox, Cluster, Cluster], tmp_path: Path) -> None:
+    _, a, b = instances
+    for node in (a, b):
+        health = httpx.get(f"{node.rest_url}/health", timeout=10).json()
+        ledger = json.dumps(health)
+        assert "postgresql" in ledger and "redis" in ledger, health

@@ -26,6 +26,8 @@ def missing(message: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}; CI installs it with scripts/install-test-services.sh", pytrace=False)
     pytest.skip(message)
+
+
 START_TIMEOUT_SECONDS = 10.0
 
 

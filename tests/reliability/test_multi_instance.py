@@ -17,7 +17,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -166,7 +165,7 @@ def test_two_instances_on_one_account_draw_no_429(instances: tuple[Sandbox, Clus
     )
 
 
-def test_the_shared_servers_hold_the_state(instances: tuple[Sandbox, Cluster, Cluster], tmp_path: Path) -> None:
+def test_the_shared_servers_hold_the_state(instances: tuple[Sandbox, Cluster, Cluster]) -> None:
     _, a, b = instances
     for node in (a, b):
         health = httpx.get(f"{node.rest_url}/health", timeout=10).json()

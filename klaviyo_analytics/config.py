@@ -272,7 +272,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OAUTH_ACCESS_TOKEN_SECONDS", _positive_int, 900, "Lifetime of an embedded access token."),
     Setting("OAUTH_REFRESH_TOKEN_DAYS", _positive_float, 30.0, "Lifetime of an embedded refresh token."),
     Setting(
-        "OAUTH_STATE_PATH", _optional_path, None, "SQLite file of OAuth clients, codes and grants (default: data dir)."
+        "OAUTH_STATE_PATH",
+        _optional_path,
+        None,
+        "SQLite file of OAuth clients, codes and grants (default: LEDGER_URL's database, else data dir).",
     ),
     Setting(
         "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True

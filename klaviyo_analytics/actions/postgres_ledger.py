@@ -23,7 +23,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.rows import RowMaker
@@ -31,6 +30,7 @@ from psycopg.rows import RowMaker
 from klaviyo_analytics.actions.models import iso, utc_now
 from klaviyo_analytics.actions.sqlite_ledger import PROPOSAL_ROW, SqliteLedger
 from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.pg import QmarkConnection, connect, redacted
 
 # Any constant key: every process migrating this database takes the same lock.
 MIGRATION_LOCK_KEY = 0x6B6C6176  # "klav"
@@ -98,25 +98,17 @@ def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[_Row]:
     return make
 
 
-class _Conn:
-    """The subset of ``sqlite3.Connection`` the ledger's SQL uses, on a psycopg connection."""
+class _Conn(QmarkConnection):
+    """The ledger's SQL on psycopg; inside a change, reading the proposal's row locks it."""
 
     def __init__(self, conn: psycopg.Connection[_Row], write: bool) -> None:
-        self.raw, self.write = conn, write
+        super().__init__(conn)
+        self.write = write
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         if self.write and sql == PROPOSAL_ROW:
             sql += " FOR UPDATE"  # the one lock a change takes: this proposal's row
-        return self.raw.execute(sql.replace("?", "%s"), list(params))
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, fit for health output and errors."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+        return super().execute(sql, params)
 
 
 class PostgresDatabase:
@@ -132,13 +124,7 @@ class PostgresDatabase:
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection[_Row]]:
-        try:
-            conn = psycopg.connect(
-                self.url, connect_timeout=max(1, int(self.connect_timeout)), row_factory=_row_factory
-            )
-        except psycopg.Error as exc:
-            raise ConfigError(f"The action ledger at {redacted(self.url)} cannot be reached: {exc}") from None
-        with conn:
+        with connect(self.url, self.connect_timeout, "The action ledger", _row_factory) as conn:
             yield conn
 
     @contextmanager
@@ -183,4 +169,4 @@ class PostgresLedger(SqliteLedger):
         return PostgresDatabase(str(location), timeout)
 
 
-__all__ = ["PostgresDatabase", "PostgresLedger", "redacted"]
+__all__ = ["PostgresDatabase", "PostgresLedger"]

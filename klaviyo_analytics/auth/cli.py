@@ -1,4 +1,6 @@
-"""``python -m klaviyo_analytics users hash-password`` — an argon2 hash for ``users.toml``.
+"""``python -m klaviyo_analytics users hash-password`` — an argon2 hash for ``users.toml``;
+``python -m klaviyo_analytics users signing-key`` — an ``OAUTH_SIGNING_KEY=…`` line for ``.env``
+(several instances sharing the OAuth state must sign with one key).
 
 The password is read from the terminal (asked twice, not echoed) or, when stdin is not a
 terminal, from the first line of stdin (``printf '%s\\n' "$PW" | ...``); never from argv, where
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from klaviyo_analytics.auth.keys import env_line, new_pem
 from klaviyo_analytics.auth.users import hash_password
 
 MIN_PASSWORD_LENGTH = 12
@@ -23,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m klaviyo_analytics users", description="users.toml helpers")
     commands = top.add_subparsers(dest="command", required=True)
     commands.add_parser("hash-password", help="print an argon2 hash of a password read from the terminal or stdin")
+    commands.add_parser("signing-key", help="print a new OAUTH_SIGNING_KEY line for .env")
     return top
 
 
@@ -38,7 +42,10 @@ def read_password(stdin: TextIO, err: TextIO) -> str:
 def main(
     argv: Sequence[str] | None = None, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    parser().parse_args(argv)
+    args = parser().parse_args(argv)
+    if args.command == "signing-key":
+        out.write(env_line(new_pem()) + "\n")
+        return 0
     try:
         password = read_password(stdin, err)
     except (ValueError, EOFError) as exc:

@@ -23,7 +23,7 @@ from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import BaseRoute, Route
 
 from klaviyo_analytics.auth.keys import load_signing_key
-from klaviyo_analytics.auth.oauth_store import OAuthStore
+from klaviyo_analytics.auth.oauth_store import open_oauth_store
 from klaviyo_analytics.auth.tokens import BearerVerifier, EmbeddedTokens, ExternalTokens, JwtVerifier
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.config import Settings
@@ -87,7 +87,7 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     from klaviyo_analytics.auth.login import LoginPages
     from klaviyo_analytics.auth.provider import EmbeddedProvider
 
-    store = OAuthStore(settings.resolved_oauth_state_path)
+    store = open_oauth_store(settings)
     key = load_signing_key(settings)
     tokens = EmbeddedTokens(key, store, directory, issuer, resource, settings.oauth_access_token_seconds)
     provider = EmbeddedProvider(store, key, tokens, settings.oauth_refresh_token_days)

@@ -55,11 +55,20 @@ def _from_pem(pem: bytes, source: str) -> SigningKey:
     return SigningKey(key, hashlib.sha256(public).hexdigest()[:16])
 
 
-def _create(path: Path) -> None:
-    pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+def new_pem() -> bytes:
+    """A fresh EC P-256 private key, PEM (PKCS#8)."""
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    write_once(path, pem)
+
+
+def env_line(pem: bytes) -> str:
+    """``OAUTH_SIGNING_KEY="…"`` for a .env file: one line, newlines escaped (dotenv and Compose read them)."""
+    return 'OAUTH_SIGNING_KEY="' + pem.decode().strip().replace("\n", "\\n") + '"'
+
+
+def _create(path: Path) -> None:
+    write_once(path, new_pem())
 
 
 def load_signing_key(settings: Settings) -> SigningKey:

@@ -1,9 +1,11 @@
-"""SQLite state of the embedded authorization server: clients, pending logins, codes, grants, refresh tokens.
+"""State of the embedded authorization server: clients, pending logins, codes, grants, refresh tokens.
 
-One file (OAUTH_STATE_PATH) shared by every process of the server, so any instance can finish a login
-another began. Nothing secret is stored as itself: codes, login ids and refresh tokens are kept as
-SHA-256 digests (they are random, 256-bit values, so a plain digest cannot be reversed), and client
-secrets are not stored at all (they are derived from the signing key; see keys.client_secret).
+One SQLite file (OAUTH_STATE_PATH) shared by every process of the server on one machine, or, with
+``LEDGER_URL``, the ``oauth`` schema of that PostgreSQL database (``oauth_pg``), so any instance on
+any machine can finish a login another began. Nothing secret is stored as itself: codes, login ids
+and refresh tokens are kept as SHA-256 digests (they are random, 256-bit values, so a plain digest
+cannot be reversed), and client secrets are not stored at all (they are derived from the signing
+key; see keys.client_secret).
 """
 
 from __future__ import annotations
@@ -19,19 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
 
+# {time}: a Unix timestamp column (SQLite's REAL is a double; PostgreSQL's REAL would be a float4).
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, created_at REAL)",
+    "CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, metadata TEXT NOT NULL, created_at {time})",
     """CREATE TABLE IF NOT EXISTS pending (id_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL,
-        params TEXT NOT NULL, expires_at REAL NOT NULL)""",
+        params TEXT NOT NULL, expires_at {time} NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS codes (code_hash TEXT PRIMARY KEY, client_id TEXT NOT NULL,
-        data TEXT NOT NULL, expires_at REAL NOT NULL)""",
+        data TEXT NOT NULL, expires_at {time} NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS grants (grant_id TEXT PRIMARY KEY, client_id TEXT NOT NULL,
         subject TEXT NOT NULL, scopes TEXT NOT NULL, resource TEXT, revoked INTEGER NOT NULL DEFAULT 0,
-        expires_at REAL NOT NULL)""",
+        expires_at {time} NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS refresh_tokens (token_hash TEXT PRIMARY KEY, grant_id TEXT NOT NULL,
-        expires_at REAL NOT NULL, used INTEGER NOT NULL DEFAULT 0)""",
+        expires_at {time} NOT NULL, used INTEGER NOT NULL DEFAULT 0)""",
 )
 
 
@@ -54,6 +58,8 @@ class Grant:
 
 
 class OAuthStore:
+    """On SQLite; ``oauth_pg.PostgresOAuthStore`` runs the same SQL on PostgreSQL."""
+
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
@@ -61,7 +67,7 @@ class OAuthStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self._tx() as conn:
                 for statement in SCHEMA:
-                    conn.execute(statement)
+                    conn.execute(statement.format(time="REAL"))
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
                 f"The OAuth state file {self.path} cannot be used: {exc}", variable="OAUTH_STATE_PATH"
@@ -189,3 +195,19 @@ class OAuthStore:
                 "UPDATE refresh_tokens SET used = 1 WHERE token_hash = ? AND used = 0", (digest(token),)
             )
             return cursor.rowcount == 1
+
+
+def open_oauth_store(settings: Settings) -> OAuthStore:
+    """OAUTH_STATE_PATH if set; else the ledger's PostgreSQL database if LEDGER_URL is; else the data dir."""
+    if settings.ledger_url and not settings.oauth_state_path:
+        if not settings.oauth_signing_key:
+            # Shared state with a per-machine key would fail logins and tokens on every other instance.
+            raise ConfigError(
+                "The OAuth state is shared in PostgreSQL (LEDGER_URL), so every instance must sign with one "
+                "key: set OAUTH_SIGNING_KEY (python -m klaviyo_analytics users signing-key prints one for .env).",
+                variable="OAUTH_SIGNING_KEY",
+            )
+        from klaviyo_analytics.auth.oauth_pg import PostgresOAuthStore
+
+        return PostgresOAuthStore(settings.ledger_url)
+    return OAuthStore(settings.resolved_oauth_state_path)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +14,7 @@ import pytest
 
 from klaviyo_analytics.actions import SqliteLedger
 from klaviyo_analytics.actions.postgres_ledger import PostgresDatabase
+from klaviyo_analytics.pg import QmarkConnection
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -52,22 +53,12 @@ def both_backends(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-class _QmarkConnection:
-    """A psycopg connection that takes the ledger's ``?`` placeholders, as sqlite3 does."""
-
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql.replace("?", "%s"), list(params))  # type: ignore[arg-type]
-
-
 @contextmanager
 def raw_ledger(ledger: SqliteLedger) -> Iterator[Any]:
     """A plain autocommit connection to whatever database holds ``ledger``, for tampering."""
     if isinstance(ledger.db, PostgresDatabase):
         with psycopg.connect(ledger.db.url, autocommit=True) as conn:
-            yield _QmarkConnection(conn)
+            yield QmarkConnection(conn)
     else:
         with raw_db(ledger.path) as conn:
             yield conn

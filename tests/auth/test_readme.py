@@ -10,6 +10,7 @@ from pathlib import Path
 from dotenv import dotenv_values
 
 from klaviyo_analytics.auth import Principal, Role
+from klaviyo_analytics.auth.keys import load_signing_key
 from klaviyo_analytics.auth.users import hash_password, load_directory
 from tests.helpers import TWO_ACCOUNTS, make_settings
 from tests.readme_recipes import REPO, recipe, recipes
@@ -48,11 +49,12 @@ def test_readme_users_toml_loads(tmp_path: Path) -> None:
 
 
 def test_readme_token_recipe(tmp_path: Path) -> None:
-    script = recipe(SECTION, "test_readme_token_recipe").code
+    # Run in an empty directory, with this checkout's venv for the README's .venv/bin/python.
+    script = recipe(SECTION, "test_readme_token_recipe").code.replace(".venv/bin/python", sys.executable)
     (tmp_path / ".env").write_text("KLAVIYO_ACME_KEY=pk_test_acme_0123456789\n")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     done = subprocess.run(
-        ["bash", "-euc", script], cwd=tmp_path, env={"PATH": path, "HOME": str(tmp_path)},
+        ["bash", "-euc", script], cwd=tmp_path, env={"PATH": path, "HOME": str(tmp_path), "PYTHONPATH": str(REPO)},
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -62,6 +64,8 @@ def test_readme_token_recipe(tmp_path: Path) -> None:
     # One approval key for both servers: approved over REST, verified where it runs.
     assert len(env["APPROVAL_SECRET"]) >= 40
     assert len(env["POSTGRES_PASSWORD"]) >= 40 and env["POSTGRES_PASSWORD"] != env["APPROVAL_SECRET"]
+    signing = load_signing_key(make_settings(tmp_path, TWO_ACCOUNTS, OAUTH_SIGNING_KEY=env["OAUTH_SIGNING_KEY"]))
+    assert signing.kid  # an ES256 key the servers accept, read back from .env as one value
     # The tokens it wrote are the ones the README's users.toml names.
     users_file = readme_users(tmp_path)
     users = load_directory(make_settings(tmp_path, TWO_ACCOUNTS, USERS_FILE=str(users_file), **env), ["acme", "globex"])

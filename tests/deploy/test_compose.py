@@ -243,13 +243,16 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
         # Both servers read and write one ledger in PostgreSQL; its password only ever comes from .env.
         assert "LEDGER_PATH" not in env
         assert env["LEDGER_URL"] == LEDGER_URL and load_settings({"LEDGER_URL": LEDGER_URL}, use_dotenv=False)
-        assert mounts["/data"][0] in compose["volumes"]  # OAuth state
+        assert "/data" not in mounts, "no state in the containers: Redis and PostgreSQL hold it"
         assert mounts[env["ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
         assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
-        # The approval key is a secret shared by both: it comes from .env, never this file.
-        assert "APPROVAL_SECRET" not in env and [e["path"] for e in app["env_file"]] == [".env"]
+        # The approval and token signing keys are secrets shared by both: from .env, never this file.
+        assert not {"APPROVAL_SECRET", "OAUTH_SIGNING_KEY"} & set(env) and [e["path"] for e in app["env_file"]] == [
+            ".env"
+        ]
     mcp_env = mcp["environment"]
-    assert mcp_env["OAUTH_MODE"] == "embedded" and mcp_env["OAUTH_STATE_PATH"].startswith("/data/")
+    # OAuth state goes to the ledger's PostgreSQL database (no OAUTH_STATE_PATH: any instance answers).
+    assert mcp_env["OAUTH_MODE"] == "embedded" and "OAUTH_STATE_PATH" not in mcp_env
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     assert postgres["environment"]["POSTGRES_PASSWORD"] == PASSWORD_FROM_ENV

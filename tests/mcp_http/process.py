@@ -79,11 +79,11 @@ def wait_until_up(url: str, proc: subprocess.Popen[bytes], stderr: Path, timeout
 
 
 @contextmanager
-def mcp_http_server(directory: Path, **extra: str) -> Iterator[McpHttpServer]:
+def mcp_http_server(directory: Path, port: int | None = None, **extra: str) -> Iterator[McpHttpServer]:
     sb = make_sandbox()
     accounts = [a.slug for a in sb.accounts]
     with serve(sb) as base_url:
-        port = free_port()
+        port = port or free_port()
         (directory / "users.toml").parent.mkdir(parents=True, exist_ok=True)
         (directory / "users.toml").write_text(users_toml(accounts))
         env = {
@@ -95,22 +95,14 @@ def mcp_http_server(directory: Path, **extra: str) -> Iterator[McpHttpServer]:
             "LOG_LEVEL": "DEBUG",
             "USERS_FILE": str(directory / "users.toml"),
             "ALICE_TOKEN": ALICE_TOKEN,
-            "OAUTH_STATE_PATH": str(directory / "oauth" / "oauth.sqlite3"),
+            # With LEDGER_URL the OAuth state lives in that PostgreSQL database instead.
+            **({} if "LEDGER_URL" in extra else {"OAUTH_STATE_PATH": str(directory / "oauth" / "oauth.sqlite3")}),
             **environment(sb, directory, base_url, REST_API_KEY="", **extra),
         }
         stderr_path = directory / "mcp-http.stderr"
         with stderr_path.open("wb") as stderr:
             proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(REPO / "server.py"),
-                    "--transport",
-                    "streamable-http",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
+                server_argv(port),
                 stdin=subprocess.DEVNULL,
                 stdout=stderr,
                 stderr=stderr,

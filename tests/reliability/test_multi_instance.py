@@ -36,6 +36,8 @@ SCALE = 0.05  # Klaviyo's windows, scaled on both sides: 1/s becomes 1 per 50 ms
 RACE_TRIALS = 6
 HAMMER_SECONDS = 8.0
 APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
+# The test server trusts loopback, so any password connects: it is there to be looked for in the logs.
+DB_PASSWORD = "ledger-db-password-multi-0001"
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
         shared = {
             "QUOTA_STORE": redis.url,
             "REST_RATE_LIMIT_STORAGE": redis.url,
-            "LEDGER_URL": pg.create_database("ledger"),
+            "LEDGER_URL": pg.create_database("ledger").replace("://klaviyo@", f"://klaviyo:{DB_PASSWORD}@", 1),
             "APPROVAL_SECRET": APPROVAL_SECRET,
             "RATE_LIMIT_TIME_SCALE": repr(SCALE),
             "TOOL_DEADLINE_SECONDS": "5",
@@ -56,6 +58,11 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
             cluster(sb, directory / "host-b", with_mcp=False, **shared) as b,
         ):
             yield sb, a, b
+            logs = [path for node in (a, b) for path in node.log_files()]
+        assert logs
+        for path in logs:  # the database password and the approval key are in no log line
+            text = path.read_text(errors="replace")
+            assert DB_PASSWORD not in text and APPROVAL_SECRET not in text, path
         # Neither machine kept a ledger or quota file of its own: all of it was in the shared servers.
         assert not [p.name for p in directory.glob("host-*/**/*.sqlite3")]
 
@@ -169,5 +176,6 @@ def test_the_shared_servers_hold_the_state(instances: tuple[Sandbox, Cluster, Cl
     _, a, b = instances
     for node in (a, b):
         health = httpx.get(f"{node.rest_url}/health", timeout=10).json()
-        ledger = json.dumps(health)
-        assert "postgresql" in ledger and "redis" in ledger, health
+        shown = json.dumps(health)
+        assert "postgresql" in shown and "redis" in shown, health
+        assert "@127.0.0.1" not in shown and DB_PASSWORD not in shown  # /health is public: no URL at all

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from api.limits import json_body
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.auth import ANY_ACCOUNT, Principal, Role
 from klaviyo_analytics.errors import ForbiddenError, InvalidArgumentError, NotFoundError
@@ -27,7 +28,7 @@ approvals = Blueprint("approvals", __name__)
 def _reason() -> str | None:
     if not request.content_length:
         return None
-    body = request.get_json(silent=True) if request.is_json else None
+    body = json_body() if request.is_json else None
     if not isinstance(body, dict) or set(body) - {"reason"}:
         raise InvalidArgumentError('the body, if any, must be a JSON object {"reason": "..."}', field="(body)")
     reason = body.get("reason")

@@ -7,11 +7,15 @@ internals in the body (the traceback goes to the server log).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from klaviyo_analytics.errors import KlaviyoMCPError
 from klaviyo_analytics.tools import internal_error
+from klaviyo_analytics.untrusted import scrub
 
 HTTP_CODES = {
     400: "INVALID_ARGUMENT",
@@ -20,6 +24,17 @@ HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+class ScrubbedJSON(DefaultJSONProvider):
+    """Every JSON answer of the app with hidden characters stripped from its strings
+    (``untrusted.scrub``): tool envelopes, approval answers and error bodies alike, so an id or a
+    name echoed from the request (CR, LF, NUL, bidi overrides) never comes back as itself."""
+
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(scrub(obj), **kwargs)
 
 
 def error_response(error: KlaviyoMCPError, status: int | None = None) -> Response:

@@ -60,7 +60,7 @@ def test_tools_route_lists_the_catalog(app: Flask, auth: dict[str, str]) -> None
     ("body", "field", "needle"),
     [
         ({"account": "acme", "timeframe": "last_30_days", "colour": "red"}, "colour", "unknown field"),
-        ({"account": "acme", "start_date": "2026-13-01", "end_date": "2026-12-31"}, "start_date", "valid date"),
+        ({"account": "acme", "start_date": "2026-13-01", "end_date": "2026-12-31"}, "start_date", "YYYY-MM-DD"),
         ({"account": "acme", "start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date", "before"),
         (
             {"account": "acme", "timeframe": "today", "start_date": "2026-01-01", "end_date": "2026-01-02"},

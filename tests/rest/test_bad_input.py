@@ -185,3 +185,24 @@ def test_a_key_given_twice_is_refused_not_last_wins(app: Flask) -> None:
     assert "appears twice" in error["message"]
     nested = post(app, '{"timeframe": "last_7_days", "x": {"k": 1, "k": 2}}')
     assert_error(nested, 400, "INVALID_ARGUMENT", "k")
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-01-01T00:00:00+14:00", "2026-01-01 00:00", "1767225600", 1767225600, "20260101", "2026-W01-1",
+              "2026-02-30", "2026-1-1", True]
+)  # fmt: skip
+def test_dates_are_yyyy_mm_dd_only_and_the_error_says_so(app: Flask, value: object) -> None:
+    body = {"start_date": value, "end_date": "2026-01-31"}
+    response = app.test_client().post(PERFORMANCE, json=body, headers=AUTH)
+    error = assert_error(response, 400, "INVALID_ARGUMENT", "start_date")
+    assert "YYYY-MM-DD" in error["message"]
+
+
+def test_a_yyyy_mm_dd_date_is_accepted(app: Flask) -> None:
+    response = app.test_client().post(
+        PERFORMANCE, json={"start_date": "2026-01-01", "end_date": "2026-01-31"}, headers=AUTH
+    )
+    assert response.status_code != 400 or response.json["error"]["details"].get("field") not in (
+        "start_date",
+        "end_date",
+    )

@@ -26,6 +26,17 @@ HTTP_CODES = {
 }
 
 
+class RequestReadTimeout(Exception):
+    """The request's bytes did not all arrive in time (raised by the gunicorn worker's socket,
+    api/gunicorn_worker.py, while gunicorn or the app reads the request)."""
+
+
+def read_timeout(exc: RequestReadTimeout) -> Response:
+    response = jsonify({"error": {"code": "REQUEST_TIMEOUT", "message": str(exc), "details": {}}})
+    response.status_code = 408
+    return response
+
+
 class ScrubbedJSON(DefaultJSONProvider):
     """Every JSON answer of the app with hidden characters stripped from its strings
     (``untrusted.scrub``): tool envelopes, approval answers and error bodies alike, so an id or a
@@ -63,6 +74,7 @@ def http_error(exc: HTTPException) -> Response:
 def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(KlaviyoMCPError, error_response)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(RequestReadTimeout, read_timeout)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

@@ -3,7 +3,10 @@ docker-compose.yml, `make serve`): `.venv/bin/gunicorn -c gunicorn.conf.py "api:
 
 - bind: REST_HOST:REST_PORT (127.0.0.1:8080 by default, as every curl example assumes); the image
   passes --bind 0.0.0.0:8080, which wins over this file.
-- workers: WEB_CONCURRENCY (gunicorn's own variable), 2 by default.
+- workers: WEB_CONCURRENCY (gunicorn's own variable), 2 by default, each with GUNICORN_THREADS
+  (8 by default) threads: ``api.gunicorn_worker.JsonThreadWorker`` (gthread), so a slow client or
+  a request waiting on Klaviyo holds one thread, never a worker; each request must arrive whole
+  within its read deadline (408), and gunicorn's own errors (400, 408, 414, 431) answer as JSON.
 - timeout: above TOOL_DEADLINE_SECONDS, so a call that waits on Klaviyo's Retry-After ends with its
   own DEADLINE_EXCEEDED or RATE_LIMITED answer instead of gunicorn killing the worker (an empty reply).
 """
@@ -33,8 +36,9 @@ def _settings_or_defaults() -> tuple[str, int, float]:
 _host, _port, _deadline = _settings_or_defaults()
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "api.gunicorn_worker.JsonThreadWorker"
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = int(_deadline) + TIMEOUT_MARGIN_SECONDS
-# A slow or half-sent request holds a sync worker for at most this long.
 graceful_timeout = 30
 keepalive = 5
 accesslog = "-"

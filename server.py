@@ -33,6 +33,7 @@ from klaviyo_analytics.logs import configure_logging, get_logger
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, internal_error, run_tool, visible_tools
 from klaviyo_analytics.tools.render import render_error, render_result
+from klaviyo_analytics.untrusted import scrub
 
 INSTRUCTIONS = (
     "Reports on Klaviyo campaigns, flows, lists and segments, and prepares changes that a person must "
@@ -52,7 +53,7 @@ class RawArguments(ArgModelBase):
 
 
 def error_result(error: KlaviyoMCPError) -> CallToolResult:
-    body = error.to_dict()
+    body = scrub(error.to_dict())  # details may echo the caller's input or account text
     return CallToolResult(
         content=[TextContent(type="text", text=render_error(body))], structured_content={"error": body}, is_error=True
     )

@@ -11,7 +11,7 @@ from flask import Flask
 from api.approvals import approvals
 from api.auth import install_auth
 from api.console import install_console
-from api.errors import install_error_handlers
+from api.errors import ScrubbedJSON, install_error_handlers
 from api.health import install_health
 from api.limits import install_body_checks, install_rate_limits
 from api.metrics import install_metrics
@@ -50,7 +50,7 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     # "/v1/flows//structure" (an id that was "/" or "..%2F") would get werkzeug's HTML 308 to a merged
     # path, outside every error handler; unmerged, it is a plain 404 in the one error shape.
     app.url_map.merge_slashes = False
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = ScrubbedJSON(app)
     app.extensions["klaviyo_service"] = service
     app.extensions["klaviyo_version"] = __version__
     install_error_handlers(app)

@@ -13,21 +13,26 @@ the token.
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
+from api.limits import json_body
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.auth import ANY_ACCOUNT, Principal, Role
 from klaviyo_analytics.errors import ForbiddenError, InvalidArgumentError, NotFoundError
+from klaviyo_analytics.schemas.actions import ACTION_ID_PATTERN
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools.access import action_forbidden
 
 approvals = Blueprint("approvals", __name__)
+ACTION_ID = re.compile(ACTION_ID_PATTERN.strip("^$"))
 
 
 def _reason() -> str | None:
     if not request.content_length:
         return None
-    body = request.get_json(silent=True) if request.is_json else None
+    body = json_body() if request.is_json else None
     if not isinstance(body, dict) or set(body) - {"reason"}:
         raise InvalidArgumentError('the body, if any, must be a JSON object {"reason": "..."}', field="(body)")
     reason = body.get("reason")
@@ -36,7 +41,18 @@ def _reason() -> str | None:
     return reason
 
 
+def _checked_id(action_id: str) -> str:
+    """The same id rule as execute (ActionParams): an id that cannot exist is a 400, not a 404
+    echoing whatever the path carried (CR, LF, NUL)."""
+    if not ACTION_ID.fullmatch(action_id):
+        raise InvalidArgumentError(
+            "action_id must be an action id: act_ followed by 1-64 letters, digits, - or _", field="action_id"
+        )
+    return action_id
+
+
 def _decide(action_id: str, approve: bool) -> Response:
+    action_id = _checked_id(action_id)
     service: KlaviyoService = current_app.extensions["klaviyo_service"]
     principal: Principal = g.principal
     _require_approver(service, principal, action_id)

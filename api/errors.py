@@ -7,11 +7,15 @@ internals in the body (the traceback goes to the server log).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, jsonify
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from klaviyo_analytics.errors import KlaviyoMCPError
 from klaviyo_analytics.tools import internal_error
+from klaviyo_analytics.untrusted import scrub
 
 HTTP_CODES = {
     400: "INVALID_ARGUMENT",
@@ -20,6 +24,28 @@ HTTP_CODES = {
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+
+
+class RequestReadTimeout(Exception):
+    """The request's bytes did not all arrive in time (raised by the gunicorn worker's socket,
+    api/gunicorn_worker.py, while gunicorn or the app reads the request)."""
+
+
+def read_timeout(exc: RequestReadTimeout) -> Response:
+    response = jsonify({"error": {"code": "REQUEST_TIMEOUT", "message": str(exc), "details": {}}})
+    response.status_code = 408
+    return response
+
+
+class ScrubbedJSON(DefaultJSONProvider):
+    """Every JSON answer of the app with hidden characters stripped from its strings
+    (``untrusted.scrub``): tool envelopes, approval answers and error bodies alike, so an id or a
+    name echoed from the request (CR, LF, NUL, bidi overrides) never comes back as itself."""
+
+    sort_keys = False
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return super().dumps(scrub(obj), **kwargs)
 
 
 def error_response(error: KlaviyoMCPError, status: int | None = None) -> Response:
@@ -48,6 +74,7 @@ def http_error(exc: HTTPException) -> Response:
 def install_error_handlers(app: Flask) -> None:
     app.register_error_handler(KlaviyoMCPError, error_response)
     app.register_error_handler(HTTPException, http_error)
+    app.register_error_handler(RequestReadTimeout, read_timeout)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Response:

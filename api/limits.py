@@ -11,8 +11,10 @@ store should not become an outage of the API.
 
 Body (after auth, before any route): a POST body must be JSON, UTF-8, and nested at most
 :data:`MAX_JSON_DEPTH` deep — checked on the raw text before parsing, so a 10,000-deep array is
-a clear 400 rather than a RecursionError deep in the parser. Size is capped by Flask's
-``MAX_CONTENT_LENGTH`` (413).
+a clear 400 rather than a RecursionError deep in the parser. It is parsed once, strictly
+(``parse_json``: a key twice in one object, an integer of more than :data:`MAX_INT_DIGITS`
+digits, NaN/Infinity are each a 400 naming the field), and routes read that parse
+(``json_body``). Size is capped by Flask's ``MAX_CONTENT_LENGTH`` (413).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import math
 import re
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 from flask_limiter import HeaderNames, Limiter, RateLimitExceeded
@@ -36,6 +39,8 @@ EXEMPT_PATHS = frozenset({"/health", "/openapi.json"})
 LIMITER_RETRY_HEADER = "X-Limiter-Retry-After"  # never sent: see drop_limiter_retry_after
 # Tool inputs are flat objects with a list or two; nothing legitimate comes near this.
 MAX_JSON_DEPTH = 32
+# No field takes a number anywhere near this; Python refuses int<->str past 4300 digits anyway.
+MAX_INT_DIGITS = 100
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -133,12 +138,74 @@ def check_json_body() -> None:
         raise InvalidArgumentError(f"the body is not UTF-8 (bad byte at offset {exc.start})", field="(body)") from None
     if json_depth(text) > MAX_JSON_DEPTH:
         raise InvalidArgumentError(f"the body nests deeper than {MAX_JSON_DEPTH} levels", field="(body)")
+    g.json_body = parse_json(text)
+
+
+class _Refused:
+    """A number parsing refused (too many digits, or not finite); reported with its field."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+
+def _int(text: str) -> int | _Refused:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        return _Refused(f"an integer of {digits} digits; numbers here have at most {MAX_INT_DIGITS}")
+    return int(text)
+
+
+def _float(text: str) -> float | _Refused:
+    value = float(text)
+    return value if math.isfinite(value) else _Refused(f"{text[:20]}… is not a finite number")
+
+
+def _constant(text: str) -> _Refused:
+    return _Refused(f"{text} is not JSON")  # NaN, Infinity, -Infinity: Python's json accepts them
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:  # json.loads keeps the last: {"account": "acme", "account": "globex"} ran on globex
+            raise InvalidArgumentError(f"the key {key!r} appears twice in one object; give it once", field=key)
+        out[key] = value
+    return out
+
+
+def _refused(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(field, why) of the first refused number in the parsed body."""
+    if isinstance(value, _Refused):
+        return path or "(body)", value.why
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _refused(item, f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def parse_json(text: str) -> Any:
+    """The body as JSON, strictly: one value per key, bounded integers, finite numbers only."""
     try:
-        json.loads(text)
+        value = json.loads(
+            text, object_pairs_hook=_unique, parse_int=_int, parse_float=_float, parse_constant=_constant
+        )
     except json.JSONDecodeError as exc:
         raise InvalidArgumentError(
             f"the body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field="(body)"
         ) from None
+    refused = _refused(value)
+    if refused:
+        raise InvalidArgumentError(f"{refused[0]}: {refused[1]}", field=refused[0])
+    return value
+
+
+def json_body() -> Any:
+    """The request's JSON body as ``check_json_body`` parsed it (parsed here if it did not run)."""
+    if "json_body" not in g:
+        g.json_body = parse_json(request.get_data(cache=True).decode("utf-8", "replace"))
+    return g.json_body
 
 
 def install_body_checks(app: Flask) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
 
+from api.limits import json_body
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.service import CallContext, KlaviyoService
@@ -23,7 +24,7 @@ def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
     else:
         if request.content_length and not request.is_json:
             raise InvalidArgumentError("send the body as JSON (Content-Type: application/json)", field="(body)")
-        body = request.get_json(silent=True) if request.content_length else {}
+        body = json_body() if request.content_length else {}
         if not isinstance(body, dict):
             raise InvalidArgumentError("the body must be a JSON object of the tool's fields", field="(body)")
         arguments = body

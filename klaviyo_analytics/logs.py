@@ -41,6 +41,9 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
+            # log.exception's traceback as text under "exception" (redacted like the rest): without
+            # this processor exc_info is set but nothing renders it, and a 500 leaves no trace.
+            structlog.processors.format_exc_info,
             _redact_event,
             structlog.processors.JSONRenderer(),
         ],

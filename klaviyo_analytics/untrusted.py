@@ -20,6 +20,7 @@ No server-side path interprets data: tools run only when a client calls them by 
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -50,6 +51,8 @@ _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
 # Joins emoji sequences (👩‍💻); harmless, and stripping it would split the emoji.
 _KEPT = frozenset("\u200d")
 
+_PLAIN = re.compile(r"[\x20-\x7e]*\Z")  # printable ASCII: nothing to strip (the common case, fast)
+
 _mode: ContextVar[UserContent] = ContextVar("user_content", default="fence")
 
 
@@ -71,6 +74,24 @@ def strip_controls(value: str) -> str:
         elif char in _KEPT or unicodedata.category(char) not in _DROPPED_CATEGORIES:
             out.append(char)
     return "".join(out)
+
+
+def scrub(value: Any) -> Any:
+    """Every string in a JSON-like answer (keys too) with :func:`strip_controls` applied.
+
+    The last pass over every answer an adapter sends (the tool envelope, error bodies, REST JSON):
+    fields typed :data:`UntrustedText` are cleaned where they are modelled, but a stored plan's
+    bodies, a caller's own echoed input and error details are plain JSON, and hidden characters
+    (ESC, U+202E, U+2066, U+200B, tags) in them reached structured content. Nothing is capped or
+    dropped here; the stored plan itself keeps its exact bytes (it is what runs).
+    """
+    if isinstance(value, str):
+        return value if _PLAIN.match(value) else strip_controls(value)
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
 
 
 def cap(value: str, limit: int) -> str:

@@ -30,5 +30,21 @@ class DecisionForm(FlaskForm):
     reject = SubmitField("Reject")
 
 
+class ResolveForm(FlaskForm):
+    """A person's answer for a step stopped in needs_attention (``audit.resolve``)."""
+
+    object_id = StringField("Id of the object the step made (for adopt)", validators=[Optional(), Length(max=64)])
+    note = TextAreaField(
+        "What you checked in Klaviyo (kept in the audit trail)",
+        validators=[
+            DataRequired(message="Say what you checked: the note is kept with the resolution."),
+            Length(max=MAX_REASON, message=f"At most {MAX_REASON} characters."),
+        ],
+    )
+    adopt = SubmitField("It made this object: adopt it")
+    none = SubmitField("It made nothing: send it again")
+    abandon = SubmitField("Abandon the action")
+
+
 class SignOutForm(FlaskForm):
     submit = SubmitField("Sign out")

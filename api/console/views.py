@@ -13,11 +13,11 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from werkzeug.wrappers import Response
 
 from api.console import access, present
-from api.console.forms import DecisionForm, SignInForm, SignOutForm
+from api.console.forms import DecisionForm, ResolveForm, SignInForm, SignOutForm
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
 from klaviyo_analytics.auth import Role
-from klaviyo_analytics.errors import NotFoundError
+from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.service import KlaviyoService
 
 S = ProposalStatus
@@ -101,7 +101,7 @@ def queue() -> str:
     account = _account_filter()
     now = utc_now()
     pending = _listed(account, S.PENDING, QUEUE_LIMIT)
-    approved = _listed(account, S.APPROVED, QUEUE_LIMIT)
+    approved = _listed(account, S.APPROVED, QUEUE_LIMIT) + _listed(account, S.NEEDS_ATTENTION, QUEUE_LIMIT)
     by_account: dict[str, list[Proposal]] = {}
     for proposal in pending:  # newest first, as the ledger lists them
         by_account.setdefault(proposal.account, []).append(proposal)
@@ -119,7 +119,9 @@ def action(action_id: str) -> Any:
     return _render_action(action_id, DecisionForm())
 
 
-def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any:
+def _render_action(
+    action_id: str, form: DecisionForm, status: int = 200, resolve_form: ResolveForm | None = None
+) -> Any:
     ledger = service().ledger
     _proposal(action_id)
     history = ledger.get_history(action_id)
@@ -136,6 +138,9 @@ def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any
             left=present.time_left(proposal.expires_at, utc_now()),
             form=form,
             pending=proposal.status is S.PENDING,
+            attention=proposal.status is S.NEEDS_ATTENTION,
+            attention_step=(execution.error or {}).get("step_id") if execution else None,
+            resolve_form=resolve_form or ResolveForm(),
             may_approve=g.viewer.may_approve(proposal.account),
         ),
         status,
@@ -156,6 +161,27 @@ def decide(action_id: str) -> Any:
     proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data)
     flash(f"{'Approved' if approve else 'Rejected'}. " + ("It runs when someone executes it." if approve else ""))
     return redirect(url_for("console_pages.action", action_id=proposal.id))
+
+
+def resolve(action_id: str) -> Any:
+    """Answer for the step a needs_attention action stopped on; approvers only, like decide."""
+    viewer: access.Viewer = g.viewer
+    proposal = _proposal(action_id)
+    if not viewer.may_approve(proposal.account):
+        abort(403, description=f"Your sign-in can read the proposals of {proposal.account!r} but not resolve them.")
+    form = ResolveForm()
+    choice = next((name for name in ("adopt", "none", "abandon") if getattr(form, name).data), None)
+    if not form.validate_on_submit() or choice is None:
+        return _render_action(action_id, DecisionForm(), 400, form)
+    object_id = (form.object_id.data or "").strip() or None
+    try:
+        audit.resolve(service().ledger, action_id, choice, viewer.identity, object_id if choice == "adopt" else None,
+                      form.note.data)  # fmt: skip
+    except InvalidArgumentError as exc:
+        form.object_id.errors = [exc.message]
+        return _render_action(action_id, DecisionForm(), 400, form)
+    flash("Resolved. " + ("It resumes when someone executes it again." if choice != "abandon" else "It stops here."))
+    return redirect(url_for("console_pages.action", action_id=action_id))
 
 
 def history() -> str:
@@ -200,5 +226,6 @@ def blueprint() -> Blueprint:
     bp.add_url_rule("/console/queue", "queue", queue)
     bp.add_url_rule("/console/actions/<action_id>", "action", action)
     bp.add_url_rule("/console/actions/<action_id>/decide", "decide", decide, methods=["POST"])
+    bp.add_url_rule("/console/actions/<action_id>/resolve", "resolve", resolve, methods=["POST"])
     bp.add_url_rule("/console/history", "history", history)
     return bp

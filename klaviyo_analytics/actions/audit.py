@@ -126,6 +126,15 @@ def decide(ledger: Ledger, action_id: str, approve: bool, approver: str, reason:
     return ledger.decide(action_id, approve, approver, (reason or "").strip() or None)
 
 
+def resolve(
+    ledger: Ledger, action_id: str, resolution: str, actor: str, object_id: str | None, note: str | None
+) -> Proposal:
+    """A person's answer for a needs_attention step: only the CLI and the console call this."""
+    if note is not None and (not isinstance(note, str) or len(note) > MAX_REASON):
+        raise InvalidArgumentError(f"note must be text of at most {MAX_REASON} characters.", field="note")
+    return ledger.resolve(action_id, resolution, actor, object_id, (note or "").strip() or None)
+
+
 # -- the audit tools ---------------------------------------------------------------------------
 
 

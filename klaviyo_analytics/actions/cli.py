@@ -4,6 +4,12 @@
     python -m klaviyo_analytics actions show <id> [--json]
     python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME]
     python -m klaviyo_analytics actions reject <id> [--reason TEXT] [--as NAME]
+    python -m klaviyo_analytics actions resolve <id> (--adopt OBJECT_ID | --none | --abandon) [--note TEXT]
+
+``resolve`` answers for a step that stopped in needs_attention (a create whose answer was lost
+and whose result could not be proven): ``--adopt`` the object it made (checked in Klaviyo),
+``--none`` it made nothing (send it again), ``--abandon`` stop for good. Like ``approve`` it lets
+the plan run on, so it needs a person at a terminal too.
 
 ``approve`` needs a person at an interactive terminal: stdin and stdout must be TTYs, and the
 person types back a short code it shows there. A process without a terminal (a model's shell
@@ -50,6 +56,14 @@ def parser() -> argparse.ArgumentParser:
         decide.add_argument("action_id")
         decide.add_argument("--reason")
         decide.add_argument("--as", dest="approver", help="your name in the audit (default cli:$USER)")
+    resolve = commands.add_parser("resolve", help="answer for a step that stopped in needs_attention")
+    resolve.add_argument("action_id")
+    answer = resolve.add_mutually_exclusive_group(required=True)
+    answer.add_argument("--adopt", metavar="OBJECT_ID", help="the step made this Klaviyo object")
+    answer.add_argument("--none", action="store_true", help="the step made nothing: send it again")
+    answer.add_argument("--abandon", action="store_true", help="stop the action here for good")
+    resolve.add_argument("--note")
+    resolve.add_argument("--as", dest="approver", help="your name in the audit (default cli:$USER)")
     return top
 
 
@@ -67,20 +81,20 @@ CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread
 CODE_LENGTH = 6
 
 
-def confirm_at_terminal(action_id: str, stdin: TextIO, stdout: TextIO) -> None:
+def confirm_at_terminal(action_id: str, stdin: TextIO, stdout: TextIO, verb: str = "approve") -> None:
     """Refuse unless a person at a terminal types back the code shown there."""
     if not (stdin.isatty() and stdout.isatty()):
         raise ForbiddenError(
-            "Approving needs a person at an interactive terminal (stdin and stdout must be a TTY); this "
-            "process has none. Run the command yourself in a terminal, or approve through the REST "
+            f"{verb[:-1].capitalize()}ing needs a person at an interactive terminal (stdin and stdout must be "
+            "a TTY); this process has none. Run the command yourself in a terminal, or approve through the REST "
             "approve endpoint with an approver token.",
         )
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    stdout.write(f"To approve {action_id}, type this code: {code}\n> ")
+    stdout.write(f"To {verb} {action_id}, type this code: {code}\n> ")
     stdout.flush()
     typed = stdin.readline().strip().upper()
     if typed != code:
-        raise ForbiddenError(f"The code typed does not match; {action_id} was not approved. Run the command again.")
+        raise ForbiddenError(f"The code typed does not match; {action_id} was not {verb}d. Run the command again.")
 
 
 def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
@@ -127,6 +141,16 @@ def run(
             out.write(json.dumps(record, indent=2) + "\n")
         else:
             render(result.data, result.warnings, out)
+        return
+    if args.command == "resolve":
+        resolution = "adopt" if args.adopt else "none" if args.none else "abandon"
+        if ledger.get_proposal(args.action_id).status is ProposalStatus.NEEDS_ATTENTION:
+            confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)), verb="resolve")
+        who = _approver(args.approver)
+        proposal = audit.resolve(ledger, args.action_id, resolution, who, args.adopt, args.note)
+        out.write(f"{proposal.id} {proposal.status.value} ({resolution}) by {who}.\n")
+        if proposal.status is ProposalStatus.APPROVED:
+            out.write("It resumes when someone calls klaviyo_execute_action again.\n")
         return
     approve = args.command == "approve"
     # Rejecting needs no terminal (it can never make anything run); an unknown or already decided

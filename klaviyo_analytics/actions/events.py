@@ -31,9 +31,10 @@ def proposal_waiting(service: KlaviyoService, proposal: Proposal) -> None:
 
 
 def action_executed(service: KlaviyoService, action_id: str) -> None:
-    """Sent once the execution has finished for good (succeeded or failed), not on a retryable stop."""
+    """Sent once the execution has finished for good (succeeded or failed) or stopped for a person
+    (needs_attention), not on a retryable stop."""
     proposal = service.ledger.get_proposal(action_id)
-    if proposal.status not in (ProposalStatus.SUCCEEDED, ProposalStatus.FAILED):
+    if proposal.status not in (ProposalStatus.SUCCEEDED, ProposalStatus.FAILED, ProposalStatus.NEEDS_ATTENTION):
         return
     execution = service.ledger.get_execution(action_id)
     data = {

@@ -3,25 +3,28 @@
     begin_execution (approved → executing, a lease)     the ledger refuses: pending, rejected,
       for each step not yet journaled "done":           expired, tampered, already run, busy
         resolve {"$ref"} from the journal
-        a previous attempt left "started"? → run the step's check: found → journal it "done"
-        journal "started", call Klaviyo (traced), journal "done" with the ids answered
+        a person resolved it? → "adopt": read that object back, journal it "done"
+        a create? → list the same-named objects (the snapshot; a previous attempt that left
+          "started" is judged against its own snapshot: adoption.py)
+        journal "started" (with the snapshot), call Klaviyo (traced), journal "done" with the ids
       finish(ok)
 
 A failure journals the step "failed" and finishes: retryable ones (5xx, timeouts, 429, the
 deadline) put the proposal back to approved with the journal kept, so the next execute resumes
 after the last completed step; the others fail it for good. A 5xx or a timeout may hide a create
 that landed (Klaviyo has no idempotency keys), so such a step is checked before it is repeated —
-at once, and again by any later attempt, which finds the "started" entry. A crash (no finish at
+at once, and again by any later attempt, which finds the "started" entry; a create is adopted only
+when exactly one new object matching the plan appeared since its snapshot, and any doubt stops the
+action in needs_attention for a person to resolve (never "succeeded"). A crash (no finish at
 all) leaves the lease to run out; the next execute takes the execution over, journal intact.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import audit, events, plans
+from klaviyo_analytics.actions import adoption, audit, events, plans
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -42,9 +45,6 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 
 # The lease outlives the tool deadline, so no live executor ever loses it mid-step.
 LEASE_MARGIN_SECONDS = 30.0
-# Our clock and Klaviyo's may disagree; an object created this long before our first unconfirmed
-# attempt is still counted as that attempt's (the name must match exactly too).
-CREATED_SKEW = timedelta(minutes=5)
 
 
 def ambiguous(exc: KlaviyoMCPError) -> bool:
@@ -74,13 +74,25 @@ class Run:
         self.pid = handle.proposal.id
         self.lease_seconds = service.settings.tool_deadline_seconds + LEASE_MARGIN_SECONDS
         self.results: dict[str, dict[str, Any]] = dict(handle.completed_steps)
-        # step -> when its first unconfirmed attempt was sent (journaled "started", never "done")
-        self.unconfirmed: dict[str, datetime] = {}
+        # steps journaled "started" and never "done": the call may have landed
+        self.unconfirmed: set[str] = set()
+        # step -> ids of same-named objects just before its first unconfirmed attempt (None: not taken)
+        self.snapshots: dict[str, set[str] | None] = {}
+        self.adopt: dict[str, str] = {}  # step -> the object a person said it made
         execution = self.ledger.get_execution(self.pid)
         for entry in execution.journal if execution else ():
-            if entry.status == "started" and entry.step_id not in self.results:
-                sent = datetime.fromisoformat(entry.result.get("sent_at") or iso(entry.at))
-                self.unconfirmed[entry.step_id] = min(sent, self.unconfirmed.get(entry.step_id, sent))
+            sid = entry.step_id
+            if sid in self.results:
+                continue
+            if entry.status == "started" and sid not in self.unconfirmed:
+                self.unconfirmed.add(sid)
+                before = entry.result.get("before")
+                self.snapshots[sid] = set(before) if isinstance(before, list) else None
+            elif entry.status == "resolved":
+                self.unconfirmed.discard(sid)  # the person looked: their answer replaces our doubt
+                self.snapshots.pop(sid, None)
+                if entry.result.get("resolution") == "adopt":
+                    self.adopt[sid] = str(entry.result["id"])
 
     def run(self) -> None:
         for item in self.handle.proposal.plan:
@@ -93,23 +105,29 @@ class Run:
         sid = item[STEP_ID_KEY]
         try:
             filled = plans.resolve({k: item.get(k) for k in ("path_params", "body", "check")}, self.results)
-            path = plans.render_path(item["path"], filled["path_params"])
-            check = filled["check"]
-            found = self.find(sid, check) if sid in self.unconfirmed and check else None
+            path, check, body = plans.render_path(item["path"], filled["path_params"]), filled["check"], filled["body"]
+            if sid in self.adopt:
+                found, snapshot = self.adopted(sid, check), None
+            else:
+                found, snapshot = self.before_send(sid, check, body) if check else (None, None)
         except KlaviyoMCPError as exc:
             self.fail(sid, exc)
         if found is not None:
             return self.done(sid, item, found, adopted=True)
-        sent_at = utc_now()
-        self.ledger.record_step(self.pid, sid, {"sent_at": iso(sent_at)}, self.handle.lease_owner, "started")
-        self.unconfirmed.setdefault(sid, sent_at)
+        started: dict[str, Any] = {"sent_at": iso(utc_now())}
+        if snapshot is not None:
+            started["before"] = sorted(snapshot)
+        self.ledger.record_step(self.pid, sid, started, self.handle.lease_owner, "started")
+        if sid not in self.unconfirmed:
+            self.unconfirmed.add(sid)
+            self.snapshots[sid] = snapshot
         try:
-            document = self.call(sid, item["method"], path, body=filled["body"])
+            document = self.call(sid, item["method"], path, body=body)
         except KlaviyoMCPError as exc:
             if not (ambiguous(exc) and check):
                 self.fail(sid, exc)
             try:
-                found = self.find(sid, check)
+                found = self.landed(sid, check, body)
             except KlaviyoMCPError as check_failed:
                 self.fail(sid, check_failed)
             if found is None:
@@ -136,45 +154,54 @@ class Run:
 
         return trace
 
-    def call(self, sid: str, method: str, path: str, body: Any = None) -> Any:
+    def call(self, sid: str, method: str, path: str, body: Any = None, params: Any = None) -> Any:
         return self.service.client.request(
-            self.account, method, path, body=body, deadline=self.ctx.deadline, cache_ttl=0, observer=self.tracer(sid)
-        )
+            self.account, method, path, params=params, body=body, deadline=self.ctx.deadline, cache_ttl=0,
+            observer=self.tracer(sid),
+        )  # fmt: skip
 
-    def find(self, sid: str, check: dict[str, Any]) -> Any:
-        """What an unconfirmed attempt of ``sid`` created, or None if it did not land."""
+    def before_send(self, sid: str, check: dict[str, Any], body: Any) -> tuple[Any, set[str] | None]:
+        """(what an earlier unconfirmed attempt made, or None; the snapshot to journal)."""
+        if check["kind"] == "has_template":
+            return (self.landed(sid, check, body) if sid in self.unconfirmed else None), None
+        current = self.listing(sid, check)
+        if sid in self.unconfirmed:
+            found = adoption.judge(check, body, current, self.snapshots.get(sid))
+            if found is not None:
+                return found, None
+        return None, {str(i.get("id")) for i in current}
+
+    def landed(self, sid: str, check: dict[str, Any], body: Any) -> Any:
+        """What an unconfirmed attempt of ``sid`` created, None if it did not land (adoption.py)."""
         if check["kind"] == "has_template":
             message = self.call(sid, "GET", plans.render_path(check["path"], check.get("path_params")))
             data = message.get("data") if isinstance(message, dict) else None
             return data if plans.dig(data, "relationships.template.data.id") else None
-        since = self.unconfirmed[sid] - CREATED_SKEW
-        found = []
+        return adoption.judge(check, body, self.listing(sid, check), self.snapshots.get(sid))
+
+    def listing(self, sid: str, check: dict[str, Any]) -> list[dict[str, Any]]:
+        """The objects named exactly as the check says, as Klaviyo holds them now."""
+        items: list[Any] = []
         for page in self.service.client.paginate(
             self.account, check["path"], check.get("params"), deadline=self.ctx.deadline, cache_ttl=0,
             observer=self.tracer(sid),
         ):  # fmt: skip
-            for item in page.get("data") or []:
-                created = _moment(plans.dig(item, f"attributes.{check['created']}"))
-                ours = item.get("id") not in check.get("existing", ()) and created is not None and created >= since
-                if ours and plans.dig(item, "attributes.name") == check["name"]:
-                    found.append(item)
-        if len(found) > 1:
-            raise ConflictError(
-                f"{len(found)} objects named {check['name']!r} were created since this step was first sent; "
-                "cannot tell which one it made, so the action stops here. Check them in Klaviyo.",
-                candidates=[item.get("id") for item in found],
+            items += page.get("data") or []
+        return adoption.same_named(items, check["name"])
+
+    def adopted(self, sid: str, check: dict[str, Any]) -> Any:
+        """The object a person said this step made, read back (with what later steps need)."""
+        object_id = self.adopt[sid]
+        include = (check.get("params") or {}).get("include")
+        params = {"include": include} if include else None
+        document = self.call(sid, "GET", f"{check['path']}/{object_id}", params=params)
+        data = document.get("data") if isinstance(document, dict) else None
+        if plans.dig(data, "attributes.name") != check["name"]:
+            raise adoption.NeedsAttention(
+                f"{object_id} is not named {check['name']!r}, so it is not what this step creates; resolve again.",
+                candidates=[object_id],
             )
-        return found[0] if found else None
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=utc_now().tzinfo)
+        return data
 
 
 def _confirm(service: KlaviyoService, ctx: CallContext, action_id: str, summary: str) -> None:
@@ -195,6 +222,25 @@ def _annotated(exc: KlaviyoMCPError, message: str, **details: Any) -> KlaviyoMCP
     return exc
 
 
+def resolve_hint(action_id: str) -> str:
+    return (
+        f"check in Klaviyo what the step made, then: python -m klaviyo_analytics actions resolve {action_id} "
+        "--adopt <id> (it made that object) | --none (it made nothing: send it again) | --abandon; "
+        "or use the console's action page"
+    )
+
+
+def _stop_for_a_person(service: KlaviyoService, action_id: str, lease_owner: str, failure: StepFailed) -> NoReturn:
+    error = {**failure.error.to_dict(), "step_id": failure.step_id}
+    service.ledger.finish(action_id, lease_owner, succeeded=False, error=error, attention=True)
+    events.action_executed(service, action_id)
+    raise _annotated(
+        failure.error, f"step {failure.step_id!r}: {resolve_hint(action_id)}", action_id=action_id,
+        status=ProposalStatus.NEEDS_ATTENTION.value, retryable=False,
+        completed_steps=sorted(service.ledger.completed_steps(action_id)),
+    ) from None  # fmt: skip
+
+
 def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallContext) -> ToolResult[ActionView]:
     ledger, settings = service.ledger, service.settings
     proposal = ledger.get_proposal(params.action_id)
@@ -212,6 +258,8 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
     try:
         Run(service, account, handle, ctx).run()
     except StepFailed as failure:
+        if isinstance(failure.error, adoption.NeedsAttention):
+            _stop_for_a_person(service, proposal.id, handle.lease_owner, failure)
         again = retryable(failure.error)
         error = {**failure.error.to_dict(), "step_id": failure.step_id}
         error.pop("details", None)

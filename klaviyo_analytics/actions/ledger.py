@@ -6,6 +6,12 @@
        └── expires_at passes ▶ expired ◀── expires_at passes, never begun
                                          (lazily, on read / list / decide / execute)
 
+    executing ──finish(attention)──▶ needs_attention ──resolve(adopt | none)──▶ approved
+                                                     └─resolve(abandon)───────▶ failed
+
+``needs_attention``: a create whose answer was lost could not be proven to be ours or proven not
+to have landed; only a person (``resolve``, from the CLI or the console) moves it on.
+
 An approval is valid until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS): a plan
 approved but not begun by then expires like an undecided one, and must be proposed again. An
 execution that has begun is never expired: ``executing`` (lease held, or lapsed and resumable)
@@ -19,6 +25,7 @@ An ``executing`` proposal whose lease has run out (a crashed executor) is taken 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -51,11 +58,14 @@ S = ProposalStatus
 DEFAULT_TTL = timedelta(hours=24)
 STEP_ID_KEY = "step_id"  # every plan step is a dict naming itself under this key
 MAX_LIST_LIMIT = 500
+OBJECT_ID = re.compile(r"^[A-Za-z0-9]{1,64}$")  # a Klaviyo resource id
 
 TRANSITIONS: Mapping[ProposalStatus, frozenset[ProposalStatus]] = {
     S.PENDING: frozenset({S.APPROVED, S.REJECTED, S.EXPIRED}),
     S.APPROVED: frozenset({S.EXECUTING, S.EXPIRED}),
-    S.EXECUTING: frozenset({S.SUCCEEDED, S.FAILED, S.APPROVED}),
+    S.EXECUTING: frozenset({S.SUCCEEDED, S.FAILED, S.APPROVED, S.NEEDS_ATTENTION}),
+    # resolved by a person: back to approved (resume with their answer) or failed (abandoned)
+    S.NEEDS_ATTENTION: frozenset({S.APPROVED, S.FAILED}),
     S.REJECTED: frozenset(),
     S.EXPIRED: frozenset(),
     S.SUCCEEDED: frozenset(),
@@ -138,6 +148,8 @@ def execute_refusal(
     if status is S.EXPIRED:
         return expired_error(pid, proposal.expires_at, approved=was_approved)
     next_step = {
+        S.NEEDS_ATTENTION: "a step stopped for a person to check in Klaviyo what it created; resolve it "
+        f"first (python -m klaviyo_analytics actions resolve {pid} …, or the console).",
         S.REJECTED: "it was rejected; propose the change again if it is still wanted.",
         S.SUCCEEDED: "it already ran, and a plan runs exactly once.",
         S.FAILED: "it failed; read its trace, then propose the change again.",
@@ -224,18 +236,54 @@ def new_proposal(
 
 
 def finish_target(
-    succeeded: bool, error: Mapping[str, Any] | None, retryable: bool
+    succeeded: bool, error: Mapping[str, Any] | None, retryable: bool, attention: bool = False
 ) -> tuple[ProposalStatus, ExecutionStatus]:
     """Where ``finish`` moves the proposal and its execution; refuses contradictory input."""
     if succeeded:
-        if error is not None or retryable:
+        if error is not None or retryable or attention:
             raise InvalidArgumentError("A succeeded execution carries no error and is not retryable.", field="error")
         return S.SUCCEEDED, ExecutionStatus.SUCCEEDED
     if error is None:
         raise InvalidArgumentError("A failed execution must say why: pass error={code, message}.", field="error")
+    if attention:
+        if retryable or not isinstance(error.get("step_id"), str):
+            raise InvalidArgumentError("needs_attention names its step and is not retryable.", field="error")
+        return S.NEEDS_ATTENTION, ExecutionStatus.NEEDS_ATTENTION
     if retryable:
         return S.APPROVED, ExecutionStatus.AWAITING_RETRY
     return S.FAILED, ExecutionStatus.FAILED
+
+
+RESOLUTIONS = ("adopt", "none", "abandon")
+
+
+def resolution_target(resolution: str, object_id: str | None) -> tuple[ProposalStatus, ExecutionStatus]:
+    """Where a person's ``resolve`` moves a needs_attention proposal; refuses bad input.
+
+    ``adopt``: the step made ``object_id`` (the person checked in Klaviyo); ``none``: it made
+    nothing, send it again; ``abandon``: stop here for good (what earlier steps made stays).
+    """
+    if resolution not in RESOLUTIONS:
+        raise InvalidArgumentError(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}.", field="resolution", allowed=list(RESOLUTIONS)
+        )
+    if (resolution == "adopt") != (object_id is not None):
+        raise InvalidArgumentError("adopt needs the id of the object the step made (and only adopt takes one).",
+                                   field="object_id")  # fmt: skip
+    if object_id is not None and not OBJECT_ID.match(object_id):
+        raise InvalidArgumentError("object_id must be a Klaviyo id (1-64 letters and digits).", field="object_id")
+    if resolution == "abandon":
+        return S.FAILED, ExecutionStatus.FAILED
+    return S.APPROVED, ExecutionStatus.AWAITING_RETRY
+
+
+def attention_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
+    if proposal.status is S.NEEDS_ATTENTION:
+        return None
+    return ConflictError(
+        f"Proposal {proposal.id} is {proposal.status}; only a proposal in needs_attention can be resolved.",
+        status=proposal.status.value,
+    )
 
 
 def missing_steps(proposal: Proposal, done: Mapping[str, Any]) -> list[str]:
@@ -318,6 +366,11 @@ class Ledger(Protocol):
         succeeded: bool,
         error: Mapping[str, Any] | None = None,
         retryable: bool = False,
+        attention: bool = False,
+    ) -> Proposal: ...
+
+    def resolve(
+        self, proposal_id: str, resolution: str, actor: str, object_id: str | None = None, note: str | None = None
     ) -> Proposal: ...
 
     def get_execution(self, proposal_id: str) -> Execution | None: ...

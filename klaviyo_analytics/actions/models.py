@@ -18,9 +18,10 @@ from typing import Any, Literal, Protocol
 from klaviyo_analytics.errors import InvalidArgumentError
 
 # "started" is written before a step's upstream call: a later attempt that finds it without a
-# "done" knows the call may have landed, and checks before repeating it.
-StepStatus = Literal["started", "done", "failed"]
-STEP_STATUSES: tuple[StepStatus, ...] = ("started", "done", "failed")
+# "done" knows the call may have landed, and checks before repeating it. "resolved" is a person's
+# answer for a step that stopped in needs_attention: which object it made, or that it made none.
+StepStatus = Literal["started", "done", "failed", "resolved"]
+STEP_STATUSES: tuple[StepStatus, ...] = ("started", "done", "failed", "resolved")
 
 
 class Row(Protocol):
@@ -35,6 +36,9 @@ class ProposalStatus(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     EXECUTING = "executing"
+    # An unconfirmed create could not be proven ours (or not to have landed): a person looks in
+    # Klaviyo and resolves it (actions resolve), then the plan resumes — or is abandoned.
+    NEEDS_ATTENTION = "needs_attention"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 
@@ -42,6 +46,7 @@ class ProposalStatus(StrEnum):
 class ExecutionStatus(StrEnum):
     RUNNING = "running"
     AWAITING_RETRY = "awaiting_retry"  # a retryable failure put the proposal back to approved
+    NEEDS_ATTENTION = "needs_attention"  # stopped for a person; resolve moves it on
     SUCCEEDED = "succeeded"
     FAILED = "failed"
 

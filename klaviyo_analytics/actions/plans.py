@@ -16,10 +16,11 @@ Checks exist for creates that Klaviyo cannot deduplicate (lists, segments, templ
 POSTing twice makes two). Steps without one are safe to repeat: profile-import upserts by email,
 adding a member twice leaves one membership, and a flow PATCH sets the same status again.
 
-- ``by_name``: GET ``path`` with ``params`` (a name filter); an object whose name is exactly
-  ``name``, which is not one of the ``existing`` ids (same-named objects seen when proposing) and
-  whose ``created`` timestamp is not older than the first unconfirmed attempt is the one that
-  attempt made. Two such objects: the executor cannot tell, and stops for a person to look.
+- ``by_name``: GET ``path`` with ``params`` (a name filter) lists the objects named exactly
+  ``name``, just before the create (the snapshot) and after a lost answer; ``existing`` are the
+  same-named ids seen when proposing, ``match`` the planned attributes (dotted, besides the name)
+  an adopted object must carry. The rule is ``adoption.py``'s: one new matching object is ours,
+  anything less certain stops the action for a person (needs_attention).
 - ``has_template``: GET a campaign message; a template on it means the assignment landed (the
   message belongs to a draft this same plan created, so nobody else assigned it).
 """
@@ -68,9 +69,14 @@ def name_filter(name: str) -> str:
 
 
 def by_name(
-    path: str, name: str, created: str, existing: list[str], params: Mapping[str, str] | None = None
+    path: str,
+    name: str,
+    created: str,
+    existing: list[str],
+    params: Mapping[str, str] | None = None,
+    match: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    return {
+    out = {
         "kind": "by_name",
         "path": path,
         "params": dict(params or {"filter": name_filter(name)}),
@@ -78,6 +84,9 @@ def by_name(
         "created": created,
         "existing": sorted(existing),
     }
+    if match:
+        out["match"] = list(match)
+    return out
 
 
 def has_template(message: Any) -> dict[str, Any]:

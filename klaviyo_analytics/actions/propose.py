@@ -14,6 +14,8 @@ from pydantic import BaseModel
 
 from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import audit, events, plans, recipes
+from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
+from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.actions import (
@@ -83,11 +85,39 @@ def _store(
     ctx: CallContext,
 ) -> ToolResult[ActionView]:
     plans.check_refs(plan)
+    warnings = [*warnings, *_twin_warnings(service, account, plan)]
     proposal = service.ledger.create_proposal(
         account.slug, action, params.model_dump(mode="json", exclude_none=True), plan, summary, warnings, ctx.caller
     )
     events.proposal_waiting(service, proposal)
     return audit.result(service.ledger, service.settings, proposal)
+
+
+def _creates(plan: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(collection path, name) of every named object the plan creates."""
+    checks = [item.get("check") or {} for item in plan]
+    return {(str(c["path"]), str(c["name"])) for c in checks if c.get("kind") == "by_name"}
+
+
+def _twin_warnings(service: KlaviyoService, account: Account, plan: Sequence[dict[str, Any]]) -> list[str]:
+    """Another proposal not yet run that creates a same-named object: running both makes two."""
+    ours = _creates(plan)
+    if not ours:
+        return []
+    waiting = [
+        p for status in (ProposalStatus.PENDING, ProposalStatus.APPROVED)
+        for p in service.ledger.list_proposals(account=account.slug, status=status, limit=MAX_LIST_LIMIT)
+    ]  # fmt: skip
+    out = []
+    for path, name in sorted(ours):
+        twins = [p.id for p in waiting if (path, name) in _creates(p.plan)]
+        if twins:
+            kind = path.rsplit("/", 1)[-1].rstrip("s")
+            out.append(
+                f"Another proposal not yet run ({', '.join(twins[:5])}) also creates a {kind} named "
+                f"{untrusted.clean(name)!r}; running both makes two."
+            )
+    return out
 
 
 def _exists_warning(kind: str, name: str, ids: list[str]) -> list[str]:

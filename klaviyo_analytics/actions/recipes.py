@@ -112,7 +112,9 @@ def campaign_draft(
                     }
                 },
                 returns={"id": "id"},
-                check=by_name("/api/templates", template, "created", existing.get("template", [])),
+                check=by_name(
+                    "/api/templates", template, "created", existing.get("template", []), match=("editor_type",)
+                ),
             )
         )
     message = {
@@ -132,6 +134,7 @@ def campaign_draft(
         "created_at",
         existing.get("campaign", []),
         {"filter": campaign_filter(name), "include": "campaign-messages"},
+        match=("audiences.included",),
     )
     steps.append(
         step(

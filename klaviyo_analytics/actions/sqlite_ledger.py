@@ -395,8 +395,9 @@ class SqliteLedger:
         succeeded: bool,
         error: Mapping[str, Any] | None = None,
         retryable: bool = False,
+        attention: bool = False,
     ) -> Proposal:
-        target, exe_status = rules.finish_target(succeeded, error, retryable)
+        target, exe_status = rules.finish_target(succeeded, error, retryable, attention)
         error_text = None if error is None else canonical_json(dict(error), "error")
         now = self._now()
         with self._tx() as conn:
@@ -406,7 +407,7 @@ class SqliteLedger:
                     f"Proposal {proposal_id} cannot succeed: steps {missing} are not journaled as done.",
                     missing_steps=missing,
                 )
-            finished = None if target is S.APPROVED else iso(now)
+            finished = None if target in (S.APPROVED, S.NEEDS_ATTENTION) else iso(now)
             conn.execute(
                 "UPDATE executions SET status = ?, finished_at = ?, error = ?, lease_owner = NULL,"
                 " lease_expires_at = NULL WHERE proposal_id = ? AND lease_owner = ?",
@@ -414,6 +415,34 @@ class SqliteLedger:
             )
             note = None if error is None else f"{error.get('code', 'error')}: {error.get('message', '')}"
             self._move(conn, proposal_id, S.EXECUTING, target, exe["executor"], now, note)
+            return proposal_from_row(self._row(conn, proposal_id))
+
+    def resolve(
+        self, proposal_id: str, resolution: str, actor: str, object_id: str | None = None, note: str | None = None
+    ) -> Proposal:
+        """A person's answer for the step a needs_attention proposal stopped on (``rules``)."""
+        actor = rules.require_text(actor, "actor")
+        target, exe_status = rules.resolution_target(resolution, object_id)
+        now = self._now()
+        with self._tx() as conn:
+            proposal = proposal_from_row(self._row(conn, proposal_id))
+            if (refusal := rules.attention_refusal(proposal)) is not None:
+                raise refusal
+            exe = self._execution_row(conn, proposal_id)
+            step_id = (json.loads(exe["error"] or "{}") if exe is not None else {}).get("step_id")
+            if exe is None or not isinstance(step_id, str):
+                raise ConflictError(f"Proposal {proposal_id} has no step waiting for a person.", id=proposal_id)
+            answer = {"resolution": resolution, "id": object_id, "by": actor, "note": note}
+            conn.execute(
+                "INSERT INTO journal (proposal_id, step_id, status, result, attempt, at) VALUES (?,?,?,?,?,?)",
+                (proposal_id, step_id, "resolved", canonical_json(answer, "result"), exe["attempts"], iso(now)),
+            )
+            conn.execute(
+                "UPDATE executions SET status = ?, finished_at = ? WHERE proposal_id = ? AND status = ?",
+                (exe_status, iso(now) if target is S.FAILED else None, proposal_id, E.NEEDS_ATTENTION),
+            )
+            said = f"{step_id}: {resolution}" + (f" {object_id}" if object_id else "") + (f" — {note}" if note else "")
+            self._move(conn, proposal_id, S.NEEDS_ATTENTION, target, actor, now, said)
             return proposal_from_row(self._row(conn, proposal_id))
 
     # -- audit ------------------------------------------------------------------------------------

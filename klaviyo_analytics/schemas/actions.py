@@ -37,8 +37,9 @@ def _demo_domain(value: str) -> str:
 
 Email = Annotated[str, AfterValidator(_email)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
-ActionId = Annotated[str, StringConstraints(pattern=r"^act_[A-Za-z0-9_-]{1,64}$")]
-ACTION_STATUSES = ("pending", "approved", "rejected", "expired", "executing", "succeeded", "failed")
+ACTION_ID_PATTERN = r"^act_[A-Za-z0-9_-]{1,64}$"
+ActionId = Annotated[str, StringConstraints(pattern=ACTION_ID_PATTERN)]
+ACTION_STATUSES = ("pending", "approved", "rejected", "expired", "executing", "needs_attention", "succeeded", "failed")
 
 
 class CreateListParams(AccountParams):

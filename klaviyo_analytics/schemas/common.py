@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from klaviyo_analytics.timeframes import Preset
 
@@ -26,6 +26,26 @@ def matching(pattern: str, rule: str) -> AfterValidator:
 
 # Klaviyo ids are alphanumeric; checking them here keeps path characters out of URLs.
 KlaviyoId = Annotated[str, matching(r"[A-Za-z0-9]{1,64}", "a Klaviyo id: 1-64 letters and digits")]
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_RULE = "a calendar date as YYYY-MM-DD (e.g. 2026-01-31)"
+
+
+def _calendar_date(value: Any) -> date:
+    """YYYY-MM-DD only: pydantic's date also takes datetimes with offsets ("…T00:00:00+14:00"),
+    "2026-01-01 00:00" and Unix timestamps (as numbers or strings), each a different day somewhere."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value  # in-process callers
+    if isinstance(value, str) and _DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"must be {DATE_RULE}: {exc}") from None
+    raise ValueError(f"must be {DATE_RULE}")
+
+
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
 
 
 def one_of(allowed: tuple[str, ...], what: str) -> Any:
@@ -63,8 +83,8 @@ class AccountParams(StrictModel):
 
 class WindowParams(AccountParams):
     # Dates are inclusive and go in pairs; the errors explain the rules when they are broken.
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: CalendarDate | None = None
+    end_date: CalendarDate | None = None
     timeframe: Preset | None = None
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
+from klaviyo_analytics.schemas.common import CalendarDate, KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
 from klaviyo_analytics.untrusted import UntrustedLabels
 
 Entity = Literal["campaign", "flow"]
@@ -45,8 +44,8 @@ class OverTimeResult(OutputModel):
 
 class CompareParams(WindowParams):
     entity: Entity
-    prior_start_date: date | None = Field(None, description="Prior window start (with prior_end_date).")
-    prior_end_date: date | None = Field(None, description="Prior window end; default: the equal window before.")
+    prior_start_date: CalendarDate | None = Field(None, description="Prior window start (with prior_end_date).")
+    prior_end_date: CalendarDate | None = Field(None, description="Prior window end; default: the equal window before.")
     entity_id: KlaviyoId | None = Field(None, description="Compare only this campaign or flow id.")
 
 

@@ -21,7 +21,7 @@ from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.spec import ToolSpec
-from klaviyo_analytics.untrusted import user_content
+from klaviyo_analytics.untrusted import scrub, user_content
 
 log = get_logger("klaviyo_analytics.tools")
 
@@ -70,7 +70,8 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
             found = [*ctx.notes, *quota_warnings]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
-        payload: dict[str, Any] = envelope.model_dump(mode="json")
+        # Hidden characters out of every string, plan bodies and echoed input included (untrusted.scrub).
+        payload: dict[str, Any] = scrub(envelope.model_dump(mode="json"))
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True
         return payload

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -81,14 +82,17 @@ class Env:
     def __post_init__(self) -> None:
         self.service = self.make_service()
 
-    def make_service(self, settings: Settings | None = None) -> KlaviyoService:
+    def make_service(
+        self, settings: Settings | None = None, wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None
+    ) -> KlaviyoService:
         settings = settings or self.settings
         if settings.ledger_url:
             ledger: SqliteLedger = PostgresLedger(settings.ledger_url, self.clock)
         else:
             ledger = SqliteLedger(settings.resolved_ledger_path, self.clock)
         # Every request the product sends (and every answer) is held to Klaviyo's OpenAPI spec.
-        client = KlaviyoClient(settings, transport=ValidatingTransport(self.sb.transport, spec_checker()))
+        transport: httpx.BaseTransport = ValidatingTransport(self.sb.transport, spec_checker())
+        client = KlaviyoClient(settings, transport=wrap(transport) if wrap else transport)
         return KlaviyoService(settings, load_registry(settings), client, ledger=ledger)
 
     @property
@@ -126,6 +130,15 @@ class Env:
             response = client.get(path, params=params, headers=headers)
         assert response.status_code == 200, response.text
         return response.json()["data"]
+
+    def post_as_someone_else(self, path: str, body: Any) -> str:
+        """A person (or another tool) creates an object in the acme account directly; its id."""
+        acme = next(a for a in self.sb.accounts if a.slug == "acme")
+        headers = {"authorization": f"Klaviyo-API-Key {acme.api_key}", "revision": self.settings.klaviyo_revision}
+        with httpx.Client(transport=self.sb.transport, base_url="https://a.klaviyo.com", headers=headers) as other:
+            response = other.post(path, json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["data"]["id"])
 
     def created(self) -> dict[str, list[dict[str, Any]]]:
         """What clients changed in the acme account, per kind, non-empty kinds only."""

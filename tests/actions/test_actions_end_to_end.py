@@ -208,9 +208,10 @@ def test_list_and_get_actions_audit_who_did_what(env: Env) -> None:
     assert data["by"] == ["mcp", "approver:alice"]  # proposed by, decided by
     assert env.call("klaviyo_get_action", action_id=waiting)["data"]["by"] == ["mcp", None]
     assert data["plan"][0]["check"]["kind"] == "by_name"  # the audit shows the whole stored plan
-    assert [t["call"] for t in data["trace"]] == ["POST /api/lists"]
-    assert data["trace"][0]["body"] == {"data": {"type": "list", "attributes": {"name": "Audit me"}}}
-    assert data["trace"][0]["status"] == 201
+    # the snapshot of same-named lists just before the create, then the create
+    assert [t["call"] for t in data["trace"]] == ["GET /api/lists", "POST /api/lists"]
+    assert data["trace"][1]["body"] == {"data": {"type": "list", "attributes": {"name": "Audit me"}}}
+    assert data["trace"][1]["status"] == 201
     assert env.error("klaviyo_get_action", action_id="act_unknown").code == "NOT_FOUND"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
 from klaviyo_analytics.actions import ExecutionStatus, ProposalStatus
@@ -59,13 +58,14 @@ def test_a_5xx_create_is_checked_before_it_is_sent_again(env: Env) -> None:
     fail_posts(env, "/api/lists")  # answered 5xx and not applied
     before = len(env.sb.log())
     assert env.error("klaviyo_execute_action", action_id=action_id).details["retryable"] is True
-    # The ambiguous 5xx was checked at once (nothing there), and the action went back to approved.
+    # The snapshot, the create; the ambiguous 5xx was checked at once (nothing new), and the action
+    # went back to approved.
     first = [(e["method"], e["status"] >= 500) for e in env.sb.log()[before:]]
-    assert first == [("POST", True), ("GET", False)]
+    assert first == [("GET", False), ("POST", True), ("GET", False)]
     env.sb.set_faults(None)
     before = len(env.sb.log())
     env.call("klaviyo_execute_action", action_id=action_id)
-    assert [e["method"] for e in env.sb.log()[before:]] == ["GET", "POST"]  # checked, then created
+    assert [e["method"] for e in env.sb.log()[before:]] == ["GET", "POST"]  # checked (the new snapshot), created
     assert [item["name"] for item in env.created()["lists"]] == ["Checked first"]
 
 
@@ -109,18 +109,13 @@ def test_a_same_named_list_that_existed_when_proposed_is_not_taken_for_ours(env:
     assert [item["id"] for item in env.created()["lists"]] == [first, ours["id"]]
 
 
-def test_two_unknown_candidates_stop_for_a_person(env: Env) -> None:
+def test_a_same_named_list_made_after_the_proposal_is_in_the_snapshot_not_taken_for_ours(env: Env) -> None:
     action_id = env.propose("create_list", name="Crowded")
     env.approve(action_id)
-    acme = next(a for a in env.sb.accounts if a.slug == "acme")
-    headers = {"authorization": f"Klaviyo-API-Key {acme.api_key}", "revision": "2026-07-15"}
-    with httpx.Client(transport=env.sb.transport, base_url="https://a.klaviyo.com", headers=headers) as other:
-        body = {"data": {"type": "list", "attributes": {"name": "Crowded"}}}
-        assert other.post("/api/lists", json=body).status_code == 201  # someone else, after the proposal
+    theirs = env.post_as_someone_else("/api/lists", {"data": {"type": "list", "attributes": {"name": "Crowded"}}})
     fail_posts(env, "/api/lists", kind="applied_error")
-    error = env.error("klaviyo_execute_action", action_id=action_id)
-    assert error.code == "CONFLICT" and len(error.details["candidates"]) == 2
-    assert error.details["status"] == "failed" and error.details["retryable"] is False
+    ours = env.call("klaviyo_execute_action", action_id=action_id)["data"]["created"]["create_list"]
+    assert ours["found_existing"] is True and ours["id"] != theirs
     assert len(env.created()["lists"]) == 2  # never a third
 
 

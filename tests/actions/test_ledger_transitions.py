@@ -191,7 +191,8 @@ def test_the_transition_table_is_the_documented_machine() -> None:
     documented = {
         S.PENDING: {S.APPROVED, S.REJECTED, S.EXPIRED},
         S.APPROVED: {S.EXECUTING, S.EXPIRED},  # expired: approved, never begun, past expires_at
-        S.EXECUTING: {S.SUCCEEDED, S.FAILED, S.APPROVED},
+        S.EXECUTING: {S.SUCCEEDED, S.FAILED, S.APPROVED, S.NEEDS_ATTENTION},
+        S.NEEDS_ATTENTION: {S.APPROVED, S.FAILED},  # a person resolved it: resume, or abandon
         S.REJECTED: set(),
         S.EXPIRED: set(),
         S.SUCCEEDED: set(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_tools_route_lists_the_catalog(app: Flask, auth: dict[str, str]) -> None
     ("body", "field", "needle"),
     [
         ({"account": "acme", "timeframe": "last_30_days", "colour": "red"}, "colour", "unknown field"),
-        ({"account": "acme", "start_date": "2026-13-01", "end_date": "2026-12-31"}, "start_date", "valid date"),
+        ({"account": "acme", "start_date": "2026-13-01", "end_date": "2026-12-31"}, "start_date", "YYYY-MM-DD"),
         ({"account": "acme", "start_date": "2026-02-01", "end_date": "2026-01-01"}, "end_date", "before"),
         (
             {"account": "acme", "timeframe": "today", "start_date": "2026-01-01", "end_date": "2026-01-02"},
@@ -124,6 +125,19 @@ def test_unexpected_errors_are_500_without_internals(service: KlaviyoService, au
     assert response.json["error"]["code"] == "INTERNAL_ERROR"
     assert "Traceback" not in response.get_data(as_text=True)
     assert "registry" not in response.get_data(as_text=True)
+
+
+def test_an_unexpected_error_logs_its_traceback_to_stderr(
+    service: KlaviyoService, auth: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    service.registry = None  # type: ignore[assignment]
+    app = create_app(service=service)
+    capsys.readouterr()
+    assert app.test_client().get("/v1/accounts", headers=auth).status_code == 500
+    captured = capsys.readouterr()
+    crash = [json.loads(line) for line in captured.err.splitlines() if '"tool.crash"' in line]
+    assert len(crash) == 1 and "Traceback (most recent call last)" in crash[0]["exception"]
+    assert "AttributeError" in crash[0]["exception"] and "Traceback" not in captured.out
 
 
 def test_read_only_keeps_read_routes(service: KlaviyoService, auth: dict[str, str]) -> None:

@@ -53,7 +53,11 @@ def gunicorn(port: int) -> list[str]:
     line = next(line for line in block.splitlines() if line.startswith(".venv/bin/gunicorn "))
     argv = shlex.split(line.split("#")[0])
     assert argv[argv.index("-c") + 1] == "gunicorn.conf.py"  # 2 workers by default, and the metrics hooks
-    return [str(VENV_BIN / "gunicorn"), *argv[1:-1], "--bind", f"127.0.0.1:{port}", argv[-1]]
+    # One thread and one connection per worker: a worker holding a half-sent request then stops
+    # accepting, so the test knows the other worker serves the rest (the shipped 8 threads would
+    # let either worker serve them all).
+    one_each = ["--threads", "1", "--worker-connections", "1"]
+    return [str(VENV_BIN / "gunicorn"), *argv[1:-1], *one_each, "--bind", f"127.0.0.1:{port}", argv[-1]]
 
 
 @pytest.mark.slow
@@ -73,7 +77,7 @@ def test_one_scrape_sees_calls_served_by_both_workers(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     with running(gunicorn(port), REPO, env, tmp_path / "gunicorn.log", f"{base}/health") as server:
         wait_for_workers(server.log, 2)
-        # A request sent in two halves holds one sync worker on its socket; meanwhile the other
+        # A request sent in two halves holds one worker's only connection; meanwhile the other
         # worker must serve every other call. Then the first half's worker finishes its own call.
         with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
             held.sendall(b"GET /v1/accounts HTTP/1.1\r\nHost: 127.0.0.1\r\n")

@@ -150,3 +150,59 @@ def test_wrong_method_is_405_with_allow(app: Flask) -> None:
 def test_unknown_query_parameter_names_the_field(app: Flask) -> None:
     response = app.test_client().get("/v1/flows?colour=red", headers=AUTH)
     assert_error(response, 400, "INVALID_ARGUMENT", "colour")
+
+
+def post_routes(app: Flask) -> list[str]:
+    """Every POST route, path parameters filled with a well-formed id."""
+    paths = []
+    for rule in app.url_map.iter_rules():
+        if "POST" in (rule.methods or ()) and rule.rule.startswith("/v1/"):
+            paths.append(rule.rule.replace("<action_id>", "act_" + "a" * 20))
+    return sorted(paths)
+
+
+def test_a_4301_digit_integer_is_a_400_naming_its_field_on_every_post_route(app: Flask) -> None:
+    routes = post_routes(app)
+    assert "/v1/campaigns/performance" in routes and any(r.endswith("/approve") for r in routes)
+    huge = "9" * 4301  # past Python's int/str conversion limit: json.loads raised ValueError, a 500
+    for path in routes:
+        client = app.test_client()
+        token = APPROVER_TOKEN if path.endswith(("/approve", "/reject")) else None
+        headers = {"Authorization": f"Bearer {token}"} if token else AUTH
+        for body, field in ((f'{{"limit": {huge}}}', "limit"), (f'{{"a": {{"b": [1, -{huge}]}}}}', "a.b[1]")):
+            response = client.post(path, data=body, content_type="application/json", headers=headers)
+            error = assert_error(response, 400, "INVALID_ARGUMENT", field)
+            assert "4301 digits" in error["message"], path
+
+
+def test_non_finite_numbers_are_refused(app: Flask) -> None:
+    for literal in ("NaN", "Infinity", "-Infinity", "1e999"):
+        assert_error(post(app, f'{{"limit": {literal}}}'), 400, "INVALID_ARGUMENT", "limit")
+
+
+def test_a_key_given_twice_is_refused_not_last_wins(app: Flask) -> None:
+    error = assert_error(post(app, '{"account": "acme", "account": "globex"}'), 400, "INVALID_ARGUMENT", "account")
+    assert "appears twice" in error["message"]
+    nested = post(app, '{"timeframe": "last_7_days", "x": {"k": 1, "k": 2}}')
+    assert_error(nested, 400, "INVALID_ARGUMENT", "k")
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-01-01T00:00:00+14:00", "2026-01-01 00:00", "1767225600", 1767225600, "20260101", "2026-W01-1",
+              "2026-02-30", "2026-1-1", True]
+)  # fmt: skip
+def test_dates_are_yyyy_mm_dd_only_and_the_error_says_so(app: Flask, value: object) -> None:
+    body = {"start_date": value, "end_date": "2026-01-31"}
+    response = app.test_client().post(PERFORMANCE, json=body, headers=AUTH)
+    error = assert_error(response, 400, "INVALID_ARGUMENT", "start_date")
+    assert "YYYY-MM-DD" in error["message"]
+
+
+def test_a_yyyy_mm_dd_date_is_accepted(app: Flask) -> None:
+    response = app.test_client().post(
+        PERFORMANCE, json={"start_date": "2026-01-01", "end_date": "2026-01-31"}, headers=AUTH
+    )
+    assert response.status_code != 400 or response.json["error"]["details"].get("field") not in (
+        "start_date",
+        "end_date",
+    )

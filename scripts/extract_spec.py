@@ -52,6 +52,7 @@ SERVED: tuple[str, ...] = (
     "get_lists",
     "create_list",
     "get_list",
+    "get_flows_triggered_by_list",
     "add_profiles_to_list",
     "remove_profiles_from_list",
     "get_profiles",

@@ -14,10 +14,10 @@ from werkzeug.wrappers import Response
 
 from api.console import access, present
 from api.console.forms import DecisionForm, SignInForm, SignOutForm
-from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions import audit, flow_guard
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
 from klaviyo_analytics.auth import Role
-from klaviyo_analytics.errors import NotFoundError
+from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.service import KlaviyoService
 
 S = ProposalStatus
@@ -137,6 +137,7 @@ def _render_action(action_id: str, form: DecisionForm, status: int = 200) -> Any
             form=form,
             pending=proposal.status is S.PENDING,
             may_approve=g.viewer.may_approve(proposal.account),
+            acknowledge=bool(flow_guard.required(proposal.plan)),
         ),
         status,
     )
@@ -153,7 +154,14 @@ def decide(action_id: str) -> Any:
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)
     approve = bool(form.approve.data)
-    proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data)
+    acknowledge = [flow_guard.LIVE_FLOW_SENDS] if form.acknowledge.data else None
+    try:
+        proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge)
+    except InvalidArgumentError as exc:
+        if exc.field != "acknowledge":
+            raise
+        form.acknowledge.errors = [exc.message]
+        return _render_action(action_id, form, 400)
     flash(f"{'Approved' if approve else 'Rejected'}. " + ("It runs when someone executes it." if approve else ""))
     return redirect(url_for("console_pages.action", action_id=proposal.id))
 

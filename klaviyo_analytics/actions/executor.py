@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import audit, events, plans
+from klaviyo_analytics.actions import audit, events, flow_guard, plans
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -76,6 +76,7 @@ class Run:
         self.results: dict[str, dict[str, Any]] = dict(handle.completed_steps)
         # step -> when its first unconfirmed attempt was sent (journaled "started", never "done")
         self.unconfirmed: dict[str, datetime] = {}
+        self.guarded: set[str] = set()  # steps whose flow guard this attempt has checked
         execution = self.ledger.get_execution(self.pid)
         for entry in execution.journal if execution else ():
             if entry.status == "started" and entry.step_id not in self.results:
@@ -83,6 +84,11 @@ class Run:
                 self.unconfirmed[entry.step_id] = min(sent, self.unconfirmed.get(entry.step_id, sent))
 
     def run(self) -> None:
+        pending = [item for item in self.handle.proposal.plan if item[STEP_ID_KEY] not in self.results]
+        for item in pending:  # before any write: a guard whose list exists already is checked first
+            guard = item.get(flow_guard.GUARD)
+            if isinstance(guard, dict) and not plans.has_refs(guard):
+                self.guard(item[STEP_ID_KEY], guard)
         for item in self.handle.proposal.plan:
             if item[STEP_ID_KEY] not in self.results:
                 self.ledger.renew_lease(self.pid, self.handle.lease_owner, self.lease_seconds)
@@ -100,6 +106,8 @@ class Run:
             self.fail(sid, exc)
         if found is not None:
             return self.done(sid, item, found, adopted=True)
+        if isinstance(item.get(flow_guard.GUARD), dict) and sid not in self.guarded:
+            self.guard(sid, item[flow_guard.GUARD])
         sent_at = utc_now()
         self.ledger.record_step(self.pid, sid, {"sent_at": iso(sent_at)}, self.handle.lease_owner, "started")
         self.unconfirmed.setdefault(sid, sent_at)
@@ -116,6 +124,15 @@ class Run:
                 self.fail(sid, exc)  # it did not land: the next attempt sends it again
             return self.done(sid, item, found, adopted=True)
         return self.done(sid, item, document.get("data") if isinstance(document, dict) else None)
+
+    def guard(self, sid: str, guard: dict[str, Any]) -> None:
+        """Re-read the list's live flows before a step that adds members (flow_guard)."""
+        try:
+            filled = plans.resolve(guard, self.results)
+            flow_guard.check_before_step(_TracedReader(self, sid), filled)
+        except KlaviyoMCPError as exc:
+            self.fail(sid, exc)
+        self.guarded.add(sid)
 
     def fail(self, sid: str, exc: KlaviyoMCPError) -> NoReturn:
         self.ledger.record_step(self.pid, sid, {"error": exc.to_dict()}, self.handle.lease_owner, "failed")
@@ -165,6 +182,20 @@ class Run:
                 candidates=[item.get("id") for item in found],
             )
         return found[0] if found else None
+
+
+class _TracedReader:
+    """flow_guard's reads during a run: uncached, traced under the step they guard."""
+
+    def __init__(self, run: Run, sid: str) -> None:
+        self.run, self.sid = run, sid
+
+    def all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        run = self.run
+        items = run.service.client.get_all(
+            run.account, path, params, deadline=run.ctx.deadline, cache_ttl=0, observer=run.tracer(self.sid)
+        )
+        return [i for i in items if isinstance(i, dict)]
 
 
 def _moment(value: Any) -> datetime | None:

@@ -2,7 +2,8 @@
 
 Choices where the spec is silent: a profile needs an email, phone number or external id;
 emails are stored in lower case and matched case-insensitively; an id in a list-membership
-body that is no profile is a 400.
+body that is no profile is a 400. A profile that joins a list starts the list's live flows
+(recorded, never sent: triggers.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
 from klaviyo_analytics.sandbox.jsonapi import ApiError, invalid
 from klaviyo_analytics.sandbox.models import ListRec, Profile, SegmentRec
+from klaviyo_analytics.sandbox.triggers import record_list_joins
 
 _PROFILE_FIELDS = (
     "email",
@@ -51,7 +53,9 @@ def _membership(action: str) -> Callable[[Context], Reply]:
         for i, ident in enumerate(ids):
             if ident not in ctx.account.profiles:
                 raise invalid(f"Profile {ident} does not exist.", pointer=f"/data/{i}/id")
+        joined = [i for i in dict.fromkeys(ids) if i not in rec.members] if action == "added" else []
         (rec.members.update if action == "added" else rec.members.difference_update)(ids)
+        record_list_joins(ctx.store, ctx.slug, ctx.account, rec.id, joined, via=ctx.op.operation_id)
         ctx.store.record(ctx.slug, "list_membership_changes", list_id=rec.id, action=action, profile_ids=ids)
         return 204, None
 

@@ -25,6 +25,7 @@ from klaviyo_analytics.sandbox.models import (
     SegmentRec,
     Template,
 )
+from klaviyo_analytics.sandbox.triggers import triggered_by
 
 Serializer = Callable[[Account, Any, str, frozenset[str]], dict[str, Any]]
 
@@ -62,7 +63,7 @@ def account_resource(account: Account, base: str) -> dict[str, Any]:
 
 
 def _flow_triggers(account: Account, kind: str, ident: str) -> list[str]:
-    return [f.id for f in account.flows.values() if f.trigger.get("type") == kind and f.trigger.get("id") == ident]
+    return [f.id for f in triggered_by(account, kind, ident)]
 
 
 def metric_resource(account: Account, m: Metric, base: str, extras: frozenset[str]) -> dict[str, Any]:

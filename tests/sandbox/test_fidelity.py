@@ -60,6 +60,7 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         c.get(f"/api/flow-messages/{ids['flow_message']}", params={"include": "flow-action,template"}),
         c.get("/api/lists", params={"include": "flow-triggers"}),
         c.get(f"/api/lists/{ids['list']}", params={"additional-fields[list]": "profile_count"}),
+        c.get(f"/api/lists/{ids['list']}/flow-triggers", params={"fields[flow]": "name,status,archived"}),
         c.get("/api/segments"),
         c.get(f"/api/segments/{ids['segment']}", params={"additional-fields[segment]": "profile_count"}),
         c.get("/api/profiles", params={"additional-fields[profile]": "subscriptions,predictive_analytics"}),

@@ -198,7 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LIST_SIZE_CACHE_TTL_SECONDS", _nonneg_float, 3600.0, "TTL of cached list/segment sizes."),
     Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
-    Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales Klaviyo rate windows (sandbox use)."),
+    Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales rate windows and Retry-After (sandbox use)."),
     Setting("READ_ONLY", _bool, False, "Hide every write (propose/execute) tool."),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
     Setting("REST_HOST", str, "127.0.0.1", "Interface the REST API binds to."),

@@ -22,7 +22,7 @@ from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.redact import register_secret
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
-# The revision of the OpenAPI spec this product was built and tested against.
+# The revision of the OpenAPI spec this product was built and tested against (revisions.py).
 DEFAULT_REVISION = "2026-07-15"
 
 
@@ -81,11 +81,25 @@ def _port(raw: str) -> int:
 
 
 def _revision(raw: str) -> str:
-    import re
+    """A revision Klaviyo published (revisions.py) and still serves as itself today."""
+    from datetime import date
 
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z0-9]+)?", raw.strip()):
-        raise ValueError("expected YYYY-MM-DD")
-    return raw.strip()
+    from klaviyo_analytics import revisions
+
+    try:
+        found = revisions.lookup(raw)
+    except revisions.RevisionError as exc:
+        what = "YYYY-MM-DD" if exc.kind == "malformed" else "a revision Klaviyo published"
+        raise ValueError(
+            f"expected {what}: one of {revisions.PUBLISHED[0]} … {revisions.latest()} (quarterly); "
+            f"this product is built for {revisions.BUILT_FOR}"
+        ) from None
+    if found.status(date.today()) == "retired":
+        raise ValueError(
+            f"that revision was retired on {found.retired} (Klaviyo serves a newer one in its place); "
+            f"use {revisions.BUILT_FOR}, the revision this product is built for"
+        )
+    return found.name
 
 
 def _url(raw: str) -> str:

@@ -60,6 +60,8 @@ SERVED: tuple[str, ...] = (
     "get_profile",
     "update_profile",
     "create_or_update_profile",
+    "bulk_subscribe_profiles",
+    "bulk_unsubscribe_profiles",
     "get_segments",
     "create_segment",
     "get_segment",

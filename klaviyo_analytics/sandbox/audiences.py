@@ -183,5 +183,7 @@ def create_segment(ctx: Context) -> Reply:
     return single(ctx, "segment", seg, 201)
 
 
+find_profile = _duplicate
+new_profile = _new_profile
 add_profiles = _membership("added")
 remove_profiles = _membership("removed")

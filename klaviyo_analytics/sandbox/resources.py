@@ -128,19 +128,42 @@ def segment_resource(account: Account, seg: SegmentRec, base: str, extras: froze
     )
 
 
+def _subscriptions(account: Account, p: Profile) -> dict[str, Any]:
+    """Consent a subscription job set; otherwise (seeded profiles) a list member counts as subscribed."""
+    given = p.consent.get("email")
+    if given is not None:
+        consent, when = given["consent"], iso(given["at"])
+    else:
+        member = any(p.id in rec.members for rec in account.lists.values())
+        consent, when = ("SUBSCRIBED" if member else "NEVER_SUBSCRIBED"), None
+    email: dict[str, Any] = {
+        "can_receive_email_marketing": consent == "SUBSCRIBED",
+        "consent": consent,
+        "suppression": [{"reason": "UNSUBSCRIBE", "timestamp": when}] if consent == "UNSUBSCRIBED" else [],
+        "list_suppressions": [],
+    }
+    if given is not None:
+        email |= {"consent_timestamp": when, "last_updated": when, "method": "API", "method_detail": given["source"]}
+    out: dict[str, Any] = {"email": {"marketing": email}}
+    sms = p.consent.get("sms")
+    if sms is not None:
+        out["sms"] = {
+            "marketing": {
+                "can_receive_sms_marketing": sms["consent"] == "SUBSCRIBED",
+                "consent": sms["consent"],
+                "consent_timestamp": iso(sms["at"]),
+                "method": "API",
+                "method_detail": sms["source"],
+                "last_updated": iso(sms["at"]),
+            }
+        }
+    return out
+
+
 def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[str]) -> dict[str, Any]:
     attributes = {**p.attributes, "created": iso(p.created), "updated": iso(p.updated)}
     if "subscriptions" in extras:
-        consent = "SUBSCRIBED" if any(p.id in rec.members for rec in account.lists.values()) else "NEVER_SUBSCRIBED"
-        email = {
-            "marketing": {
-                "can_receive_email_marketing": consent == "SUBSCRIBED",
-                "consent": consent,
-                "suppression": [],
-                "list_suppressions": [],
-            }
-        }
-        attributes["subscriptions"] = {"email": email}
+        attributes["subscriptions"] = _subscriptions(account, p)
     if "predictive_analytics" in extras:
         attributes["predictive_analytics"] = {
             "historic_clv": 0.0,

@@ -29,6 +29,8 @@ RECORD_KINDS = (
     "campaign_message_updates",
     "profile_updates",
     "flow_sends",  # what live list-triggered flows would have sent (triggers.py)
+    "subscriptions",  # bulk subscribe / unsubscribe jobs (subscriptions.py)
+    "opt_in_confirmations",  # double opt-in confirmation messages a subscribe job would send
 )
 
 

@@ -108,6 +108,15 @@ def _new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
     return profile
 
 
+def _profile_reply(ctx: Context, profile: Profile, status: int = 200) -> Reply:
+    """A write's answer: the spec gives its profile the lists, segments and push-tokens
+    relationships only (the GETs add conversations)."""
+    status, doc = single(ctx, "profile", profile, status)
+    assert doc is not None
+    doc["data"].get("relationships", {}).pop("conversations", None)
+    return status, doc
+
+
 def _conflict(existing: Profile) -> ApiError:
     return ApiError(
         409,
@@ -123,14 +132,14 @@ def create_profile(ctx: Context) -> Reply:
     existing = _duplicate(ctx, attrs)
     if existing is not None:
         raise _conflict(existing)
-    return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+    return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
 
 
 def _apply_profile(ctx: Context, profile: Profile, attrs: dict[str, Any]) -> Reply:
     profile.attributes.update(attrs)
     profile.updated = ctx.now
     ctx.store.record(ctx.slug, "profile_updates", id=profile.id, attributes=attrs)
-    return single(ctx, "profile", profile)
+    return _profile_reply(ctx, profile)
 
 
 def update_profile(ctx: Context) -> Reply:
@@ -153,7 +162,7 @@ def create_or_update_profile(ctx: Context) -> Reply:
     else:
         existing = _duplicate(ctx, attrs)
     if existing is None:
-        return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+        return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
     return _apply_profile(ctx, existing, attrs)
 
 

@@ -267,5 +267,13 @@ def flow_definition(account: Account, flow: Flow) -> dict[str, Any]:
         "profile_filter": None,
         "actions": [account.actions[aid].definition for aid in flow.action_ids],
         "entry_action_id": flow.action_ids[0] if flow.action_ids else None,
-        "reentry_criteria": None,
+        "reentry_criteria": reentry_criteria(flow),
     }
+
+
+def reentry_criteria(flow: Flow) -> dict[str, Any]:
+    """An object, never null (the spec's ``nullable`` beside a ``$ref`` is lost on OpenAPI 3.0
+    validators): a profile enters a list- or segment-triggered flow once (Klaviyo's help centre),
+    and may re-enter the others."""
+    once = flow.trigger.get("type") in ("list", "segment")
+    return {"duration": 1 if once else 0, "unit": "alltime"}

@@ -160,8 +160,17 @@ def _subscriptions(account: Account, p: Profile) -> dict[str, Any]:
     return out
 
 
+# A profile without a location: the spec writes ``nullable`` beside a ``$ref`` (OpenAPI 3.0 ignores a
+# $ref's siblings, so strict validators refuse null), and Klaviyo sends this object of nulls instead.
+EMPTY_LOCATION = dict.fromkeys(
+    ("address1", "address2", "city", "country", "latitude", "longitude", "region", "zip", "timezone", "ip")
+)
+
+
 def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[str]) -> dict[str, Any]:
     attributes = {**p.attributes, "created": iso(p.created), "updated": iso(p.updated)}
+    if attributes.get("location") is None:
+        attributes["location"] = dict(EMPTY_LOCATION)
     if "subscriptions" in extras:
         attributes["subscriptions"] = _subscriptions(account, p)
     if "predictive_analytics" in extras:

@@ -8,7 +8,7 @@ import pytest
 from klaviyo_analytics.sandbox import Sandbox
 
 from .conftest import ClientFactory
-from .helpers import error_of, post
+from .helpers import error_of, patch, post
 
 
 @pytest.mark.parametrize("phone", ["555-1234", "15005550006", "+1 500 555 0006", "+0123456789", "+1234567890123456"])
@@ -56,3 +56,29 @@ def test_windows_may_span_one_year_and_no_more(
     assert (report.status_code, aggregate.status_code) == ((200, 200) if allowed else (400, 400))
     if not allowed:
         assert "one year" in error_of(report)["detail"] and "one year" in error_of(aggregate)["detail"]
+
+
+def test_write_answers_declare_only_the_relationships_the_spec_gives_them(client: httpx.Client) -> None:
+    created = post(client, "/api/profiles", {"type": "profile", "attributes": {"email": "shape@example.com"}})
+    pid = created.json()["data"]["id"]
+    writes = [
+        created,
+        post(client, "/api/profile-import", {"type": "profile", "attributes": {"email": "shape@example.com"}}),
+        patch(client, f"/api/profiles/{pid}", {"type": "profile", "id": pid, "attributes": {"title": "Dr"}}),
+    ]
+    for answer in writes:
+        assert set(answer.json()["data"]["relationships"]) == {"lists", "segments", "push-tokens"}
+    read = client.get(f"/api/profiles/{pid}").json()["data"]
+    assert "conversations" in read["relationships"]  # the GETs declare it
+
+
+def test_no_null_where_the_spec_writes_nullable_beside_a_ref(client: httpx.Client, fast: httpx.Client) -> None:
+    created = post(client, "/api/profiles", {"type": "profile", "attributes": {"email": "where@example.com"}})
+    location = created.json()["data"]["attributes"]["location"]
+    assert isinstance(location, dict) and set(location.values()) == {None}
+    criteria = {}
+    for flow in fast.get("/api/flows").json()["data"]:
+        one = fast.get(f"/api/flows/{flow['id']}", params={"additional-fields[flow]": "definition"}).json()["data"]
+        criteria[one["attributes"]["trigger_type"]] = one["attributes"]["definition"]["reentry_criteria"]
+    assert criteria["Added to List"] == {"duration": 1, "unit": "alltime"}  # a list-triggered flow: enter once
+    assert criteria["Metric"] == {"duration": 0, "unit": "alltime"}

@@ -4,7 +4,9 @@ A flow whose trigger is a list ("Added to List") starts for every profile that j
 the flow is live and not archived: Klaviyo sends its messages to them. The sandbox sends nothing, but
 records each start in the account's ``flow_sends`` (``Sandbox.state()``), so a test can prove that a
 write did, or did not, set off a flow. Profiles already on the list do not join it again and start
-nothing; a bulk subscribe with ``historical_import`` bypasses the flows, as Klaviyo documents.
+nothing, and a profile enters each list-triggered flow once, even if it leaves and joins again
+(Klaviyo's help centre; the flow's ``reentry_criteria``). A bulk subscribe with
+``historical_import`` bypasses the flows, as Klaviyo documents.
 """
 
 from __future__ import annotations
@@ -34,7 +36,10 @@ def record_list_joins(store: Store, slug: str, account: Account, list_id: str, j
         if not sending(flow):
             continue
         messages = [m for aid in flow.action_ids for m in account.actions[aid].message_ids]
+        entered = {r["profile_id"] for r in store.records[slug]["flow_sends"] if r["flow_id"] == flow.id}
         for pid in profiles:
+            if pid in entered:
+                continue  # a profile enters a list-triggered flow once (reentry_criteria)
             store.record(
                 slug,
                 "flow_sends",

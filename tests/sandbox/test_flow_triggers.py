@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from klaviyo_analytics.sandbox import Sandbox
 
-from .helpers import post
+from .helpers import MEDIA, post
 
 
 def _flows_of(client: httpx.Client, list_id: str) -> list[tuple[str, str]]:
@@ -32,5 +34,11 @@ def test_joining_a_list_starts_its_live_flows_once_per_new_member(sandbox: Sandb
         (welcome.id, newsletter.id, pid) for pid in pids
     ]
     assert sends[0]["message_ids"] == [m for a in welcome.action_ids for m in acc.actions[a].message_ids]
+    client.request(
+        "DELETE", f"/api/lists/{newsletter.id}/relationships/profiles",
+        content=json.dumps({"data": body}), headers={"Content-Type": MEDIA},
+    )  # fmt: skip
+    assert post(client, f"/api/lists/{newsletter.id}/relationships/profiles", body).status_code == 204
+    assert len(sandbox.state()["accounts"]["acme"]["flow_sends"]) == 2  # left and joined again: entered once
     sandbox.reset()
     assert sandbox.state()["accounts"]["acme"]["flow_sends"] == []

@@ -267,13 +267,8 @@ def flow_definition(account: Account, flow: Flow) -> dict[str, Any]:
         "profile_filter": None,
         "actions": [account.actions[aid].definition for aid in flow.action_ids],
         "entry_action_id": flow.action_ids[0] if flow.action_ids else None,
-        "reentry_criteria": reentry_criteria(flow),
+        # null, as the spec allows: Klaviyo's own SDK (24.0.0, generated from the same spec) reads
+        # null, and fails to read an object here (its model of ``unit``, a oneOf of two string
+        # enums, expects an object) — so an object is not what Klaviyo sends to its clients.
+        "reentry_criteria": None,
     }
-
-
-def reentry_criteria(flow: Flow) -> dict[str, Any]:
-    """An object, never null (the spec's ``nullable`` beside a ``$ref`` is lost on OpenAPI 3.0
-    validators): a profile enters a list- or segment-triggered flow once (Klaviyo's help centre),
-    and may re-enter the others."""
-    once = flow.trigger.get("type") in ("list", "segment")
-    return {"duration": 1 if once else 0, "unit": "alltime"}

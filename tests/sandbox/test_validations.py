@@ -72,13 +72,9 @@ def test_write_answers_declare_only_the_relationships_the_spec_gives_them(client
     assert "conversations" in read["relationships"]  # the GETs declare it
 
 
-def test_no_null_where_the_spec_writes_nullable_beside_a_ref(client: httpx.Client, fast: httpx.Client) -> None:
+def test_a_profile_without_a_location_has_a_location_of_nulls(client: httpx.Client) -> None:
     created = post(client, "/api/profiles", {"type": "profile", "attributes": {"email": "where@example.com"}})
     location = created.json()["data"]["attributes"]["location"]
     assert isinstance(location, dict) and set(location.values()) == {None}
-    criteria = {}
-    for flow in fast.get("/api/flows").json()["data"]:
-        one = fast.get(f"/api/flows/{flow['id']}", params={"additional-fields[flow]": "definition"}).json()["data"]
-        criteria[one["attributes"]["trigger_type"]] = one["attributes"]["definition"]["reentry_criteria"]
-    assert criteria["Added to List"] == {"duration": 1, "unit": "alltime"}  # a list-triggered flow: enter once
-    assert criteria["Metric"] == {"duration": 0, "unit": "alltime"}
+    # reentry_criteria stays null: Klaviyo's own SDK reads null there and fails on an object
+    # (tests/sandbox/test_official_sdk.py reads a flow definition with it).

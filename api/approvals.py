@@ -7,7 +7,7 @@ grants answers the same FORBIDDEN as one that does not exist. The approver recor
 is the caller's user (``g.principal.user``: the token's fingerprint without a users file), never
 the token.
 
-    POST /v1/actions/<action_id>/approve   {"reason": "..."} optional
+    POST /v1/actions/<action_id>/approve   {"reason": "...", "acknowledge": ["live_flow_sends"]} optional
     POST /v1/actions/<action_id>/reject    {"reason": "..."} optional
 """
 
@@ -29,16 +29,24 @@ approvals = Blueprint("approvals", __name__)
 ACTION_ID = re.compile(ACTION_ID_PATTERN.strip("^$"))
 
 
-def _reason() -> str | None:
+def _body() -> tuple[str | None, list[str] | None]:
+    """``reason`` and ``acknowledge`` (what the approver accepts: flow_guard) from the optional body."""
     if not request.content_length:
-        return None
+        return None, None
     body = json_body() if request.is_json else None
-    if not isinstance(body, dict) or set(body) - {"reason"}:
-        raise InvalidArgumentError('the body, if any, must be a JSON object {"reason": "..."}', field="(body)")
+    if not isinstance(body, dict) or set(body) - {"reason", "acknowledge"}:
+        raise InvalidArgumentError(
+            'the body, if any, must be a JSON object {"reason": "...", "acknowledge": ["..."]}', field="(body)"
+        )
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise InvalidArgumentError("reason must be text", field="reason")
-    return reason
+    acknowledge = body.get("acknowledge")
+    if acknowledge is not None and (
+        not isinstance(acknowledge, list) or not all(isinstance(a, str) for a in acknowledge)
+    ):
+        raise InvalidArgumentError('acknowledge must be a list, e.g. ["live_flow_sends"]', field="acknowledge")
+    return reason, acknowledge
 
 
 def _checked_id(action_id: str) -> str:
@@ -58,7 +66,10 @@ def _decide(action_id: str, approve: bool) -> Response:
     _require_approver(service, principal, action_id)
     if approve and service.settings.require_second_approver:
         _require_second_person(service, principal, action_id)
-    proposal = audit.decide(service.ledger, action_id, approve, approver=principal.user, reason=_reason())
+    reason, acknowledge = _body()
+    proposal = audit.decide(
+        service.ledger, action_id, approve, approver=principal.user, reason=reason, acknowledge=acknowledge
+    )
     result = audit.result(service.ledger, service.settings, proposal)
     return jsonify(
         {

@@ -20,6 +20,7 @@ from pydantic.json_schema import models_json_schema
 
 from api.auth import is_console
 from api.errors import HTTP_CODES
+from klaviyo_analytics.actions.flow_guard import ACKNOWLEDGEMENTS
 from klaviyo_analytics.errors import ALL_ERRORS
 from klaviyo_analytics.schemas.common import ErrorBody
 from klaviyo_analytics.tools import CATALOG, ToolSpec
@@ -106,7 +107,17 @@ TOOL_ROW = {
 }
 DECISION_BODY = {
     "required": False,
-    "content": _json({"type": "object", "additionalProperties": False, "properties": {"reason": {"type": "string"}}}),
+    "content": _json(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "reason": {"type": "string"},
+                # approving a plan with a BLOCKING warning (live flows on the list) needs this
+                "acknowledge": {"type": "array", "items": {"type": "string", "enum": list(ACKNOWLEDGEMENTS)}},
+            },
+        }
+    ),
 }
 DECISION_RESPONSE = "#decision"  # replaced by the action view's schema when the catalog has one
 

@@ -369,6 +369,8 @@ class KlaviyoClient:
             )
             status = response.status_code
             retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_after is not None:  # whole Klaviyo seconds; a time-scaled sandbox's are shorter
+                retry_after *= self.settings.rate_limit_time_scale
             payload = _decode(response)
         except (httpx.HTTPError, MalformedResponse) as error:
             exc = error

@@ -23,7 +23,7 @@ from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.redact import register_secret
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
-# The revision of the OpenAPI spec this product was built and tested against.
+# The revision of the OpenAPI spec this product was built and tested against (revisions.py).
 DEFAULT_REVISION = "2026-07-15"
 
 
@@ -82,11 +82,25 @@ def _port(raw: str) -> int:
 
 
 def _revision(raw: str) -> str:
-    import re
+    """A revision Klaviyo published (revisions.py) and still serves as itself today."""
+    from datetime import date
 
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z0-9]+)?", raw.strip()):
-        raise ValueError("expected YYYY-MM-DD")
-    return raw.strip()
+    from klaviyo_analytics import revisions
+
+    try:
+        found = revisions.lookup(raw)
+    except revisions.RevisionError as exc:
+        what = "YYYY-MM-DD" if exc.kind == "malformed" else "a revision Klaviyo published"
+        raise ValueError(
+            f"expected {what}: one of {revisions.PUBLISHED[0]} … {revisions.latest()} (quarterly); "
+            f"this product is built for {revisions.BUILT_FOR}"
+        ) from None
+    if found.status(date.today()) == "retired":
+        raise ValueError(
+            f"that revision was retired on {found.retired} (Klaviyo serves a newer one in its place); "
+            f"use {revisions.BUILT_FOR}, the revision this product is built for"
+        )
+    return found.name
 
 
 def _url(raw: str) -> str:
@@ -209,7 +223,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LIST_SIZE_CACHE_TTL_SECONDS", _nonneg_float, 3600.0, "TTL of cached list/segment sizes."),
     Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
-    Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales Klaviyo rate windows (sandbox use)."),
+    Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales rate windows and Retry-After (sandbox use)."),
     Setting("READ_ONLY", _bool, False, "Hide every write (propose/execute) tool."),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
     Setting("REST_HOST", str, "127.0.0.1", "Interface the REST API binds to."),

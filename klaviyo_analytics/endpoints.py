@@ -79,6 +79,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("update_flow", "PATCH", "/api/flows/{id}", S, "flows:write", False),
     _e("get_lists", "GET", "/api/lists", L, "lists:read", True),
     _e("get_list", "GET", "/api/lists/{id}", L, "lists:read", True),
+    # Which flows start when a profile joins the list: read before any plan adds members (flow_guard).
+    _e("get_flows_triggered_by_list", "GET", "/api/lists/{id}/flow-triggers", S, "flows:read lists:read", True),
     _e("create_list", "POST", "/api/lists", RateLimit(10, 150, 150), "lists:write", False),
     _e(
         "add_profiles_to_list",

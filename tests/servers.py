@@ -111,17 +111,21 @@ class PostgresServer:
     def start(self) -> None:
         if not (POSTGRES_BIN / "initdb").exists():
             missing(f"PostgreSQL is not installed ({POSTGRES_BIN}/initdb; apt-get install postgresql)")
-        self.directory.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
+            # The owner must reach its data dir: a directory of its own directly under /tmp, not one
+            # inside pytest's 0700 tree (which every pytest session starting resets to 0700).
+            self.directory = Path(tempfile.mkdtemp(prefix="klaviyo-mcp-pg-"))
+            self.directory.chmod(0o700)
             shutil.chown(self.directory, "postgres", "postgres")
-            for parent in self.directory.parents:  # the owner must be able to reach its data dir
-                if str(parent).startswith(tempfile.gettempdir()) and parent != Path(tempfile.gettempdir()):
-                    parent.chmod(parent.stat().st_mode | 0o711)
-        subprocess.run(
+        else:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        made = subprocess.run(
             [*self._as_owner(), str(POSTGRES_BIN / "initdb"), "-D", str(self.directory), "-A", "trust",
              "-U", POSTGRES_USER, "--no-sync"],
-            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
+        if made.returncode != 0:
+            raise RuntimeError(f"initdb failed in {self.directory}: {made.stderr.decode(errors='replace')}")
         self.process = subprocess.Popen(
             [*self._as_owner(), str(POSTGRES_BIN / "postgres"), "-D", str(self.directory), "-k", str(self.directory),
              "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=off"],
@@ -153,6 +157,8 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if os.geteuid() == 0 and self.directory.name.startswith("klaviyo-mcp-pg-"):
+            shutil.rmtree(self.directory, ignore_errors=True)  # ours, outside pytest's tree
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from api.console import access, present
 from api.console.forms import DecisionForm, ResolveForm, SignInForm, SignOutForm
-from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions import audit, flow_guard
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
 from klaviyo_analytics.auth import Role
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
@@ -142,6 +142,7 @@ def _render_action(
             attention_step=(execution.error or {}).get("step_id") if execution else None,
             resolve_form=resolve_form or ResolveForm(),
             may_approve=g.viewer.may_approve(proposal.account),
+            acknowledge=bool(flow_guard.required(proposal.plan)),
         ),
         status,
     )
@@ -158,7 +159,14 @@ def decide(action_id: str) -> Any:
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)
     approve = bool(form.approve.data)
-    proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data)
+    acknowledge = [flow_guard.LIVE_FLOW_SENDS] if form.acknowledge.data else None
+    try:
+        proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge)
+    except InvalidArgumentError as exc:
+        if exc.field != "acknowledge":
+            raise
+        form.acknowledge.errors = [exc.message]
+        return _render_action(action_id, form, 400)
     flash(f"{'Approved' if approve else 'Rejected'}. " + ("It runs when someone executes it." if approve else ""))
     return redirect(url_for("console_pages.action", action_id=proposal.id))
 

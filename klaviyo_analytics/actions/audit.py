@@ -7,8 +7,10 @@ sees the same record: who proposed, approved and executed what, when, and every 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
+from klaviyo_analytics.actions import flow_guard
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
 from klaviyo_analytics.config import Settings
@@ -119,11 +121,26 @@ def result(ledger: Ledger, settings: Settings, proposal: Proposal, *, full: bool
     )
 
 
-def decide(ledger: Ledger, action_id: str, approve: bool, approver: str, reason: str | None) -> Proposal:
-    """Approve or reject: only ever called by the REST approval routes and the CLI."""
+def decide(
+    ledger: Ledger,
+    action_id: str,
+    approve: bool,
+    approver: str,
+    reason: str | None,
+    acknowledge: Sequence[str] | None = None,
+) -> Proposal:
+    """Approve or reject: only ever called by the REST approval routes, the console and the CLI.
+
+    Approving a plan whose writes can start a live flow needs ``acknowledge`` (flow_guard); the
+    acknowledgement is kept with the decision's reason, so the audit trail shows it."""
     if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
         raise InvalidArgumentError(f"reason must be text of at most {MAX_REASON} characters.", field="reason")
-    return ledger.decide(action_id, approve, approver, (reason or "").strip() or None)
+    reason = (reason or "").strip() or None
+    if approve:
+        given = flow_guard.check_acknowledged(ledger.get_proposal(action_id).plan, acknowledge)
+        if given:
+            reason = f"{reason + ' ' if reason else ''}[acknowledged: {', '.join(given)}]"
+    return ledger.decide(action_id, approve, approver, reason)
 
 
 def resolve(

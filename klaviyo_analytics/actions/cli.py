@@ -2,7 +2,7 @@
 
     python -m klaviyo_analytics actions list [--status S] [--account A] [--limit N]
     python -m klaviyo_analytics actions show <id> [--json]
-    python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME]
+    python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME] [--acknowledge live_flow_sends]
     python -m klaviyo_analytics actions reject <id> [--reason TEXT] [--as NAME]
     python -m klaviyo_analytics actions resolve <id> (--adopt OBJECT_ID | --none | --abandon) [--note TEXT]
 
@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions import audit, flow_guard
 from klaviyo_analytics.actions.backends import ledger_location, open_ledger
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import ProposalStatus
@@ -56,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
         decide.add_argument("action_id")
         decide.add_argument("--reason")
         decide.add_argument("--as", dest="approver", help="your name in the audit (default cli:$USER)")
+        if name == "approve":
+            decide.add_argument(
+                "--acknowledge",
+                action="append",
+                choices=flow_guard.ACKNOWLEDGEMENTS,
+                help="accept a BLOCKING warning: live_flow_sends (live flows will send to the profiles added)",
+            )
     resolve = commands.add_parser("resolve", help="answer for a step that stopped in needs_attention")
     resolve.add_argument("action_id")
     answer = resolve.add_mutually_exclusive_group(required=True)
@@ -157,7 +164,8 @@ def run(
     # id says so (in decide) without asking for a code.
     if approve and ledger.get_proposal(args.action_id).status is ProposalStatus.PENDING:
         confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)))
-    proposal = audit.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason)
+    acknowledge = getattr(args, "acknowledge", None)
+    proposal = audit.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason, acknowledge)
     out.write(f"{proposal.id} {proposal.status.value} by {_approver(args.approver)}.\n")
     if approve:
         out.write("It runs when someone calls klaviyo_execute_action (or POST /v1/actions/<id>/execute).\n")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import adoption, audit, events, plans
+from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -79,6 +79,7 @@ class Run:
         # step -> ids of same-named objects just before its first unconfirmed attempt (None: not taken)
         self.snapshots: dict[str, set[str] | None] = {}
         self.adopt: dict[str, str] = {}  # step -> the object a person said it made
+        self.guarded: set[str] = set()  # steps whose flow guard this attempt has checked
         execution = self.ledger.get_execution(self.pid)
         for entry in execution.journal if execution else ():
             sid = entry.step_id
@@ -95,6 +96,11 @@ class Run:
                     self.adopt[sid] = str(entry.result["id"])
 
     def run(self) -> None:
+        pending = [item for item in self.handle.proposal.plan if item[STEP_ID_KEY] not in self.results]
+        for item in pending:  # before any write: a guard whose list exists already is checked first
+            guard = item.get(flow_guard.GUARD)
+            if isinstance(guard, dict) and not plans.has_refs(guard):
+                self.guard(item[STEP_ID_KEY], guard)
         for item in self.handle.proposal.plan:
             if item[STEP_ID_KEY] not in self.results:
                 self.ledger.renew_lease(self.pid, self.handle.lease_owner, self.lease_seconds)
@@ -114,6 +120,8 @@ class Run:
             self.fail(sid, exc)
         if found is not None:
             return self.done(sid, item, found, adopted=True)
+        if isinstance(item.get(flow_guard.GUARD), dict) and sid not in self.guarded:
+            self.guard(sid, item[flow_guard.GUARD])
         started: dict[str, Any] = {"sent_at": iso(utc_now())}
         if snapshot is not None:
             started["before"] = sorted(snapshot)
@@ -134,6 +142,15 @@ class Run:
                 self.fail(sid, exc)  # it did not land: the next attempt sends it again
             return self.done(sid, item, found, adopted=True)
         return self.done(sid, item, document.get("data") if isinstance(document, dict) else None)
+
+    def guard(self, sid: str, guard: dict[str, Any]) -> None:
+        """Re-read the list's live flows before a step that adds members (flow_guard)."""
+        try:
+            filled = plans.resolve(guard, self.results)
+            flow_guard.check_before_step(_TracedReader(self, sid), filled)
+        except KlaviyoMCPError as exc:
+            self.fail(sid, exc)
+        self.guarded.add(sid)
 
     def fail(self, sid: str, exc: KlaviyoMCPError) -> NoReturn:
         self.ledger.record_step(self.pid, sid, {"error": exc.to_dict()}, self.handle.lease_owner, "failed")
@@ -202,6 +219,20 @@ class Run:
                 candidates=[object_id],
             )
         return data
+
+
+class _TracedReader:
+    """flow_guard's reads during a run: uncached, traced under the step they guard."""
+
+    def __init__(self, run: Run, sid: str) -> None:
+        self.run, self.sid = run, sid
+
+    def all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
+        run = self.run
+        items = run.service.client.get_all(
+            run.account, path, params, deadline=run.ctx.deadline, cache_ttl=0, observer=run.tracer(self.sid)
+        )
+        return [i for i in items if isinstance(i, dict)]
 
 
 def _confirm(service: KlaviyoService, ctx: CallContext, action_id: str, summary: str) -> None:

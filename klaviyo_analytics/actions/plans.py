@@ -112,6 +112,10 @@ def _refs(value: Any) -> list[str]:
     return []
 
 
+def has_refs(value: Any) -> bool:
+    return bool(_refs(value))
+
+
 def check_refs(plan: list[dict[str, Any]]) -> None:
     """Every reference names a key an *earlier* step returns (a plan-building bug otherwise)."""
     returned: dict[str, set[str]] = {}

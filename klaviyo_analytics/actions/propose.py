@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from klaviyo_analytics import untrusted
-from klaviyo_analytics.actions import audit, events, plans, recipes
+from klaviyo_analytics.actions import audit, events, flow_guard, plans, recipes
 from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
 from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
@@ -149,18 +149,21 @@ def propose_seed_demo_profiles(
         found = reader.require(f"/api/lists/{params.list_id}", "list_id", "list")
         target: Any = params.list_id
         label = f"the list {_shown(found)!r} ({params.list_id})"
+        guard = flow_guard.propose_guard(reader, params.list_id)
     else:
         name = str(params.new_list_name)
         existing = reader.same_name("/api/lists", name)
         warnings += _exists_warning("list", name, existing)
         plan.append(recipes.create_list(name, None, existing))
         target, label = plans.ref(recipes.LIST_STEP), f"the new list {name!r}"
+        guard = flow_guard.propose_guard(None, target)
+    warnings += flow_guard.warnings(guard, label)
     emails = recipes.demo_emails(account.slug, params.list_id or str(params.new_list_name), params.count, params.domain)
     known = _profiles_by(reader, "email", emails)
     if known:
         warnings.append(f"{len(known)} of these demo profiles already exist; they are updated, not duplicated.")
     imports = recipes.seed_profiles(emails, params.spend_90d)
-    plan += imports + recipes.add_members(target, label, [plans.ref(s["step_id"]) for s in imports])
+    plan += imports + recipes.add_members(target, label, [plans.ref(s["step_id"]) for s in imports], guard)
     warnings.append("Demo profiles are synthetic (example.com) but count towards the account's profiles.")
     shown = emails[0] if len(emails) == 1 else f"{emails[0]} … {emails[-1]}"
     summary = (
@@ -206,9 +209,11 @@ def propose_add_profiles_to_list(
         ids += [known[v] for v in wanted]
     ids = list(dict.fromkeys(ids))
     label = f"the list {_shown(found)!r} ({params.list_id})"
-    plan = recipes.add_members(params.list_id, label, list(ids))
+    guard = flow_guard.propose_guard(reader, params.list_id)
+    plan = recipes.add_members(params.list_id, label, list(ids), guard)
     summary = f"Add {len(ids)} existing profiles to {label}."
-    warnings = ["Adding profiles to a list does not change their consent; profiles already on it stay once."]
+    warnings = flow_guard.warnings(guard, label)
+    warnings.append("Adding profiles to a list does not change their consent; profiles already on it stay once.")
     return _store(service, account, "add_profiles_to_list", params, plan, summary, warnings, ctx)
 
 

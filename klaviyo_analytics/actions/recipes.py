@@ -10,6 +10,7 @@ import hashlib
 import json
 from typing import Any
 
+from klaviyo_analytics.actions.flow_guard import GUARD
 from klaviyo_analytics.actions.plans import batches, by_name, has_template, ref, step
 
 LIST_STEP = "create_list"
@@ -63,11 +64,13 @@ def seed_profiles(emails: list[str], spend_90d: float) -> list[dict[str, Any]]:
     return steps
 
 
-def add_members(list_id: Any, list_label: str, profile_ids: list[Any]) -> list[dict[str, Any]]:
-    """``profile_ids`` are ids or references; at most 1000 per call, as Klaviyo allows."""
+def add_members(list_id: Any, list_label: str, profile_ids: list[Any], guard: dict[str, Any]) -> list[dict[str, Any]]:
+    """``profile_ids`` are ids or references; at most 1000 per call, as Klaviyo allows. ``guard``:
+    the list's live flows as proposed (flow_guard), checked again before each call."""
     chunks = batches(profile_ids)
-    return [
-        step(
+    steps = []
+    for n, chunk in enumerate(chunks, start=1):
+        item = step(
             f"add_to_list_{n}" if len(chunks) > 1 else "add_to_list",
             f"Add {len(chunk)} profiles to {list_label}",
             "POST",
@@ -75,8 +78,9 @@ def add_members(list_id: Any, list_label: str, profile_ids: list[Any]) -> list[d
             path_params={"list_id": list_id},
             body={"data": [{"type": "profile", "id": pid} for pid in chunk]},
         )
-        for n, chunk in enumerate(chunks, start=1)
-    ]
+        item[GUARD] = dict(guard)
+        steps.append(item)
+    return steps
 
 
 def template_name(campaign: str) -> str:

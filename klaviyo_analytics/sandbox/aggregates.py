@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +23,6 @@ from klaviyo_analytics.sandbox.jsonapi import ApiError, invalid
 from klaviyo_analytics.sandbox.models import Account
 
 UNSUPPORTED_TIMEZONES = frozenset({"Factory", "Europe/Kyiv", "Pacific/Kanton"})
-MAX_RANGE = timedelta(days=366)
 _POINTER = "/data/attributes"
 _DIMENSION_OPS = {"single": ["equals", "contains-any"], "list": ["equals", "any", "contains-any"]}
 
@@ -69,7 +68,7 @@ def _range_and_dimensions(
     start, end = bounds["greater-or-equal"].astimezone(tz), bounds["less-than"].astimezone(tz)
     if end <= start:
         raise invalid("The time range must end after it starts.", pointer=pointer)
-    if end - start > MAX_RANGE:
+    if timeframes.longer_than_a_year(start, end):
         raise invalid("The time range may span at most one year.", pointer=pointer)
     allowed = {name: {"operators": _DIMENSION_OPS, "value": {"type": "string"}} for name in dimensions}
     try:

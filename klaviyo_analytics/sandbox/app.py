@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from klaviyo_analytics import revisions
 from klaviyo_analytics.sandbox import faults as faults_mod
 from klaviyo_analytics.sandbox import params, spec
 from klaviyo_analytics.sandbox.adapters import SandboxTransport, make_wsgi_app
@@ -28,11 +29,13 @@ from klaviyo_analytics.sandbox.introspect import introspect
 from klaviyo_analytics.sandbox.jsonapi import MEDIA_TYPE, ApiError
 from klaviyo_analytics.sandbox.ratelimit import RateLimiter, format_seconds
 from klaviyo_analytics.sandbox.store import Store
+from klaviyo_analytics.sandbox.subscriptions import SUBSCRIPTION_HANDLERS
 from klaviyo_analytics.sandbox.wire import SandboxRequest, SandboxResponse, json_response
 from klaviyo_analytics.sandbox.writes import WRITE_HANDLERS
 
-HANDLERS: dict[str, Callable[[Context], Reply]] = {**READ_HANDLERS, **WRITE_HANDLERS}
-_REVISION = re.compile(r"^(\d{4}-\d{2}-\d{2})(\.[A-Za-z0-9_-]+)?$")
+HANDLERS: dict[str, Callable[[Context], Reply]] = {**READ_HANDLERS, **WRITE_HANDLERS, **SUBSCRIPTION_HANDLERS}
+# Names the revision whose behaviour answered, when the request asked for another.
+EMULATED_HEADER = "Sandbox-Emulated-Revision"
 _AUTH = re.compile(r"^Klaviyo-API-Key\s+(\S+)$")
 
 
@@ -167,7 +170,7 @@ class Sandbox:
     ) -> SandboxResponse:
         key = self._authenticate(req)
         entry["account"], entry["key"] = key.slug, key.label
-        _check_revision(req.headers.get("revision"))
+        asked = _check_revision(req.headers.get("revision"))
         missing = [s for s in op.scopes if key.scopes is not None and s not in key.scopes]
         if missing:
             raise ApiError(
@@ -192,6 +195,8 @@ class Sandbox:
         else:
             response = json_response(status, doc) if doc is not None else SandboxResponse(status)
         response.headers.extend(headers)
+        if asked.name != spec.revision():
+            response.headers.append((EMULATED_HEADER, spec.revision()))
         return response
 
     def _dispatch(self, req: SandboxRequest, op: spec.Operation, path_params: dict[str, str], key: ApiKey) -> Reply:
@@ -284,21 +289,17 @@ def _logged_body(raw: bytes) -> Any:
         return None
 
 
-def _check_revision(value: str | None) -> None:
+def _check_revision(value: str | None) -> revisions.Revision:
+    """The published revision asked for (revisions.py, the table the product checks too); 400 otherwise.
+
+    Every published revision is answered with the behaviour of the one spec the sandbox emulates
+    (a newer one, a deprecated one, a retired one that Klaviyo falls forward from); the response
+    then names it in ``EMULATED_HEADER``."""
     if not value:
         raise ApiError(
             400, "invalid", "The 'revision' header is required (e.g. revision: 2026-07-15).", parameter="revision"
         )
-    found = _REVISION.match(value.strip())
     try:
-        day = date.fromisoformat(found.group(1)) if found else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise ApiError(
-            400, "invalid", f"Invalid revision '{value}': expected YYYY-MM-DD[.suffix].", parameter="revision"
-        )
-    if day > date.fromisoformat(spec.revision()):
-        raise ApiError(
-            400, "invalid", f"Revision {value} is not published (latest: {spec.revision()}).", parameter="revision"
-        )
+        return revisions.lookup(value)
+    except revisions.RevisionError as exc:
+        raise ApiError(400, "invalid", str(exc), parameter="revision") from None

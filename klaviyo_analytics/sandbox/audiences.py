@@ -1,18 +1,22 @@
 """Writes to audiences: lists and their members, profiles, segments.
 
 Choices where the spec is silent: a profile needs an email, phone number or external id;
-emails are stored in lower case and matched case-insensitively; an id in a list-membership
-body that is no profile is a 400.
+emails are stored in lower case and matched case-insensitively; a phone number must be E.164
+(the spec says so; Klaviyo refuses others with a 400); an id in a list-membership
+body that is no profile is a 400. A profile that joins a list starts the list's live flows
+(recorded, never sent: triggers.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
 from klaviyo_analytics.sandbox.jsonapi import ApiError, invalid
 from klaviyo_analytics.sandbox.models import ListRec, Profile, SegmentRec
+from klaviyo_analytics.sandbox.triggers import record_list_joins
 
 _PROFILE_FIELDS = (
     "email",
@@ -28,6 +32,8 @@ _PROFILE_FIELDS = (
     "properties",
 )
 _IDENTIFIERS = ("email", "phone_number", "external_id")
+# E.164, as the spec asks of every phone_number: "+", a country code, at most 15 digits in all.
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _ATTR = "/data/attributes"
 
 
@@ -51,11 +57,17 @@ def _membership(action: str) -> Callable[[Context], Reply]:
         for i, ident in enumerate(ids):
             if ident not in ctx.account.profiles:
                 raise invalid(f"Profile {ident} does not exist.", pointer=f"/data/{i}/id")
+        joined = [i for i in dict.fromkeys(ids) if i not in rec.members] if action == "added" else []
         (rec.members.update if action == "added" else rec.members.difference_update)(ids)
+        record_list_joins(ctx.store, ctx.slug, ctx.account, rec.id, joined, via=ctx.op.operation_id)
         ctx.store.record(ctx.slug, "list_membership_changes", list_id=rec.id, action=action, profile_ids=ids)
         return 204, None
 
     return handler
+
+
+def valid_phone(value: Any) -> bool:
+    return isinstance(value, str) and _E164.match(value) is not None
 
 
 def _duplicate(ctx: Context, attrs: dict[str, Any], exclude: str | None = None) -> Profile | None:
@@ -74,6 +86,11 @@ def _profile_attrs(ctx: Context) -> dict[str, Any]:
     email = attrs.get("email")
     if email is not None and (not isinstance(email, str) or "@" not in email):
         raise invalid(f"Invalid email address: {email!r}.", pointer=f"{_ATTR}/email")
+    phone = attrs.get("phone_number")
+    if phone is not None and not valid_phone(phone):
+        raise invalid(
+            f"Invalid phone number {phone!r}: use E.164 format, e.g. +15005550006.", pointer=f"{_ATTR}/phone_number"
+        )
     out = {k: attrs[k] for k in _PROFILE_FIELDS if k in attrs}
     if email is not None:
         out["email"] = email.strip().lower()  # Klaviyo keeps emails in lower case
@@ -91,6 +108,15 @@ def _new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
     return profile
 
 
+def _profile_reply(ctx: Context, profile: Profile, status: int = 200) -> Reply:
+    """A write's answer: the spec gives its profile the lists, segments and push-tokens
+    relationships only (the GETs add conversations)."""
+    status, doc = single(ctx, "profile", profile, status)
+    assert doc is not None
+    doc["data"].get("relationships", {}).pop("conversations", None)
+    return status, doc
+
+
 def _conflict(existing: Profile) -> ApiError:
     return ApiError(
         409,
@@ -106,14 +132,14 @@ def create_profile(ctx: Context) -> Reply:
     existing = _duplicate(ctx, attrs)
     if existing is not None:
         raise _conflict(existing)
-    return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+    return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
 
 
 def _apply_profile(ctx: Context, profile: Profile, attrs: dict[str, Any]) -> Reply:
     profile.attributes.update(attrs)
     profile.updated = ctx.now
     ctx.store.record(ctx.slug, "profile_updates", id=profile.id, attributes=attrs)
-    return single(ctx, "profile", profile)
+    return _profile_reply(ctx, profile)
 
 
 def update_profile(ctx: Context) -> Reply:
@@ -136,7 +162,7 @@ def create_or_update_profile(ctx: Context) -> Reply:
     else:
         existing = _duplicate(ctx, attrs)
     if existing is None:
-        return single(ctx, "profile", _new_profile(ctx, attrs), 201)
+        return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
     return _apply_profile(ctx, existing, attrs)
 
 
@@ -166,5 +192,7 @@ def create_segment(ctx: Context) -> Reply:
     return single(ctx, "segment", seg, 201)
 
 
+find_profile = _duplicate
+new_profile = _new_profile
 add_profiles = _membership("added")
 remove_profiles = _membership("removed")

@@ -17,8 +17,9 @@ SIZES: tuple[Size, ...] = ("small", "large")
 class SandboxConfig:
     """What a sandbox serves and how fast its clocks run.
 
-    ``time_scale`` multiplies every rate-limit window (0.01 makes a 60 s window last 0.6 s) and
-    the Retry-After the sandbox answers with. ``anchor`` is the date the seeded data ends (it
+    ``time_scale`` multiplies every rate-limit window (0.01 makes a 60 s window last 0.6 s);
+    Retry-After and RateLimit-Reset stay whole Klaviyo seconds (unscaled, rounded up), so a
+    client multiplies them by the same scale. ``anchor`` is the date the seeded data ends (it
     covers the ~400 days before it); ``None`` means today (UTC). ``clock`` replaces the monotonic
     clock of the rate limiter (tests only).
     """

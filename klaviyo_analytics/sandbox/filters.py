@@ -1,11 +1,12 @@
 """Klaviyo's ``filter`` grammar: parse, check against an operation's allowed filters, evaluate.
 
-Grammar (Klaviyo "Filtering" guide): ``op(field,value)``, combined with ``and(f1,f2,...)``;
-strings quoted with ``'`` or ``"``; lists ``[v1,v2]``; ``true``/``false``/``null``; numbers;
-unquoted datetimes (``2023-03-01T00:00:00Z``, or a bare date). ``or``/``not`` are listed by no
-operation we serve, so they are rejected. The allowed fields and operators come from the
-operation's ``x-klaviyo-filters``: ``{field: {"operators": {"single": [...], "list": [...]},
-"value": {"type", "enum"?, "format"?}}}`` — ``list`` operators take a list argument.
+Grammar (Klaviyo "Filtering" guide): ``op(field,value)``, combined with ``and(f1,f2,...)`` or
+with top-level commas (``f1,f2`` reads as ``and(f1,f2)``); strings quoted with ``'`` or ``"``
+(an unquoted one is a 400, as on Klaviyo); lists ``[v1,v2]``; ``true``/``false``/``null``;
+numbers; unquoted datetimes (``2023-03-01T00:00:00Z``, or a bare date). ``or``/``not`` are
+listed by no operation we serve, so they are rejected. The allowed fields and operators come
+from the operation's ``x-klaviyo-filters``: ``{field: {"operators": {"single": [...], "list":
+[...]}, "value": {"type", "enum"?, "format"?}}}`` — ``list`` operators take a list argument.
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class _Parser:
         if not self.tokens:
             raise self.error("Filter is empty.")
         out = self.call()
+        # Top-level expressions joined by commas are read as one and(...): Klaviyo accepts
+        # ``equals(a,1),equals(b,2)``, and its own clients (the official MCP server) send it.
+        while self.peek() == ("punct", ","):
+            self.take(",")
+            out += self.call()
         if self.peek() is not None:
             raise self.error("Invalid filter: unexpected trailing input.")
         return out
@@ -112,7 +118,13 @@ class _Parser:
             return re.sub(r"\\(.)", r"\1", text[1:-1])
         if kind == "punct":
             raise self.error(f"Invalid filter: unexpected {text!r}.")
-        return _bare(text)
+        value = _bare(text)
+        if isinstance(value, str):  # Klaviyo answers 400 "Invalid filter" to an unquoted string
+            raise self.error(
+                f"Invalid filter: the string {text!r} must be quoted ('…' or \"…\"); only numbers, true, false, "
+                "null and datetimes go unquoted."
+            )
+        return value
 
 
 def _bare(text: str) -> Value:

@@ -267,5 +267,8 @@ def flow_definition(account: Account, flow: Flow) -> dict[str, Any]:
         "profile_filter": None,
         "actions": [account.actions[aid].definition for aid in flow.action_ids],
         "entry_action_id": flow.action_ids[0] if flow.action_ids else None,
+        # null, as the spec allows: Klaviyo's own SDK (24.0.0, generated from the same spec) reads
+        # null, and fails to read an object here (its model of ``unit``, a oneOf of two string
+        # enums, expects an object) — so an object is not what Klaviyo sends to its clients.
         "reentry_criteria": None,
     }

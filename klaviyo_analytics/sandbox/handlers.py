@@ -19,6 +19,7 @@ from klaviyo_analytics.sandbox.params import Query
 from klaviyo_analytics.sandbox.resources import SERIALIZERS, account_resource
 from klaviyo_analytics.sandbox.spec import Operation
 from klaviyo_analytics.sandbox.store import Store
+from klaviyo_analytics.sandbox.triggers import triggered_by
 from klaviyo_analytics.sandbox.views import VIEWS
 
 Reply = tuple[int, dict[str, Any] | None]
@@ -77,9 +78,9 @@ _INCLUDES: dict[tuple[str, str], tuple[str, Callable[[Account, Any], Iterable[An
         "template",
         lambda a, m: [a.templates[t]] if (t := m.definition.get("template_id")) in a.templates else [],
     ),
-    ("list", "flow-triggers"): ("flow", lambda a, r: (f for f in a.flows.values() if f.trigger.get("id") == r.id)),
-    ("segment", "flow-triggers"): ("flow", lambda a, s: (f for f in a.flows.values() if f.trigger.get("id") == s.id)),
-    ("metric", "flow-triggers"): ("flow", lambda a, m: (f for f in a.flows.values() if f.trigger.get("id") == m.id)),
+    ("list", "flow-triggers"): ("flow", lambda a, r: triggered_by(a, "list", r.id)),
+    ("segment", "flow-triggers"): ("flow", lambda a, s: triggered_by(a, "segment", s.id)),
+    ("metric", "flow-triggers"): ("flow", lambda a, m: triggered_by(a, "metric", m.id)),
 }
 
 
@@ -214,6 +215,9 @@ READ_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "get_flow_message": _get("flow-message", "flow_messages"),
     "get_lists": _list("list", "lists"),
     "get_list": _get("list", "lists"),
+    "get_flows_triggered_by_list": _child_collection(
+        "flow", "lists", "list", lambda a, r: triggered_by(a, "list", r.id)
+    ),
     "get_profiles": _list("profile", "profiles"),
     "get_profile": _get("profile", "profiles"),
     "get_segments": _list("segment", "segments"),

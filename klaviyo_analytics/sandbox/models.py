@@ -51,6 +51,9 @@ class Profile:
     attributes: dict[str, Any]
     created: datetime
     updated: datetime
+    # Marketing consent set through the subscription jobs, per channel ("email", "sms"):
+    # {"consent": "SUBSCRIBED" | "UNSUBSCRIBED", "at": datetime, "source": str | None}
+    consent: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass

@@ -4,7 +4,8 @@ Every operation has a burst (1 s), a steady (60 s) and sometimes a daily window,
 ``x-klaviyo-ratelimit`` (via spec_extract.json). A window opens with the first request after the
 previous one closed and lasts its length times ``time_scale``; a request is refused when any of
 its windows is full, and a refused request does not count. The answer to a refused request
-carries Retry-After: the seconds until the exceeded window (the latest, if several) closes.
+carries Retry-After: the seconds until the exceeded window (the latest, if several) closes, in
+whole unscaled seconds (``format_seconds``).
 """
 
 from __future__ import annotations
@@ -72,8 +73,7 @@ class RateLimiter:
 
 
 def format_seconds(seconds: float, time_scale: float) -> str:
-    """Whole seconds (rounded up, at least 1) at time_scale >= 1; hundredths below (e.g. ``0.35``)."""
-    if time_scale >= 1:
-        return str(max(1, math.ceil(seconds - 1e-9)))
-    hundredths = max(1, math.ceil(seconds * 100 - 1e-9))
-    return f"{hundredths / 100:.2f}".rstrip("0").rstrip(".")
+    """``seconds`` of scaled (real) time as whole Klaviyo seconds: divided by ``time_scale``, rounded
+    up, at least 1. Always an integer, as Klaviyo sends it (its SDK parses Retry-After with ``int()``);
+    a client that knows the scale (the product's RATE_LIMIT_TIME_SCALE) multiplies it back."""
+    return str(max(1, math.ceil(seconds / time_scale - 1e-9)))

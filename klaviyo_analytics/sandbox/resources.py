@@ -25,6 +25,7 @@ from klaviyo_analytics.sandbox.models import (
     SegmentRec,
     Template,
 )
+from klaviyo_analytics.sandbox.triggers import triggered_by
 
 Serializer = Callable[[Account, Any, str, frozenset[str]], dict[str, Any]]
 
@@ -62,7 +63,7 @@ def account_resource(account: Account, base: str) -> dict[str, Any]:
 
 
 def _flow_triggers(account: Account, kind: str, ident: str) -> list[str]:
-    return [f.id for f in account.flows.values() if f.trigger.get("type") == kind and f.trigger.get("id") == ident]
+    return [f.id for f in triggered_by(account, kind, ident)]
 
 
 def metric_resource(account: Account, m: Metric, base: str, extras: frozenset[str]) -> dict[str, Any]:
@@ -127,19 +128,51 @@ def segment_resource(account: Account, seg: SegmentRec, base: str, extras: froze
     )
 
 
-def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[str]) -> dict[str, Any]:
-    attributes = {**p.attributes, "created": iso(p.created), "updated": iso(p.updated)}
-    if "subscriptions" in extras:
-        consent = "SUBSCRIBED" if any(p.id in rec.members for rec in account.lists.values()) else "NEVER_SUBSCRIBED"
-        email = {
+def _subscriptions(account: Account, p: Profile) -> dict[str, Any]:
+    """Consent a subscription job set; otherwise (seeded profiles) a list member counts as subscribed."""
+    given = p.consent.get("email")
+    if given is not None:
+        consent, when = given["consent"], iso(given["at"])
+    else:
+        member = any(p.id in rec.members for rec in account.lists.values())
+        consent, when = ("SUBSCRIBED" if member else "NEVER_SUBSCRIBED"), None
+    email: dict[str, Any] = {
+        "can_receive_email_marketing": consent == "SUBSCRIBED",
+        "consent": consent,
+        "suppression": [{"reason": "UNSUBSCRIBE", "timestamp": when}] if consent == "UNSUBSCRIBED" else [],
+        "list_suppressions": [],
+    }
+    if given is not None:
+        email |= {"consent_timestamp": when, "last_updated": when, "method": "API", "method_detail": given["source"]}
+    out: dict[str, Any] = {"email": {"marketing": email}}
+    sms = p.consent.get("sms")
+    if sms is not None:
+        out["sms"] = {
             "marketing": {
-                "can_receive_email_marketing": consent == "SUBSCRIBED",
-                "consent": consent,
-                "suppression": [],
-                "list_suppressions": [],
+                "can_receive_sms_marketing": sms["consent"] == "SUBSCRIBED",
+                "consent": sms["consent"],
+                "consent_timestamp": iso(sms["at"]),
+                "method": "API",
+                "method_detail": sms["source"],
+                "last_updated": iso(sms["at"]),
             }
         }
-        attributes["subscriptions"] = {"email": email}
+    return out
+
+
+# A profile without a location: the spec writes ``nullable`` beside a ``$ref`` (OpenAPI 3.0 ignores a
+# $ref's siblings, so strict validators refuse null), and Klaviyo sends this object of nulls instead.
+EMPTY_LOCATION = dict.fromkeys(
+    ("address1", "address2", "city", "country", "latitude", "longitude", "region", "zip", "timezone", "ip")
+)
+
+
+def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[str]) -> dict[str, Any]:
+    attributes = {**p.attributes, "created": iso(p.created), "updated": iso(p.updated)}
+    if attributes.get("location") is None:
+        attributes["location"] = dict(EMPTY_LOCATION)
+    if "subscriptions" in extras:
+        attributes["subscriptions"] = _subscriptions(account, p)
     if "predictive_analytics" in extras:
         attributes["predictive_analytics"] = {
             "historic_clv": 0.0,

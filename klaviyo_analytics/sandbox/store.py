@@ -2,7 +2,8 @@
 
 Writes change the account objects in place (so later reads see them) and are also recorded
 here per account, for ``Sandbox.state()``: the objects created, flow status changes, list
-membership changes, message updates, every campaign-send-job attempt, and the count of 429s
+membership changes, message updates, the sends live flows would have made, every
+campaign-send-job attempt, and the count of 429s
 served. ``reset()`` returns to the seeded objects and clears all of it.
 """
 
@@ -27,6 +28,9 @@ RECORD_KINDS = (
     "campaign_updates",
     "campaign_message_updates",
     "profile_updates",
+    "flow_sends",  # what live list-triggered flows would have sent (triggers.py)
+    "subscriptions",  # bulk subscribe / unsubscribe jobs (subscriptions.py)
+    "opt_in_confirmations",  # double opt-in confirmation messages a subscribe job would send
 )
 
 

@@ -4,7 +4,9 @@ Preset keys resolve in the account timezone relative to the sandbox's "now". Cho
 Klaviyo's docs are silent: ``last_N_days`` and ``last_N_months`` are whole days ending at the
 start of today (today excluded); weeks start on Monday; ``today``/``this_*`` run to the end of
 the current period. A custom ``{start, end}`` ignores its offset and is read in the account
-timezone, as the 2026-07-15 spec says. A timeframe may span at most one year (366 days).
+timezone, as the 2026-07-15 spec says. A timeframe may span at most one year ("Max length: 1
+year"): it ends no later than the same date and time a calendar year after it starts, so 366
+days pass only across a 29 February.
 
 Series buckets are aligned to the calendar in that timezone (hours, midnights, Mondays, the 1st
 of the month); the first bucket is labelled with its aligned start and counts from the
@@ -48,6 +50,11 @@ def _add_months(moment: datetime, months: int) -> datetime:
         ],
     )
     return moment.replace(year=year, month=month + 1, day=day)
+
+
+def longer_than_a_year(start: datetime, end: datetime) -> bool:
+    """Past one calendar year: 2025-01-01..2026-01-01 is a year, ..2026-01-02 (366 days) is not."""
+    return end > _add_months(start, 12)
 
 
 def _days(moment: datetime, days: int) -> datetime:
@@ -106,7 +113,7 @@ def resolve(raw: Any, tz: ZoneInfo, now: datetime) -> tuple[datetime, datetime]:
             raise invalid("timeframe end must be after its start.", pointer=f"{TIMEFRAME_POINTER}/end")
     else:
         raise invalid("timeframe needs 'key', or 'start' and 'end'.", pointer=TIMEFRAME_POINTER)
-    if end - start > MAX_SPAN:
+    if longer_than_a_year(start, end):
         raise invalid("The timeframe may span at most one year.", pointer=TIMEFRAME_POINTER)
     return start, end
 

@@ -113,13 +113,13 @@ class Env:
     def propose(self, action: str, **args: Any) -> str:
         return str(self.call(f"klaviyo_propose_{action}", **args)["data"]["action_id"])
 
-    def approve(self, action_id: str, who: str = "approver:alice") -> None:
-        decide(self.ledger, action_id, True, who, "reviewed")
+    def approve(self, action_id: str, who: str = "approver:alice", acknowledge: list[str] | None = None) -> None:
+        decide(self.ledger, action_id, True, who, "reviewed", acknowledge)
 
-    def run(self, action: str, **args: Any) -> dict[str, Any]:
-        """Propose, approve and execute; the execute answer."""
+    def run(self, action: str, acknowledge: list[str] | None = None, **args: Any) -> dict[str, Any]:
+        """Propose, approve (accepting ``acknowledge``) and execute; the execute answer."""
         action_id = self.propose(action, **args)
-        self.approve(action_id)
+        self.approve(action_id, acknowledge=acknowledge)
         return self.call("klaviyo_execute_action", action_id=action_id)
 
     def get(self, path: str, **params: str) -> Any:

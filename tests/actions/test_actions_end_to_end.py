@@ -70,8 +70,8 @@ def test_seed_demo_profiles_into_a_new_list(env: Env) -> None:
 
 
 def test_seeding_again_updates_the_same_profiles(env: Env) -> None:
-    first = env.run("seed_demo_profiles", count=2, list_id="OxAUqq")
-    again = env.call("klaviyo_propose_seed_demo_profiles", count=2, list_id="OxAUqq")
+    first = env.run("seed_demo_profiles", count=2, list_id="YEiTqa")
+    again = env.call("klaviyo_propose_seed_demo_profiles", count=2, list_id="YEiTqa")
     assert "2 of these demo profiles already exist" in " ".join(again["warnings"])
     env.approve(again["data"]["action_id"])
     second = env.call("klaviyo_execute_action", action_id=again["data"]["action_id"])
@@ -79,7 +79,7 @@ def test_seeding_again_updates_the_same_profiles(env: Env) -> None:
     assert "lists" not in state and len(state["profiles"]) == 2 and len(state["profile_updates"]) == 2
     ids = [first["data"]["created"][f"import_profile_{i}"]["id"] for i in (1, 2)]
     assert [second["data"]["created"][f"import_profile_{i}"]["id"] for i in (1, 2)] == ids
-    assert [(m["list_id"], m["profile_ids"]) for m in state["list_membership_changes"]] == [("OxAUqq", ids)] * 2
+    assert [(m["list_id"], m["profile_ids"]) for m in state["list_membership_changes"]] == [("YEiTqa", ids)] * 2
 
 
 def test_add_profiles_to_list_by_email_and_id(env: Env) -> None:

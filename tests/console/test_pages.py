@@ -221,3 +221,19 @@ def test_a_proposer_cannot_decide_their_own_proposal_when_a_second_approver_is_r
     )
     assert refused.status_code == 403 and "REQUIRE_SECOND_APPROVER" in refused.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
+
+
+def test_a_plan_that_starts_live_flows_needs_the_acknowledgement_box(approver: FlaskClient, env: Env) -> None:
+    profiles = [p["id"] for p in env.get("/api/profiles", **{"page[size]": "1"})][:1]
+    action_id = env.propose("add_profiles_to_list", list_id="OxAUqq", profile_ids=profiles)  # Welcome Series is live
+    plain = approver.get(f"/console/actions/{env.propose('create_list', name='No flows')}")
+    assert 'name="acknowledge"' not in plain.text
+    page = approver.get(f"/console/actions/{action_id}")
+    assert "BLOCKING:" in page.text and 'name="acknowledge"' in page.text
+    token = csrf_token(page.text)
+    url = f"/console/actions/{action_id}/decide"
+    unticked = approver.post(url, data={"csrf_token": token, "reason": "ok", "approve": "Approve"})
+    assert unticked.status_code == 400 and "live_flow_sends" in unticked.text
+    assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
+    ticked = approver.post(url, data={"csrf_token": token, "reason": "ok", "approve": "Approve", "acknowledge": "y"})
+    assert ticked.status_code == 302 and env.ledger.get_proposal(action_id).status is ProposalStatus.APPROVED

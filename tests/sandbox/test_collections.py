@@ -115,6 +115,19 @@ def test_combined_campaign_filters(fast: httpx.Client) -> None:
     assert all(c["attributes"]["created_at"] > "2026-01-01" for c in later.json()["data"])
 
 
+def test_comma_joined_filters_read_as_and(fast: httpx.Client) -> None:
+    """Klaviyo's official MCP server joins expressions with a comma; Klaviyo reads it as and(...)."""
+    everything, _ = _walk(fast, "/api/campaigns", {"filter": "equals(messages.channel,'sms')"})
+    wanted = [c["id"] for c in everything[:2]]
+    ids = ",".join(f"'{i}'" for i in wanted)
+    joined = fast.get("/api/campaigns", params={"filter": f"any(id,[{ids}]),equals(messages.channel,'sms')"})
+    assert joined.status_code == 200 and sorted(c["id"] for c in joined.json()["data"]) == sorted(wanted)
+    nested = fast.get("/api/campaigns", params={"filter": f"and(any(id,[{ids}]),equals(messages.channel,'sms'))"})
+    assert joined.json()["data"] == nested.json()["data"]
+    email = fast.get("/api/campaigns", params={"filter": f"any(id,[{ids}]),equals(messages.channel,'email')"})
+    assert email.status_code == 200 and email.json()["data"] == []  # both hold: no SMS id is an email campaign
+
+
 @pytest.mark.parametrize(
     ("path", "expression", "fragment"),
     [
@@ -128,6 +141,9 @@ def test_combined_campaign_filters(fast: httpx.Client) -> None:
         ("/api/lists", "contains(name,'x')", "not allowed"),
         ("/api/metrics", "equals(name,'Placed Order')", "not a valid filter field"),
         ("/api/profiles", "equals(email,)", "unexpected"),
+        ("/api/profiles", "equals(email,a@b.com)", "must be quoted"),
+        ("/api/flows", "equals(status,live)", "must be quoted"),
+        ("/api/flows", "equals(status,'live'),", "expected"),
     ],
 )
 def test_unsupported_filters_are_400_on_the_filter_parameter(

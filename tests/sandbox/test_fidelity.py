@@ -60,6 +60,7 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         c.get(f"/api/flow-messages/{ids['flow_message']}", params={"include": "flow-action,template"}),
         c.get("/api/lists", params={"include": "flow-triggers"}),
         c.get(f"/api/lists/{ids['list']}", params={"additional-fields[list]": "profile_count"}),
+        c.get(f"/api/lists/{ids['list']}/flow-triggers", params={"fields[flow]": "name,status,archived"}),
         c.get("/api/segments"),
         c.get(f"/api/segments/{ids['segment']}", params={"additional-fields[segment]": "profile_count"}),
         c.get("/api/profiles", params={"additional-fields[profile]": "subscriptions,predictive_analytics"}),
@@ -98,6 +99,16 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         post(c, "/api/profile-import", {"type": "profile", "attributes": {"email": "fidelity@example.com"}}),
         post(c, "/api/profile-import", {"type": "profile", "attributes": {"email": "fidelity@example.com",
                                                                           "first_name": "Fi"}}),
+        post(c, "/api/profile-subscription-bulk-create-jobs", {"type": "profile-subscription-bulk-create-job",
+            "attributes": {"custom_source": "Fidelity", "profiles": {"data": [{"type": "profile", "attributes": {
+                "email": "fidelity@example.com", "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}}}]}},
+            "relationships": {"list": {"data": {"type": "list", "id": ids["list"]}}}}),
+        post(c, "/api/profile-subscription-bulk-delete-jobs", {"type": "profile-subscription-bulk-delete-job",
+            "attributes": {"profiles": {"data": [{"type": "profile", "attributes": {
+                "email": "fidelity@example.com", "subscriptions": {"email": {"marketing": {"consent": "UNSUBSCRIBED"}}}}}]}},
+            "relationships": {"list": {"data": {"type": "list", "id": ids["list"]}}}}),
+        c.get("/api/profiles", params={"additional-fields[profile]": "subscriptions",
+                                       "filter": "equals(email,\"fidelity@example.com\")"}),
     ]  # fmt: skip
     assert [r.status_code for r in ok if r.status_code >= 300] == []
     created = post(c, "/api/profiles", {"type": "profile", "attributes": {"email": "fresh@example.com"}})

@@ -29,7 +29,7 @@ def _values_report(client: httpx.Client, conv: str) -> httpx.Response:
         "statistics": ["recipients"], "timeframe": {"key": "last_30_days"}, "conversion_metric_id": conv}})  # fmt: skip
 
 
-def test_report_burst_exceeded_answers_429_with_decimal_retry_after(make_client: ClientFactory) -> None:
+def test_report_burst_exceeded_answers_429_with_whole_unscaled_retry_after(make_client: ClientFactory) -> None:
     sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=0.5))
     client = make_client(sb)
     conv = sb.accounts[0].conversion_metric_id
@@ -40,9 +40,10 @@ def test_report_burst_exceeded_answers_429_with_decimal_retry_after(make_client:
     second = _values_report(client, conv)
     assert second.status_code == 429
     assert error_of(second)["code"] == "throttled"
-    retry = float(second.headers["Retry-After"])
-    assert 0 < retry <= 0.5
-    assert "." in second.headers["Retry-After"]
+    # Whole seconds even at a time scale (Klaviyo's SDK reads it with int()): 1 Klaviyo second,
+    # which lasts 0.5 s here.
+    assert second.headers["Retry-After"] == "1" and int(second.headers["Retry-After"]) == 1
+    retry = int(second.headers["Retry-After"]) * 0.5
     assert "RateLimit-Limit" not in second.headers
     assert sb.state()["rate_limited"] == 1
     time.sleep(retry + 0.02)
@@ -62,6 +63,23 @@ def test_steady_window_and_integer_retry_after_at_scale_one(make_client: ClientF
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "57"  # the steady window opened 3 s ago
     clock.now += 57
+    assert _values_report(client, conv).status_code == 200
+
+
+def test_retry_after_stays_whole_klaviyo_seconds_when_windows_are_time_scaled(make_client: ClientFactory) -> None:
+    clock = FakeClock()
+    sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=0.01, clock=clock))
+    client = make_client(sb)
+    conv = sb.accounts[0].conversion_metric_id
+    assert _values_report(client, conv).status_code == 200
+    clock.now += 0.015  # past the 10 ms burst window, inside the 0.6 s steady one
+    assert _values_report(client, conv).status_code == 200
+    clock.now += 0.0153
+    refused = _values_report(client, conv)
+    assert refused.status_code == 429
+    # 0.5697 s of scaled time left = 56.97 Klaviyo seconds, rounded up: what int() can read.
+    assert refused.headers["Retry-After"] == "57" and int(refused.headers["Retry-After"]) == 57
+    clock.now += 0.57
     assert _values_report(client, conv).status_code == 200
 
 
@@ -125,7 +143,7 @@ def test_every_served_operation_has_spec_limits() -> None:
 
 @pytest.mark.parametrize(
     ("seconds", "scale", "shown"),
-    [(0.2, 1.0, "1"), (57.0, 1.0, "57"), (0.3456, 0.01, "0.35"), (0.001, 0.01, "0.01"), (0.5, 0.5, "0.5")],
+    [(0.2, 1.0, "1"), (57.0, 1.0, "57"), (0.3456, 0.01, "35"), (0.001, 0.01, "1"), (0.5, 0.5, "1"), (0.6, 0.5, "2")],
 )
 def test_retry_after_format(seconds: float, scale: float, shown: str) -> None:
     assert format_seconds(seconds, scale) == shown
@@ -155,7 +173,7 @@ def test_keys_of_one_account_share_its_quota_as_on_klaviyo(make_client: ClientFa
     conv = sb.accounts[0].conversion_metric_id
     assert _values_report(first, conv).status_code == 200
     refused = _values_report(second, conv)  # another key, the same account: the burst is spent
-    assert refused.status_code == 429 and float(refused.headers["Retry-After"]) <= 0.5
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
     # Another account keeps its own quota.
     other = make_client(sb, key=GLOBEX_KEY)
     assert _values_report(other, sb.accounts[1].conversion_metric_id).status_code == 200

@@ -67,6 +67,8 @@ def test_add_key_for_unknown_account_fails(sandbox: Sandbox) -> None:
         ("2026-13-40", "YYYY-MM-DD"),
         ("2026-07-16", "not published"),
         ("2099-01-01.pre", "not published"),
+        ("2019-01-01", "not published"),  # before Klaviyo's first revision
+        ("2026-09-15", "not published"),  # between two quarterly releases
     ],
 )
 def test_bad_revision_is_400(sandbox: Sandbox, make_client: ClientFactory, revision: str | None, fragment: str) -> None:
@@ -77,9 +79,36 @@ def test_bad_revision_is_400(sandbox: Sandbox, make_client: ClientFactory, revis
     assert fragment in error["detail"]
 
 
-@pytest.mark.parametrize("revision", ["2026-07-15", "2025-04-15", "2026-07-15.pre"])
+@pytest.mark.parametrize(
+    "revision",
+    [
+        "2026-07-15",
+        "2025-04-15",  # deprecated
+        "2026-07-15.pre",
+        "2026-10-15",  # newer than the emulated spec: Klaviyo's current stable
+        "2023-02-22",  # retired: Klaviyo falls forward
+    ],
+)
 def test_published_revisions_are_accepted(sandbox: Sandbox, make_client: ClientFactory, revision: str) -> None:
-    assert make_client(sandbox, revision=revision).get("/api/accounts").status_code == 200
+    response = make_client(sandbox, revision=revision).get("/api/accounts")
+    assert response.status_code == 200
+    # Which revision's behaviour answered, whenever it is not the one asked for.
+    emulated = response.headers.get("Sandbox-Emulated-Revision")
+    assert emulated == (None if revision == "2026-07-15" else "2026-07-15")
+
+
+def test_one_revision_table_for_the_sandbox_and_the_product() -> None:
+    from klaviyo_analytics import revisions
+    from klaviyo_analytics.config import DEFAULT_REVISION
+    from klaviyo_analytics.sandbox import spec
+
+    assert revisions.BUILT_FOR == DEFAULT_REVISION == spec.revision()
+    assert list(revisions.PUBLISHED) == sorted(revisions.PUBLISHED)
+    found = revisions.lookup("2026-07-15")
+    assert (str(found.deprecated), str(found.retired)) == ("2027-07-15", "2028-07-15")
+    assert [found.status(d) for d in (found.released, found.deprecated, found.retired)] == [
+        "stable", "deprecated", "retired",
+    ]  # fmt: skip
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(client: httpx.Client) -> None:

@@ -69,6 +69,18 @@ def test_retry_honours_retry_after(settings: Settings, acme) -> None:  # type: i
     assert clock.now - start >= 3.0
 
 
+def test_retry_after_is_scaled_with_the_rate_windows(tmp_path: Path) -> None:
+    """A time-scaled sandbox answers whole Klaviyo seconds; RATE_LIMIT_TIME_SCALE shortens them alike."""
+    settings = make_settings(tmp_path, RATE_LIMIT_TIME_SCALE="0.01")
+    answers = [jsonapi({"errors": [{"code": "throttled"}]}, 429, {"Retry-After": "57"}), jsonapi(LIST_DOC)]
+    fake = FakeKlaviyo()
+    fake.route("GET", "/api/lists", lambda r: answers.pop(0))
+    client, clock = build(settings, fake)
+    start = clock.now
+    assert client.get(load_registry(settings).resolve("acme"), "/api/lists", deadline=Deadline(45, clock)) == LIST_DOC
+    assert 0.57 <= clock.now - start < 2.0
+
+
 def test_no_wait_past_the_deadline(settings: Settings, acme) -> None:  # type: ignore[no-untyped-def]
     fake = FakeKlaviyo()
     fake.route("GET", "/api/lists", lambda r: jsonapi({"errors": []}, 429, {"Retry-After": "100"}))

@@ -41,6 +41,8 @@ def test_dotenv_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     [
         ("TOOL_DEADLINE_SECONDS", "-1"),
         ("KLAVIYO_REVISION", "yesterday"),
+        ("KLAVIYO_REVISION", "2026-07-16"),  # well formed, never published
+        ("KLAVIYO_REVISION", "2023-02-22"),  # published, retired
         ("READ_ONLY", "perhaps"),
         ("REST_PORT", "70000"),
         ("KLAVIYO_BASE_URL", "ftp://x"),
@@ -143,3 +145,17 @@ def test_optional_timezone_is_validated(tmp_path: Path) -> None:
     bad = {"acme": {**ONE_ACCOUNT["acme"], "timezone": "Mars/Olympus"}}
     with pytest.raises(ConfigError, match="IANA"):
         load_registry(make_settings(tmp_path, bad))
+
+
+@pytest.mark.parametrize("revision", ["2026-07-15", "2026-10-15", "2026-04-15", "2026-07-15.pre"])
+def test_klaviyo_revision_accepts_published_revisions(revision: str) -> None:
+    assert load_settings({"KLAVIYO_REVISION": revision}, use_dotenv=False).klaviyo_revision == revision
+
+
+def test_klaviyo_revision_errors_say_what_is_allowed() -> None:
+    with pytest.raises(ConfigError) as never:
+        load_settings({"KLAVIYO_REVISION": "2026-08-01"}, use_dotenv=False)
+    assert "a revision Klaviyo published" in never.value.message and "2026-10-15" in never.value.message
+    with pytest.raises(ConfigError) as retired:
+        load_settings({"KLAVIYO_REVISION": "2024-02-15"}, use_dotenv=False)
+    assert "retired on 2026-02-15" in retired.value.message

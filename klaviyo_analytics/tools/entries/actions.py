@@ -50,11 +50,12 @@ _TOOLS: list[ToolSpec] = [
     _propose(
         "seed_demo_profiles", "Propose demo profiles",
         "Propose synthetic example.com VIP profiles (demo_* properties) in a list, existing or new.",
-        SeedDemoProfilesParams, propose.propose_seed_demo_profiles, "profiles:write lists:write", "seed-demo-profiles",
+        SeedDemoProfilesParams, propose.propose_seed_demo_profiles, "flows:read lists:write profiles:write",
+        "seed-demo-profiles",
     ),
     _propose(
         "add_profiles_to_list", "Propose list members", "Propose adding profiles (email or id) to a list.",
-        AddProfilesToListParams, propose.propose_add_profiles_to_list, "lists:write profiles:read",
+        AddProfilesToListParams, propose.propose_add_profiles_to_list, "flows:read lists:write profiles:read",
         "add-profiles-to-list",
     ),
     _propose(

@@ -36,7 +36,8 @@ from klaviyo_analytics.tools.render import render_error, render_result
 
 INSTRUCTIONS = (
     "Reports on Klaviyo campaigns, flows, lists and segments, and prepares changes that a person must "
-    "approve outside this chat. Results carry warnings inside the structured content: read them."
+    "approve outside this chat. Results carry warnings inside the structured content: read them. "
+    "Leave out `account` when only one account is configured (klaviyo_list_accounts lists them)."
 )
 log = get_logger("klaviyo_analytics.mcp")
 

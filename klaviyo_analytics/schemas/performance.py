@@ -11,24 +11,25 @@ from klaviyo_analytics.untrusted import UntrustedText
 
 
 class PerformanceStats(OutputModel):
-    sent: float = Field(description="Recipients.")
-    delivered: float
-    opens: float = Field(description="Unique opens.")
+    sent: int = Field(description="Recipients.")
+    delivered: int
+    opens: int = Field(description="Unique opens.")
     open_rate: float | None
-    clicks: float = Field(description="Unique clicks.")
+    clicks: int = Field(description="Unique clicks.")
     click_rate: float | None
     click_to_open_rate: float | None
-    bounces: float
+    bounces: int
     bounce_rate: float | None
-    unsubscribes: float = Field(description="Unique unsubscribes.")
+    unsubscribes: int = Field(description="Unique unsubscribes.")
     unsubscribe_rate: float | None
-    spam_complaints: float
+    spam_complaints: int
     spam_complaint_rate: float | None
-    conversions: float
-    unique_conversions: float
+    conversions: int
+    unique_conversions: int
     conversion_rate: float | None
     conversion_value: float
     revenue_per_recipient: float | None
+    not_applicable: dict[str, str] = Field(description="Null rates that do not apply (SMS has no opens), and why.")
 
 
 class CampaignPerformanceParams(WindowParams):

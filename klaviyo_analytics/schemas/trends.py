@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.comparisons import CompareTo
 from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
 from klaviyo_analytics.untrusted import UntrustedLabels
 
@@ -33,34 +34,48 @@ class OverTimeParams(WindowParams):
 
 class SeriesRow(OutputModel):
     groupings: UntrustedLabels
-    statistics: dict[str, list[float | None]]
+    statistics: dict[str, list[int | float | None]]
+    not_applicable: dict[str, str] = Field(default_factory=dict)
+
+
+class Bucket(OutputModel):
+    start_date: str
+    end_date: str
+    days: int
+    partial: bool
 
 
 class OverTimeResult(OutputModel):
     entity: Entity
     interval: Interval
     date_times: list[str]
+    buckets: list[Bucket] = Field(description="Days of the window per bucket; partial: a cut week or month.")
     series: list[SeriesRow]
 
 
 class CompareParams(WindowParams):
     entity: Entity
+    compare_to: CompareTo | None = Field(
+        None, description="Default previous_period: the calendar month before, the same days, the equal window."
+    )
     prior_start_date: date | None = Field(None, description="Prior window start (with prior_end_date).")
-    prior_end_date: date | None = Field(None, description="Prior window end; default: the equal window before.")
+    prior_end_date: date | None = Field(None, description="Prior window end (instead of compare_to).")
     entity_id: KlaviyoId | None = Field(None, description="Compare only this campaign or flow id.")
 
 
 class Delta(OutputModel):
-    absolute: float | None
+    absolute: int | float | None
     pct_change: float | None
 
 
 class CompareResult(OutputModel):
     entity: Entity
+    comparison: str = Field(description="The rule that chose prior_period, e.g. previous_calendar_month.")
     current_period: PeriodOut
     prior_period: PeriodOut
-    current_totals: dict[str, float | None]
-    prior_totals: dict[str, float | None]
+    current_totals: dict[str, int | float | None]
+    prior_totals: dict[str, int | float | None]
     deltas: dict[str, Delta]
+    not_applicable: dict[str, str]
     current_entity_count: int
     prior_entity_count: int

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.health import BandsSource
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.untrusted import UntrustedText
 
@@ -30,6 +31,7 @@ class PerformanceStats(OutputModel):
     conversion_value: float
     revenue_per_recipient: float | None
     not_applicable: dict[str, str] = Field(description="Null rates that do not apply (SMS has no opens), and why.")
+    health: dict[str, str] = Field(description="Klaviyo's band per email rate (see health_bands for the source).")
 
 
 class CampaignPerformanceParams(WindowParams):
@@ -47,6 +49,7 @@ class CampaignRow(PerformanceStats):
 class CampaignPerformanceResult(OutputModel):
     campaigns: list[CampaignRow]
     campaign_count: int
+    health_bands: BandsSource
 
 
 CampaignChannel = Literal["email", "sms", "mobile_push"]

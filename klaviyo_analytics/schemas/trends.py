@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.comparisons import CompareTo
+from klaviyo_analytics.health import BandsSource
 from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
 from klaviyo_analytics.untrusted import UntrustedLabels
 
@@ -77,5 +78,8 @@ class CompareResult(OutputModel):
     prior_totals: dict[str, int | float | None]
     deltas: dict[str, Delta]
     not_applicable: dict[str, str]
+    current_health: dict[str, str]
+    prior_health: dict[str, str]
+    health_bands: BandsSource
     current_entity_count: int
     prior_entity_count: int

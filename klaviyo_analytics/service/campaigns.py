@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
+from klaviyo_analytics.health import BandsSource, mpp_warning
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.performance import (
     Audiences,
@@ -110,8 +111,9 @@ def get_campaign_performance(
         )
     rows.sort(key=lambda r: (-r.conversion_value, -r.sent, r.campaign_id))
     warnings.insert(0, TIME_BASIS_WARNING)
+    warnings += mpp_warning(rows)
     return ToolResult(
-        CampaignPerformanceResult(campaigns=rows, campaign_count=len(rows)),
+        CampaignPerformanceResult(campaigns=rows, campaign_count=len(rows), health_bands=BandsSource()),
         account=account.slug,
         period=period,
         warnings=warnings,

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from klaviyo_analytics.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.health import MPP_NOTE, BandsSource, row_health
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.trends import CompareParams, CompareResult, Delta
 from klaviyo_analytics.service import stats
@@ -22,9 +23,10 @@ from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed
 from klaviyo_analytics.timeframes import resolve_period
 
 
-def totals(rows: Iterable[Summed]) -> tuple[dict[str, int | float | None], dict[str, str]]:
+def totals(rows: Iterable[Summed]) -> tuple[dict[str, int | float | None], dict[str, str], dict[str, str]]:
     counts = stats.sum_counts(entry.counts for entry in rows)
-    return stats.with_rates(counts), stats.not_applicable(counts)
+    rates = stats.with_rates(counts)
+    return rates, stats.not_applicable(counts), row_health(counts, rates)
 
 
 def deltas(now: dict[str, int | float | None], before: dict[str, int | float | None]) -> dict[str, Delta]:
@@ -70,7 +72,12 @@ def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext
     def entities(rows: dict[tuple[str, ...], Summed]) -> int:
         return len({key[0] for key in rows})
 
-    (now, not_applicable), (before, _) = totals(current_rows.values()), totals(prior_rows.values())
+    (now, not_applicable, now_health), (before, _, before_health) = (
+        totals(current_rows.values()),
+        totals(prior_rows.values()),
+    )
+    if "open_rate" in now_health or "open_rate" in before_health:
+        warnings.append(MPP_NOTE)
     result = CompareResult(
         entity=params.entity,
         comparison=rule,
@@ -80,6 +87,9 @@ def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext
         prior_totals=before,
         deltas=deltas(now, before),
         not_applicable=not_applicable,
+        current_health=now_health,
+        prior_health=before_health,
+        health_bands=BandsSource(),
         current_entity_count=entities(current_rows),
         prior_entity_count=entities(prior_rows),
     )

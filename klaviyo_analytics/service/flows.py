@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.health import BandsSource, mpp_warning
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.flows import (
     FlowOut,
@@ -110,10 +111,10 @@ def get_flow_performance(
             )  # fmt: skip
     out.sort(key=lambda r: (-r.conversion_value, -r.sent, r.flow_id, r.flow_message_id or ""))
     return ToolResult(
-        FlowPerformanceResult(flows=out, flow_count=len({r.flow_id for r in out})),
+        FlowPerformanceResult(flows=out, flow_count=len({r.flow_id for r in out}), health_bands=BandsSource()),
         account=account.slug,
         period=period,
-        warnings=[TIME_BASIS_WARNING, *warnings],
+        warnings=[TIME_BASIS_WARNING, *warnings, *mpp_warning(out)],
     )
 
 

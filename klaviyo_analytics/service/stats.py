@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from klaviyo_analytics.health import row_health
+
 # Output name -> Klaviyo statistic.
 COUNTS: dict[str, str] = {
     "sent": "recipients",
@@ -34,8 +36,9 @@ MONEY = {"conversion_value", "revenue_per_recipient", "average_order_value"}
 OPENLESS_CHANNELS = {"sms": "SMS has no opens"}
 # Internal tallies (never shown): deliveries and clicks of openless channels, so an open rate
 # over a mixed row divides by the deliveries that could be opened.
+# Email deliveries, too: health bands judge email only (klaviyo_analytics/health.py).
 OPENLESS = ("openless_delivered", "openless_clicks")
-TALLIES: tuple[str, ...] = (*COUNTS, *OPENLESS)
+TALLIES: tuple[str, ...] = (*COUNTS, *OPENLESS, "email_delivered")
 OPEN_RATES = ("open_rate", "click_to_open_rate")
 
 # Rate -> (numerator, denominator), both output names.
@@ -79,6 +82,7 @@ def counts_from_statistics(statistics: Mapping[str, object], channel: str | None
         counts["opens"] = 0.0  # whatever a report says, an SMS is never opened
     counts["openless_delivered"] = counts["delivered"] if openless else 0.0
     counts["openless_clicks"] = counts["clicks"] if openless else 0.0
+    counts["email_delivered"] = counts["delivered"] if channel in ("email", None) else 0.0
     return counts
 
 
@@ -118,5 +122,7 @@ def not_applicable(counts: Mapping[str, float]) -> dict[str, str]:
 
 
 def row_stats(counts: Mapping[str, float]) -> dict[str, object]:
-    """The fields of a performance row: counts, rates and the reasons for rates that do not apply."""
-    return {**with_rates(counts), "not_applicable": not_applicable(counts)}
+    """The fields of a performance row: counts, rates, the reasons for rates that do not apply, and
+    the rates' health bands (klaviyo_analytics/health.py)."""
+    rates = with_rates(counts)
+    return {**rates, "not_applicable": not_applicable(counts), "health": row_health(counts, rates)}

@@ -46,3 +46,19 @@ def test_an_unknown_flow_is_not_found_on_the_sandbox(service: KlaviyoService) ->
     flows = ask(service, "klaviyo_get_flows")["data"]["flows"]
     known = ask(service, "klaviyo_get_flow_performance", timeframe="last_30_days", flow=flows[0]["flow_id"])
     assert known["data"]["flows"] or any("exists but sent nothing" in w for w in known["warnings"])
+
+
+def test_health_bands_on_the_sandbox_follow_the_table(service: KlaviyoService) -> None:
+    from klaviyo_analytics.health import MIN_BAND_DELIVERIES, band
+
+    answer = ask(service, "klaviyo_get_campaign_performance", timeframe="last_90_days")
+    campaigns = answer["data"]["campaigns"]
+    banded = [c for c in campaigns if c["health"]]
+    assert banded, "the sandbox has email campaigns large enough to band"
+    for c in campaigns:
+        if c["send_channel"] == "email" and c["delivered"] >= MIN_BAND_DELIVERIES:
+            assert c["health"] == {r: band(r, c[r]) for r in c["health"]} and "open_rate" in c["health"]
+        else:
+            assert c["health"] == {}
+    assert answer["data"]["health_bands"]["source"].startswith("https://help.klaviyo.com/")
+    assert any("Apple Mail Privacy Protection" in w for w in answer["warnings"])

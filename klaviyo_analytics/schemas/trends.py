@@ -50,15 +50,14 @@ class OverTimeResult(OutputModel):
     entity: Entity
     interval: Interval
     date_times: list[str]
-    buckets: list[Bucket] = Field(description="Days of the window per bucket; partial: a cut week or month.")
+    buckets: list[Bucket]  # the days of the window each bucket counts; partial: a week or month cut
     series: list[SeriesRow]
 
 
 class CompareParams(WindowParams):
     entity: Entity
-    compare_to: CompareTo | None = Field(
-        None, description="Default previous_period: the calendar month before, the same days, the equal window."
-    )
+    # The rules per preset are in the tool's description and the README (comparisons.py).
+    compare_to: CompareTo | None = None
     prior_start_date: date | None = Field(None, description="Prior window start (with prior_end_date).")
     prior_end_date: date | None = Field(None, description="Prior window end (instead of compare_to).")
     entity_id: KlaviyoId | None = Field(None, description="Compare only this campaign or flow id.")
@@ -71,7 +70,7 @@ class Delta(OutputModel):
 
 class CompareResult(OutputModel):
     entity: Entity
-    comparison: str = Field(description="The rule that chose prior_period, e.g. previous_calendar_month.")
+    comparison: str  # the rule that chose prior_period, e.g. previous_calendar_month
     current_period: PeriodOut
     prior_period: PeriodOut
     current_totals: dict[str, int | float | None]

@@ -28,6 +28,9 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_get_flow_structure": {"account": "acme"},  # flow_id added from get_flows
     "klaviyo_get_performance_over_time": {"account": "acme", "entity": "flow", "timeframe": "last_90_days"},
     "klaviyo_compare_periods": {"account": "acme", "entity": "flow", "timeframe": "last_month"},
+    "klaviyo_get_revenue_split": {"account": "acme", "timeframe": "last_30_days"},
+    "klaviyo_rank_performance": {"account": "acme", "entity": "campaign", "timeframe": "last_90_days"},
+    "klaviyo_find_anomalies": {"account": "acme", "entity": "flow"},
     "klaviyo_get_list_health": {"account": "acme"},
     "klaviyo_get_list_growth": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_list_growth_by_list": {"account": "acme", "timeframe": "last_30_days"},

@@ -189,7 +189,7 @@ def make_prompt(spec: PromptSpec) -> Prompt:
 def build_server(settings: Settings | None = None, service: KlaviyoService | None = None) -> MCPServer:
     settings = settings or (service.settings if service else load_settings())
     service = service or build_service(settings)
-    tools = [make_tool(spec, service) for spec in visible_tools(settings.read_only)]
+    tools = [make_tool(spec, service) for spec in visible_tools(settings.read_only, settings.toolsets)]
     server = MCPServer(
         name="klaviyo-mcp",
         version=__version__,

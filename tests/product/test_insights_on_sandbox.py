@@ -74,3 +74,30 @@ def test_anomalies_find_the_broken_flow_and_the_bad_week(service: KlaviyoService
     assert drop["pct_change"] == round((current - prior) / prior, 4) <= -0.3
     # Healthy flows are not reported.
     assert all(a["name"] in {"Browse Abandonment", "Abandoned Cart Reminder", None} for a in answer["anomalies"])
+
+
+def test_predictive_distribution_matches_the_list_profiles(sandbox: Any, service: KlaviyoService) -> None:
+    from statistics import fmean
+
+    account = service.account("acme")
+    lists = ask(service, "klaviyo_get_list_health")["data"]["lists"]
+
+    def members(list_id: str) -> list[dict[str, Any]]:  # the sandbox's own profiles of a list, read directly
+        query = {"additional-fields[profile]": "predictive_analytics", "page[size]": "100"}
+        return service.client.get_all(account, f"/api/lists/{list_id}/profiles", query, deadline=Deadline(45))
+
+    target = max(lists, key=lambda rec: len(members(rec["list_id"])))
+    raw = members(target["list_id"])
+    answer = ask(service, "klaviyo_get_predictive_analytics", list_id=target["list_id"])
+    data = answer["data"]
+    predictions = [p["attributes"]["predictive_analytics"] for p in raw]
+    known = [p for p in predictions if p["predicted_clv"] is not None]
+    assert data["profiles_read"] == len(raw) > 0 and data["sampled"] is False
+    assert data["with_predictions"] == len(known) < len(raw)  # some profiles have no predictions yet
+    assert data["predicted_clv"]["mean"] == round(fmean(p["predicted_clv"] for p in known), 2)
+    churn = [p["churn_probability"] for p in known]
+    assert data["churn_risk"] == {"low": sum(c < 0.3 for c in churn), "medium": sum(0.3 <= c < 0.7 for c in churn),
+                                  "high": sum(c >= 0.7 for c in churn)}  # fmt: skip
+    sample = ask(service, "klaviyo_get_predictive_analytics", list_id=target["list_id"], max_profiles=5)
+    assert sample["data"]["profiles_read"] == 5 and sample["data"]["sampled"] is True
+    assert any("Sampled: the first 5 profiles" in w for w in sample["warnings"])

@@ -8,8 +8,10 @@ from klaviyo_analytics.schemas.insights import (
     RevenueSplitParams,
     RevenueSplitResult,
 )
+from klaviyo_analytics.schemas.predictive import PredictiveParams, PredictiveResult
 from klaviyo_analytics.service.anomalies import find_anomalies
 from klaviyo_analytics.service.insights import rank_entities, revenue_split
+from klaviyo_analytics.service.predictive import get_predictive_analytics
 from klaviyo_analytics.tools.spec import ToolSpec
 
 TOOLS = (
@@ -54,5 +56,18 @@ TOOLS = (
         toolset="insights",
         method="POST",
         path="/v1/insights/anomalies",
+    ),
+    ToolSpec(
+        name="klaviyo_get_predictive_analytics",
+        title="Predictive analytics",
+        description="Spread of predicted CLV, churn risk and next order across a list or segment (sampled if large).",
+        params=PredictiveParams,
+        result=PredictiveResult,
+        handler=get_predictive_analytics,
+        read_only=True,
+        scopes=("lists:read", "segments:read", "profiles:read"),
+        toolset="insights",
+        method="POST",
+        path="/v1/insights/predictive",
     ),
 )

@@ -16,10 +16,11 @@ import anyio
 import anyio.from_thread
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.shared.exceptions import NoBackChannelError
-from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.exceptions import MCPError, NoBackChannelError
+from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
@@ -30,6 +31,7 @@ from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
 from klaviyo_analytics.logs import configure_logging, get_logger
+from klaviyo_analytics.prompts import PROMPTS, PromptSpec, check
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, internal_error, run_tool, visible_tools
 from klaviyo_analytics.tools.render import render_error, render_result
@@ -37,7 +39,8 @@ from klaviyo_analytics.untrusted import scrub
 
 INSTRUCTIONS = (
     "Reports on Klaviyo campaigns, flows, lists and segments, and prepares changes that a person must "
-    "approve outside this chat. Results carry warnings inside the structured content: read them."
+    "approve outside this chat. Results carry warnings inside the structured content: read them. "
+    "Leave out `account` when only one account is configured (klaviyo_list_accounts lists them)."
 )
 log = get_logger("klaviyo_analytics.mcp")
 
@@ -154,17 +157,50 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
     )
 
 
+class CheckedPrompt(Prompt):
+    """A prompt whose bad arguments come back as INVALID_PARAMS naming the argument (the SDK would
+    report a missing one as an internal error)."""
+
+    spec: PromptSpec
+
+    async def render(self, arguments: dict[str, Any] | None, context: Any) -> Any:
+        try:
+            check(self.spec, dict(arguments or {}))
+        except ValueError as exc:
+            raise MCPError(INVALID_PARAMS, f"{self.name}: {exc}") from None
+        return await super().render(arguments, context)
+
+
+def make_prompt(spec: PromptSpec) -> Prompt:
+    """One MCP prompt per entry of klaviyo_analytics/prompts.py; its text comes from the entry."""
+
+    def render(**values: str | None) -> str:
+        return spec.render(values)
+
+    return CheckedPrompt(
+        spec=spec,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        arguments=[PromptArgument(name=a.name, description=a.description, required=a.required) for a in spec.arguments],
+        fn=render,
+    )
+
+
 def build_server(settings: Settings | None = None, service: KlaviyoService | None = None) -> MCPServer:
     settings = settings or (service.settings if service else load_settings())
     service = service or build_service(settings)
-    tools = [make_tool(spec, service) for spec in visible_tools(settings.read_only)]
-    return MCPServer(
+    tools = [make_tool(spec, service) for spec in visible_tools(settings.read_only, settings.toolsets)]
+    server = MCPServer(
         name="klaviyo-mcp",
         version=__version__,
         instructions=INSTRUCTIONS,
         tools=tools,
         log_level=cast(Any, settings.log_level),
     )
+    for prompt in PROMPTS:
+        server.add_prompt(make_prompt(prompt))
+    return server
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

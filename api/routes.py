@@ -50,7 +50,7 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
 
 
 def install_routes(app: Flask, service: KlaviyoService) -> None:
-    specs = visible_tools(service.settings.read_only)
+    specs = visible_tools(service.settings.read_only, service.settings.toolsets)
     for spec in specs:
         app.add_url_rule(spec.path, endpoint=spec.name, view_func=make_view(spec, service), methods=[spec.method])
 

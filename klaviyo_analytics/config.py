@@ -225,6 +225,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
     Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales rate windows and Retry-After (sandbox use)."),
     Setting("READ_ONLY", _bool, False, "Hide every write (propose/execute) tool."),
+    Setting(
+        "TOOLSETS",
+        _tokens,
+        (),
+        "Offer only these toolsets, comma-separated (e.g. campaigns,flows,insights); default all.",
+    ),
     Setting("LOG_LEVEL", _log_level, "INFO", "DEBUG, INFO, WARNING or ERROR (logs go to stderr)."),
     Setting("REST_HOST", str, "127.0.0.1", "Interface the REST API binds to."),
     Setting("REST_PORT", _port, 8080, "Port of the REST API."),
@@ -318,6 +324,7 @@ class Settings:
     tool_deadline_seconds: float = 45.0
     rate_limit_time_scale: float = 1.0
     read_only: bool = False
+    toolsets: tuple[str, ...] = ()
     log_level: str = "INFO"
     rest_host: str = "127.0.0.1"
     rest_port: int = 8080

@@ -99,6 +99,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         False,
     ),
     _e("get_profiles", "GET", "/api/profiles", L, "profiles:read", True),
+    _e("get_profiles_for_list", "GET", "/api/lists/{id}/profiles", L, "lists:read profiles:read", True),
+    _e("get_profiles_for_segment", "GET", "/api/segments/{id}/profiles", L, "profiles:read segments:read", True),
     _e("create_profile", "POST", "/api/profiles", L, "profiles:write", False),
     _e("create_or_update_profile", "POST", "/api/profile-import", L, "profiles:write", False),
     _e("get_segments", "GET", "/api/segments", L, "segments:read", True),

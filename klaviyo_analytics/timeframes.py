@@ -120,12 +120,26 @@ def resolve_period(
             raise InvalidArgumentError(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}", field=name)
     if end_date < start_date:
         raise InvalidArgumentError(f"{end_field} ({end_date}) is before {start_field} ({start_date})", field=end_field)
+    # Today is a day later east of UTC (up to UTC+14); a window starting after that has no data anywhere.
+    if start_date > today + timedelta(days=1):
+        raise InvalidArgumentError(
+            f"{start_field} ({start_date}) is in the future (today is {today}): there is no data yet; "
+            "give a window that starts today or earlier",
+            field=start_field,
+        )
     period = Period(start_date, end_date)
     if end_date + timedelta(days=1) > add_years(start_date, MAX_YEARS):
         raise InvalidArgumentError(
             f"the window is longer than {MAX_YEARS} years; narrow {start_field}..{end_field}", field=end_field
         )
     return period
+
+
+def future_warning(period: Period, today: date) -> str | None:
+    """The warning for a window that runs past today: its later days have no data yet."""
+    if period.end <= today:
+        return None
+    return f"The window ends {period.end}, after today ({today}): the days after today have no data yet."
 
 
 def chunk(period: Period, max_days: int | None = None) -> list[Period]:
@@ -140,3 +154,37 @@ def chunk(period: Period, max_days: int | None = None) -> list[Period]:
         chunks.append(Period(start, end))
         start = end + timedelta(days=1)
     return chunks
+
+
+@dataclass(frozen=True)
+class BucketSpan:
+    start: date  # the first day of the window the bucket counts
+    end: date  # its last day, inclusive
+    partial: bool  # the bucket covers fewer days than a whole week or month
+
+
+def _next_bucket(day: date, interval: str) -> date:
+    if interval == "weekly":
+        return day + timedelta(days=7)
+    if interval == "monthly":
+        index = day.year * 12 + day.month  # the month after, as an index
+        return date(index // 12, index % 12 + 1, 1)
+    return day + timedelta(days=1)
+
+
+def bucket_spans(date_times: list[str], interval: str, period: Period) -> list[BucketSpan]:
+    """The days of ``period`` each series bucket counts. Klaviyo labels a bucket with its calendar
+    start (a Monday, the 1st), which may lie before the window; the first and last buckets of a
+    window that does not start and end on bucket edges cover only part of a week or month."""
+    spans: list[BucketSpan] = []
+    if interval == "hourly":
+        return spans  # hours never straddle a window's edges, which are midnights
+    for label in date_times:
+        try:
+            nominal = date.fromisoformat(label[:10])
+        except ValueError:
+            return []  # labels that are not dates: nothing to say about their edges
+        after = _next_bucket(nominal, interval)
+        start, end = max(nominal, period.start), min(after - timedelta(days=1), period.end)
+        spans.append(BucketSpan(start, end, partial=(start, end) != (nominal, after - timedelta(days=1))))
+    return spans

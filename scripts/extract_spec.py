@@ -56,6 +56,7 @@ SERVED: tuple[str, ...] = (
     "add_profiles_to_list",
     "remove_profiles_from_list",
     "get_profiles",
+    "get_profiles_for_list",
     "create_profile",
     "get_profile",
     "update_profile",

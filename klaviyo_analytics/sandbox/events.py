@@ -32,6 +32,13 @@ from klaviyo_analytics.sandbox.models import Account, Campaign
 from klaviyo_analytics.sandbox.series import HOUR, Series
 
 DATA_DAYS = 400
+# Live flows in trouble near the end of the data, for the anomaly tools to find: flow name ->
+# (the last N days, the share of the usual volume they send). A trigger that broke 10 days ago
+# (nothing sent since, though the flow is live) and a checkout flow whose last week fell by 60%.
+_TROUBLE: dict[str, tuple[int, float]] = {
+    "Browse Abandonment": (10, 0.0),
+    "Abandoned Cart Reminder": (7, 0.4),
+}
 
 RECEIVED = {"email": "Received Email", "sms": "Received SMS"}
 CLICKED = {"email": "Clicked Email", "sms": "Clicked SMS"}
@@ -212,13 +219,16 @@ class _Generator:
                 streams = self.streams(fm.channel, dims, attributed)
                 plans.append((streams, _rates(self.rng, fm.channel), 0.7**k, 12 + (3 * k) % 8))
             day = datetime(first.year, first.month, first.day, tzinfo=first.tzinfo)
+            trouble = _TROUBLE.get(flow.name)
             while day < stop:
                 base = hour_of(day)
                 weekly = 1.0 + 0.15 * ((day.weekday() in (0, 1)) - (day.weekday() in (5, 6)))
+                cut = trouble[1] if trouble and day >= self.end - timedelta(days=trouble[0]) else 1.0
                 for streams, rates, factor, offset in plans:
                     recipients = round(volume * factor * weekly * self.rng.uniform(0.7, 1.3))
                     if recipients > 0:
-                        self.message(streams, base + offset, recipients, rates, daily=True)
+                        # A troubled day still draws its numbers, so every other stream stays as seeded.
+                        self.message(streams, base + offset, round(recipients * cut), rates, daily=True)
                 day += timedelta(days=1)
 
     def daily(self, name: str, dims: dict[str, str], mean: float, hour: int, unique_share: float, aov: int = 0) -> None:

@@ -16,7 +16,7 @@ from klaviyo_analytics.sandbox import aggregates, filters, reports
 from klaviyo_analytics.sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_analytics.sandbox.models import Account
 from klaviyo_analytics.sandbox.params import Query
-from klaviyo_analytics.sandbox.resources import SERIALIZERS, account_resource
+from klaviyo_analytics.sandbox.resources import SERIALIZERS, account_resource, iso
 from klaviyo_analytics.sandbox.spec import Operation
 from klaviyo_analytics.sandbox.store import Store
 from klaviyo_analytics.sandbox.triggers import triggered_by
@@ -181,6 +181,19 @@ def _child_collection(
     return handler
 
 
+def get_profiles_for_list(ctx: Context) -> Reply:
+    """A list's members; each carries ``joined_group_at`` (the sandbox keeps no join time: the
+    profile's creation stands in)."""
+    rec = lookup(ctx, ctx.account.lists, "list")
+    members = [ctx.account.profiles[i] for i in sorted(rec.members) if i in ctx.account.profiles]
+    status, doc = collection(ctx, "profile", members)
+    wanted = ctx.query.fields.get("profile")
+    for item in (doc or {}).get("data") or []:
+        if not wanted or "joined_group_at" in wanted:
+            item["attributes"]["joined_group_at"] = iso(ctx.account.profiles[item["id"]].created)
+    return status, doc
+
+
 def _get(kind: str, table: str) -> Callable[[Context], Reply]:
     return lambda ctx: single(ctx, kind, lookup(ctx, getattr(ctx.account, table), kind))
 
@@ -219,6 +232,7 @@ READ_HANDLERS: dict[str, Callable[[Context], Reply]] = {
         "flow", "lists", "list", lambda a, r: triggered_by(a, "list", r.id)
     ),
     "get_profiles": _list("profile", "profiles"),
+    "get_profiles_for_list": get_profiles_for_list,
     "get_profile": _get("profile", "profiles"),
     "get_segments": _list("segment", "segments"),
     "get_segment": _get("segment", "segments"),

@@ -25,6 +25,7 @@ from klaviyo_analytics.sandbox.models import (
     SegmentRec,
     Template,
 )
+from klaviyo_analytics.sandbox.predictive import predictive_analytics
 from klaviyo_analytics.sandbox.triggers import triggered_by
 
 Serializer = Callable[[Account, Any, str, frozenset[str]], dict[str, Any]]
@@ -174,17 +175,7 @@ def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[
     if "subscriptions" in extras:
         attributes["subscriptions"] = _subscriptions(account, p)
     if "predictive_analytics" in extras:
-        attributes["predictive_analytics"] = {
-            "historic_clv": 0.0,
-            "predicted_clv": 0.0,
-            "total_clv": 0.0,
-            "historic_number_of_orders": 0,
-            "predicted_number_of_orders": 0.0,
-            "average_days_between_orders": None,
-            "average_order_value": 0.0,
-            "churn_probability": 0.5,
-            "expected_date_of_next_order": None,
-        }
+        attributes["predictive_analytics"] = predictive_analytics(account, p)
     path = f"/api/profiles/{p.id}"
     rels = {
         name: relationship(kind, None, base, path, name)

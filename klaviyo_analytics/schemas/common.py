@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from klaviyo_analytics.timeframes import Preset
 
@@ -63,7 +63,7 @@ def one_of(allowed: tuple[str, ...], what: str) -> Any:
 AccountName = Annotated[
     str,
     matching(r"[a-z0-9][a-z0-9_-]{0,63}", "an account name from accounts.toml: lowercase letters, digits, - and _"),
-    Field(description="Omit if only one account."),
+    # Not described per tool (tools/list bytes): the server instructions say it once.
 ]
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from klaviyo_analytics.health import BandsSource
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.schemas.performance import PerformanceStats
 from klaviyo_analytics.untrusted import UntrustedText
@@ -48,6 +49,7 @@ class FlowRow(PerformanceStats):
 class FlowPerformanceResult(OutputModel):
     flows: list[FlowRow]
     flow_count: int
+    health_bands: BandsSource
 
 
 class FlowStructureParams(AccountParams):

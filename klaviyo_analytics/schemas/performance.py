@@ -6,29 +6,32 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.health import BandsSource
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.untrusted import UntrustedText
 
 
 class PerformanceStats(OutputModel):
-    sent: float = Field(description="Recipients.")
-    delivered: float
-    opens: float = Field(description="Unique opens.")
+    sent: int = Field(description="Recipients.")
+    delivered: int
+    opens: int = Field(description="Unique opens.")
     open_rate: float | None
-    clicks: float = Field(description="Unique clicks.")
+    clicks: int = Field(description="Unique clicks.")
     click_rate: float | None
     click_to_open_rate: float | None
-    bounces: float
+    bounces: int
     bounce_rate: float | None
-    unsubscribes: float = Field(description="Unique unsubscribes.")
+    unsubscribes: int = Field(description="Unique unsubscribes.")
     unsubscribe_rate: float | None
-    spam_complaints: float
+    spam_complaints: int
     spam_complaint_rate: float | None
-    conversions: float
-    unique_conversions: float
+    conversions: int
+    unique_conversions: int
     conversion_rate: float | None
     conversion_value: float
     revenue_per_recipient: float | None
+    not_applicable: dict[str, str] = Field(description="Null rates that do not apply (SMS has no opens), and why.")
+    health: dict[str, str] = Field(description="Klaviyo's band per email rate (see health_bands for the source).")
 
 
 class CampaignPerformanceParams(WindowParams):
@@ -46,6 +49,7 @@ class CampaignRow(PerformanceStats):
 class CampaignPerformanceResult(OutputModel):
     campaigns: list[CampaignRow]
     campaign_count: int
+    health_bands: BandsSource
 
 
 CampaignChannel = Literal["email", "sms", "mobile_push"]

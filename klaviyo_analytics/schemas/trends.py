@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.comparisons import CompareTo
+from klaviyo_analytics.health import BandsSource
 from klaviyo_analytics.schemas.common import CalendarDate, KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
 from klaviyo_analytics.untrusted import UntrustedLabels
 
@@ -32,34 +34,50 @@ class OverTimeParams(WindowParams):
 
 class SeriesRow(OutputModel):
     groupings: UntrustedLabels
-    statistics: dict[str, list[float | None]]
+    statistics: dict[str, list[int | float | None]]
+    not_applicable: dict[str, str] = Field(default_factory=dict)
+
+
+class Bucket(OutputModel):
+    start_date: str
+    end_date: str
+    days: int
+    partial: bool
 
 
 class OverTimeResult(OutputModel):
     entity: Entity
     interval: Interval
     date_times: list[str]
+    buckets: list[Bucket]  # the days of the window each bucket counts; partial: a week or month cut
     series: list[SeriesRow]
 
 
 class CompareParams(WindowParams):
     entity: Entity
+    # The rules per preset are in the tool's description and the README (comparisons.py).
+    compare_to: CompareTo | None = None
     prior_start_date: CalendarDate | None = Field(None, description="Prior window start (with prior_end_date).")
-    prior_end_date: CalendarDate | None = Field(None, description="Prior window end; default: the equal window before.")
+    prior_end_date: CalendarDate | None = Field(None, description="Prior window end (instead of compare_to).")
     entity_id: KlaviyoId | None = Field(None, description="Compare only this campaign or flow id.")
 
 
 class Delta(OutputModel):
-    absolute: float | None
+    absolute: int | float | None
     pct_change: float | None
 
 
 class CompareResult(OutputModel):
     entity: Entity
+    comparison: str  # the rule that chose prior_period, e.g. previous_calendar_month
     current_period: PeriodOut
     prior_period: PeriodOut
-    current_totals: dict[str, float | None]
-    prior_totals: dict[str, float | None]
+    current_totals: dict[str, int | float | None]
+    prior_totals: dict[str, int | float | None]
     deltas: dict[str, Delta]
+    not_applicable: dict[str, str]
+    current_health: dict[str, str]
+    prior_health: dict[str, str]
+    health_bands: BandsSource
     current_entity_count: int
     prior_entity_count: int

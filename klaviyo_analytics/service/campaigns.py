@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
+from klaviyo_analytics.health import BandsSource, mpp_warning
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.performance import (
     Audiences,
@@ -26,6 +27,7 @@ from klaviyo_analytics.schemas.performance import (
 )
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.entities import empty_reason, ensure_exists
 from klaviyo_analytics.service.reports import GROUP_BY as REPORT_GROUP_BY
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
 from klaviyo_analytics.timeframes import Period, resolve_period
@@ -76,6 +78,10 @@ def get_campaign_performance(
     period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
     assert period is not None  # required=True
     per_campaign, warnings = campaign_counts(svc, account, period, params.campaign, ctx)
+    if not per_campaign:
+        if params.campaign:
+            ensure_exists(svc, account, "campaign", params.campaign, ctx, field="campaign")
+        warnings.append(empty_reason("campaign", period, params.campaign))
 
     details: dict[str, dict[str, Any]] = {}
     if params.resolve_campaign_names and per_campaign:
@@ -100,13 +106,14 @@ def get_campaign_performance(
                 campaign_name=info.get("name") or (" / ".join(message_names) if message_names else None),
                 send_channel=entry.label("send_channel"),
                 send_time=info.get("send_time"),
-                **stats.with_rates(entry.counts),
+                **stats.row_stats(entry.counts),
             )
         )
     rows.sort(key=lambda r: (-r.conversion_value, -r.sent, r.campaign_id))
     warnings.insert(0, TIME_BASIS_WARNING)
+    warnings += mpp_warning(rows)
     return ToolResult(
-        CampaignPerformanceResult(campaigns=rows, campaign_count=len(rows)),
+        CampaignPerformanceResult(campaigns=rows, campaign_count=len(rows), health_bands=BandsSource()),
         account=account.slug,
         period=period,
         warnings=warnings,

@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.health import BandsSource, mpp_warning
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.flows import (
     FlowOut,
@@ -20,6 +21,7 @@ from klaviyo_analytics.schemas.flows import (
 )
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.entities import empty_reason, ensure_exists
 from klaviyo_analytics.service.reports import GROUP_BY, TIME_BASIS_WARNING, Summed, summed_values_report
 from klaviyo_analytics.timeframes import Period, resolve_period
 
@@ -78,6 +80,10 @@ def get_flow_performance(
     period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
     assert period is not None
     rows, warnings = flow_counts(svc, account, period, params.flow, ctx)
+    if not rows:
+        if params.flow:
+            ensure_exists(svc, account, "flow", params.flow, ctx, field="flow")
+        warnings.append(empty_reason("flow", period, params.flow))
     names = params.resolve_message_names
     out: list[FlowRow] = []
     if params.rollup:
@@ -90,7 +96,7 @@ def get_flow_performance(
             out.append(
                 FlowRow(
                     flow_id=flow_id, flow_name=total.label("flow_name") if names else None, flow_message_id=None,
-                    flow_message_name=None, send_channel=None, **stats.with_rates(total.counts),
+                    flow_message_name=None, send_channel=None, **stats.row_stats(total.counts),
                 )
             )  # fmt: skip
     else:
@@ -100,15 +106,15 @@ def get_flow_performance(
                     flow_id=flow_id, flow_name=entry.label("flow_name") if names else None,
                     flow_message_id=message_id or None,
                     flow_message_name=entry.label("flow_message_name") if names else None,
-                    send_channel=channel or None, **stats.with_rates(entry.counts),
+                    send_channel=channel or None, **stats.row_stats(entry.counts),
                 )
             )  # fmt: skip
     out.sort(key=lambda r: (-r.conversion_value, -r.sent, r.flow_id, r.flow_message_id or ""))
     return ToolResult(
-        FlowPerformanceResult(flows=out, flow_count=len({r.flow_id for r in out})),
+        FlowPerformanceResult(flows=out, flow_count=len({r.flow_id for r in out}), health_bands=BandsSource()),
         account=account.slug,
         period=period,
-        warnings=[TIME_BASIS_WARNING, *warnings],
+        warnings=[TIME_BASIS_WARNING, *warnings, *mpp_warning(out)],
     )
 
 

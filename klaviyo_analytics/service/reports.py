@@ -43,7 +43,7 @@ GROUP_BY: dict[str, list[str]] = {
 
 @dataclass
 class Summed:
-    counts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(stats.COUNTS, 0.0))
+    counts: dict[str, float] = field(default_factory=lambda: dict.fromkeys(stats.TALLIES, 0.0))
     # Each non-key grouping field -> its distinct values, in the order first seen.
     labels: dict[str, list[str]] = field(default_factory=dict)
 
@@ -93,7 +93,8 @@ def sum_rows(
         if not key[0]:
             continue
         entry = rows.setdefault(key, Summed())
-        stats.add_counts(entry.counts, stats.counts_from_statistics(result.get("statistics") or {}))
+        channel = str(groupings.get("send_channel") or "") or None
+        stats.add_counts(entry.counts, stats.counts_from_statistics(result.get("statistics") or {}, channel))
         for name, value in groupings.items():
             if name not in key_fields and value and str(value) not in entry.labels.setdefault(name, []):
                 entry.labels[name].append(str(value))

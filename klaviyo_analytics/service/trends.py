@@ -15,24 +15,21 @@ from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.registry import Account
-from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.trends import (
     REPORT_STATISTICS,
-    CompareParams,
-    CompareResult,
-    Delta,
+    Bucket,
     OverTimeParams,
     OverTimeResult,
     SeriesRow,
 )
 from klaviyo_analytics.service import stats
-from klaviyo_analytics.service.campaigns import campaign_counts
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.service.flows import FLOW_GROUP_BY, flow_counts
+from klaviyo_analytics.service.entities import empty_reason, ensure_exists
+from klaviyo_analytics.service.flows import FLOW_GROUP_BY
 from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id, find_metrics
-from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, select_rows
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
+from klaviyo_analytics.service.reports import select_rows
+from klaviyo_analytics.timeframes import Period, bucket_spans, chunk, resolve_period
 
 DEFAULT_FLOW_STATISTICS = [
     "recipients", "delivered", "opens_unique", "open_rate", "clicks_unique", "click_rate", "conversions",
@@ -54,6 +51,29 @@ CAMPAIGN_TREND_WARNING = (
 )
 
 
+def is_ratio(stat: str) -> bool:
+    return stat.endswith("_rate") or stat in {"average_order_value", "revenue_per_recipient"}
+
+
+def presentable(rows: list[SeriesRow]) -> list[SeriesRow]:
+    """Series values by the product's one rounding rule, and open rates nulled where the channel has none."""
+    out = []
+    for row in rows:
+        reason = stats.OPENLESS_CHANNELS.get(str(row.groupings.get("send_channel") or ""))
+        nulled = {s: reason for s in row.statistics if reason and s in stats.OPEN_RATES}
+        out.append(
+            SeriesRow(
+                groupings=row.groupings,
+                statistics={
+                    s: [None if s in nulled else stats.number(s, v) for v in values]
+                    for s, values in row.statistics.items()
+                },
+                not_applicable=nulled,
+            )
+        )
+    return out
+
+
 def merge_series(parts: Iterable[tuple[list[str], list[SeriesRow]]]) -> tuple[list[str], list[SeriesRow]]:
     """Concatenate chunked series; a bucket split across two chunks (same start) is summed."""
     dates: list[str] = []
@@ -71,6 +91,9 @@ def merge_series(parts: Iterable[tuple[list[str], list[SeriesRow]]]) -> tuple[li
                 cells = target.setdefault(stat, {})
                 for d, v in zip(part_dates, values, strict=False):
                     old = cells.get(d)
+                    if old is not None and v is not None and is_ratio(stat):
+                        cells[d] = None  # a rate of a bucket split across chunks cannot be summed
+                        continue
                     cells[d] = v if old is None else (old + v if v is not None else old)
     merged = [
         SeriesRow(groupings=dict(key), statistics={s: [cells.get(d) for d in dates] for s, cells in stats_.items()})
@@ -161,7 +184,7 @@ def campaign_series(
             SeriesRow(
                 groupings={"campaign_message_id": message, "campaign_name": labels.get(message) or None},
                 statistics={
-                    stat: [round(v, 2) for v in stat_cells.get(stat, [0.0] * len(dates))]
+                    stat: list(stat_cells.get(stat, [0.0] * len(dates)))
                     for stat in [*CAMPAIGN_METRICS, "conversions", "conversion_value"]
                 },
             )
@@ -186,6 +209,8 @@ def get_performance_over_time(
     warnings: list[str] = []
     if params.entity == "flow":
         dates, rows = flow_series(svc, account, period, params, ctx)
+        if params.entity_id and not rows:
+            ensure_exists(svc, account, "flow", params.entity_id, ctx, field="entity_id")
     else:
         if params.statistics:
             raise InvalidArgumentError(
@@ -197,50 +222,18 @@ def get_performance_over_time(
             raise InvalidArgumentError("entity_id applies to entity=flow", field="entity_id")
         dates, rows, warnings = campaign_series(svc, account, period, params, ctx)
         warnings.insert(0, CAMPAIGN_TREND_WARNING)
-    result = OverTimeResult(entity=params.entity, interval=params.interval, date_times=dates, series=rows)
-    return ToolResult(result, account=account.slug, period=period, warnings=warnings)
-
-
-def _totals(rows: Iterable[Summed]) -> dict[str, float | None]:
-    return stats.with_rates(stats.sum_counts(entry.counts for entry in rows))
-
-
-def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext) -> ToolResult[CompareResult]:
-    """Totals of two windows and their changes. Both windows are read through the canonical values
-    report (reports.py), so a window a performance question already read costs nothing here: after
-    "campaigns last 30 days", "compare with the 30 days before" spends one call, on the prior."""
-    account = svc.account(params.account)
-    current = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
-    assert current is not None
-    prior = resolve_period(params.prior_start_date, params.prior_end_date, None, svc.today(), prefix="prior_",
-                           required=False) or current.preceding()  # fmt: skip
-    warnings = [TIME_BASIS_WARNING]
-    counts = campaign_counts if params.entity == "campaign" else flow_counts
-    current_rows, w1 = counts(svc, account, current, params.entity_id, ctx)
-    prior_rows, w2 = counts(svc, account, prior, params.entity_id, ctx)
-    warnings += [*w1, *w2]
-
-    def entities(rows: dict[tuple[str, ...], Summed]) -> int:
-        return len({key[0] for key in rows})
-
-    now, before = _totals(current_rows.values()), _totals(prior_rows.values())
-    deltas = {}
-    for metric, value in now.items():
-        old = before.get(metric)
-        if value is None or old is None:
-            deltas[metric] = Delta(absolute=None, pct_change=None)
-            continue
-        deltas[metric] = Delta(
-            absolute=round(value - old, 4), pct_change=round((value - old) / old, 4) if old else None
-        )
-    result = CompareResult(
-        entity=params.entity,
-        current_period=PeriodOut(**current.to_dict()),
-        prior_period=PeriodOut(**prior.to_dict()),
-        current_totals=now,
-        prior_totals=before,
-        deltas=deltas,
-        current_entity_count=entities(current_rows),
-        prior_entity_count=entities(prior_rows),
+    if not rows:
+        warnings.append(empty_reason(params.entity, period, params.entity_id))
+    spans = bucket_spans(dates, params.interval, period)
+    buckets = [
+        Bucket(start_date=b.start.isoformat(), end_date=b.end.isoformat(), days=(b.end - b.start).days + 1,
+               partial=b.partial)
+        for b in spans
+    ]  # fmt: skip
+    if any(b.partial for b in buckets):
+        cut = ", ".join(f"{b.start_date}..{b.end_date} ({b.days} days)" for b in buckets if b.partial)
+        warnings.append(f"Partial {params.interval} buckets (the window cuts them): {cut}; compare them per day.")
+    result = OverTimeResult(
+        entity=params.entity, interval=params.interval, date_times=dates, buckets=buckets, series=presentable(rows)
     )
-    return ToolResult(result, account=account.slug, period=current, warnings=warnings)
+    return ToolResult(result, account=account.slug, period=period, warnings=warnings)

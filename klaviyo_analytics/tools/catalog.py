@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.tools import entries
 from klaviyo_analytics.tools.spec import ToolSpec
 
 CATALOG: tuple[ToolSpec, ...] = entries.all_tools()
 
 
-def visible_tools(read_only: bool) -> tuple[ToolSpec, ...]:
-    """The tools a server offers; READ_ONLY hides everything that could change anything."""
-    return tuple(spec for spec in CATALOG if spec.read_only or not read_only)
+# Always offered: which accounts there are is the first question of every other tool.
+ALWAYS = "accounts"
+
+
+def toolsets() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(spec.toolset for spec in CATALOG))
+
+
+def visible_tools(read_only: bool, only: tuple[str, ...] = ()) -> tuple[ToolSpec, ...]:
+    """The tools a server offers; READ_ONLY hides everything that could change anything, and
+    TOOLSETS (``only``) keeps a client's tools/list to the areas it needs."""
+    unknown = sorted(set(only) - set(toolsets()))
+    if unknown:
+        raise ConfigError(
+            f"TOOLSETS names unknown toolsets {', '.join(unknown)}; known: {', '.join(toolsets())}",
+            setting="TOOLSETS",
+        )
+    keep = set(only) | {ALWAYS} if only else set(toolsets())
+    return tuple(spec for spec in CATALOG if (spec.read_only or not read_only) and spec.toolset in keep)
 
 
 def get_tool(name: str) -> ToolSpec:

@@ -19,6 +19,7 @@ from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.quota.tally import tally
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
+from klaviyo_analytics.timeframes import future_warning
 from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.spec import ToolSpec
 from klaviyo_analytics.untrusted import scrub, user_content
@@ -67,7 +68,8 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **extra,
             )
-            found = [*ctx.notes, *quota_warnings]
+            late = future_warning(result.period, service.today()) if result.period else None
+            found = [*ctx.notes, *quota_warnings, *([late] if late else [])]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
         # Hidden characters out of every string, plan bodies and echoed input included (untrusted.scrub).

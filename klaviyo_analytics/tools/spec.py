@@ -45,9 +45,12 @@ class ToolSpec:
     def annotations(self) -> dict[str, bool]:
         """MCP tool annotations, derived from ``read_only``. A plain dict, so the REST runtime
         (which ships without the MCP SDK) can import the catalog. The title is already on the
-        tool itself; repeating it here would only cost bytes."""
-        hints = {"readOnlyHint": self.read_only, "idempotentHint": True if self.read_only else self.idempotent}
+        tool itself; repeating it here would only cost bytes, and so would the idempotent and
+        destructive hints of a read-only tool, which the MCP spec gives meaning only for tools that
+        write."""
+        hints = {"readOnlyHint": self.read_only}
         if not self.read_only:
+            hints["idempotentHint"] = self.idempotent
             hints["destructiveHint"] = self.destructive
         hints["openWorldHint"] = True
         return hints

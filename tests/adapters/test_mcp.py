@@ -14,6 +14,7 @@ from flask import Flask
 from mcp import Client
 
 import server
+from api import create_app
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG
 from tests.adapters.conftest import REST_TOKEN
@@ -121,10 +122,25 @@ def test_read_only_hides_write_tools(service: KlaviyoService, monkeypatch: pytes
     assert names == {s.name for s in catalog.CATALOG if s.read_only}
 
 
-TOOLS_LIST_BUDGET = 25_000  # bytes of compact JSON: the catalog costs context on every turn
+TOOL_BUDGET = 1024  # bytes of compact JSON per tool, on average: the catalog costs context on every turn
 
 
 def test_tools_list_stays_within_its_byte_budget(service: KlaviyoService) -> None:
     tools = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in anyio.run(list_tools, service)]
     size = len(json.dumps({"tools": tools}, separators=(",", ":")))
-    assert size <= TOOLS_LIST_BUDGET, f"tools/list is {size} bytes"
+    assert size <= TOOL_BUDGET * len(tools), f"tools/list is {size} bytes for {len(tools)} tools"
+
+
+def test_toolsets_keep_tools_list_to_what_a_client_needs(service: KlaviyoService) -> None:
+    from klaviyo_analytics.errors import ConfigError
+
+    service.settings = replace(service.settings, toolsets=("insights",))
+    names = {t.name for t in anyio.run(list_tools, service)}
+    insights = {s.name for s in CATALOG if s.toolset == "insights"}
+    assert names == insights | {"klaviyo_list_accounts"} and len(insights) == 4
+    rest = create_app(service=service).test_client().get("/v1/tools", headers={"Authorization": f"Bearer {REST_TOKEN}"})
+    assert {t["name"] for t in rest.json["tools"]} == names
+    service.settings = replace(service.settings, toolsets=("insight",))
+    with pytest.raises(ConfigError) as caught:
+        server.build_server(service=service)
+    assert "insights" in caught.value.message and caught.value.details["setting"] == "TOOLSETS"

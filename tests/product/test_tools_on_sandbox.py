@@ -28,6 +28,10 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_get_flow_structure": {"account": "acme"},  # flow_id added from get_flows
     "klaviyo_get_performance_over_time": {"account": "acme", "entity": "flow", "timeframe": "last_90_days"},
     "klaviyo_compare_periods": {"account": "acme", "entity": "flow", "timeframe": "last_month"},
+    "klaviyo_get_revenue_split": {"account": "acme", "timeframe": "last_30_days"},
+    "klaviyo_rank_performance": {"account": "acme", "entity": "campaign", "timeframe": "last_90_days"},
+    "klaviyo_find_anomalies": {"account": "acme", "entity": "flow"},
+    "klaviyo_get_predictive_analytics": {"account": "acme"},  # list_id added from get_list_health
     "klaviyo_get_list_health": {"account": "acme"},
     "klaviyo_get_list_growth": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_list_growth_by_list": {"account": "acme", "timeframe": "last_30_days"},
@@ -53,9 +57,12 @@ def call(service: KlaviyoService, name: str, arguments: dict[str, Any]) -> dict[
 def all_calls(service: KlaviyoService) -> list[tuple[str, dict[str, Any]]]:
     flows = call(service, "klaviyo_get_flows", {"account": "acme"})["data"]["flows"]
     calls = [(name, dict(args)) for name, args in READ_CALLS.items() if name in {s.name for s in CATALOG}]
+    lists = call(service, "klaviyo_get_list_health", {"account": "acme"})["data"]["lists"]
     for name, args in calls:
         if name == "klaviyo_get_flow_structure":
             args["flow_id"] = flows[0]["flow_id"]
+        if name == "klaviyo_get_predictive_analytics":
+            args["list_id"] = lists[0]["list_id"]
     return calls + EXTRA_CALLS
 
 

@@ -65,6 +65,8 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         c.get(f"/api/segments/{ids['segment']}", params={"additional-fields[segment]": "profile_count"}),
         c.get("/api/profiles", params={"additional-fields[profile]": "subscriptions,predictive_analytics"}),
         c.get(f"/api/profiles/{ids['profile']}"),
+        c.get(f"/api/lists/{ids['list']}/profiles", params={"additional-fields[profile]": "predictive_analytics",
+                                                              "page[size]": "5"}),
         c.get("/api/templates"),
         c.get(f"/api/templates/{ids['template']}", params={"additional-fields[template]": "definition"}),
         post(c, "/api/campaign-values-reports", {"type": "campaign-values-report", "attributes": {

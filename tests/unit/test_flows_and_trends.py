@@ -18,9 +18,10 @@ from klaviyo_analytics.schemas.flows import FlowPerformanceParams, FlowStructure
 from klaviyo_analytics.schemas.metrics import MetricQueryParams
 from klaviyo_analytics.schemas.trends import CompareParams, OverTimeParams, SeriesRow
 from klaviyo_analytics.service import CallContext, KlaviyoService
+from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.flows import get_flow_performance, get_flow_structure, get_flows
 from klaviyo_analytics.service.metrics import query_metric_aggregates
-from klaviyo_analytics.service.trends import compare_periods, get_performance_over_time, merge_series
+from klaviyo_analytics.service.trends import get_performance_over_time, merge_series
 from klaviyo_analytics.tools import validate_params
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings
 from tests.unit.test_campaign_performance import STATS_A, report, row

@@ -6,7 +6,7 @@ import importlib
 
 from klaviyo_analytics.tools.spec import ToolSpec
 
-AREAS = ("accounts", "campaigns", "flows", "performance", "lists", "segments", "metrics", "actions")
+AREAS = ("accounts", "campaigns", "flows", "performance", "insights", "lists", "segments", "metrics", "actions")
 
 
 def all_tools() -> tuple[ToolSpec, ...]:

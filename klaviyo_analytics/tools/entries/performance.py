@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from klaviyo_analytics.schemas.trends import CompareParams, CompareResult, OverTimeParams, OverTimeResult
-from klaviyo_analytics.service.trends import compare_periods, get_performance_over_time
+from klaviyo_analytics.service.compare import compare_periods
+from klaviyo_analytics.service.trends import get_performance_over_time
 from klaviyo_analytics.tools.spec import ToolSpec
 
 TOOLS = (
@@ -25,8 +26,8 @@ TOOLS = (
         name="klaviyo_compare_periods",
         title="Compare periods",
         description=(
-            "Campaign or flow totals for a window vs the previous equal window (or given dates), with changes: "
-            "'this month vs last'."
+            "Campaign or flow totals for a window vs the window before (last_month: the calendar month before; "
+            "this_month: the same days of last month) or last year, with changes and the rule used."
         ),
         params=CompareParams,
         result=CompareResult,

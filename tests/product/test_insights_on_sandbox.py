@@ -1,0 +1,103 @@
+"""Revenue split, rankings and anomalies on the sandbox, every figure checked against its own reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.service import CallContext, KlaviyoService
+from klaviyo_analytics.tools import get_tool, run_tool
+
+
+def ask(service: KlaviyoService, name: str, **arguments: Any) -> dict[str, Any]:
+    return run_tool(get_tool(name), service, {"account": "acme", **arguments}, CallContext(Deadline(45)))
+
+
+def test_revenue_split_adds_up_to_the_campaign_flow_and_metric_reports(service: KlaviyoService) -> None:
+    window = {"timeframe": "last_30_days"}
+    split = ask(service, "klaviyo_get_revenue_split", **window)["data"]
+    campaigns = ask(service, "klaviyo_get_campaign_performance", **window)["data"]["campaigns"]
+    flows = ask(service, "klaviyo_get_flow_performance", **window)["data"]["flows"]
+    orders = ask(service, "klaviyo_query_metric_aggregates", metric="Placed Order", measurements=["sum_value"],
+                 interval="monthly", **window)["data"]  # fmt: skip
+    total = sum(r["totals"]["sum_value"] for r in orders["rows"])
+    sources = {s["source"]: s["revenue"] for s in split["sources"]}
+    assert sources["campaigns"] == pytest.approx(sum(c["conversion_value"] for c in campaigns), abs=0.05)
+    assert sources["flows"] == pytest.approx(sum(f["conversion_value"] for f in flows), abs=0.05)
+    assert split["total_revenue"] == pytest.approx(total, abs=0.05)
+    assert sources["other"] == pytest.approx(total - sources["campaigns"] - sources["flows"], abs=0.05)
+    email = next(c for c in split["channels"] if c["channel"] == "email")
+    assert email["campaigns"] == pytest.approx(
+        sum(c["conversion_value"] for c in campaigns if c["send_channel"] == "email"), abs=0.05
+    )
+    assert split["email_share"] == pytest.approx((email["campaigns"] + email["flows"]) / total, abs=1e-4)
+    assert sum(s["share"] for s in split["sources"]) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_rankings_follow_the_report_and_respect_the_floor(service: KlaviyoService) -> None:
+    window = {"timeframe": "last_90_days"}
+    campaigns = ask(service, "klaviyo_get_campaign_performance", **window)["data"]["campaigns"]
+    floor = sorted(c["delivered"] for c in campaigns)[len(campaigns) // 2]  # half the campaigns fall below it
+    ranked = ask(service, "klaviyo_rank_performance", entity="campaign", metric="open_rate", limit=3,
+                 min_delivered=floor, **window)  # fmt: skip
+    eligible = [c for c in campaigns if c["delivered"] >= floor and c["open_rate"] is not None]
+    expected = sorted(eligible, key=lambda c: (-c["open_rate"], -c["delivered"]))[:3]
+    assert [r["id"] for r in ranked["data"]["ranked"]] == [c["campaign_id"] for c in expected]
+    assert [r["value"] for r in ranked["data"]["ranked"]] == [c["open_rate"] for c in expected]
+    below = sum(c["delivered"] < floor for c in campaigns)
+    assert ranked["data"]["below_floor"] == below > 0
+    assert any("fewer than" in w for w in ranked["warnings"])
+    bottom = ask(service, "klaviyo_rank_performance", entity="campaign", metric="conversion_value", order="bottom",
+                 limit=1, min_delivered=0, **window)["data"]["ranked"]  # fmt: skip
+    assert bottom[0]["value"] == min(c["conversion_value"] for c in campaigns)
+
+
+def flow_rollup(service: KlaviyoService, period: dict[str, str]) -> dict[str, dict[str, Any]]:
+    window = {"start_date": period["start_date"], "end_date": period["end_date"]}
+    rows = ask(service, "klaviyo_get_flow_performance", rollup=True, **window)["data"]["flows"]
+    return {r["flow_name"]: r for r in rows}
+
+
+def test_anomalies_find_the_broken_flow_and_the_bad_week(service: KlaviyoService) -> None:
+    answer = ask(service, "klaviyo_find_anomalies")["data"]  # this week vs last, flows
+    assert answer["comparison"] == "previous_equal_window"
+    now, before = flow_rollup(service, answer["current_period"]), flow_rollup(service, answer["prior_period"])
+    found = {(a["kind"], a["name"], a["metric"]): a for a in answer["anomalies"]}
+    stopped = found[("stopped_sending", "Browse Abandonment", "delivered")]
+    assert stopped["prior"] == before["Browse Abandonment"]["delivered"] >= 100
+    assert "Browse Abandonment" not in now or now["Browse Abandonment"]["delivered"] == 0
+    drop = found[("change", "Abandoned Cart Reminder", "sent")]
+    current, prior = now["Abandoned Cart Reminder"]["sent"], before["Abandoned Cart Reminder"]["sent"]
+    assert (drop["current"], drop["prior"]) == (current, prior)
+    assert drop["pct_change"] == round((current - prior) / prior, 4) <= -0.3
+    # Healthy flows are not reported.
+    assert all(a["name"] in {"Browse Abandonment", "Abandoned Cart Reminder", None} for a in answer["anomalies"])
+
+
+def test_predictive_distribution_matches_the_list_profiles(sandbox: Any, service: KlaviyoService) -> None:
+    from statistics import fmean
+
+    account = service.account("acme")
+    lists = ask(service, "klaviyo_get_list_health")["data"]["lists"]
+
+    def members(list_id: str) -> list[dict[str, Any]]:  # the sandbox's own profiles of a list, read directly
+        query = {"additional-fields[profile]": "predictive_analytics", "page[size]": "100"}
+        return service.client.get_all(account, f"/api/lists/{list_id}/profiles", query, deadline=Deadline(45))
+
+    target = max(lists, key=lambda rec: len(members(rec["list_id"])))
+    raw = members(target["list_id"])
+    answer = ask(service, "klaviyo_get_predictive_analytics", list_id=target["list_id"])
+    data = answer["data"]
+    predictions = [p["attributes"]["predictive_analytics"] for p in raw]
+    known = [p for p in predictions if p["predicted_clv"] is not None]
+    assert data["profiles_read"] == len(raw) > 0 and data["sampled"] is False
+    assert data["with_predictions"] == len(known) < len(raw)  # some profiles have no predictions yet
+    assert data["predicted_clv"]["mean"] == round(fmean(p["predicted_clv"] for p in known), 2)
+    churn = [p["churn_probability"] for p in known]
+    assert data["churn_risk"] == {"low": sum(c < 0.3 for c in churn), "medium": sum(0.3 <= c < 0.7 for c in churn),
+                                  "high": sum(c >= 0.7 for c in churn)}  # fmt: skip
+    sample = ask(service, "klaviyo_get_predictive_analytics", list_id=target["list_id"], max_profiles=5)
+    assert sample["data"]["profiles_read"] == 5 and sample["data"]["sampled"] is True
+    assert any("Sampled: the first 5 profiles" in w for w in sample["warnings"])

@@ -12,11 +12,11 @@ rate counts) and one PostgreSQL database (the action ledger), and one APPROVAL_S
 from __future__ import annotations
 
 import json
-import random
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -27,7 +27,14 @@ from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
 from klaviyo_analytics.tools import get_tool
 from tests.reliability.cluster import Cluster, cluster
 from tests.reliability.harness import figures
-from tests.reliability.test_exactly_once_processes import CREATES, RECIPES, args_for, check_no_duplicates
+from tests.reliability.test_exactly_once_processes import (
+    CREATES,
+    RECIPES,
+    args_for,
+    check_no_duplicates,
+    execute_over_rest,
+    race,
+)
 from tests.servers import postgres_server, redis_server
 
 pytestmark = pytest.mark.slow
@@ -79,24 +86,6 @@ def clients(node: Cluster, token: str, count: int) -> list[httpx.Client]:
     return [httpx.Client(base_url=node.rest_url, headers=headers, timeout=60) for _ in range(count)]
 
 
-def race(executors: list[httpx.Client], action_id: str) -> list[str]:
-    barrier = threading.Barrier(len(executors))
-    answers: list[str] = []
-
-    def run(http: httpx.Client) -> None:
-        barrier.wait()
-        time.sleep(random.uniform(0, 0.02))  # so neither instance is always first off the mark
-        body = http.post(f"/v1/actions/{action_id}/execute").json()
-        answers.append(body["data"]["status"] if "data" in body else body["error"]["code"])
-
-    threads = [threading.Thread(target=run, args=(http,)) for http in executors]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return answers
-
-
 def test_an_action_proposed_on_one_instance_and_raced_on_both_runs_once(
     instances: tuple[Sandbox, Cluster, Cluster],
 ) -> None:
@@ -113,7 +102,7 @@ def test_an_action_proposed_on_one_instance_and_raced_on_both_runs_once(
             action_id = proposed.json()["data"]["action_id"]
             approved = approver.post(f"/v1/actions/{action_id}/approve", json={"reason": "reviewed"})
             assert approved.status_code == 200, approved.text  # host B reads host A's proposal
-            answers = race(executors, action_id)
+            answers = [what for _, what in race(a, action_id, [partial(execute_over_rest, http=h) for h in executors])]
             assert sorted(answers) == ["CONFLICT", "CONFLICT", "CONFLICT", "succeeded"], answers
             outcomes.update(answers)
             execution = a.ledger().get_execution(action_id)

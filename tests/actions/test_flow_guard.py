@@ -39,6 +39,7 @@ def test_a_live_list_flow_blocks_the_proposal_until_acknowledged(env: Env) -> No
     blocking = [w for w in answer["warnings"] if w.startswith("BLOCKING:")]
     assert len(blocking) == 1 and "'Welcome Series'" in blocking[0] and WELCOME in blocking[0]
     assert "live_flow_sends" in blocking[0]
+    assert "--acknowledge live_flow_sends" in answer["data"]["approve"]  # how the approver accepts it
     step = answer["data"]["plan"][-1]
     assert step["guard"] == {
         "kind": "list_flows", "list_id": NEWSLETTER, "checked": True, "flows": [{"id": WELCOME, "name": "Welcome Series"}],
@@ -62,7 +63,7 @@ def test_a_live_list_flow_blocks_the_proposal_until_acknowledged(env: Env) -> No
 def test_a_list_without_live_flows_needs_no_acknowledgement(env: Env) -> None:
     answer = propose_add(env, VIP)
     assert not [w for w in answer["warnings"] if w.startswith("BLOCKING")]
-    assert answer["data"]["plan"][-1]["guard"]["flows"] == []
+    assert answer["data"]["plan"][-1]["guard"]["flows"] == [] and "acknowledge" not in answer["data"]["approve"]
     env.approve(answer["data"]["action_id"])  # no acknowledgement asked
     assert env.call("klaviyo_execute_action", action_id=answer["data"]["action_id"])["data"]["status"] == "succeeded"
 

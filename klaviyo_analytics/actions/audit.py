@@ -52,6 +52,17 @@ def approve_hint(settings: Settings, action_id: str) -> str:
     )
 
 
+def _approve_hint(settings: Settings, proposal: Proposal) -> str:
+    hint = approve_hint(settings, proposal.id)
+    needed = flow_guard.required(proposal.plan)
+    if not needed:
+        return hint
+    return (
+        f"{hint} The approver must acknowledge its BLOCKING warning: `--acknowledge {needed[0]}` in the CLI, "
+        f'"acknowledge": ["{needed[0]}"] in the REST body, or the checkbox in the console.'
+    )
+
+
 def approval_required(settings: Settings, action_id: str) -> ApprovalRequiredError:
     return ApprovalRequiredError(
         f"Action {action_id} has not been approved, and it cannot be approved from this chat. Ask a person "
@@ -106,7 +117,7 @@ def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = Fal
         plan=[s if full else {k: v for k, v in s.items() if k not in _MACHINERY} for s in proposal.plan],
         expires_at=iso(proposal.expires_at),
         by=[proposal.proposed_by, history.decision.approver if history.decision else None],
-        approve=approve_hint(settings, proposal.id) if proposal.status is ProposalStatus.PENDING else None,
+        approve=_approve_hint(settings, proposal) if proposal.status is ProposalStatus.PENDING else None,
         created=created,
         history=_history(history),
         trace=trace,

@@ -98,8 +98,8 @@ class Run:
     def run(self) -> None:
         pending = [item for item in self.handle.proposal.plan if item[STEP_ID_KEY] not in self.results]
         for item in pending:  # before any write: a guard whose list exists already is checked first
-            guard = item.get(flow_guard.GUARD)
-            if isinstance(guard, dict) and not plans.has_refs(guard):
+            guard = flow_guard.guard_of(item)
+            if guard is not None and not plans.has_refs(guard):
                 self.guard(item[STEP_ID_KEY], guard)
         for item in self.handle.proposal.plan:
             if item[STEP_ID_KEY] not in self.results:
@@ -120,8 +120,9 @@ class Run:
             self.fail(sid, exc)
         if found is not None:
             return self.done(sid, item, found, adopted=True)
-        if isinstance(item.get(flow_guard.GUARD), dict) and sid not in self.guarded:
-            self.guard(sid, item[flow_guard.GUARD])
+        guard = flow_guard.guard_of(item)
+        if guard is not None and sid not in self.guarded:
+            self.guard(sid, guard)
         started: dict[str, Any] = {"sent_at": iso(utc_now())}
         if snapshot is not None:
             started["before"] = sorted(snapshot)

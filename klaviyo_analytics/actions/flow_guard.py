@@ -31,6 +31,7 @@ ACKNOWLEDGEMENTS = (LIVE_FLOW_SENDS,)
 GUARD = "guard"
 KIND = "list_flows"
 _FIELDS = {"fields[flow]": "name,status,archived"}
+MEMBERS_PATH = "/api/lists/{list_id}/relationships/profiles"
 
 
 class FlowReader(Protocol):
@@ -104,6 +105,17 @@ def check_acknowledged(plan: Sequence[Mapping[str, Any]], acknowledge: Sequence[
             required=missing,
         )
     return given
+
+
+def guard_of(step: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The step's guard; a step that adds list members without one (a plan stored before guards
+    existed) is guarded as if no live flow had been acknowledged."""
+    guard = step.get(GUARD)
+    if isinstance(guard, Mapping):
+        return dict(guard)
+    if step.get("method") == "POST" and step.get("path") == MEMBERS_PATH:
+        return {"kind": KIND, "list_id": (step.get("path_params") or {}).get("list_id"), "checked": True, "flows": []}
+    return None
 
 
 def check_before_step(reader: FlowReader, guard: Mapping[str, Any]) -> None:

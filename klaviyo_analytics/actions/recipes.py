@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any
 
-from klaviyo_analytics.actions.flow_guard import GUARD
+from klaviyo_analytics.actions.flow_guard import GUARD, MEMBERS_PATH
 from klaviyo_analytics.actions.plans import batches, by_name, has_template, ref, step
 
 LIST_STEP = "create_list"
@@ -74,7 +74,7 @@ def add_members(list_id: Any, list_label: str, profile_ids: list[Any], guard: di
             f"add_to_list_{n}" if len(chunks) > 1 else "add_to_list",
             f"Add {len(chunk)} profiles to {list_label}",
             "POST",
-            "/api/lists/{list_id}/relationships/profiles",
+            MEMBERS_PATH,
             path_params={"list_id": list_id},
             body={"data": [{"type": "profile", "id": pid} for pid in chunk]},
         )

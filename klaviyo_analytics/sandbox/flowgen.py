@@ -65,7 +65,7 @@ _BLUEPRINTS: tuple[tuple[str, str, list[Step]], ...] = (
     ("Price Drop Alert", "Price Drop", [("email", "Good news: a price just dropped")]),
     ("Low Inventory Nudge", "Low Inventory", [("email", "Almost gone")]),
     ("SMS Welcome", "Added to List", [("sms", "{org}: welcome! Reply STOP to opt out.")]),
-    ("VIP Early Access (draft)", "Unconfigured", [("email", "Early access starts now")]),
+    ("VIP Early Access (draft)", "Added to Segment", [("email", "Early access starts now")]),
 )
 
 # Cycled per flow index: status and whether it is archived.
@@ -96,6 +96,8 @@ def _trigger(kind: str, account: Account, name: str) -> tuple[str, dict[str, Any
     lists = list(account.lists)
     if kind == "Added to List":
         return kind, {"type": "list", "id": lists[2 if "SMS" in name else 0]}
+    if kind == "Added to Segment":  # Klaviyo's trigger_type names list and segment triggers alike
+        return "Added to List", {"type": "segment", "id": next(iter(account.segments))}
     if kind.startswith("Metric:"):
         return "Metric", {"type": "metric", "id": account.metric_id(kind.split(":", 1)[1]), "trigger_filter": None}
     if kind == "Date Based":

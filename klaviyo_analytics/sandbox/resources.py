@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from klaviyo_analytics.sandbox.consent import profile_subscriptions
 from klaviyo_analytics.sandbox.flowgen import flow_definition
 from klaviyo_analytics.sandbox.jsonapi import relationship, resource
 from klaviyo_analytics.sandbox.models import (
@@ -129,38 +130,6 @@ def segment_resource(account: Account, seg: SegmentRec, base: str, extras: froze
     )
 
 
-def _subscriptions(account: Account, p: Profile) -> dict[str, Any]:
-    """Consent a subscription job set; otherwise (seeded profiles) a list member counts as subscribed."""
-    given = p.consent.get("email")
-    if given is not None:
-        consent, when = given["consent"], iso(given["at"])
-    else:
-        member = any(p.id in rec.members for rec in account.lists.values())
-        consent, when = ("SUBSCRIBED" if member else "NEVER_SUBSCRIBED"), None
-    email: dict[str, Any] = {
-        "can_receive_email_marketing": consent == "SUBSCRIBED",
-        "consent": consent,
-        "suppression": [{"reason": "UNSUBSCRIBE", "timestamp": when}] if consent == "UNSUBSCRIBED" else [],
-        "list_suppressions": [],
-    }
-    if given is not None:
-        email |= {"consent_timestamp": when, "last_updated": when, "method": "API", "method_detail": given["source"]}
-    out: dict[str, Any] = {"email": {"marketing": email}}
-    sms = p.consent.get("sms")
-    if sms is not None:
-        out["sms"] = {
-            "marketing": {
-                "can_receive_sms_marketing": sms["consent"] == "SUBSCRIBED",
-                "consent": sms["consent"],
-                "consent_timestamp": iso(sms["at"]),
-                "method": "API",
-                "method_detail": sms["source"],
-                "last_updated": iso(sms["at"]),
-            }
-        }
-    return out
-
-
 # A profile without a location: the spec writes ``nullable`` beside a ``$ref`` (OpenAPI 3.0 ignores a
 # $ref's siblings, so strict validators refuse null), and Klaviyo sends this object of nulls instead.
 EMPTY_LOCATION = dict.fromkeys(
@@ -173,7 +142,7 @@ def profile_resource(account: Account, p: Profile, base: str, extras: frozenset[
     if attributes.get("location") is None:
         attributes["location"] = dict(EMPTY_LOCATION)
     if "subscriptions" in extras:
-        attributes["subscriptions"] = _subscriptions(account, p)
+        attributes["subscriptions"] = profile_subscriptions(account, p)
     if "predictive_analytics" in extras:
         attributes["predictive_analytics"] = predictive_analytics(account, p)
     path = f"/api/profiles/{p.id}"

@@ -39,6 +39,7 @@ def test_a_live_list_flow_blocks_the_proposal_until_acknowledged(env: Env) -> No
     blocking = [w for w in answer["warnings"] if w.startswith("BLOCKING:")]
     assert len(blocking) == 1 and "'Welcome Series'" in blocking[0] and WELCOME in blocking[0]
     assert "live_flow_sends" in blocking[0]
+    assert "--acknowledge live_flow_sends" in answer["data"]["approve"]  # how the approver accepts it
     step = answer["data"]["plan"][-1]
     assert step["guard"] == {
         "kind": "list_flows", "list_id": NEWSLETTER, "checked": True, "flows": [{"id": WELCOME, "name": "Welcome Series"}],
@@ -62,7 +63,7 @@ def test_a_live_list_flow_blocks_the_proposal_until_acknowledged(env: Env) -> No
 def test_a_list_without_live_flows_needs_no_acknowledgement(env: Env) -> None:
     answer = propose_add(env, VIP)
     assert not [w for w in answer["warnings"] if w.startswith("BLOCKING")]
-    assert answer["data"]["plan"][-1]["guard"]["flows"] == []
+    assert answer["data"]["plan"][-1]["guard"]["flows"] == [] and "acknowledge" not in answer["data"]["approve"]
     env.approve(answer["data"]["action_id"])  # no acknowledgement asked
     assert env.call("klaviyo_execute_action", action_id=answer["data"]["action_id"])["data"]["status"] == "succeeded"
 
@@ -151,3 +152,17 @@ def test_rest_and_cli_approval_take_the_acknowledgement(env: Env, monkeypatch: p
     assert cli_main(["actions", "approve", other], out, err) == 1 and "acknowledge" in err.getvalue()
     assert cli_main(["actions", "approve", other, "--acknowledge", "live_flow_sends"], out, err) == 0
     assert env.ledger.get_proposal(other).status is ProposalStatus.APPROVED
+
+
+def test_a_plan_stored_without_a_guard_is_guarded_too(env: Env) -> None:
+    """A plan proposed before guards existed (no ``guard`` on its add step) never adds members to a
+    list with a live flow: execute treats it as acknowledging none."""
+    from klaviyo_analytics.actions.recipes import add_members
+
+    step = add_members(NEWSLETTER, "the Newsletter", profile_ids(env), {})[0]
+    del step["guard"]
+    old = env.ledger.create_proposal("acme", "add_profiles_to_list", {}, [step], "Add 2 profiles.", [], "mcp")
+    env.approve(old.id)  # nothing to acknowledge: the plan names no flow
+    with pytest.raises(KlaviyoMCPError, match="did not acknowledge"):
+        env.call("klaviyo_execute_action", action_id=old.id)
+    assert "list_membership_changes" not in env.created() and sends(env) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 
@@ -42,3 +43,19 @@ def test_joining_a_list_starts_its_live_flows_once_per_new_member(sandbox: Sandb
     assert len(sandbox.state()["accounts"]["acme"]["flow_sends"]) == 2  # left and joined again: entered once
     sandbox.reset()
     assert sandbox.state()["accounts"]["acme"]["flow_sends"] == []
+
+
+def test_flows_carry_their_trigger(fast_sandbox: Sandbox, fast: httpx.Client) -> None:
+    """List, segment, metric and date-property triggers, in the definition and the relationships."""
+    acc, client = fast_sandbox.store.accounts["acme"], fast
+    kinds: dict[str, Any] = {}
+    for flow in acc.flows.values():
+        one = client.get(f"/api/flows/{flow.id}", params={"additional-fields[flow]": "definition"})
+        triggers = one.json()["data"]["attributes"]["definition"]["triggers"]
+        kinds.update({t["type"]: (flow, t) for t in triggers})
+    assert {"list", "segment", "metric", "date"} <= set(kinds)
+    flow, trigger = kinds["segment"]
+    assert flow.trigger_type == "Added to List"  # Klaviyo names list and segment triggers alike
+    segment = client.get(f"/api/segments/{trigger['id']}", params={"include": "flow-triggers"}).json()
+    assert [f["id"] for f in segment["data"]["relationships"]["flow-triggers"]["data"]] == [flow.id]
+    assert kinds["date"][1]["date_profile_property"] == "Birthday"

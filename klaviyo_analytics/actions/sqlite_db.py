@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from klaviyo_analytics.errors import ConfigError, ConflictError
+from klaviyo_analytics.sqlite_tx import transaction
 
 # MIGRATIONS[n] takes the schema from version n to n + 1. Append; never edit a shipped entry.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
@@ -110,14 +111,8 @@ class SqliteDatabase:
     @contextmanager
     def tx(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         """A transaction: IMMEDIATE for changes, DEFERRED for a consistent multi-table read."""
-        with self.connect() as conn:
-            conn.execute(f"BEGIN {mode}")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self.connect() as conn, transaction(conn, mode):
+            yield conn
 
     def mapped(self, exc: sqlite3.Error) -> ConflictError | ConfigError:
         text = str(exc)

@@ -23,6 +23,7 @@ from typing import Any
 
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.sqlite_tx import transaction
 
 # {time}: a Unix timestamp column (SQLite's REAL is a double; PostgreSQL's REAL would be a float4).
 SCHEMA = (
@@ -79,13 +80,8 @@ class OAuthStore:
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(conn):
                 yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
         finally:
             conn.close()
 

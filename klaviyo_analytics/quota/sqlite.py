@@ -26,6 +26,7 @@ from klaviyo_analytics.quota.base import (
     earliest,
     encode_entry,
 )
+from klaviyo_analytics.sqlite_tx import transaction
 
 BUSY_TIMEOUT_SECONDS = 10.0
 # Expired-and-stale cache rows are swept once every this many writes.
@@ -70,14 +71,8 @@ class SqliteStore:
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
         try:
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(self._connection()) as db:
                 yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._local.db = None  # a broken connection is reopened on the next call
             raise StoreUnavailable(f"the quota file cannot be used ({type(exc).__name__}: {exc})") from None

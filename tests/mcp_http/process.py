@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import httpx
 
 from klaviyo_analytics.auth.users import hash_password
 from klaviyo_analytics.sandbox import Sandbox, serve
-from tests.reliability.harness import REPO, environment, free_port, make_sandbox
+from tests.reliability.harness import REPO, environment, free_port, machine, make_sandbox
 
 PASSWORDS = {"alice": "alice-login-passw0rd-e2e", "bob": "bob-login-passw0rd-e2e"}
 ALICE_TOKEN = "alice-static-token-for-mcp-http-0001"
@@ -87,11 +86,7 @@ def mcp_http_server(directory: Path, port: int | None = None, **extra: str) -> I
         (directory / "users.toml").parent.mkdir(parents=True, exist_ok=True)
         (directory / "users.toml").write_text(users_toml(accounts))
         env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(directory / "home"),
-            "XDG_CONFIG_HOME": str(directory / "home" / "config"),
-            "XDG_DATA_HOME": str(directory / "home" / "data"),
-            "PYTHONPATH": str(REPO),
+            **machine(directory),
             "LOG_LEVEL": "DEBUG",
             "USERS_FILE": str(directory / "users.toml"),
             "ALICE_TOKEN": ALICE_TOKEN,

@@ -30,7 +30,7 @@ from mcp.client.stdio import stdio_client
 from klaviyo_analytics.actions import SqliteLedger
 from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_analytics.sandbox import Sandbox, serve
-from tests.reliability.harness import REPO, environment, free_port
+from tests.reliability.harness import REPO, environment, free_port, machine
 
 REST_TOKEN = "rest-token-reliability-0001"
 APPROVER_TOKEN = "approver-token-reliability-0001"
@@ -210,14 +210,7 @@ def cluster(sb: Sandbox, directory: Path, *, with_mcp: bool = True, **extra: str
     """
     with serve(sb) as base_url:
         settings = {"REST_API_KEY": REST_TOKEN, "APPROVER_TOKENS": APPROVER_TOKEN, "REST_RATE_LIMIT": "100000/minute"}
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(directory / "home"),
-            "XDG_CONFIG_HOME": str(directory / "home" / "config"),
-            "XDG_DATA_HOME": str(directory / "home" / "data"),
-            "PYTHONPATH": str(REPO),
-            **environment(sb, directory, base_url, **{**settings, **extra}),
-        }
+        env = {**machine(directory), **environment(sb, directory, base_url, **{**settings, **extra})}
         node = Cluster(sb, directory, env, rest_token=env["REST_API_KEY"], approver_token=env["APPROVER_TOKENS"])
         node.log_dir.mkdir(parents=True, exist_ok=True)
         try:

@@ -54,6 +54,18 @@ def environment(sb: Sandbox, directory: Path, base_url: str | None = None, **ext
     return env
 
 
+def machine(directory: Path) -> dict[str, str]:
+    """A process's own home, config and data dirs under ``directory`` (another machine's, in effect),
+    with this checkout importable."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(directory / "home"),
+        "XDG_CONFIG_HOME": str(directory / "home" / "config"),
+        "XDG_DATA_HOME": str(directory / "home" / "data"),
+        "PYTHONPATH": str(REPO),
+    }
+
+
 def settings_for(sb: Sandbox, directory: Path, base_url: str | None = None, **extra: str) -> Settings:
     return load_settings(environment(sb, directory, base_url, **extra), use_dotenv=False)
 

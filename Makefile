@@ -74,8 +74,9 @@ clean:
 smoke: $(STAMP)
 	$(BIN)/python live_smoke.py $(if $(ACCOUNT),--account $(ACCOUNT))
 
-# Deeper fuzzing than `make test` runs: schemathesis over the live REST API (gunicorn + sandbox on
-# loopback, ~4,000 cases) and hypothesis over every MCP tool (2,400 calls); prints the counts.
+# Deeper fuzzing than `make test` runs: schemathesis with every one of its checks over the live REST
+# API (gunicorn + sandbox on loopback, ~4,500 cases) and hypothesis over every MCP tool (2,400
+# calls); prints the counts.
 .PHONY: fuzz
 fuzz: $(STAMP)
 	FUZZ_EXAMPLES=100 MCP_FUZZ_EXAMPLES=100 $(BIN)/python -m pytest tests/rest/test_fuzz.py \

@@ -19,8 +19,10 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError, NoBackChannelError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp.shared.message import SessionMessage
+from mcp_types import INVALID_PARAMS, PARSE_ERROR, CallToolResult, ErrorData, JSONRPCError, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
@@ -203,6 +205,36 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
     return server
 
 
+PARSE_ERROR_MESSAGE = "Parse error: the line is not a JSON-RPC 2.0 message; send one JSON object per line"
+
+
+async def run_stdio(server: MCPServer) -> None:
+    """``server.run("stdio")`` plus one answer the SDK leaves out: a line it cannot parse gets a
+    JSON-RPC parse error (``id`` null, code -32700, as JSON-RPC 2.0 asks) instead of silence. The
+    SDK's stdio reader hands such lines on as exceptions and its dispatcher only logs them at
+    debug level; a relay answers them and passes everything else through unchanged. (It drives the
+    SDK's low-level server, ``_lowlevel_server``, as ``run_stdio_async`` does: the SDK has no
+    public hook for this.)"""
+    lowlevel = server._lowlevel_server
+    async with stdio_server() as (read_stream, write_stream):
+        send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+        async def relay() -> None:
+            async with send, read_stream:
+                async for item in read_stream:
+                    if isinstance(item, Exception):
+                        log.info("mcp.unparseable_line", error_type=type(item).__name__)
+                        error = ErrorData(code=PARSE_ERROR, message=PARSE_ERROR_MESSAGE)
+                        await write_stream.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+                    else:
+                        await send.send(item)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(relay)
+            await lowlevel.run(receive, write_stream, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="server.py", description="The klaviyo-mcp MCP server.")
     parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
@@ -217,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         if args.transport == "stdio":
-            build_server(settings).run("stdio")
+            anyio.run(run_stdio, build_server(settings))
             return 0
         from dataclasses import replace
 

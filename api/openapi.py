@@ -21,7 +21,8 @@ from pydantic.json_schema import models_json_schema
 from api.auth import is_console
 from api.errors import HTTP_CODES
 from klaviyo_analytics.actions.flow_guard import ACKNOWLEDGEMENTS
-from klaviyo_analytics.errors import ALL_ERRORS
+from klaviyo_analytics.errors import ALL_ERRORS, RULES
+from klaviyo_analytics.schemas.actions import ACTION_ID_PATTERN
 from klaviyo_analytics.schemas.common import ErrorBody
 from klaviyo_analytics.tools import CATALOG, ToolSpec
 
@@ -32,7 +33,9 @@ DESCRIPTION = (
     "token: `Authorization: Bearer <token>` or `X-API-Key: <token>`. Tool routes return the envelope "
     "`{data, metadata, warnings}`; every error is `{error: {code, message, details}}`, and a route's "
     "error statuses are listed with it. Limits: REST_RATE_LIMIT per token (429 RATE_LIMITED), 256 KiB "
-    "bodies (413), JSON nested at most 32 deep (400)."
+    "bodies (413), JSON nested at most 32 deep (400). Schemas state every constraint of a single field; "
+    "rules that join fields (or a field and the account) are listed in `x-rules`, and a 400 that breaks "
+    "one names it in `details.rule`."
 )
 IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
 ERROR_STATUSES = {
@@ -148,6 +151,10 @@ EXTRA_ROUTES: dict[str, Route] = {
 }  # fmt: skip
 
 
+# Path parameters of the routes that are not tools, as strictly as the routes check them.
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {"action_id": {"type": "string", "pattern": ACTION_ID_PATTERN}}
+
+
 def openapi_path(rule: str) -> str:
     """Flask's ``/v1/flows/<flow_id>/structure`` (or ``<string:flow_id>``) as ``/v1/flows/{flow_id}/structure``."""
     return re.sub(r"<(?:[a-z_]+:)?([A-Za-z_][A-Za-z0-9_]*)>", r"{\1}", rule)
@@ -200,10 +207,16 @@ def or_null(prop: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [inner, {"type": "null"}], **described}
 
 
-def tool_operation(spec: ToolSpec, envelope_ref: dict[str, Any], path_params: list[str]) -> dict[str, Any]:
-    schema = spec.input_schema
+def tool_operation(
+    spec: ToolSpec, envelope_ref: dict[str, Any], path_params: list[str], *, several_accounts: bool = False
+) -> dict[str, Any]:
+    schema = spec.contract_schema
     properties: dict[str, Any] = schema.get("properties", {})
     required = set(schema.get("required", []))
+    if several_accounts and "account" in properties:
+        # With more than one account configured, leaving it out (or null) is refused: say so.
+        required.add("account")
+        properties = {**properties, "account": {**properties["account"], "description": "Required: several accounts."}}
     parameters = [_describe_param(name, properties.get(name, {"type": "string"}), "path", True) for name in path_params]
     operation: dict[str, Any] = {
         "operationId": spec.name,
@@ -218,7 +231,7 @@ def tool_operation(spec: ToolSpec, envelope_ref: dict[str, Any], path_params: li
     if spec.method == "GET":
         parameters += [_describe_param(name, prop, "query", name in required) for name, prop in rest.items()]
     else:
-        nullable = nullable_fields(spec)
+        nullable = nullable_fields(spec) - required
         body = {**schema, "properties": {name: or_null(p) if name in nullable else p for name, p in rest.items()}}
         body_required = sorted(required - set(path_params))
         body.pop("required", None)
@@ -240,7 +253,8 @@ def extra_operation(route: Route, path_params: list[str], decision: dict[str, An
     if route.public:
         operation["security"] = []
     if path_params:
-        operation["parameters"] = [_describe_param(name, {"type": "string"}, "path", True) for name in path_params]
+        operation["parameters"] = [_describe_param(name, PATH_SCHEMAS.get(name, {"type": "string"}), "path", True)
+                                   for name in path_params]  # fmt: skip
     if route.request is not None:
         operation["requestBody"] = route.request
     responses = {"200": _ok(content, limited=not route.public), **route.extra_responses}
@@ -263,6 +277,8 @@ def _decision_schema(refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def build_document(app: Flask) -> dict[str, Any]:
+    service = app.extensions.get("klaviyo_service")
+    several = service is not None and len(service.registry.names) > 1
     tools = {spec.name: spec for spec in CATALOG}
     routed = [spec for spec in CATALOG if spec.name in app.view_functions]
     keys = [(spec.envelope, "serialization") for spec in routed] + [(spec.result, "serialization") for spec in routed]
@@ -278,7 +294,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         params = sorted(rule.arguments, key=rule.rule.index)
         for method in sorted(set(rule.methods or ()) - IMPLICIT_METHODS):
             if rule.endpoint in tools:
-                operation = tool_operation(tools[rule.endpoint], refs[rule.endpoint], params)
+                operation = tool_operation(tools[rule.endpoint], refs[rule.endpoint], params, several_accounts=several)
             elif rule.endpoint in EXTRA_ROUTES:
                 operation = extra_operation(EXTRA_ROUTES[rule.endpoint], params, decision)
             else:
@@ -295,6 +311,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             "title": "klaviyo-mcp REST API",
             "version": str(app.extensions.get("klaviyo_version", "0")),
             "description": DESCRIPTION,
+            "x-rules": dict(RULES),
         },
         "security": SECURITY,
         "paths": paths,

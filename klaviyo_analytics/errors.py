@@ -73,6 +73,23 @@ class UnknownAccountError(KlaviyoMCPError):
     http_status = 404
 
 
+# Rules that join several fields (or a field and the account), which a JSON schema cannot state:
+# an INVALID_ARGUMENT that breaks one names it in ``details.rule``; /openapi.json lists them all.
+RULES = {
+    "window": "start_date+end_date or timeframe (prior_* likewise), never both and never neither; "
+    "end_date not before start_date; not starting in the future; at most 10 years",
+    "window_fits_report": "the window fits the report asked for: hourly at most 7 days, daily at most 366, "
+    "segment data from 2023-06-01, a series within the report calls Klaviyo allows",
+    "applies_to": "a field that applies to one entity only (statistics, entity_id: entity=flow)",
+    "one_target": "exactly one target: seed_demo_profiles list_id or new_list_name; predictive_analytics "
+    "list_id or segment_id",
+    "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
+    "account_state": "what the account holds: a default sender when from_email is left out; a profile "
+    "for every email or id given",
+}
+FITS = "window_fits_report"
+
+
 class InvalidArgumentError(KlaviyoMCPError):
     code = "INVALID_ARGUMENT"
     http_status = 400

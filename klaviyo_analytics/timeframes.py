@@ -101,7 +101,9 @@ def resolve_period(
     """The window a call asks for: explicit dates or a preset, never both, never neither."""
     start_field, end_field = f"{prefix}start_date", f"{prefix}end_date"
     if timeframe is not None and (start_date is not None or end_date is not None):
-        raise InvalidArgumentError(f"give either {start_field}+{end_field} or timeframe, not both", field="timeframe")
+        raise InvalidArgumentError(
+            f"give either {start_field}+{end_field} or timeframe, not both", field="timeframe", rule="window"
+        )
     if timeframe is not None:
         return preset_period(timeframe, today)
     if start_date is None and end_date is None:
@@ -111,26 +113,34 @@ def resolve_period(
             f"a window is required: {start_field}+{end_field} (YYYY-MM-DD) or timeframe ({', '.join(PRESETS)})",
             field="timeframe",
             allowed=list(PRESETS),
+            rule="window",
         )
     if start_date is None or end_date is None:
         missing = start_field if start_date is None else end_field
-        raise InvalidArgumentError(f"{start_field} and {end_field} go together; {missing} is missing", field=missing)
+        raise InvalidArgumentError(
+            f"{start_field} and {end_field} go together; {missing} is missing", field=missing, rule="window"
+        )
     for name, value in ((start_field, start_date), (end_field, end_date)):
         if not EARLIEST_DATE <= value <= LATEST_DATE:
             raise InvalidArgumentError(f"{name} must be between {EARLIEST_DATE} and {LATEST_DATE}", field=name)
     if end_date < start_date:
-        raise InvalidArgumentError(f"{end_field} ({end_date}) is before {start_field} ({start_date})", field=end_field)
+        raise InvalidArgumentError(
+            f"{end_field} ({end_date}) is before {start_field} ({start_date})", field=end_field, rule="window"
+        )
     # Today is a day later east of UTC (up to UTC+14); a window starting after that has no data anywhere.
     if start_date > today + timedelta(days=1):
         raise InvalidArgumentError(
             f"{start_field} ({start_date}) is in the future (today is {today}): there is no data yet; "
             "give a window that starts today or earlier",
             field=start_field,
+            rule="window",
         )
     period = Period(start_date, end_date)
     if end_date + timedelta(days=1) > add_years(start_date, MAX_YEARS):
         raise InvalidArgumentError(
-            f"the window is longer than {MAX_YEARS} years; narrow {start_field}..{end_field}", field=end_field
+            f"the window is longer than {MAX_YEARS} years; narrow {start_field}..{end_field}",
+            field=end_field,
+            rule="window",
         )
     return period
 

@@ -35,6 +35,7 @@ from klaviyo_analytics.errors import (
     DeadlineExceededError,
     KlaviyoMCPError,
     MissingScopeError,
+    NotFoundError,
     RateLimitedError,
     UpstreamAuthError,
     UpstreamError,
@@ -92,6 +93,7 @@ class Run:
             elif entry.status == "resolved":
                 self.unconfirmed.discard(sid)  # the person looked: their answer replaces our doubt
                 self.snapshots.pop(sid, None)
+                self.adopt.pop(sid, None)  # the latest answer counts
                 if entry.result.get("resolution") == "adopt":
                     self.adopt[sid] = str(entry.result["id"])
 
@@ -212,7 +214,13 @@ class Run:
         object_id = self.adopt[sid]
         include = (check.get("params") or {}).get("include")
         params = {"include": include} if include else None
-        document = self.call(sid, "GET", f"{check['path']}/{object_id}", params=params)
+        try:
+            document = self.call(sid, "GET", f"{check['path']}/{object_id}", params=params)
+        except NotFoundError:
+            raise adoption.NeedsAttention(
+                f"{object_id} does not exist in this account; resolve again with the id of what the step made.",
+                candidates=[object_id],
+            ) from None
         data = document.get("data") if isinstance(document, dict) else None
         if plans.dig(data, "attributes.name") != check["name"]:
             raise adoption.NeedsAttention(

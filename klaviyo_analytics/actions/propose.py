@@ -56,7 +56,7 @@ class Reader:
         found = self.one(path)
         if found is None:
             ident = path.rsplit("/", 1)[-1]
-            raise InvalidArgumentError(f"no {what} with id {ident!r} in this account; check the id.", field=field)
+            raise NotFoundError(f"no {what} with id {ident!r} in this account; check the id.", field=field)
         return found
 
     def same_name(self, path: str, name: str, params: dict[str, str] | None = None) -> list[str]:
@@ -142,7 +142,9 @@ def propose_seed_demo_profiles(
     account = service.account(params.account)
     reader = Reader(service, account, ctx)
     if (params.list_id is None) == (params.new_list_name is None):
-        raise InvalidArgumentError("give exactly one of list_id (an existing list) or new_list_name.", field="list_id")
+        raise InvalidArgumentError(
+            "give exactly one of list_id (an existing list) or new_list_name.", field="list_id", rule="one_target"
+        )
     plan: list[dict[str, Any]] = []
     warnings: list[str] = []
     if params.list_id is not None:
@@ -191,7 +193,9 @@ def propose_add_profiles_to_list(
     account = service.account(params.account)
     reader = Reader(service, account, ctx)
     if not params.emails and not params.profile_ids:
-        raise InvalidArgumentError("give the profiles to add: emails or profile_ids.", field="emails")
+        raise InvalidArgumentError(
+            "give the profiles to add: emails or profile_ids.", field="emails", rule="some_profiles"
+        )
     found = reader.require(f"/api/lists/{params.list_id}", "list_id", "list")
     ids: list[str] = []
     for field, values in (("email", params.emails or []), ("id", params.profile_ids or [])):
@@ -205,6 +209,7 @@ def propose_add_profiles_to_list(
                 "remove them (or seed them first).",
                 field=name,
                 unknown=unknown,
+                rule="account_state",
             )
         ids += [known[v] for v in wanted]
     ids = list(dict.fromkeys(ids))
@@ -222,7 +227,7 @@ def _audience(reader: Reader, audience_id: str) -> str:
         found = reader.one(f"/api/{kind}s/{audience_id}")
         if found is not None:
             return f"the {kind} {_shown(found)!r} ({audience_id})"
-    raise InvalidArgumentError(f"no list or segment with id {audience_id!r} in this account.", field="audience_id")
+    raise NotFoundError(f"no list or segment with id {audience_id!r} in this account.", field="audience_id")
 
 
 def propose_campaign_draft(
@@ -238,7 +243,9 @@ def propose_campaign_draft(
         from_email = from_email or contact.get("default_sender_email")
         from_label = from_label or contact.get("default_sender_name")
     if not from_email:
-        raise InvalidArgumentError("the account has no default sender; give from_email.", field="from_email")
+        raise InvalidArgumentError(
+            "the account has no default sender; give from_email.", field="from_email", rule="account_state"
+        )
     content = {
         "subject": params.subject, "preview_text": params.preview_text, "from_email": from_email,
         "from_label": from_label, "reply_to_email": params.reply_to_email,

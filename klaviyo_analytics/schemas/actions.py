@@ -11,7 +11,15 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, StrictModel, one_of
+from klaviyo_analytics.schemas.common import (
+    CONTRACT_KEY,
+    AccountParams,
+    KlaviyoId,
+    OutputModel,
+    StrictModel,
+    contract,
+    one_of,
+)
 from klaviyo_analytics.untrusted import UntrustedSummary
 
 # Only example.com (RFC 2606, reserved for examples): seeded profiles can never reach a real inbox.
@@ -29,13 +37,19 @@ def _email(value: str) -> str:
     return value
 
 
+# What _demo_domain accepts, spelled for the REST contract: any case, surrounding spaces.
+_DEMO_DOMAIN_PATTERN = (
+    r"^\s*" + "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in DEMO_DOMAIN) + r"\s*$"
+)
+
+
 def _demo_domain(value: str) -> str:
     if value.strip().lower() != DEMO_DOMAIN:
         raise ValueError(f"demo profiles use {DEMO_DOMAIN} only, so they can never reach a real inbox")
     return DEMO_DOMAIN
 
 
-Email = Annotated[str, AfterValidator(_email)]
+Email = Annotated[str, AfterValidator(_email), contract(pattern=_EMAIL.pattern, maxLength=254)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 ACTION_ID_PATTERN = r"^act_[A-Za-z0-9_-]{1,64}$"
 ActionId = Annotated[str, StringConstraints(pattern=ACTION_ID_PATTERN)]
@@ -51,7 +65,7 @@ class SeedDemoProfilesParams(AccountParams):
     count: int = Field(3, ge=1, le=MAX_DEMO_PROFILES)
     list_id: KlaviyoId | None = Field(None, description="Or new_list_name.")
     new_list_name: Text | None = None
-    domain: Annotated[str, AfterValidator(_demo_domain)] = DEMO_DOMAIN
+    domain: Annotated[str, AfterValidator(_demo_domain), contract(pattern=_DEMO_DOMAIN_PATTERN)] = DEMO_DOMAIN
     spend_90d: float = Field(300.0, ge=0)
 
 
@@ -82,7 +96,8 @@ class SegmentParams(AccountParams):
 
 class PauseFlowParams(AccountParams):
     flow_id: KlaviyoId
-    status: str = "manual"  # or draft; live is refused
+    # manual or draft; live is refused (FORBIDDEN_ACTION: it would start sending)
+    status: str = Field("manual", json_schema_extra={CONTRACT_KEY: {"enum": ["manual", "draft", "live"]}})
 
 
 class ActionParams(StrictModel):

@@ -6,14 +6,23 @@ import re
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from klaviyo_analytics.timeframes import Preset
 
+# Constraints kept out of tools/list (its size costs context on every turn) but stated in the REST
+# contract: ``ToolSpec.contract_schema`` merges them into the field's schema, ``input_schema`` drops them.
+CONTRACT_KEY = "x-contract"
+
+
+def contract(**constraints: Any) -> Any:
+    """``Field`` metadata carrying JSON-schema constraints for the REST contract only."""
+    return Field(json_schema_extra={CONTRACT_KEY: constraints})
+
 
 def matching(pattern: str, rule: str) -> AfterValidator:
-    """A format check enforced on input but kept out of the JSON schema (tools/list size);
-    the error states the rule when it matters."""
+    """A format check enforced on input but kept out of tools/list (see :func:`full_pattern` for
+    the REST contract); the error states the rule when it matters."""
     compiled = re.compile(pattern)
 
     def check(value: str) -> str:
@@ -24,8 +33,13 @@ def matching(pattern: str, rule: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def full_pattern(pattern: str) -> Any:
+    return contract(pattern=f"^(?:{pattern})$")
+
+
+_KLAVIYO_ID = r"[A-Za-z0-9]{1,64}"
 # Klaviyo ids are alphanumeric; checking them here keeps path characters out of URLs.
-KlaviyoId = Annotated[str, matching(r"[A-Za-z0-9]{1,64}", "a Klaviyo id: 1-64 letters and digits")]
+KlaviyoId = Annotated[str, matching(_KLAVIYO_ID, "a Klaviyo id: 1-64 letters and digits"), full_pattern(_KLAVIYO_ID)]
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -45,7 +59,16 @@ def _calendar_date(value: Any) -> date:
     raise ValueError(f"must be {DATE_RULE}")
 
 
-CalendarDate = Annotated[date, BeforeValidator(_calendar_date)]
+# The window bounds (timeframes.EARLIEST_DATE..LATEST_DATE, 2012-01-01..2100-12-31) as a pattern: each
+# month's days, and 29 February in leap years only (2100 is not one), so the contract says exactly
+# which strings are dates here.
+_YEAR = r"(?:201[2-9]|20[2-9]\d|2100)"
+_MONTH_DAY = (
+    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|02-(?:0[1-9]|1\d|2[0-8]))"
+)
+_LEAP = r"20(?:1[26]|[2468][048]|[3579][26])"
+DATE_PATTERN = rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29)$"
+CalendarDate = Annotated[date, BeforeValidator(_calendar_date), contract(pattern=DATE_PATTERN, format=None)]
 
 
 def one_of(allowed: tuple[str, ...], what: str) -> Any:
@@ -57,12 +80,14 @@ def one_of(allowed: tuple[str, ...], what: str) -> Any:
             raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
         return value
 
-    return Annotated[str, AfterValidator(check)]
+    return Annotated[str, AfterValidator(check), contract(enum=list(allowed))]
 
 
+_ACCOUNT = r"[a-z0-9][a-z0-9_-]{0,63}"
 AccountName = Annotated[
     str,
-    matching(r"[a-z0-9][a-z0-9_-]{0,63}", "an account name from accounts.toml: lowercase letters, digits, - and _"),
+    matching(_ACCOUNT, "an account name from accounts.toml: lowercase letters, digits, - and _"),
+    full_pattern(_ACCOUNT),
     # Not described per tool (tools/list bytes): the server instructions say it once.
 ]
 

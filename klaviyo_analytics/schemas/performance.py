@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.health import BandsSource
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
+from klaviyo_analytics.schemas.common import CONTRACT_KEY, AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.untrusted import UntrustedText
 
 
@@ -55,9 +55,23 @@ class CampaignPerformanceResult(OutputModel):
 CampaignChannel = Literal["email", "sms", "mobile_push"]
 
 
+CAMPAIGN_STATUSES = (
+    "Scheduled", "Sent", "Draft", "Cancelled", "Adding Recipients", "Sending", "Variations Sent", "Sending Segments",
+    "Cancelled: Smart Sending", "Preparing to send", "Cancelled: Account Disabled", "Cancelled: No Recipients",
+    "Preparing to schedule", "Cancelled: Internal Error", "Queued without Recipients", "Cancelled: Billing Limit",
+    "Cancelled: Misconfigured", "Unknown",
+)  # fmt: skip
+
+
 class GetCampaignsParams(AccountParams):
     channel: CampaignChannel | None = Field(None, description="Only this channel (default: email and sms).")
-    status: str | None = Field(None, max_length=40, description="e.g. Sent, Draft, Scheduled.")
+    # Checked by the tool (its error lists them); the REST contract states them, tools/list does not.
+    status: str | None = Field(
+        None,
+        max_length=40,
+        description="e.g. Sent, Draft, Scheduled.",
+        json_schema_extra={CONTRACT_KEY: {"enum": list(CAMPAIGN_STATUSES)}},
+    )
     name_contains: str | None = Field(None, min_length=1, max_length=100)
     archived: bool = False
 

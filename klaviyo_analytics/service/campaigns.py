@@ -17,6 +17,7 @@ from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.health import BandsSource, mpp_warning
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.performance import (
+    CAMPAIGN_STATUSES,
     Audiences,
     CampaignOut,
     CampaignPerformanceParams,
@@ -118,14 +119,6 @@ def get_campaign_performance(
         period=period,
         warnings=warnings,
     )
-
-
-CAMPAIGN_STATUSES = (
-    "Scheduled", "Sent", "Draft", "Cancelled", "Adding Recipients", "Sending", "Variations Sent", "Sending Segments",
-    "Cancelled: Smart Sending", "Preparing to send", "Cancelled: Account Disabled", "Cancelled: No Recipients",
-    "Preparing to schedule", "Cancelled: Internal Error", "Queued without Recipients", "Cancelled: Billing Limit",
-    "Cancelled: Misconfigured", "Unknown",
-)  # fmt: skip
 
 
 def get_campaigns(svc: KlaviyoService, params: GetCampaignsParams, ctx: CallContext) -> ToolResult[GetCampaignsResult]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from klaviyo_analytics import untrusted
-from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, NotFoundError
+from klaviyo_analytics.errors import FITS, ConfigError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
@@ -144,11 +144,11 @@ def query_metric_aggregates(
     assert period is not None
     if params.interval == "hourly" and period.days > INTERVAL_MAX_DAYS["hourly"]:
         raise InvalidArgumentError(
-            "hourly buckets cover at most 7 days; use daily or a shorter window", field="interval"
+            "hourly buckets cover at most 7 days; use daily or a shorter window", field="interval", rule=FITS
         )
     if params.interval == "daily" and period.days > MAX_DAILY_DAYS:
         raise InvalidArgumentError(
-            f"daily buckets cover at most {MAX_DAILY_DAYS} days; use weekly or monthly", field="interval"
+            f"daily buckets cover at most {MAX_DAILY_DAYS} days; use weekly or monthly", field="interval", rule=FITS
         )
     metric = resolve_metric(svc, account, params.metric, ctx)
     measurements: list[str] = list(dict.fromkeys(params.measurements))

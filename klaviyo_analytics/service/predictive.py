@@ -41,7 +41,7 @@ def get_predictive_analytics(
     svc: KlaviyoService, params: PredictiveParams, ctx: CallContext
 ) -> ToolResult[PredictiveResult]:
     if (params.list_id is None) == (params.segment_id is None):
-        raise InvalidArgumentError("give exactly one of list_id or segment_id", field="list_id")
+        raise InvalidArgumentError("give exactly one of list_id or segment_id", field="list_id", rule="one_target")
     account = svc.account(params.account)
     kind, ident = ("list", params.list_id) if params.list_id else ("segment", params.segment_id)
     query = {"additional-fields[profile]": "predictive_analytics", "fields[profile]": "predictive_analytics",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from klaviyo_analytics.errors import DeadlineExceededError, InvalidArgumentError, RateLimitedError
+from klaviyo_analytics.errors import FITS, DeadlineExceededError, InvalidArgumentError, RateLimitedError
 from klaviyo_analytics.schemas.segments import (
     SegmentGrowthParams,
     SegmentGrowthResult,
@@ -81,6 +81,7 @@ def _window(svc: KlaviyoService, params: SegmentGrowthParams) -> tuple[Period, l
             f"Klaviyo has no segment report data before {DATA_START}; the window starts {period.start}. "
             f"Set start_date to {DATA_START} or later.",
             field=field,
+            rule=FITS,
         )
     chunks = chunk(period, INTERVAL_MAX_DAYS[params.interval])
     if len(chunks) > MAX_CHUNKS:
@@ -89,6 +90,7 @@ def _window(svc: KlaviyoService, params: SegmentGrowthParams) -> tuple[Period, l
             f"allows 2 a minute; use a coarser interval (weekly or monthly) or a window of at most "
             f"{MAX_CHUNKS * INTERVAL_MAX_DAYS[params.interval]} days",
             field="interval",
+            rule=FITS,
         )
     return period, chunks
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.errors import FITS, InvalidArgumentError
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.trends import (
     REPORT_STATISTICS,
@@ -148,7 +148,7 @@ def campaign_series(
     svc: KlaviyoService, account: Account, period: Period, params: OverTimeParams, ctx: CallContext
 ) -> tuple[list[str], list[SeriesRow], list[str]]:
     if params.interval == "hourly" and period.days > 7:
-        raise InvalidArgumentError("hourly campaign trends cover at most 7 days", field="interval")
+        raise InvalidArgumentError("hourly campaign trends cover at most 7 days", field="interval", rule=FITS)
     names = [name for pairs in CAMPAIGN_METRICS.values() for name, _ in pairs]
     metrics = find_metrics(svc, account, names, ctx)
     warnings = [f"Metric {n!r} does not exist in this account; it counts as 0." for n in names if n not in metrics]
@@ -217,9 +217,10 @@ def get_performance_over_time(
                 "statistics applies to entity=flow; campaign trends return recipients, opens_unique, clicks_unique, "
                 "conversions and conversion_value",
                 field="statistics",
+                rule="applies_to",
             )
         if params.entity_id:
-            raise InvalidArgumentError("entity_id applies to entity=flow", field="entity_id")
+            raise InvalidArgumentError("entity_id applies to entity=flow", field="entity_id", rule="applies_to")
         dates, rows, warnings = campaign_series(svc, account, period, params, ctx)
         warnings.insert(0, CAMPAIGN_TREND_WARNING)
     if not rows:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from klaviyo_analytics.schemas.common import Envelope, OutputModel, StrictModel
+from klaviyo_analytics.schemas.common import CONTRACT_KEY, Envelope, OutputModel, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
 # Length limits at least this large are enforced but not advertised (they inform no choice).
@@ -64,6 +64,13 @@ class ToolSpec:
         return compact_schema(self.params.model_json_schema())
 
     @cached_property
+    def contract_schema(self) -> dict[str, Any]:
+        """``input_schema`` with every constraint the input validators enforce (patterns, enums,
+        length ceilings): the REST contract (``/openapi.json``) states exactly what is accepted,
+        where ``tools/list`` keeps them out to stay small (the errors state them when it matters)."""
+        return compact_schema(self.params.model_json_schema(), contract=True)
+
+    @cached_property
     def output_schema(self) -> dict[str, Any]:
         schema = compact_schema(self.envelope.model_json_schema(mode="serialization"), output=True)
         # The metadata block is identical for every tool (account, period, revision, latency_ms);
@@ -72,7 +79,7 @@ class ToolSpec:
         return schema
 
 
-def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str, Any]:
+def compact_schema(schema: dict[str, Any], *, output: bool = False, contract: bool = False) -> dict[str, Any]:
     """The same contract in fewer bytes: every tool's schemas go to the model on every turn.
 
     $refs are inlined (the models are not recursive), generated titles and ``null`` defaults
@@ -81,7 +88,8 @@ def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str,
     levels deep — the envelope and the fields of ``data`` — and anything nested further is only
     ``object`` or ``array``; no ``required`` lists (every declared field is always present). Rows
     are described in the README's generated tool reference; spelling them out here would double
-    the size of ``tools/list``.
+    the size of ``tools/list``. With ``contract``, the constraints fields declare under
+    :data:`CONTRACT_KEY` (``schemas/common.py``) and the generous length ceilings are kept.
     """
     defs = schema.get("$defs", {})
 
@@ -94,11 +102,14 @@ def compact_schema(schema: dict[str, Any], *, output: bool = False) -> dict[str,
             return resolve(defs[node["$ref"].rsplit("/", 1)[-1]])
         out = {}
         for key, value in node.items():
-            if key in {"$defs", "title"} or (key == "default" and value is None):
+            if key in {"$defs", "title", CONTRACT_KEY} or (key == "default" and value is None):
                 continue
-            if key == "maxLength" and value >= GENEROUS_LENGTH:
+            if key == "maxLength" and value >= GENEROUS_LENGTH and not contract:
                 continue  # a ceiling no sensible value nears; still enforced on input
             out[key] = {k: resolve(v) for k, v in value.items()} if key == "properties" else resolve(value)
+        if contract and isinstance(node.get(CONTRACT_KEY), dict):
+            for key, value in node[CONTRACT_KEY].items():  # None removes (a date's format: its pattern says more)
+                out.pop(key, None) if value is None else out.__setitem__(key, value)
         variants = out.get("anyOf")
         if isinstance(variants, list) and len(variants) == 2 and {"type": "null"} in variants:
             (inner,) = [v for v in variants if v != {"type": "null"}]

@@ -155,3 +155,18 @@ def test_proposals_warn_about_a_same_named_proposal_not_yet_run(env: Env) -> Non
     seeded = env.call("klaviyo_propose_seed_demo_profiles", count=1, new_list_name="Dup")
     assert any(first in w and answer["data"]["action_id"] in w for w in seeded["warnings"])
     assert not any("not yet run" in w for w in env.call("klaviyo_propose_create_list", name="Other")["warnings"])
+
+
+def test_a_wrong_adopted_id_stops_again_and_the_latest_answer_counts(env: Env) -> None:
+    action_id = env.propose("create_list", name="Retry me")
+    env.approve(action_id)
+    body = {"data": {"type": "list", "attributes": {"name": "Retry me"}}}
+    race(env, "/api/lists", lambda: env.post_as_someone_else("/api/lists", body) and None, applied=True)
+    candidates = env.error("klaviyo_execute_action", action_id=action_id).details["candidates"]
+    env.service = env.make_service()
+    env.ledger.resolve(action_id, "adopt", "approver:alice", "NoSuchList1")
+    error = env.error("klaviyo_execute_action", action_id=action_id)
+    assert error.details["status"] == "needs_attention" and "does not exist" in error.message
+    env.ledger.resolve(action_id, "adopt", "approver:alice", candidates[0])
+    answer = env.call("klaviyo_execute_action", action_id=action_id)["data"]
+    assert answer["status"] == "succeeded" and answer["created"]["create_list"]["id"] == candidates[0]

@@ -227,3 +227,40 @@ def test_create_refuses_bad_input(ledger: SqliteLedger, field: str, kwargs: dict
         ledger.create_proposal(**{**args, **kwargs})  # type: ignore[arg-type]
     assert err.value.field == field
     assert ledger.list_proposals() == []
+
+
+def test_needs_attention_is_left_only_by_a_persons_resolution(ledger: SqliteLedger, running: ExecutionHandle) -> None:
+    pid, owner = running.proposal.id, running.lease_owner
+    with pytest.raises(ConflictError, match="only a proposal in needs_attention"):
+        ledger.resolve(pid, "none", "alice")
+    with pytest.raises(InvalidArgumentError, match="names its step"):
+        ledger.finish(pid, owner, succeeded=False, error={"code": "CONFLICT", "message": "?"}, attention=True)
+    error = {"code": "CONFLICT", "message": "two candidates", "step_id": "create"}
+    stopped = ledger.finish(pid, owner, succeeded=False, error=error, attention=True)
+    assert stopped.status is S.NEEDS_ATTENTION
+    with pytest.raises(ConflictError, match="resolve it first"):
+        ledger.begin_execution(pid, "cli", 30)  # no executor moves it on
+    for bad, object_id in (("guess", None), ("adopt", None), ("none", "L1"), ("adopt", "../L1")):
+        with pytest.raises(InvalidArgumentError):
+            ledger.resolve(pid, bad, "alice", object_id)
+    resumed = ledger.resolve(pid, "adopt", "alice", "L1", note="checked in Klaviyo")
+    assert resumed.status is S.APPROVED
+    execution = ledger.get_execution(pid)
+    assert execution is not None and execution.journal[-1].status == "resolved"
+    assert execution.journal[-1].result == {
+        "resolution": "adopt",
+        "id": "L1",
+        "by": "alice",
+        "note": "checked in Klaviyo",
+    }
+    again = ledger.begin_execution(pid, "cli", 30)
+    assert again.attempt == 2 and again.resumed
+
+
+def test_abandoning_a_needs_attention_proposal_fails_it(ledger: SqliteLedger, running: ExecutionHandle) -> None:
+    pid, owner = running.proposal.id, running.lease_owner
+    ledger.finish(pid, owner, succeeded=False, error={"code": "CONFLICT", "message": "?", "step_id": "create"},
+                  attention=True)  # fmt: skip
+    assert ledger.resolve(pid, "abandon", "alice").status is S.FAILED
+    execution = ledger.get_execution(pid)
+    assert execution is not None and execution.finished_at is not None

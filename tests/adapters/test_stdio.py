@@ -56,6 +56,8 @@ def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
     init = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}
     send({"id": 1, "method": "initialize", "params": init})
     send({"method": "notifications/initialized"})
+    # Lines the SDK cannot parse: each answered with a JSON-RPC parse error, and the session goes on.
+    proc.stdin.write('not json\n{"jsonrpc": "2.0", "id": 7}\n{"jsonrpc":"2.0","id":8,"method":"tools/list"\n')
     send({"id": 2, "method": "tools/list"})
     send({"id": 3, "method": "tools/call", "params": {"name": "klaviyo_list_accounts", "arguments": {}}})
     try:
@@ -69,6 +71,8 @@ def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
     messages = [json.loads(line) for line in lines]  # every stdout line is JSON...
     assert all(m["jsonrpc"] == "2.0" for m in messages)  # ...and JSON-RPC
     by_id = {m["id"]: m for m in messages if "id" in m}
+    parse_errors = [m for m in messages if m.get("id", 0) is None]
+    assert len(parse_errors) == 3 and all(m["error"]["code"] == -32700 for m in parse_errors)
     assert by_id[1]["result"]["serverInfo"]["name"] == "klaviyo-mcp"
     assert "klaviyo_get_campaign_performance" in {t["name"] for t in by_id[2]["result"]["tools"]}
     assert by_id[3]["result"]["structuredContent"]["data"]["accounts"][0]["name"] == "acme"

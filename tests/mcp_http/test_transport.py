@@ -47,6 +47,15 @@ def test_an_oversized_body_gets_413(node: McpHttpServer) -> None:
     assert httpx.post(node.mcp_url, headers=HEADERS, json=body).status_code == 413
 
 
+@pytest.mark.parametrize("body", [b"not json", b'{"jsonrpc": "2.0", "id": 7}', b'{"jsonrpc":"2.0","id":8,'])
+def test_a_body_the_sdk_cannot_parse_gets_a_json_rpc_error(node: McpHttpServer, body: bytes) -> None:
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    response = httpx.post(node.mcp_url, headers=headers, content=body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["jsonrpc"] == "2.0" and error["error"]["code"] in (-32700, -32600, -32602)  # parse, request, params
+
+
 def half_sent(node: McpHttpServer, *, headers_done: bool) -> socket.socket:
     port = int(node.url.rsplit(":", 1)[1])
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)

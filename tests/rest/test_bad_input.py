@@ -206,3 +206,15 @@ def test_a_yyyy_mm_dd_date_is_accepted(app: Flask) -> None:
         "start_date",
         "end_date",
     )
+
+
+@pytest.mark.parametrize("verb", ["approve", "reject"])
+@pytest.mark.parametrize("raw", ["act_%0D%0AX-Injected:%201", "act_%00", "nope", "act_" + "a" * 65, "act_%E2%80%AE"])
+def test_approve_and_reject_check_the_id_format_like_execute(app: Flask, verb: str, raw: str) -> None:
+    response = app.test_client().post(
+        f"/v1/actions/{raw}/{verb}", headers={"Authorization": f"Bearer {APPROVER_TOKEN}"}
+    )
+    error = assert_error(response, 400, "INVALID_ARGUMENT", "action_id")
+    assert "act_" in error["message"] and not any(c in response.get_data(as_text=True) for c in "\r\x00\u202e")
+    execute = app.test_client().post(f"/v1/actions/{raw}/execute", headers=AUTH)
+    assert_error(execute, 400, "INVALID_ARGUMENT", "action_id")  # the rule approve and reject now share

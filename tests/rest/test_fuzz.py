@@ -11,7 +11,9 @@ and every response must hold to:
     response_schema_conformance    ... and a body valid against the documented schema
     response_headers_conformance   ... with the documented required headers (Retry-After on 429)
     negative_data_rejected         schema-violating input is refused with a 4xx (less lax coercions)
+    positive_data_accepted         schema-valid input is never a 400, unless it names a listed cross-field rule
     unsupported_method             an undeclared method is a 405 with Allow
+    ... and the rest of schemathesis's checks (--checks all; a test keeps the list complete)
     no_internals                   no traceback, exception name or source path in any body
 
 Budget: FUZZ_EXAMPLES examples per operation and phase (default 4: about 1,500 cases, mostly the
@@ -33,15 +35,23 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from pydantic import ValidationError
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import max_response_time, not_a_server_error
 from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
+    ensure_resource_availability,
+    ignored_auth,
+    missing_required_header,
     negative_data_rejection,
+    object_level_authorization,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
     unsupported_method,
+    use_after_free,
 )
 
 from klaviyo_analytics.tools import get_tool
@@ -51,6 +61,7 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 CASES: Counter[str] = Counter()
 STATUSES: Counter[int] = Counter()
 LAX: Counter[str] = Counter()
+RULED: Counter[str] = Counter()
 INTERNALS = re.compile(
     r"Traceback \(most recent call last\)|File \"[^\"]+\.py\"|/site-packages/|\.py\", line \d"
     r"|\b(?:KeyError|TypeError|AttributeError|RecursionError|IndexError|NameError|UnicodeDecodeError"
@@ -97,6 +108,31 @@ def negative_data_rejected(
         raise
 
 
+@schemathesis.check
+def positive_data_accepted(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """schemathesis's positive_data_acceptance, less a 400 that names (``details.rule``) one of the
+    cross-field rules the document lists under ``info.x-rules`` (a JSON schema cannot state them;
+    counted in RULED, recorded in RELIABILITY.md)."""
+    try:
+        return positive_data_acceptance(ctx, response, case)
+    except RejectedPositiveData:
+        rule = broken_rule(response)
+        if response.status_code == 400 and rule in case.operation.schema.raw_schema["info"].get("x-rules", {}):
+            RULED[rule] += 1
+            return True
+        raise
+
+
+def broken_rule(response: schemathesis.Response) -> str | None:
+    try:
+        details = json.loads(response.text or "{}")["error"]["details"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return details.get("rule") if isinstance(details, dict) else None
+
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -104,7 +140,15 @@ CHECKS = [
     response_schema_conformance,
     response_headers_conformance,
     negative_data_rejected,
+    positive_data_accepted,
     unsupported_method,
+    allow_header_conformance,
+    missing_required_header,
+    ignored_auth,
+    use_after_free,
+    ensure_resource_availability,
+    object_level_authorization,
+    max_response_time,  # a bound only when configured; listed so that "every check" is literal
     no_internals,
 ]
 
@@ -126,6 +170,7 @@ def report(seconds: float) -> None:
     print(f"\nfuzz: {total} cases over {len(CASES)} operations in {seconds:.1f} s ({EXAMPLES} examples per phase)")
     print("fuzz: statuses " + ", ".join(f"{status}: {n}" for status, n in sorted(STATUSES.items())))
     print(f"fuzz: schema-violating bodies accepted by lax coercion: {sum(LAX.values())} {dict(LAX)}")
+    print(f"fuzz: schema-valid requests refused by a documented cross-field rule: {sum(RULED.values())} {dict(RULED)}")
     for label, n in sorted(CASES.items()):
         print(f"fuzz:   {n:5d}  {label}")
 
@@ -155,3 +200,14 @@ def test_live_api_holds_its_contract(case: schemathesis.Case, live_api: LiveAPI)
     except Exception:
         print(f"--- server log tail ---\n{live_api.log_tail()}")
         raise
+
+
+def test_the_fuzz_runs_every_check_schemathesis_has() -> None:
+    from schemathesis.config._checks import _BUILTIN_CHECK_NAMES  # the list `--checks all` runs
+
+    ours = {check.__name__ for check in CHECKS} - {"no_internals"}
+    wrapped = {
+        "negative_data_rejected": "negative_data_rejection",
+        "positive_data_accepted": "positive_data_acceptance",
+    }
+    assert {wrapped.get(name, name) for name in ours} == set(_BUILTIN_CHECK_NAMES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -81,13 +82,30 @@ def test_get_tools_take_one_query_parameter_per_field_and_post_tools_their_input
             body = op["requestBody"]["content"]["application/json"]["schema"]
             assert set(body["properties"]) == fields - path_fields
             assert body["additionalProperties"] is False
-            assert set(body.get("required", [])) == set(spec.input_schema.get("required", [])) - path_fields
+            several = {"account"} & fields  # this app has two accounts: naming one is required
+            assert set(body.get("required", [])) == set(spec.input_schema.get("required", [])) - path_fields | several
 
 
 def test_a_field_that_takes_null_says_so_in_the_body_schema(app: Flask) -> None:
     op = operations(document(app))[("POST", "/v1/campaigns/performance")]
-    account = op["requestBody"]["content"]["application/json"]["schema"]["properties"]["account"]
-    assert {"type": "null"} in account["anyOf"]
+    campaign = op["requestBody"]["content"]["application/json"]["schema"]["properties"]["campaign"]
+    assert {"type": "null"} in campaign["anyOf"]
+
+
+def test_the_contract_states_the_constraints_input_validation_enforces(app: Flask) -> None:
+    ops = operations(document(app))
+    body = ops[("POST", "/v1/campaigns/performance")]["requestBody"]["content"]["application/json"]["schema"]
+    # two accounts configured: account is required and never null (null was refused with several)
+    assert "account" in body["required"] and body["properties"]["account"]["pattern"].startswith("^")
+    start = body["properties"]["start_date"]["anyOf"][0]
+    assert re.fullmatch(start["pattern"], "2026-01-31") and not re.fullmatch(start["pattern"], "2000-01-01")
+    assert not re.fullmatch(start["pattern"], "2026-02-30") and not re.fullmatch(start["pattern"], "2026-01-01T00:00")
+    campaign = body["properties"]["campaign"]["anyOf"][0]
+    assert not re.fullmatch(campaign["pattern"], "") and re.fullmatch(campaign["pattern"], "01JABC")
+    flows = {p["name"]: p["schema"] for p in ops[("GET", "/v1/flows")]["parameters"]}
+    assert not re.fullmatch(flows["account"]["pattern"], "")  # an empty query value is not an account
+    approve = {p["name"]: p["schema"] for p in ops[("POST", "/v1/actions/{action_id}/approve")]["parameters"]}
+    assert not re.fullmatch(approve["action_id"]["pattern"], "0")
 
 
 def test_200_is_the_tool_envelope_and_errors_the_one_shape(app: Flask) -> None:
@@ -141,3 +159,20 @@ def test_served_document_matches_what_the_routes_do(app: Flask) -> None:
     assert client.get("/v1/tools").status_code == 401
     assert client.get("/metrics", headers=AUTH).status_code == 200
     assert client.get("/openapi.json").headers.get("X-RateLimit-Limit") is None  # not rate limited
+
+
+def test_the_date_pattern_is_exactly_the_dates_the_api_accepts() -> None:
+    from datetime import date, timedelta
+
+    from klaviyo_analytics.schemas.common import DATE_PATTERN
+    from klaviyo_analytics.timeframes import EARLIEST_DATE, LATEST_DATE
+
+    day, wrong = EARLIEST_DATE - timedelta(days=40), []
+    while day <= LATEST_DATE + timedelta(days=40):
+        if bool(re.fullmatch(DATE_PATTERN, day.isoformat())) != (EARLIEST_DATE <= day <= LATEST_DATE):
+            wrong.append(day)
+        day += timedelta(days=1)
+    assert wrong == []
+    assert re.fullmatch(DATE_PATTERN, date(2024, 2, 29).isoformat())
+    for impossible in ("2013-02-29", "2100-02-29", "2024-02-30", "2026-04-31", "2026-13-01"):
+        assert not re.fullmatch(DATE_PATTERN, impossible)

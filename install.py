@@ -205,7 +205,7 @@ class AccountCheck:
         return lines + ([("could not check", failed)] if failed else [])
 
     def tools_lacking(self, tools: Sequence[ToolSpec]) -> dict[str, list[str]]:
-        lacking = {t.name: [s for s in t.scopes if self.scopes.get(s) == "missing"] for t in tools}
+        lacking = {t.name: sorted(s for s in t.scopes if self.scopes.get(s) == "missing") for t in tools}
         return {name: scopes for name, scopes in lacking.items() if scopes}
 
 

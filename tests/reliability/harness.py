@@ -76,12 +76,19 @@ def service_for(settings: Settings, sb: Sandbox | None = None) -> KlaviyoService
     return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
 
 
-def read_calls(flow_id: str, action_id: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def first_list(sb: Sandbox, slug: str = "acme") -> str:
+    """A list of the account, for the tools that read one (predictive analytics)."""
+    return next(iter(sb.store.accounts[slug].lists))
+
+
+def read_calls(flow_id: str, action_id: str | None = None, list_id: str = "") -> list[tuple[str, dict[str, Any]]]:
     """Arguments for every read tool of the catalog (tests/product's set), plus the extra variants."""
     calls = [(name, dict(args)) for name, args in READ_CALLS.items()]
     for name, args in calls:
         if name == "klaviyo_get_flow_structure":
             args["flow_id"] = flow_id
+        if name == "klaviyo_get_predictive_analytics" and list_id:
+            args["list_id"] = list_id
     if action_id is not None:
         calls.append(("klaviyo_get_action", {"action_id": action_id}))
     return calls + [(name, dict(args)) for name, args in EXTRA_CALLS]

@@ -85,4 +85,4 @@ def plant(sb: Sandbox, slug: str = "acme") -> dict[str, str]:
         metric_id = "HSTLMX"
         acc.metrics[metric_id] = Metric(metric_id, HOSTILE_METRIC, {"name": "API", "category": "API"}, now, now)
         flow_id = next(iter(acc.flows))
-    return {"flow_id": flow_id, "metric_id": metric_id}
+    return {"flow_id": flow_id, "metric_id": metric_id, "list_id": next(iter(acc.lists))}

@@ -37,7 +37,15 @@ from klaviyo_analytics.sandbox import FaultConfig, Sandbox, serve
 from klaviyo_analytics.sandbox.faults import FaultDecision
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool
-from tests.reliability.harness import comparable, figures, make_sandbox, read_calls, service_for, settings_for
+from tests.reliability.harness import (
+    comparable,
+    figures,
+    first_list,
+    make_sandbox,
+    read_calls,
+    service_for,
+    settings_for,
+)
 
 DEADLINE = 3.0
 EPSILON = 0.5  # the adapter, the thread hop and the socket close, on a loaded machine
@@ -115,7 +123,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
         "Create the list 'R'", [], "reliability",
     )  # fmt: skip
     flows = call_all(service, [("klaviyo_get_flows", {"account": "acme"})], concurrent=False)[0]
-    calls = read_calls(flows.payload["data"]["flows"][0]["flow_id"], proposal.id)
+    calls = read_calls(flows.payload["data"]["flows"][0]["flow_id"], proposal.id, first_list(sb))
     answers = [comparable(o.payload) for o in call_all(service, calls, concurrent=False)]
     assert all("error" not in a for a in answers), answers
     return Reference(calls, answers, service.settings.resolved_ledger_path)

@@ -7,7 +7,8 @@ import importlib
 from klaviyo_analytics.tools.spec import ToolSpec
 
 AREAS = (
-    "accounts", "campaigns", "flows", "performance", "insights", "portfolio", "lists", "segments", "metrics", "actions",
+    "accounts", "campaigns", "flows", "performance", "insights", "portfolio", "digest", "lists", "segments",
+    "metrics", "actions",
 )  # fmt: skip
 
 

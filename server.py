@@ -15,18 +15,20 @@ from typing import Any, cast
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import MCPError, NoBackChannelError
-from mcp_types import INVALID_PARAMS, CallToolResult, TextContent, ToolAnnotations
+from mcp_types import INVALID_PARAMS, CallToolResult, ImageContent, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.auth.tokens import principal_of
+from klaviyo_analytics.chart_app import CHART_HTML, CHART_URI
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
@@ -139,9 +141,12 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
             return error_result(exc)
         except Exception as exc:
             return error_result(internal_error(spec.name, exc))
-        return CallToolResult(
-            content=[TextContent(type="text", text=render_result(envelope))], structured_content=envelope
-        )
+        content: list[Any] = [TextContent(type="text", text=render_result(envelope))]
+        if spec.chart and not client_supports_apps(ctx):
+            image = chart_png(envelope)
+            if image is not None:
+                content.append(ImageContent(type="image", data=image, mime_type="image/png"))
+        return CallToolResult(content=content, structured_content=envelope)
 
     return Tool(
         fn=call,
@@ -153,7 +158,26 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         is_async=True,
         context_kwarg="ctx",
         annotations=ToolAnnotations.model_validate(spec.annotations),
+        meta={"ui": {"resourceUri": CHART_URI}} if spec.chart else None,
     )
+
+
+def chart_png(envelope: dict[str, Any]) -> str | None:
+    """The result's chart as base64 PNG (None: nothing to draw); the drawing code loads on first use."""
+    import base64
+
+    from klaviyo_analytics.charts import chart_of
+    from klaviyo_analytics.png import render_png
+
+    chart = chart_of(envelope)
+    return base64.b64encode(render_png(chart)).decode() if chart else None
+
+
+def chart_app() -> Apps:
+    """The MCP Apps extension serving the chart view the chart tools point at."""
+    apps = Apps()
+    apps.add_html_resource(CHART_URI, CHART_HTML, name="chart", title="Chart of a klaviyo-mcp result")
+    return apps
 
 
 class CheckedPrompt(Prompt):
@@ -196,6 +220,7 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
         instructions=INSTRUCTIONS,
         tools=tools,
         log_level=cast(Any, settings.log_level),
+        extensions=[chart_app()],
     )
     for prompt in PROMPTS:
         server.add_prompt(make_prompt(prompt))

@@ -27,6 +27,7 @@ TOOLS = (
         toolset="insights",
         method="POST",
         path="/v1/insights/revenue-split",
+        chart=True,
     ),
     ToolSpec(
         name="klaviyo_rank_performance",

@@ -15,8 +15,11 @@ from typing import Any
 
 from klaviyo_analytics.digest.build import Digest
 from klaviyo_analytics.health import SOURCE_TITLE, SOURCE_UPDATED, SOURCE_URL, worst
+from klaviyo_analytics.untrusted import cap
 
 BAR_WIDTH = 24  # characters of the longest text bar
+# Names from the account are cut to this in a digest: a line stays readable (and short).
+NAME_CHARS = 80
 SVG_WIDTH = 360
 UNITS = {"delivered": "deliveries", "unique_conversions": "converting people"}
 COMPARED = (
@@ -59,8 +62,12 @@ class Block:
     content: Any
 
 
+def short(name: str | None, fallback: str) -> str:
+    return cap(name, NAME_CHARS) if name else fallback
+
+
 def anomaly_line(a: dict[str, Any]) -> str:
-    name, metric = a["name"] or "All flows", a["metric"]
+    name, metric = short(a["name"], "All flows"), a["metric"]
     if a["kind"] != "change":
         verb = "stopped sending" if a["kind"] == "stopped_sending" else "stopped converting"
         return f"{name} {verb}: {count(a['current'])} {UNITS[metric]} this week, {count(a['prior'])} last week"
@@ -73,7 +80,7 @@ def anomaly_line(a: dict[str, Any]) -> str:
 
 
 def ranked_line(r: dict[str, Any]) -> str:
-    line = f"{r['name'] or r['id']}: {money(r['value'])} from {count(r['delivered'])} deliveries"
+    line = f"{short(r['name'], r['id'])}: {money(r['value'])} from {count(r['delivered'])} deliveries"
     band = worst(r["health"])
     if band and band != "healthy":
         rates = ", ".join(k.replace("_", " ") for k, b in r["health"].items() if b == band)
@@ -85,7 +92,7 @@ def outline(d: Digest) -> tuple[str, list[Block]]:
     """The digest's title and blocks, in reading order."""
     s = d.sections
     head = s.get("campaigns") or s.get("flows") or {}
-    title = f"Weekly digest: {d.label or d.account} ({d.account})"
+    title = f"Weekly digest: {short(d.label, d.account)} ({d.account})"
     blocks: list[Block] = []
     if head:
         cur, pri = head["current_period"], head["prior_period"]
@@ -207,7 +214,7 @@ def to_html(d: Digest) -> str:
         if block.kind in ("h2", "p"):
             out.append(f"<{block.kind}>{html.escape(block.content)}</{block.kind}>")
         elif block.kind == "list":
-            out.append("<ul>" + "".join(f"<li>{html.escape(i)}</li>" for i in block.content) + "</ul>")
+            out += ["<ul>", *(f"<li>{html.escape(i)}</li>" for i in block.content), "</ul>"]
         elif block.kind == "table":
             header, *rows = block.content
             head = "".join(f"<th>{html.escape(c)}</th>" for c in header)

@@ -19,7 +19,8 @@ COMMAND_DEADLINE_SECONDS = 600.0
 def get_weekly_digest(svc: KlaviyoService, params: DigestParams, ctx: CallContext) -> ToolResult[DigestResult]:
     digest = build_digest(svc, params.account, ctx)
     content = to_html(digest) if params.format == "html" else to_markdown(digest)
-    result = DigestResult(account=digest.account, format=params.format, content=content, missing=digest.missing)
+    lines = content.rstrip("\n").split("\n")
+    result = DigestResult(account=digest.account, format=params.format, lines=lines, missing=digest.missing)
     warnings = [f"Sections not finished: {', '.join(digest.missing)}; ask again."] if digest.missing else []
     return ToolResult(
         result, account=digest.account, period=preset_period("last_7_days", svc.today()), warnings=warnings
@@ -52,11 +53,12 @@ def main(argv: list[str] | None = None) -> int:
                                 CallContext(Deadline(args.deadline), caller="cli"))  # fmt: skip
             data = envelope["data"]
             failed += bool(data["missing"])
+            text = "\n".join(data["lines"]) + "\n"
             if args.out:
                 args.out.mkdir(parents=True, exist_ok=True)
-                (args.out / f"{data['account']}.{args.format}").write_text(data["content"], encoding="utf-8")
+                (args.out / f"{data['account']}.{args.format}").write_text(text, encoding="utf-8")
             else:
-                sys.stdout.write(data["content"] + ("\n" if len(accounts) > 1 else ""))
+                sys.stdout.write(text + ("\n" if len(accounts) > 1 else ""))
     except KlaviyoMCPError as exc:
         sys.stderr.write(f"{exc.code}: {exc.message}\n")
         return 2

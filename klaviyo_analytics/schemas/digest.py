@@ -14,5 +14,7 @@ class DigestParams(AccountParams):
 class DigestResult(OutputModel):
     account: str
     format: str
-    content: str  # product text; the names in it were cleaned by the tools' output models and are escaped
+    # The report, line by line (joined with newlines it is the file): product text quoting names the
+    # tools' output models cleaned, escaped for the format and cut to NAME_CHARS.
+    lines: list[str]
     missing: dict[str, str]

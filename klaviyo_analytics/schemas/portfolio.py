@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from klaviyo_analytics.schemas.common import OutputModel, PeriodOut, StrictModel
@@ -25,8 +23,9 @@ class WorstBand(OutputModel):
 
 
 class AccountSummary(OutputModel):
+    """One account; what it could not finish is null here and named in the result's ``pending``."""
+
     account: str
-    status: Literal["complete", "partial", "pending", "failed"]
     revenue: float | None
     campaign_revenue: float | None
     flow_revenue: float | None
@@ -34,7 +33,6 @@ class AccountSummary(OutputModel):
     worst_health: WorstBand | None
     top_mover: Anomaly | None
     anomaly_count: int | None
-    pending: list[str] = Field(description="Parts not finished within the deadline (or failed: the error code).")
 
 
 class PortfolioResult(OutputModel):
@@ -42,3 +40,4 @@ class PortfolioResult(OutputModel):
     current_period: PeriodOut
     prior_period: PeriodOut
     accounts: list[AccountSummary]
+    pending: list[str] = Field(description="'account: part (why)' not finished in time or failed; [] when complete.")

@@ -4,8 +4,8 @@ For each account (in name order): revenue and its split, email's share and the w
 (the current window's campaign and flow reports and one metric aggregate), then the prior window
 for the top mover and the anomaly count (anomalies.py). Each account's calls go through the same
 client, so its own pacing windows and daily report budget hold. An account, or a part of one, that
-cannot finish before the deadline — or that fails — is listed with what is pending or the error
-code, never dropped; the answer is then ``partial``.
+cannot finish before the deadline — or that fails — keeps its row (nulls where it stopped) and is
+named in ``pending`` with the part and the error code, never dropped; the answer is then ``partial``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from klaviyo_analytics.comparisons import compare_window
-from klaviyo_analytics.errors import DeadlineExceededError, KlaviyoMCPError, RateLimitedError
+from klaviyo_analytics.errors import KlaviyoMCPError
 from klaviyo_analytics.health import BAND_ORDER, MPP_NOTE, worst
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.schemas.common import PeriodOut
@@ -26,8 +26,8 @@ from klaviyo_analytics.service.insights import Entity, per_entity, total_revenue
 from klaviyo_analytics.service.metrics import conversion_metric_id
 from klaviyo_analytics.timeframes import Period, preset_period
 
-# Start a part only with this much of the deadline left (a report call may wait for its slot).
-RESERVE_SECONDS = 4.0
+# Start a part only with this much of the deadline left.
+RESERVE_SECONDS = 1.0
 
 
 def worst_band(entities: dict[str, dict[str, Entity]]) -> WorstBand | None:
@@ -45,15 +45,17 @@ def worst_band(entities: dict[str, dict[str, Entity]]) -> WorstBand | None:
 
 def summarise(
     svc: KlaviyoService, account: Account, current: Period, prior: Period, ctx: CallContext
-) -> AccountSummary:
+) -> tuple[AccountSummary, list[str]]:
+    """The account's row, and what of it is pending (``'<part> (<why>)'``)."""
     fields: dict[str, Any] = dict.fromkeys(
         ("revenue", "campaign_revenue", "flow_revenue", "email_share", "worst_health", "top_mover", "anomaly_count")
     )
     fields["account"] = account.slug
-    parts = ("revenue and health", "top mover and anomalies")
+    parts = ["revenue and health", "top mover and anomalies"]
+    done = 0
     try:
         if not ctx.deadline.allows(RESERVE_SECONDS):
-            return AccountSummary.model_validate({**fields, "status": "pending", "pending": list(parts)})
+            raise ctx.deadline.exceeded(f"portfolio of {account.slug}")
         now = {kind: per_entity(svc, account, kind, current, ctx)[0] for kind in ("campaign", "flow")}
         total = total_revenue(svc, account, conversion_metric_id(svc, account, ctx), current, ctx)
         campaigns = sum(i.counts["conversion_value"] for i in now["campaign"].values())
@@ -62,39 +64,39 @@ def summarise(
         base = max(total, campaigns + flows)
         fields.update(revenue=round(total, 2), campaign_revenue=round(campaigns, 2), flow_revenue=round(flows, 2),
                       email_share=stats.ratio(email, base), worst_health=worst_band(now))  # fmt: skip
+        done = 1
         if not ctx.deadline.allows(RESERVE_SECONDS):
-            return AccountSummary.model_validate({**fields, "status": "partial", "pending": [parts[1]]})
+            raise ctx.deadline.exceeded(f"portfolio of {account.slug}")
         before = per_entity(svc, account, "flow", prior, ctx)[0]
         found = detect("flow", now["flow"], before, AnomalyParams())
         fields.update(top_mover=found[0] if found else None, anomaly_count=len(found))
-    except (DeadlineExceededError, RateLimitedError) as exc:
-        done = 1 if fields["revenue"] is not None else 0
-        pending = [f"{part} ({exc.code})" for part in parts[done:]]
-        status = "partial" if done else "pending"
-        return AccountSummary.model_validate({**fields, "status": status, "pending": pending})
+        done = 2
     except KlaviyoMCPError as exc:
-        return AccountSummary.model_validate({**fields, "status": "failed", "pending": [exc.code]})
-    return AccountSummary.model_validate({**fields, "status": "complete", "pending": []})
+        # Deadline and rate limits: ask again (the finished reports are cached); others: the code says why.
+        return AccountSummary.model_validate(fields), [f"{part} ({exc.code})" for part in parts[done:]]
+    return AccountSummary.model_validate(fields), []
 
 
 def get_portfolio(svc: KlaviyoService, params: PortfolioParams, ctx: CallContext) -> ToolResult[PortfolioResult]:
     current = preset_period(params.timeframe, svc.today())
     comparison = compare_window(current, params.timeframe, "previous_period")
     accounts = sorted(svc.registry.accounts.values(), key=lambda a: a.slug)
-    rows = []
+    rows, pending = [], []
     for index, account in enumerate(accounts):
         ctx.progress(index, len(accounts), f"account {account.slug}")
-        rows.append(summarise(svc, account, current, comparison.prior, ctx))
+        row, missing = summarise(svc, account, current, comparison.prior, ctx)
+        rows.append(row)
+        pending += [f"{account.slug}: {part}" for part in missing]
     warnings = [MPP_NOTE] if any(r.worst_health and r.worst_health.rate == "open_rate" for r in rows) else []
-    unfinished = [r.account for r in rows if r.status != "complete"]
+    unfinished = list(dict.fromkeys(p.split(":", 1)[0] for p in pending))
     if unfinished:
         ctx.incomplete.extend(f"account {slug}" for slug in unfinished)
         warnings.append(
-            f"Not every account finished: {', '.join(unfinished)} (see status and pending); ask again to continue — "
+            f"Not every account finished: {', '.join(unfinished)} (see pending); ask again to continue — "
             "the finished reports are cached, so a second call starts where this one stopped."
         )
     result = PortfolioResult(
         comparison=comparison.rule, current_period=PeriodOut(**current.to_dict()),
-        prior_period=PeriodOut(**comparison.prior.to_dict()), accounts=rows,
+        prior_period=PeriodOut(**comparison.prior.to_dict()), accounts=rows, pending=pending,
     )  # fmt: skip
     return ToolResult(result, period=current, warnings=warnings)

@@ -40,7 +40,7 @@ def ask(service: KlaviyoService, name: str, **arguments: Any) -> dict[str, Any]:
 
 def test_the_digest_holds_its_content_and_the_tools_figures(fixed: KlaviyoService) -> None:
     digest = ask(fixed, "klaviyo_get_weekly_digest", account="acme")["data"]
-    content = digest["content"]
+    content = "\n".join(digest["lines"]) + "\n"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(content, encoding="utf-8")
     assert content == SNAPSHOT.read_text(encoding="utf-8"), "digest changed: review it, then UPDATE_SNAPSHOTS=1"
@@ -55,13 +55,14 @@ def test_the_digest_holds_its_content_and_the_tools_figures(fixed: KlaviyoServic
 
 
 def test_html_has_charts_and_escapes_account_text() -> None:
-    hostile = "<script>alert(1)</script> | **bold**"
+    hostile = "<script>alert(1)</script> | **bold**" + "x" * 300
     digest = Digest("acme", hostile, sections={"top_flows": {"ranked": [
         {"rank": 1, "id": "F1", "name": hostile, "value": 10.0, "delivered": 200, "health": {}}]}})  # fmt: skip
     page = to_html(digest)
     assert "<script>" not in page and "&lt;script&gt;" in page
     markdown = to_markdown(digest)
     assert "\\<script\\>" in markdown and "\\| \\*\\*bold\\*\\*" in markdown
+    assert max(len(line) for line in markdown.splitlines() if "bold" in line) < 160  # names cut to 80
     full = Digest("acme", None, sections={"revenue": {"total_revenue": 100.0, "email_share": 0.5, "sources": [
         {"source": "campaigns", "revenue": 30.0, "share": 0.3}, {"source": "flows", "revenue": 20.0, "share": 0.2},
         {"source": "other", "revenue": 50.0, "share": 0.5}]}})  # fmt: skip

@@ -61,7 +61,7 @@ TOOLS = (
     ToolSpec(
         name="klaviyo_get_predictive_analytics",
         title="Predictive analytics",
-        description="Spread of predicted CLV, churn risk and next order across a list or segment (sampled if large).",
+        description="Spread of predicted CLV, churn risk and next order in a list, segment or account (sampled).",
         params=PredictiveParams,
         result=PredictiveResult,
         handler=get_predictive_analytics,

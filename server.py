@@ -222,8 +222,11 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
         log_level=cast(Any, settings.log_level),
         extensions=[chart_app()],
     )
+    offered = {spec.name for spec in visible_tools(settings.read_only, settings.toolsets)}
     for prompt in PROMPTS:
-        server.add_prompt(make_prompt(prompt))
+        # A prompt that names a tool TOOLSETS hides would send the model after a tool it cannot call.
+        if set(prompt.tools) <= offered:
+            server.add_prompt(make_prompt(prompt))
     return server
 
 

@@ -15,6 +15,7 @@ from typing import Any, cast
 import anyio
 import anyio.from_thread
 import anyio.to_thread
+from mcp.server.apps import Apps, client_supports_apps
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.mcpserver.tools.base import Tool
@@ -22,13 +23,23 @@ from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetad
 from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.message import SessionMessage
-from mcp_types import INVALID_PARAMS, PARSE_ERROR, CallToolResult, ErrorData, JSONRPCError, TextContent, ToolAnnotations
+from mcp_types import (
+    INVALID_PARAMS,
+    PARSE_ERROR,
+    CallToolResult,
+    ErrorData,
+    ImageContent,
+    JSONRPCError,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.auth.tokens import principal_of
+from klaviyo_analytics.chart_app import CHART_HTML, CHART_URI
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
@@ -142,9 +153,12 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
             return error_result(exc)
         except Exception as exc:
             return error_result(internal_error(spec.name, exc))
-        return CallToolResult(
-            content=[TextContent(type="text", text=render_result(envelope))], structured_content=envelope
-        )
+        content: list[Any] = [TextContent(type="text", text=render_result(envelope))]
+        if spec.chart and not client_supports_apps(ctx):
+            image = chart_png(envelope)
+            if image is not None:
+                content.append(ImageContent(type="image", data=image, mime_type="image/png"))
+        return CallToolResult(content=content, structured_content=envelope)
 
     return Tool(
         fn=call,
@@ -156,7 +170,26 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         is_async=True,
         context_kwarg="ctx",
         annotations=ToolAnnotations.model_validate(spec.annotations),
+        meta={"ui": {"resourceUri": CHART_URI}} if spec.chart else None,
     )
+
+
+def chart_png(envelope: dict[str, Any]) -> str | None:
+    """The result's chart as base64 PNG (None: nothing to draw); the drawing code loads on first use."""
+    import base64
+
+    from klaviyo_analytics.charts import chart_of
+    from klaviyo_analytics.png import render_png
+
+    chart = chart_of(envelope)
+    return base64.b64encode(render_png(chart)).decode() if chart else None
+
+
+def chart_app() -> Apps:
+    """The MCP Apps extension serving the chart view the chart tools point at."""
+    apps = Apps()
+    apps.add_html_resource(CHART_URI, CHART_HTML, name="chart", title="Chart of a klaviyo-mcp result")
+    return apps
 
 
 class CheckedPrompt(Prompt):
@@ -199,9 +232,13 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
         instructions=INSTRUCTIONS,
         tools=tools,
         log_level=cast(Any, settings.log_level),
+        extensions=[chart_app()],
     )
+    offered = {spec.name for spec in visible_tools(settings.read_only, settings.toolsets)}
     for prompt in PROMPTS:
-        server.add_prompt(make_prompt(prompt))
+        # A prompt that names a tool TOOLSETS hides would send the model after a tool it cannot call.
+        if set(prompt.tools) <= offered:
+            server.add_prompt(make_prompt(prompt))
     return server
 
 

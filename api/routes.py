@@ -43,7 +43,16 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
             principal=g.principal,
             transport="rest",
         )
-        return jsonify(run_tool(spec, service, tool_arguments(spec, path_args), ctx))
+        envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
+        if spec.chart and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png":
+            # The chart of the same result; with nothing to draw, the JSON says why.
+            from klaviyo_analytics.charts import chart_of
+            from klaviyo_analytics.png import render_png
+
+            chart = chart_of(envelope)
+            if chart is not None:
+                return Response(render_png(chart), mimetype="image/png")
+        return jsonify(envelope)
 
     view.__name__ = spec.name
     return view

@@ -1,4 +1,5 @@
-"""``python -m klaviyo_analytics actions …`` (see ``actions.cli``) and ``… users …`` (see ``auth.cli``)."""
+"""``python -m klaviyo_analytics actions …`` (see ``actions.cli``), ``… users …`` (see ``auth.cli``) and
+``… digest …`` (see ``digest.tool``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ if __name__ == "__main__":
         from klaviyo_analytics.auth.cli import main as users_main
 
         sys.exit(users_main(sys.argv[2:]))
+    if sys.argv[1:2] == ["digest"]:
+        from klaviyo_analytics.digest.tool import main as digest_main
+
+        sys.exit(digest_main(sys.argv[2:]))
     from klaviyo_analytics.actions.cli import main
 
     sys.exit(main())

@@ -81,8 +81,8 @@ RULES = {
     "window_fits_report": "the window fits the report asked for: hourly at most 7 days, daily at most 366, "
     "segment data from 2023-06-01, a series within the report calls Klaviyo allows",
     "applies_to": "a field that applies to one entity only (statistics, entity_id: entity=flow)",
-    "one_target": "exactly one target: seed_demo_profiles list_id or new_list_name; predictive_analytics "
-    "list_id or segment_id",
+    "one_target": "one target: seed_demo_profiles exactly one of list_id or new_list_name; "
+    "predictive_analytics list_id or segment_id, not both",
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
     "for every email or id given",

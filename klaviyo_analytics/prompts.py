@@ -37,6 +37,11 @@ class PromptSpec:
     steps: tuple[str, ...]  # each names one tool, in backticks
     report: str
 
+    @property
+    def tools(self) -> tuple[str, ...]:
+        """The catalog tools the steps name, in order."""
+        return tuple(dict.fromkeys(t for step in self.steps for t in re.findall(r"`(klaviyo_[a-z_]+)`", step)))
+
     def render(self, values: dict[str, str | None]) -> str:
         args = check(self, values)
         scope = f" for account `{args['account']}`" if args.get("account") else ""

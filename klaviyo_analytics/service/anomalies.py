@@ -65,6 +65,31 @@ def _stopped(item_now: Entity | None, item_before: Entity, params: AnomalyParams
     return None
 
 
+def detect(
+    entity: str, now_items: dict[str, Entity], before_items: dict[str, Entity], params: AnomalyParams
+) -> list[Anomaly]:
+    """Stops first, then the totals' changes, then each flow's changes, largest first."""
+    totals = _changes(
+        None, None, stats.sum_counts(i.counts for i in now_items.values()),
+        stats.sum_counts(i.counts for i in before_items.values()), params,
+    )  # fmt: skip
+    stopped: list[Anomaly] = []
+    changed: list[Anomaly] = []
+    # A campaign sends once: one that sent last week and not this week has not "stopped".
+    per_item = sorted(set(now_items) | set(before_items)) if entity == "flow" else []
+    for entity_id in per_item:
+        item_now, item_before = now_items.get(entity_id), before_items.get(entity_id)
+        halt = _stopped(item_now, item_before, params) if item_before else None
+        if halt:
+            stopped.append(halt)
+            continue
+        if item_now and item_before:
+            name = item_now.name or item_before.name
+            changed += _changes(entity_id, name, item_now.counts, item_before.counts, params)
+    changed.sort(key=lambda a: -abs(a.pct_change or 0.0))
+    return [*stopped, *totals, *changed]
+
+
 def find_anomalies(svc: KlaviyoService, params: AnomalyParams, ctx: CallContext) -> ToolResult[AnomalyResult]:
     account = svc.account(params.account)
     today = svc.today()
@@ -78,29 +103,9 @@ def find_anomalies(svc: KlaviyoService, params: AnomalyParams, ctx: CallContext)
     before_items, w2 = per_entity(svc, account, params.entity, prior, ctx)
     warnings = [TIME_BASIS_WARNING, *comparison_warnings(current, prior, today), *w1, *w2]
 
-    anomalies = _changes(
-        None, None, stats.sum_counts(i.counts for i in now_items.values()),
-        stats.sum_counts(i.counts for i in before_items.values()), params,
-    )  # fmt: skip
-    stopped: list[Anomaly] = []
-    changed: list[Anomaly] = []
-    # A campaign sends once: one that sent last week and not this week has not "stopped".
-    per_item = sorted(set(now_items) | set(before_items)) if params.entity == "flow" else []
     if params.entity == "campaign":
         warnings.append("Campaigns send once, so only the account's campaign totals are compared between windows.")
-    for entity_id in per_item:
-        item_now, item_before = now_items.get(entity_id), before_items.get(entity_id)
-        halt = _stopped(item_now, item_before, params) if item_before else None
-        if halt:
-            stopped.append(halt)
-            continue
-        if item_now and item_before:
-            changed += _changes(
-                entity_id, item_now.name or item_before.name, item_now.counts, item_before.counts, params
-            )
-    # Stops first; then the largest moves.
-    changed.sort(key=lambda a: -abs(a.pct_change or 0.0))
-    anomalies = [*stopped, *anomalies, *changed]
+    anomalies = detect(params.entity, now_items, before_items, params)
     if not anomalies:
         warnings.append(
             f"Nothing moved by {params.threshold:.0%} or more between {prior.start}..{prior.end} and "

@@ -1,4 +1,5 @@
-"""klaviyo_get_predictive_analytics: how Klaviyo's predictions spread across a list or segment.
+"""klaviyo_get_predictive_analytics: how Klaviyo's predictions spread across a list, a segment or
+the whole account.
 
 Reads the audience's profiles with ``additional-fields[profile]=predictive_analytics``, 100 a page,
 paced by the client like every read and bounded by the call's deadline. A large audience is
@@ -40,15 +41,21 @@ def distribution(values: Sequence[float], digits: int) -> Distribution:
 def get_predictive_analytics(
     svc: KlaviyoService, params: PredictiveParams, ctx: CallContext
 ) -> ToolResult[PredictiveResult]:
-    if (params.list_id is None) == (params.segment_id is None):
-        raise InvalidArgumentError("give exactly one of list_id or segment_id", field="list_id", rule="one_target")
+    if params.list_id is not None and params.segment_id is not None:
+        raise InvalidArgumentError(
+            "give list_id or segment_id, not both (neither: the whole account)", field="list_id", rule="one_target"
+        )
     account = svc.account(params.account)
-    kind, ident = ("list", params.list_id) if params.list_id else ("segment", params.segment_id)
+    if params.list_id or params.segment_id:
+        kind, ident = ("list", params.list_id) if params.list_id else ("segment", params.segment_id)
+        path = f"/api/{kind}s/{ident}/profiles"
+    else:
+        kind, ident, path = "account", account.slug, "/api/profiles"
     query = {"additional-fields[profile]": "predictive_analytics", "fields[profile]": "predictive_analytics",
              "page[size]": str(min(PAGE, params.max_profiles))}  # fmt: skip
     profiles: list[dict[str, Any]] = []
     more = False
-    pages = svc.client.paginate(account, f"/api/{kind}s/{ident}/profiles", query, deadline=ctx.deadline,
+    pages = svc.client.paginate(account, path, query, deadline=ctx.deadline,
                                 max_pages=params.max_profiles // min(PAGE, params.max_profiles) + 2)  # fmt: skip
     for index, page in enumerate(pages):
         profiles.extend(page.get("data") or [])

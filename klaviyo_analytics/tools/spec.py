@@ -36,6 +36,8 @@ class ToolSpec:
     path: str  # REST route in Flask syntax, e.g. "/v1/flows/<flow_id>/structure"
     destructive: bool = False
     idempotent: bool = True
+    # The result draws a chart (charts.py): MCP adds it as an App or a PNG, REST answers image/png.
+    chart: bool = False
 
     @property
     def path_params(self) -> list[str]:

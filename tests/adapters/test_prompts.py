@@ -68,3 +68,13 @@ def test_a_flow_check_narrows_to_the_flow_given() -> None:
     assert "timeframe last_30_days, flow AbC123" in one and "entity_id AbC123" in one
     every = get_prompt("flow_health_check").render({})
     assert "(every flow)" in every and "entity_id" not in every
+
+
+def test_prompts_needing_hidden_tools_are_not_offered(service: KlaviyoService) -> None:
+    from dataclasses import replace
+
+    service.settings = replace(service.settings, toolsets=("insights",))
+    assert [p.name for p in anyio.run(prompts, service)] == []  # every prompt needs a tool outside insights
+    service.settings = replace(service.settings, toolsets=("insights", "performance", "campaigns", "flows"))
+    names = {p.name for p in anyio.run(prompts, service)}
+    assert names == {"weekly_review", "campaign_post_mortem", "flow_health_check"}  # the audit needs lists

@@ -62,3 +62,18 @@ def test_health_bands_on_the_sandbox_follow_the_table(service: KlaviyoService) -
             assert c["health"] == {}
     assert answer["data"]["health_bands"]["source"].startswith("https://help.klaviyo.com/")
     assert any("Apple Mail Privacy Protection" in w for w in answer["warnings"])
+
+
+def test_a_window_running_past_today_is_warned_and_one_starting_later_refused(service: KlaviyoService) -> None:
+    from datetime import timedelta
+
+    from klaviyo_analytics.errors import InvalidArgumentError
+
+    today = service.today()
+    answer = ask(service, "klaviyo_get_campaign_performance", start_date=str(today - timedelta(days=3)),
+                 end_date=str(today + timedelta(days=3)))  # fmt: skip
+    assert any(f"after today ({today})" in w for w in answer["warnings"])
+    with pytest.raises(InvalidArgumentError) as caught:
+        ask(service, "klaviyo_get_flow_performance", start_date=str(today + timedelta(days=5)),
+            end_date=str(today + timedelta(days=9)))  # fmt: skip
+    assert caught.value.field == "start_date"

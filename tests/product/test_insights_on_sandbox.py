@@ -101,3 +101,10 @@ def test_predictive_distribution_matches_the_list_profiles(sandbox: Any, service
     sample = ask(service, "klaviyo_get_predictive_analytics", list_id=target["list_id"], max_profiles=5)
     assert sample["data"]["profiles_read"] == 5 and sample["data"]["sampled"] is True
     assert any("Sampled: the first 5 profiles" in w for w in sample["warnings"])
+
+
+def test_without_an_audience_the_whole_account_is_described(service: KlaviyoService) -> None:
+    account = service.account("acme")
+    everyone = service.client.get_all(account, "/api/profiles", {"page[size]": "100"}, deadline=Deadline(45))
+    data = ask(service, "klaviyo_get_predictive_analytics")["data"]
+    assert data["audience"] == {"kind": "account", "id": "acme"} and data["profiles_read"] == len(everyone)

@@ -31,7 +31,9 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_get_revenue_split": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_rank_performance": {"account": "acme", "entity": "campaign", "timeframe": "last_90_days"},
     "klaviyo_find_anomalies": {"account": "acme", "entity": "flow"},
-    "klaviyo_get_predictive_analytics": {"account": "acme"},  # list_id added from get_list_health
+    "klaviyo_get_portfolio": {},
+    "klaviyo_get_weekly_digest": {"account": "acme"},
+    "klaviyo_get_predictive_analytics": {"account": "acme"},  # the whole account; all_calls adds a list_id
     "klaviyo_get_list_health": {"account": "acme"},
     "klaviyo_get_list_growth": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_list_growth_by_list": {"account": "acme", "timeframe": "last_30_days"},

@@ -63,7 +63,8 @@ def test_a_large_audience_is_sampled_and_says_so(tmp_path: Path) -> None:
     assert "Sampled: the first 4 profiles" in result.warnings[0]
 
 
-def test_exactly_one_audience_and_small_distributions() -> None:
+def test_one_audience_at_most_and_small_distributions() -> None:
     with pytest.raises(InvalidArgumentError):
-        get_predictive_analytics(None, PredictiveParams(), CallContext(Deadline(45)))  # type: ignore[arg-type]
+        params = PredictiveParams(list_id="L1", segment_id="S1")
+        get_predictive_analytics(None, params, CallContext(Deadline(45)))  # type: ignore[arg-type]
     assert distribution([], 2).mean is None and distribution([3.0], 2).p90 == 3.0

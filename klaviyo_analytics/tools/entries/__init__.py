@@ -6,7 +6,10 @@ import importlib
 
 from klaviyo_analytics.tools.spec import ToolSpec
 
-AREAS = ("accounts", "campaigns", "flows", "performance", "insights", "lists", "segments", "metrics", "actions")
+AREAS = (
+    "accounts", "campaigns", "flows", "performance", "insights", "portfolio", "digest", "lists", "segments",
+    "metrics", "actions",
+)  # fmt: skip
 
 
 def all_tools() -> tuple[ToolSpec, ...]:

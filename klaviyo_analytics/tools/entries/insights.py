@@ -27,6 +27,7 @@ TOOLS = (
         toolset="insights",
         method="POST",
         path="/v1/insights/revenue-split",
+        chart=True,
     ),
     ToolSpec(
         name="klaviyo_rank_performance",
@@ -60,12 +61,12 @@ TOOLS = (
     ToolSpec(
         name="klaviyo_get_predictive_analytics",
         title="Predictive analytics",
-        description="Spread of predicted CLV, churn risk and next order across a list or segment (sampled if large).",
+        description="Spread of predicted CLV, churn risk and next order in a list, segment or account (sampled).",
         params=PredictiveParams,
         result=PredictiveResult,
         handler=get_predictive_analytics,
         read_only=True,
-        scopes=("lists:read", "segments:read", "profiles:read"),
+        scopes=("lists:read", "profiles:read", "segments:read"),
         toolset="insights",
         method="POST",
         path="/v1/insights/predictive",

@@ -21,6 +21,7 @@ TOOLS = (
         toolset="performance",
         method="POST",
         path="/v1/performance/over-time",
+        chart=True,
     ),
     ToolSpec(
         name="klaviyo_compare_periods",
@@ -37,5 +38,6 @@ TOOLS = (
         toolset="performance",
         method="POST",
         path="/v1/performance/compare",
+        chart=True,
     ),
 )

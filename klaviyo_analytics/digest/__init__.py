@@ -1,0 +1,1 @@
+"""The weekly digest: one readable report per account, as Markdown or HTML, with charts."""

@@ -30,6 +30,7 @@ from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, RateLimitedError, UpstreamError
 from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.memo import note_uncacheable
 from klaviyo_analytics.quota import GuardedStore, QuotaStore, open_store
 from klaviyo_analytics.quota.tally import note_degraded, note_report, note_stale
 from klaviyo_analytics.ratelimit import Pacer, rate_limited
@@ -232,13 +233,18 @@ class KlaviyoClient:
             return self._send_paced(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
 
         if key is None:
+            note_uncacheable()  # a write or an uncached read: the call's answer is not the cache's alone
             return fetch()
         cached = self.cache.get(key)
         if cached is not None:
             if report:
                 note_report(account.slug, resolved.bucket, resolved.limit, sent=False)
             return cached
-        return self._single_flight(key, fetch, account, resolved, deadline, what)
+        try:
+            return self._single_flight(key, fetch, account, resolved, deadline, what)
+        except BaseException:
+            note_uncacheable()  # a handler that survives this failure answers without it
+            raise
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -279,6 +285,7 @@ class KlaviyoClient:
                 raise
             log.warning("klaviyo.stale_answer", operation=resolved.endpoint.operation_id, account=account.slug)
             note_stale(stale.fetched_at)
+            note_uncacheable()
             return stale.value
 
     def _send_paced(

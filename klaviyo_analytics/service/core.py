@@ -20,6 +20,7 @@ from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.memo import note_uncacheable
 from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
 from klaviyo_analytics.timeframes import Period
 from klaviyo_analytics.webhooks import Notifier
@@ -117,6 +118,7 @@ class KlaviyoService:
     @property
     def ledger(self) -> Ledger:
         """The action ledger, opened on first use: a read-only session never creates the file."""
+        note_uncacheable()  # what the ledger holds is not in the Klaviyo cache: never memoize it
         if self._parent is not None:
             return self._parent.ledger
         if self._ledger is None:

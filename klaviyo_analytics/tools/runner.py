@@ -16,7 +16,8 @@ from pydantic import ValidationError
 from klaviyo_analytics import metrics
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
-from klaviyo_analytics.quota.tally import tally
+from klaviyo_analytics.memo import Memoized, recording
+from klaviyo_analytics.quota.tally import note_report, tally
 from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.access import authorize
@@ -54,9 +55,22 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
     try:
         params = validate_params(spec.params, raw)
         scoped, params = authorize(spec, service, params, ctx)
+        memo = service.client.cache.memo if spec.read_only else None
+        key = _memo_key(spec, scoped, params) if memo is not None else None
+        hit = memo.get(key) if memo is not None else None
         # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
-        with user_content(service.settings.user_content), tally() as quota_use:
-            result = spec.handler(scoped, params, ctx)
+        with user_content(service.settings.user_content), tally() as quota_use, recording() as reads:
+            notes_before = len(ctx.notes)
+            if hit is not None:
+                # The same answer the handler would give from the same cache entries (memo.py): its
+                # reads count as cache hits, and its reports too, so metadata.quota is stated afresh.
+                result = hit.result
+                service.client.cache.hits += hit.reads
+                ctx.notes.extend(hit.notes)
+                for account, bucket, limit in hit.reports:
+                    note_report(account, bucket, limit, sent=False)
+            else:
+                result = spec.handler(scoped, params, ctx)
             # The account's report budget, stale answers and a degraded store, from what the client noted.
             quota_extra, quota_warnings = quota_use.metadata(service.client.pacer, service.settings.quota_warn_share)
             extra = {**quota_extra, **result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
@@ -70,6 +84,11 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
             found = [*ctx.notes, *quota_warnings]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
+            # Only a whole, fresh answer is kept: no pending part, stale report or quota warning.
+            whole = not (ctx.incomplete or quota_warnings or quota_use.stale_fetched_at or quota_use.degraded)
+            if hit is None and memo is not None and reads.memoizable and whole and extra.get("partial") is not True:
+                reports = tuple((a, b, entry[0]) for (a, b), entry in quota_use.reports.items())
+                memo.put(key, Memoized(result, tuple(ctx.notes[notes_before:]), reports, reads.expires_at, reads.count))
         payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True
@@ -82,6 +101,20 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
         seconds = time.perf_counter() - started
         transport = ctx.transport or metrics.transport_of(ctx.caller)
         metrics.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
+
+
+def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tuple[Any, ...]:
+    """Everything a read-only answer depends on besides the cache: the tool, its validated
+    arguments, the accounts the caller sees (and their default), the text mode and the day."""
+    default = scoped.registry.default
+    return (
+        spec.name,
+        params.model_dump_json(),
+        tuple(scoped.registry.names),
+        default.slug if default else None,
+        scoped.settings.user_content,
+        scoped.today(),
+    )
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

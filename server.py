@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
 from klaviyo_analytics.auth.principal import LOCAL, Principal
-from klaviyo_analytics.auth.tokens import principal_of
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
@@ -111,6 +110,8 @@ def _caller(ctx: Context) -> tuple[str, Principal]:
     scope = getattr(request, "scope", None)
     if not isinstance(scope, Mapping):
         return "mcp", LOCAL
+    from klaviyo_analytics.auth.tokens import principal_of  # HTTP only: stdio never loads the token code
+
     principal = principal_of(getattr(scope.get("user"), "access_token", None))
     if principal is None:
         raise UnauthenticatedError("this request carries no accepted bearer token")

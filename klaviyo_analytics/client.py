@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -134,18 +135,33 @@ class KlaviyoClient:
         self._sleep = sleep
         self._rand = rand
         self._base = urlsplit(settings.klaviyo_base_url)
-        self._http = httpx.Client(
-            base_url=settings.klaviyo_base_url,
-            transport=transport,
-            timeout=settings.klaviyo_timeout_seconds,
-            headers={"accept": JSONAPI, "revision": settings.klaviyo_revision, "user-agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._http_client: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         # Called with every upstream attempt (metrics, audits); a per-request observer adds to these.
         self.observers: list[Observer] = list(observers or [])
 
+    @property
+    def _http(self) -> httpx.Client:
+        """The httpx client, made on the first request: its TLS context and connection pool cost
+        about 0.1 s, which a server answering only tools/list (or only cached reads) never needs."""
+        if self._http_client is None:
+            with self._http_lock:
+                if self._http_client is None:
+                    self._http_client = httpx.Client(
+                        base_url=self.settings.klaviyo_base_url,
+                        transport=self._transport,
+                        timeout=self.settings.klaviyo_timeout_seconds,
+                        headers={
+                            "accept": JSONAPI, "revision": self.settings.klaviyo_revision, "user-agent": USER_AGENT,
+                        },
+                        follow_redirects=False,
+                    )  # fmt: skip
+        return self._http_client
+
     def close(self) -> None:
-        self._http.close()
+        if self._http_client is not None:
+            self._http_client.close()
 
     # -- public verbs -------------------------------------------------------------------------
 

@@ -10,12 +10,11 @@ import copy
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
-from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
@@ -24,6 +23,9 @@ from klaviyo_analytics.memo import note_uncacheable
 from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
 from klaviyo_analytics.timeframes import Period
 from klaviyo_analytics.webhooks import Notifier
+
+if TYPE_CHECKING:  # the ledger loads when a tool first needs it (the ``ledger`` property)
+    from klaviyo_analytics.actions.ledger import Ledger
 
 ProgressFn = Callable[[float, float | None, str | None], None]
 DataT = TypeVar("DataT", bound=BaseModel)

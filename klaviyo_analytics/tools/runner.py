@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from klaviyo_analytics import metrics
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.memo import Memoized, recording
@@ -98,6 +97,9 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
         raise
     finally:
         # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
+        # Imported here: prometheus_client is not worth loading before the first call.
+        from klaviyo_analytics import metrics
+
         seconds = time.perf_counter() - started
         transport = ctx.transport or metrics.transport_of(ctx.caller)
         metrics.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)

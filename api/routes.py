@@ -10,7 +10,8 @@ from flask import Flask, Response, g, jsonify, request
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.service import CallContext, KlaviyoService
-from klaviyo_analytics.tools import ToolSpec, run_tool, visible_tools
+from klaviyo_analytics.tools import ToolSpec, visible_tools
+from klaviyo_analytics.tools.runner import run_tool_json
 
 
 def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +43,8 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
             principal=g.principal,
             transport="rest",
         )
-        return jsonify(run_tool(spec, service, tool_arguments(spec, path_args), ctx))
+        body = run_tool_json(spec, service, tool_arguments(spec, path_args), ctx)
+        return Response(body, mimetype="application/json")
 
     view.__name__ = spec.name
     return view

@@ -17,7 +17,7 @@ from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.memo import Memoized, recording
 from klaviyo_analytics.quota.tally import note_report, tally
-from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
+from klaviyo_analytics.schemas.common import Envelope, Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.spec import ToolSpec
@@ -49,6 +49,19 @@ def validate_params(model: type[StrictModel], raw: Mapping[str, Any]) -> StrictM
 
 
 def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """The envelope as a plain dict (MCP's structured content)."""
+    payload: dict[str, Any] = run_tool_envelope(spec, service, raw, ctx).model_dump(mode="json")
+    return payload
+
+
+def run_tool_json(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> bytes:
+    """The same envelope as JSON bytes, serialized by pydantic in one step (the REST body)."""
+    return run_tool_envelope(spec, service, raw, ctx).model_dump_json().encode()
+
+
+def run_tool_envelope(
+    spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext
+) -> Envelope[Any]:
     started = time.perf_counter()
     outcome, partial = "INTERNAL_ERROR", False
     try:
@@ -88,10 +101,9 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
             if hit is None and memo is not None and reads.memoizable and whole and extra.get("partial") is not True:
                 reports = tuple((a, b, entry[0]) for (a, b), entry in quota_use.reports.items())
                 memo.put(key, Memoized(result, tuple(ctx.notes[notes_before:]), reports, reads.expires_at, reads.count))
-        payload: dict[str, Any] = envelope.model_dump(mode="json")
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True
-        return payload
+        return envelope
     except KlaviyoMCPError as exc:
         outcome = exc.code
         raise

@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.product import call, service_for  # noqa: E402
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve  # noqa: E402
+from klaviyo_analytics.tools import get_tool  # noqa: E402
 from tests.product.conftest import REST_TOKEN, TIME_SCALE, sandbox_service, sandbox_settings  # noqa: E402
 from tests.reliability.harness import free_port  # noqa: E402
 
@@ -273,6 +274,39 @@ def segment_sizes(directory: Path) -> list[list[Any]]:
              f"{calls} calls, {elapsed:.2f} s", "—", "goal 2 calls"]]  # fmt: skip
 
 
+def partial_bytes(directory: Path) -> list[list[Any]]:
+    """Bytes of text the model gets for "sizes of my 200 lists" until complete, at Klaviyo's real
+    limits (1/s, 15/min for sizes) and a 45 s deadline, on a simulated clock (pacing takes no time)."""
+    from klaviyo_analytics.tools.render import render_result
+    from klaviyo_analytics.tools.runner import run_tool
+    from tests.helpers import FakeClock
+    from tests.lists.conftest import ANCHOR, add_lists, build_world
+
+    figures = {}
+    for resume in (False, True):
+        clock = FakeClock()
+        sandbox = Sandbox(SandboxConfig(seed=7, size="small", anchor=ANCHOR, clock=clock))
+        acme = next(a for a in sandbox.accounts if a.slug == "acme")
+        (directory / str(resume)).mkdir()
+        world = build_world(directory / str(resume), sandbox.transport, clock, acme.key_env, acme.api_key,
+                            acme.conversion_metric_id)  # fmt: skip
+        add_lists(world, 188)  # the seeded account has 12
+        spec, args = get_tool("klaviyo_get_list_health"), {}
+        sent, calls = 0, 0
+        while True:
+            answer = run_tool(spec, world.svc, args, world.ctx(45))
+            sent, calls = sent + len(render_result(answer).encode()), calls + 1
+            if not answer["data"]["pending"]:
+                break
+            clock.sleep(answer["metadata"]["retry_after_seconds"])
+            args = {"resume": answer["metadata"]["resume"]} if resume else {}
+        figures[resume] = (sent, calls)
+    (full, full_calls), (delta, delta_calls) = figures[False], figures[True]
+    label = f'bytes to the model for "sizes of my 200 lists" at real limits ({delta_calls} calls)'
+    without = f"goal ≤ 60 KB (without resume: {full / 1000:.0f} KB in {full_calls} calls)"
+    return [[label, f"{delta / 1000:.0f} KB", "—", without]]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3.0, help="length of one load round")
@@ -292,6 +326,7 @@ def main() -> int:
             ("warm", lambda d: warm_call(d, args.requests)),
             ("start", lambda d: mcp_start(d, args.starts, args.baseline)),
             ("segments", segment_sizes),
+            ("partial", partial_bytes),
         ]
         for name, step in steps:
             (root / name).mkdir()

@@ -20,6 +20,7 @@ from klaviyo_analytics.quota.tally import note_report, tally
 from klaviyo_analytics.schemas.common import Envelope, Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.tools.access import authorize
+from klaviyo_analytics.tools.resume import resumed
 from klaviyo_analytics.tools.spec import ToolSpec
 from klaviyo_analytics.untrusted import user_content
 
@@ -83,6 +84,8 @@ def run_tool_envelope(
                     note_report(account, bucket, limit, sent=False)
             else:
                 result = spec.handler(scoped, params, ctx)
+                if spec.resume_rows is not None:
+                    result = resumed(spec.name, *spec.resume_rows, scoped, params, result)
             # The account's report budget, stale answers and a degraded store, from what the client noted.
             quota_extra, quota_warnings = quota_use.metadata(service.client.pacer, service.settings.quota_warn_share)
             extra = {**quota_extra, **result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}

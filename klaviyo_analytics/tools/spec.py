@@ -41,6 +41,8 @@ class ToolSpec:
     path: str  # REST route in Flask syntax, e.g. "/v1/flows/<flow_id>/structure"
     destructive: bool = False
     idempotent: bool = True
+    # (rows field, row id field) of a tool whose partial answers resume (tools/resume.py).
+    resume_rows: tuple[str, str] | None = None
 
     @property
     def path_params(self) -> list[str]:

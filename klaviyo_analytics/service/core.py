@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
 from pydantic import BaseModel
 
 from klaviyo_analytics.auth.principal import LOCAL, Principal
@@ -25,6 +24,8 @@ from klaviyo_analytics.timeframes import Period
 from klaviyo_analytics.webhooks import Notifier
 
 if TYPE_CHECKING:  # the ledger loads when a tool first needs it (the ``ledger`` property)
+    import httpx
+
     from klaviyo_analytics.actions.ledger import Ledger
 
 ProgressFn = Callable[[float, float | None, str | None], None]
@@ -183,6 +184,8 @@ class KlaviyoService:
 def _page_cursor(next_url: Any) -> str | None:
     if not isinstance(next_url, str):
         return None
+    import httpx  # on the first paged report only
+
     query = httpx.URL(next_url).params
     cursor = query.get("page_cursor") or query.get("page[cursor]")
     return str(cursor) if cursor else None

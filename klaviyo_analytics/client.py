@@ -327,6 +327,10 @@ class KlaviyoClient:
     ) -> Any:
         read = resolved.endpoint.read
         report = read and resolved.limit.daily is not None
+        # The httpx client (and the httpx import) is made before the slot is taken, never between
+        # the slot and the send: on a first request that took ~0.1 s, long enough for another
+        # process's next slot to reach Klaviyo first and draw a 429.
+        self._http  # noqa: B018
         attempt = 0
         while True:
             self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)

@@ -16,7 +16,11 @@ def render_result(envelope: dict[str, Any]) -> str:
     warnings = envelope.get("warnings") or []
     head = PREAMBLE + (f" It carries {len(warnings)} warning(s): read them." if warnings else "")
     metadata = envelope["metadata"]
-    data = compact_pending(envelope["data"], resumed="rows" in metadata)
+    data = envelope["data"]
+    # Only the resumable size tools' rows hold nothing but their size (tools/resume.py); a pending
+    # row elsewhere (list breakdown) still carries figures the model needs.
+    if "resume" in metadata or "rows" in metadata:
+        data = compact_pending(data, resumed="rows" in metadata)
     body = {"data": data, "metadata": metadata, "warnings": warnings}
     return f"{head}\n{fence(body)}"
 

@@ -96,3 +96,11 @@ def test_a_token_is_bound_to_the_arguments_it_was_given_for(world: World) -> Non
     with pytest.raises(InvalidArgumentError) as caught:
         ask(world, {"resume": token, "list_id": one})
     assert "resume" in caught.value.message
+
+
+def test_pending_rows_of_other_tools_keep_their_figures_in_the_text() -> None:
+    row = {"list_id": "L1", "name": "News", "profile_count": None, "subscribed": 12, "unsubscribed": 3, "net": 9}
+    envelope = {"data": {"lists": [row], "pending": ["L1"]}, "metadata": {"partial": True}, "warnings": []}
+    assert '"subscribed":12' in render_result(envelope)  # list breakdown: no resume, rows kept whole
+    envelope["metadata"]["resume"] = "abcdefghijkl"
+    assert '"subscribed":12' not in render_result(envelope)

@@ -58,6 +58,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py
 	$(BIN)/python bench/product.py
 	$(BIN)/python bench/session.py
+	$(BIN)/python -m bench.floors
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \

@@ -128,6 +128,7 @@ def _caller(ctx: Context) -> tuple[str, Principal]:
     scope = getattr(request, "scope", None)
     if not isinstance(scope, Mapping):
         return "mcp", LOCAL
+
     principal = principal_of(getattr(scope.get("user"), "access_token", None))
     if principal is None:
         raise UnauthenticatedError("this request carries no accepted bearer token")

@@ -10,13 +10,21 @@ when every component is, else ``degraded`` (HTTP 503, so a load balancer stops r
               tokens (counts only: no user id, never a token)
     quota     the shared quota store (QUOTA_STORE): its backend, and ``unavailable`` with
               ``degraded: true`` once this process paces alone because the store stopped answering
+
+The endpoint is public and probed often, and each answer reads the ledger and pings the quota
+store; so a process answers from its last report for :data:`HEALTH_TTL_SECONDS` (a flood of
+probes costs one SQLite read a second, not one per probe), the body already serialized.
 """
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response
 
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
@@ -25,6 +33,8 @@ from klaviyo_analytics.service import KlaviyoService
 log = get_logger("api.health")
 # What ledger_health() may tell the public; anything else it grows stays private until added here.
 PUBLIC_LEDGER_KEYS = ("backend", "journal_mode", "schema_version", "proposals", "stale_leases")
+# Short enough that a load balancer sees a failure within its next probe or two.
+HEALTH_TTL_SECONDS = 1.0
 
 
 def ledger_component(service: KlaviyoService) -> dict[str, Any]:
@@ -77,11 +87,42 @@ def health_report(
     return body, 200 if ok else 503
 
 
-def install_health(app: Flask, service: KlaviyoService, directory: UserDirectory | None = None) -> None:
+class CachedHealth:
+    """The last health report (status and JSON body), kept ``ttl`` seconds."""
+
+    def __init__(
+        self,
+        build: Callable[[], tuple[dict[str, Any], int]],
+        ttl: float = HEALTH_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._build = build
+        self._ttl = ttl
+        self.clock = clock  # a test seam, like the ttl
+        self._lock = threading.Lock()
+        self._until = float("-inf")
+        self._answer: tuple[bytes, int] = (b"", 503)
+
+    def answer(self) -> tuple[bytes, int]:
+        with self._lock:  # one probe builds; the others wait for its answer instead of repeating it
+            if self.clock() >= self._until:
+                body, status = self._build()
+                self._answer = (json.dumps(body, separators=(",", ":")).encode() + b"\n", status)
+                self._until = self.clock() + self._ttl
+            return self._answer
+
+
+def install_health(
+    app: Flask, service: KlaviyoService, directory: UserDirectory | None = None, *, ttl: float = HEALTH_TTL_SECONDS
+) -> CachedHealth:
+    cached = CachedHealth(lambda: health_report(service, app.extensions["klaviyo_version"], directory), ttl)
+    app.extensions["klaviyo_health"] = cached
+
     @app.get("/health")
     def health() -> Response:
-        body, status = health_report(service, app.extensions["klaviyo_version"], directory)
-        response = jsonify(body)
-        response.status_code = status
+        body, status = cached.answer()
+        response = Response(body, status=status, mimetype="application/json")
         response.headers["Cache-Control"] = "no-store"
         return response
+
+    return cached

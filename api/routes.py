@@ -11,7 +11,8 @@ from api.limits import json_body
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.service import CallContext, KlaviyoService
-from klaviyo_analytics.tools import ToolSpec, run_tool, visible_tools
+from klaviyo_analytics.tools import ToolSpec, visible_tools
+from klaviyo_analytics.tools.runner import run_tool, run_tool_json
 
 
 def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
@@ -43,16 +44,18 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
             principal=g.principal,
             transport="rest",
         )
-        envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
         if spec.chart and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png":
             # The chart of the same result; with nothing to draw, the JSON says why.
             from klaviyo_analytics.charts import chart_of
             from klaviyo_analytics.png import render_png
 
+            envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
             chart = chart_of(envelope)
             if chart is not None:
                 return Response(render_png(chart), mimetype="image/png")
-        return jsonify(envelope)
+            return jsonify(envelope)
+        body = run_tool_json(spec, service, tool_arguments(spec, path_args), ctx)
+        return Response(body, mimetype="application/json")
 
     view.__name__ = spec.name
     return view

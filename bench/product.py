@@ -59,9 +59,13 @@ def upstream_calls(directory: Path) -> list[list[Any]]:
         )
         for interval in ("monthly", "weekly", "daily")
     ]
-    for name, args in calls:
+    for index, (name, args) in enumerate(calls):
         sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
-        svc = service_for(sandbox, directory)
+        # A data directory of its own: the default quota store (SQLite beside the ledger) would
+        # otherwise answer one call from the cache an earlier call filled.
+        fresh = directory / f"calls-{index}"
+        fresh.mkdir()
+        svc = service_for(sandbox, fresh)
         if name == "klaviyo_get_flow_structure":
             args["flow_id"] = call(svc, "klaviyo_get_flows", {"account": "acme"})["data"]["flows"][0]["flow_id"]
             sandbox.reset()

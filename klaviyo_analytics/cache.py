@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from klaviyo_analytics.memo import ResultMemo, note_read, note_uncacheable
 from klaviyo_analytics.quota import CacheEntry, MemoryStore, QuotaStore, StoreUnavailable
 
 DEFAULT_KEEP_SECONDS = 7 * 86400.0
@@ -46,6 +47,8 @@ class TTLCache:
         self.keep_seconds = keep_seconds
         self.hits = 0
         self.misses = 0
+        # Finished tool results built from these entries (memo.py); never outlives them.
+        self.memo = ResultMemo(clock)
 
     def entry(self, key: str) -> CacheEntry | None:
         """The entry, fresh or stale, without counting a hit or a miss."""
@@ -57,6 +60,7 @@ class TTLCache:
             self.misses += 1
             return None
         self.hits += 1
+        note_read(entry.expires_at)
         return entry.value
 
     def contains(self, key: str) -> bool:
@@ -66,13 +70,18 @@ class TTLCache:
 
     def put(self, key: str, value: Any, ttl: float) -> None:
         if ttl <= 0:
+            note_uncacheable()
             return
+        expires_at = self._clock() + ttl
         try:
             self.store.cache_put(store_key(key), value, ttl, self.keep_seconds)
-        except (TypeError, ValueError):
-            return  # not JSON (never the case for a Klaviyo document): simply not cached
-        except StoreUnavailable:
+        except (TypeError, ValueError, StoreUnavailable):
+            # Not JSON (never the case for a Klaviyo document), or the store is down: simply not
+            # cached, so nothing built from it may be memoized either.
+            note_uncacheable()
             return
+        note_read(expires_at)
 
     def clear(self) -> None:
         self.store.cache_clear()
+        self.memo.clear()

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
-
-import httpx
 
 from klaviyo_analytics.cache import TTLCache, cache_key, store_key
 from klaviyo_analytics.config import Settings
@@ -30,12 +29,18 @@ from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, RateLimitedError, UpstreamError
 from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.memo import note_uncacheable
 from klaviyo_analytics.quota import GuardedStore, QuotaStore, open_store
 from klaviyo_analytics.quota.tally import note_degraded, note_report, note_stale
 from klaviyo_analytics.ratelimit import Pacer, rate_limited
 from klaviyo_analytics.redact import redact
 from klaviyo_analytics.registry import Account
 from klaviyo_analytics.upstream_errors import MalformedResponse, map_status_error
+
+if TYPE_CHECKING:
+    # httpx (≈ 55 ms and a few MiB: its package import loads its CLI, rich and pygments) is imported
+    # where a request is first made or an error first examined, not when the server starts.
+    import httpx
 
 JSONAPI = "application/vnd.api+json"
 USER_AGENT = "klaviyo-mcp/0.1"
@@ -78,6 +83,8 @@ def should_retry(read: bool, status: int | None, exc: Exception | None) -> bool:
     """
     if status == 429:
         return True
+    import httpx
+
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
         return True
     if not read:
@@ -133,18 +140,35 @@ class KlaviyoClient:
         self._sleep = sleep
         self._rand = rand
         self._base = urlsplit(settings.klaviyo_base_url)
-        self._http = httpx.Client(
-            base_url=settings.klaviyo_base_url,
-            transport=transport,
-            timeout=settings.klaviyo_timeout_seconds,
-            headers={"accept": JSONAPI, "revision": settings.klaviyo_revision, "user-agent": USER_AGENT},
-            follow_redirects=False,
-        )
+        self._transport = transport
+        self._http_client: httpx.Client | None = None
+        self._http_lock = threading.Lock()
         # Called with every upstream attempt (metrics, audits); a per-request observer adds to these.
         self.observers: list[Observer] = list(observers or [])
 
+    @property
+    def _http(self) -> httpx.Client:
+        """The httpx client, made on the first request: its TLS context and connection pool cost
+        about 0.1 s, which a server answering only tools/list (or only cached reads) never needs."""
+        if self._http_client is None:
+            import httpx
+
+            with self._http_lock:
+                if self._http_client is None:
+                    self._http_client = httpx.Client(
+                        base_url=self.settings.klaviyo_base_url,
+                        transport=self._transport,
+                        timeout=self.settings.klaviyo_timeout_seconds,
+                        headers={
+                            "accept": JSONAPI, "revision": self.settings.klaviyo_revision, "user-agent": USER_AGENT,
+                        },
+                        follow_redirects=False,
+                    )  # fmt: skip
+        return self._http_client
+
     def close(self) -> None:
-        self._http.close()
+        if self._http_client is not None:
+            self._http_client.close()
 
     # -- public verbs -------------------------------------------------------------------------
 
@@ -232,13 +256,18 @@ class KlaviyoClient:
             return self._send_paced(account, method, path, params, body, deadline, resolved, key, ttl, observer, what)
 
         if key is None:
+            note_uncacheable()  # a write or an uncached read: the call's answer is not the cache's alone
             return fetch()
         cached = self.cache.get(key)
         if cached is not None:
             if report:
                 note_report(account.slug, resolved.bucket, resolved.limit, sent=False)
             return cached
-        return self._single_flight(key, fetch, account, resolved, deadline, what)
+        try:
+            return self._single_flight(key, fetch, account, resolved, deadline, what)
+        except BaseException:
+            note_uncacheable()  # a handler that survives this failure answers without it
+            raise
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -279,6 +308,7 @@ class KlaviyoClient:
                 raise
             log.warning("klaviyo.stale_answer", operation=resolved.endpoint.operation_id, account=account.slug)
             note_stale(stale.fetched_at)
+            note_uncacheable()
             return stale.value
 
     def _send_paced(
@@ -297,6 +327,10 @@ class KlaviyoClient:
     ) -> Any:
         read = resolved.endpoint.read
         report = read and resolved.limit.daily is not None
+        # The httpx client (and the httpx import) is made before the slot is taken, never between
+        # the slot and the send: on a first request that took ~0.1 s, long enough for another
+        # process's next slot to reach Klaviyo first and draw a 429.
+        self._http  # noqa: B018
         attempt = 0
         while True:
             self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)
@@ -352,6 +386,8 @@ class KlaviyoClient:
         attempt: int,
         observer: Observer | None,
     ) -> tuple[int | None, Any, Exception | None, float | None]:
+        import httpx
+
         headers = {"authorization": f"Klaviyo-API-Key {account.api_key}"}
         content = None
         if body is not None:
@@ -393,6 +429,8 @@ class KlaviyoClient:
         exc: Exception | None,
         retry_after: float | None,
     ) -> KlaviyoMCPError:
+        import httpx
+
         operation = resolved.endpoint.operation_id
         if exc is not None and status is None:
             if isinstance(exc, httpx.TimeoutException):

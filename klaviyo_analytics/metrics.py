@@ -34,7 +34,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -108,11 +108,18 @@ class Metrics:
             buckets=UPSTREAM_BUCKETS, registry=r,
         )  # fmt: skip
         self._collector: ServiceCollector | None = None
+        self._tool_children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self.client_counters = ClientCounters(r) if multiproc_dir() is not None else None
 
     def observe_tool(self, tool: str, transport: str, seconds: float, outcome: str, *, partial: bool = False) -> None:
-        self.tool_calls.labels(tool, transport, outcome).inc()
-        self.tool_seconds.labels(tool, transport).observe(max(seconds, 0.0))
+        # The labelled children, looked up once per label set: labels() validates and locks on every call.
+        key = (tool, transport, outcome)
+        children = self._tool_children.get(key)
+        if children is None:
+            children = (self.tool_calls.labels(tool, transport, outcome), self.tool_seconds.labels(tool, transport))
+            self._tool_children[key] = children
+        children[0].inc()
+        children[1].observe(max(seconds, 0.0))
         if partial:
             self.partials.labels(tool, transport).inc()
 

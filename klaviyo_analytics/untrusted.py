@@ -76,6 +76,11 @@ def strip_controls(value: str) -> str:
     return "".join(out)
 
 
+def is_plain(value: str) -> bool:
+    """Printable ASCII only: nothing :func:`strip_controls` would change."""
+    return _PLAIN.match(value) is not None
+
+
 def scrub(value: Any) -> Any:
     """Every string in a JSON-like answer (keys too) with :func:`strip_controls` applied.
 
@@ -86,7 +91,7 @@ def scrub(value: Any) -> Any:
     dropped here; the stored plan itself keeps its exact bytes (it is what runs).
     """
     if isinstance(value, str):
-        return value if _PLAIN.match(value) else strip_controls(value)
+        return value if is_plain(value) else strip_controls(value)
     if isinstance(value, dict):
         return {scrub(k): scrub(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -29,12 +29,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from klaviyo_analytics.client import retry_delay, should_retry
 from klaviyo_analytics.logs import get_logger
+
+if TYPE_CHECKING:
+    import httpx
 
 EVENT_HEADER = "X-Klaviyo-MCP-Event"
 SIGNATURE_HEADER = "X-Klaviyo-MCP-Signature"
@@ -119,6 +120,8 @@ class Notifier:
                 self._thread.start()
 
     def _drain(self) -> None:
+        import httpx  # the first event only: a server without WEBHOOK_URL never loads it here
+
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=self._transport) as http:
             while True:
                 item = self._queue.get()
@@ -130,6 +133,8 @@ class Notifier:
                     self._queue.task_done()
 
     def _deliver(self, http: httpx.Client, item: dict[str, Any]) -> None:
+        import httpx
+
         body = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
         for attempt in range(MAX_ATTEMPTS):
             status: int | None = None

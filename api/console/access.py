@@ -27,8 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Flask, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from klaviyo_analytics.auth import Principal, Role
 from klaviyo_analytics.auth.users import UserDirectory, fingerprint
@@ -130,6 +130,13 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return self.force_secure or request.is_secure
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # The cookie's Path is /console, so no other request carries one: the JSON API skips
+        # building the signer on every call (None: Flask's null session, never saved).
+        if not (request.path == "/console" or request.path.startswith("/console/")):
+            return None
+        return super().open_session(app, request)
 
 
 def session_secret(settings: Settings) -> str:

@@ -15,23 +15,63 @@ every process on one machine).
     models, ledger, sqlite_db, sqlite_ledger   the ledger itself
 """
 
-from klaviyo_analytics.actions.ledger import DEFAULT_TTL, STEP_ID_KEY, TRANSITIONS, Ledger
-from klaviyo_analytics.actions.models import (
-    Decision,
-    Execution,
-    ExecutionHandle,
-    ExecutionStatus,
-    History,
-    JournalEntry,
-    Proposal,
-    ProposalStatus,
-    StepStatus,
-    TraceEntry,
-    Transition,
-    plan_hash,
-    utc_now,
-)
-from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from klaviyo_analytics.actions.ledger import DEFAULT_TTL, STEP_ID_KEY, TRANSITIONS, Ledger
+    from klaviyo_analytics.actions.models import (
+        Decision,
+        Execution,
+        ExecutionHandle,
+        ExecutionStatus,
+        History,
+        JournalEntry,
+        Proposal,
+        ProposalStatus,
+        StepStatus,
+        TraceEntry,
+        Transition,
+        plan_hash,
+        utc_now,
+    )
+    from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+
+# Loaded on first use (PEP 562): importing one submodule (the MCP server's ``confirm``) does not
+# load the ledger and its SQLite code until something touches them.
+_HOME = {
+    **dict.fromkeys(("DEFAULT_TTL", "STEP_ID_KEY", "TRANSITIONS", "Ledger"), "ledger"),
+    **dict.fromkeys(
+        [
+            "Decision",
+            "Execution",
+            "ExecutionHandle",
+            "ExecutionStatus",
+            "History",
+            "JournalEntry",
+            "Proposal",
+            "ProposalStatus",
+            "StepStatus",
+            "TraceEntry",
+            "Transition",
+            "plan_hash",
+            "utc_now",
+        ],
+        "models",
+    ),
+    "SqliteLedger": "sqlite_ledger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_TTL",

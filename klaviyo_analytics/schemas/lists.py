@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams, matching
 from klaviyo_analytics.untrusted import UntrustedText
 
 PENDING_DESCRIPTION = "Ids not sized yet (rate limit): call again later."
+ResumeToken = Annotated[
+    str,
+    matching(r"[A-Za-z0-9_-]{8,32}", "the metadata.resume token of a partial answer"),
+    Field(description="A partial answer's metadata.resume."),
+]
 
 
 class ListHealthParams(AccountParams):
     list_id: KlaviyoId | None = Field(None, description="Only this list.")
+    resume: ResumeToken | None = None
 
 
 class ListHealthRow(OutputModel):

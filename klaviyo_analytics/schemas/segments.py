@@ -7,12 +7,13 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
-from klaviyo_analytics.schemas.lists import PENDING_DESCRIPTION
+from klaviyo_analytics.schemas.lists import PENDING_DESCRIPTION, ResumeToken
 from klaviyo_analytics.untrusted import UntrustedText
 
 
 class SegmentsParams(AccountParams):
     segment_id: KlaviyoId | None = Field(None, description="Only this segment.")
+    resume: ResumeToken | None = None
 
 
 class SegmentRow(OutputModel):

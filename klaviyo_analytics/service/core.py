@@ -10,19 +10,23 @@ import copy
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import httpx
 from pydantic import BaseModel
 
-from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.memo import note_uncacheable
 from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
 from klaviyo_analytics.timeframes import Period
 from klaviyo_analytics.webhooks import Notifier
+
+if TYPE_CHECKING:  # the ledger loads when a tool first needs it (the ``ledger`` property)
+    import httpx
+
+    from klaviyo_analytics.actions.ledger import Ledger
 
 ProgressFn = Callable[[float, float | None, str | None], None]
 DataT = TypeVar("DataT", bound=BaseModel)
@@ -117,6 +121,7 @@ class KlaviyoService:
     @property
     def ledger(self) -> Ledger:
         """The action ledger, opened on first use: a read-only session never creates the file."""
+        note_uncacheable()  # what the ledger holds is not in the Klaviyo cache: never memoize it
         if self._parent is not None:
             return self._parent.ledger
         if self._ledger is None:
@@ -172,6 +177,8 @@ class KlaviyoService:
 def _page_cursor(next_url: Any) -> str | None:
     if not isinstance(next_url, str):
         return None
+    import httpx  # on the first paged report only
+
     query = httpx.URL(next_url).params
     cursor = query.get("page_cursor") or query.get("page[cursor]")
     return str(cursor) if cursor else None

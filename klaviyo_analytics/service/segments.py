@@ -1,6 +1,7 @@
 """Segment tools: current sizes, and membership change over time.
 
-Sizes are one paced lookup per segment, exactly like list sizes (:mod:`.sizes`). Growth comes
+Sizes come from one segment-values report for every segment (:mod:`.segment_sizes`), and
+otherwise from one paced lookup per segment, exactly like list sizes (:mod:`.sizes`). Growth comes
 from Klaviyo's segment-series report (no conversion metric, no group_by; rows grouped by
 ``segment_id``), one report per chunk of the window: Klaviyo caps a daily series at 60 days,
 a monthly one at 52 weeks and any report at a year. Reports are limited to 2 calls a
@@ -11,7 +12,6 @@ next call continues where this one stopped.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from klaviyo_analytics.errors import FITS, DeadlineExceededError, InvalidArgumentError, RateLimitedError
@@ -27,13 +27,12 @@ from klaviyo_analytics.schemas.segments import (
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, Report, ToolResult
 from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.reports import select_rows
+from klaviyo_analytics.service.segment_sizes import DATA_START, report_sizes
 from klaviyo_analytics.service.sizes import SEGMENT, enumerate_items, fetch_sizes
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 SEGMENT_FIELDS = "name,is_active,is_processing,is_starred,created,updated"
 STATISTICS = ("members_added", "members_removed", "net_members_changed", "total_members")
-# "Data is unavailable before June 1st, 2023" (the segment report endpoints' description).
-DATA_START = date(2023, 6, 1)
 # Klaviyo's longest timeframe per series interval, in days (52 weeks for monthly; a year otherwise).
 INTERVAL_MAX_DAYS = {"daily": 60, "weekly": 366, "monthly": 364}
 # At 2 report calls a minute, more chunks than this take several tool calls to complete.
@@ -45,7 +44,9 @@ def get_segments(svc: KlaviyoService, params: SegmentsParams, ctx: CallContext) 
     segments = enumerate_items(
         svc, account, SEGMENT, SEGMENT_FIELDS, ctx, only_id=params.segment_id, id_field="segment_id"
     )
-    sizes = fetch_sizes(svc, account, SEGMENT, [item["id"] for item in segments], ctx)
+    from_report, rest = report_sizes(svc, account, segments, ctx)
+    sizes = fetch_sizes(svc, account, SEGMENT, rest, ctx)
+    counts = {**from_report, **sizes.counts}
     rows = []
     for item in segments:
         attributes = item["attributes"]
@@ -53,7 +54,7 @@ def get_segments(svc: KlaviyoService, params: SegmentsParams, ctx: CallContext) 
             SegmentRow(
                 segment_id=item["id"],
                 name=attributes.get("name"),
-                profile_count=sizes.counts.get(item["id"]),
+                profile_count=counts.get(item["id"]),
                 is_active=attributes.get("is_active"),
                 is_processing=attributes.get("is_processing"),
                 is_starred=attributes.get("is_starred"),
@@ -68,7 +69,7 @@ def get_segments(svc: KlaviyoService, params: SegmentsParams, ctx: CallContext) 
         SegmentsResult(segments=rows, segment_count=len(rows), pending=sizes.pending),
         account=account.slug,
         warnings=warnings,
-        extra_metadata=sizes.metadata(),
+        extra_metadata={**sizes.metadata(), "sizes": {"from_report": len(from_report), "from_lookups": len(rest)}},
     )
 
 

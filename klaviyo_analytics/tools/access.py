@@ -14,8 +14,6 @@ error messages name only those.
 
 from __future__ import annotations
 
-from typing import Any
-
 from klaviyo_analytics.auth.principal import ANY_ACCOUNT, Principal, Role
 from klaviyo_analytics.errors import ForbiddenError, NotFoundError
 from klaviyo_analytics.schemas.common import StrictModel
@@ -65,23 +63,24 @@ def authorize(
     principal = ctx.principal
     if principal.unrestricted:
         return service, params
-    fields: dict[str, Any] = params.model_dump()
+    # The declared fields, read off the model (no dump of the whole input on every call).
+    fields = type(params).model_fields
     target: str | None = None
     if principal.can(ANY_ACCOUNT, Role.READER):
         # Every account is visible: nothing to hide, so unknown names and ids keep their own errors.
         scoped = service
         if "action_id" in fields:
-            target = service.ledger.get_proposal(str(fields["action_id"])).account
+            target = service.ledger.get_proposal(str(params.action_id)).account  # type: ignore[attr-defined]
         elif "account" in fields:
             default = service.registry.default
-            target = fields["account"] or (default.slug if default else None)
+            target = params.account or (default.slug if default else None)  # type: ignore[attr-defined]
     else:
         visible = principal.visible(service.registry.names)
         scoped = service.scoped(visible)
         if "action_id" in fields:
-            target = _action_account(service, principal, str(fields["action_id"]))
+            target = _action_account(service, principal, str(params.action_id))  # type: ignore[attr-defined]
         elif "account" in fields:
-            target = _named_account(principal, fields["account"], visible)
+            target = _named_account(principal, params.account, visible)  # type: ignore[attr-defined]
             if target is None and scoped.registry.default is not None:
                 # The only account this caller may see is their default, whatever else is configured.
                 target = scoped.registry.default.slug

@@ -7,22 +7,24 @@ REST return identical payloads and enforce the same roles.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
 
-from klaviyo_analytics import metrics
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
-from klaviyo_analytics.quota.tally import tally
-from klaviyo_analytics.schemas.common import Metadata, PeriodOut, StrictModel
+from klaviyo_analytics.memo import Memoized, recording
+from klaviyo_analytics.quota.tally import note_report, tally
+from klaviyo_analytics.schemas.common import Envelope, Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.timeframes import future_warning
 from klaviyo_analytics.tools.access import authorize
+from klaviyo_analytics.tools.resume import resumed
 from klaviyo_analytics.tools.spec import ToolSpec
-from klaviyo_analytics.untrusted import scrub, user_content
+from klaviyo_analytics.untrusted import is_plain, scrub, user_content
 
 log = get_logger("klaviyo_analytics.tools")
 
@@ -50,14 +52,51 @@ def validate_params(model: type[StrictModel], raw: Mapping[str, Any]) -> StrictM
 
 
 def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> dict[str, Any]:
+    """The envelope as a plain dict (MCP's structured content)."""
+    # Hidden characters out of every string, plan bodies and echoed input included (untrusted.scrub).
+    payload: dict[str, Any] = scrub(run_tool_envelope(spec, service, raw, ctx).model_dump(mode="json"))
+    return payload
+
+
+def run_tool_json(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext) -> bytes:
+    """The same envelope as JSON bytes (the REST body), scrubbed as ``run_tool``'s.
+
+    pydantic serializes it in one step; only a body with something beyond printable ASCII or an
+    escape in it (where a hidden character could be) takes the slower scrubbed path.
+    """
+    envelope = run_tool_envelope(spec, service, raw, ctx)
+    text = envelope.model_dump_json()
+    if is_plain(text) and "\\" not in text:
+        return text.encode()
+    return json.dumps(scrub(envelope.model_dump(mode="json")), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def run_tool_envelope(
+    spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ctx: CallContext
+) -> Envelope[Any]:
     started = time.perf_counter()
     outcome, partial = "INTERNAL_ERROR", False
     try:
         params = validate_params(spec.params, raw)
         scoped, params = authorize(spec, service, params, ctx)
+        memo = service.client.cache.memo if spec.read_only else None
+        key = _memo_key(spec, scoped, params) if memo is not None else None
+        hit = memo.get(key) if memo is not None else None
         # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
-        with user_content(service.settings.user_content), tally() as quota_use:
-            result = spec.handler(scoped, params, ctx)
+        with user_content(service.settings.user_content), tally() as quota_use, recording() as reads:
+            notes_before = len(ctx.notes)
+            if hit is not None:
+                # The same answer the handler would give from the same cache entries (memo.py): its
+                # reads count as cache hits, and its reports too, so metadata.quota is stated afresh.
+                result = hit.result
+                service.client.cache.hits += hit.reads
+                ctx.notes.extend(hit.notes)
+                for account, bucket, limit in hit.reports:
+                    note_report(account, bucket, limit, sent=False)
+            else:
+                result = spec.handler(scoped, params, ctx)
+                if spec.resume_rows is not None:
+                    result = resumed(spec.name, *spec.resume_rows, scoped, params, result)
             # The account's report budget, stale answers and a degraded store, from what the client noted.
             quota_extra, quota_warnings = quota_use.metadata(service.client.pacer, service.settings.quota_warn_share)
             extra = {**quota_extra, **result.extra_metadata, **({"partial": True} if ctx.incomplete else {})}
@@ -72,19 +111,39 @@ def run_tool(spec: ToolSpec, service: KlaviyoService, raw: Mapping[str, Any], ct
             found = [*ctx.notes, *quota_warnings, *([late] if late else [])]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
-        # Hidden characters out of every string, plan bodies and echoed input included (untrusted.scrub).
-        payload: dict[str, Any] = scrub(envelope.model_dump(mode="json"))
+            # Only a whole, fresh answer is kept: no pending part, stale report or quota warning.
+            whole = not (ctx.incomplete or quota_warnings or quota_use.stale_fetched_at or quota_use.degraded)
+            if hit is None and memo is not None and reads.memoizable and whole and extra.get("partial") is not True:
+                reports = tuple((a, b, entry[0]) for (a, b), entry in quota_use.reports.items())
+                memo.put(key, Memoized(result, tuple(ctx.notes[notes_before:]), reports, reads.expires_at, reads.count))
         log.info("tool.call", tool=spec.name, caller=ctx.caller, latency_ms=metadata.latency_ms)
         outcome, partial = "ok", extra.get("partial") is True
-        return payload
+        return envelope
     except KlaviyoMCPError as exc:
         outcome = exc.code
         raise
     finally:
         # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
+        # Imported here: prometheus_client is not worth loading before the first call.
+        from klaviyo_analytics import metrics
+
         seconds = time.perf_counter() - started
         transport = ctx.transport or metrics.transport_of(ctx.caller)
         metrics.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
+
+
+def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tuple[Any, ...]:
+    """Everything a read-only answer depends on besides the cache: the tool, its validated
+    arguments, the accounts the caller sees (and their default), the text mode and the day."""
+    default = scoped.registry.default
+    return (
+        spec.name,
+        params.model_dump_json(),
+        tuple(scoped.registry.names),
+        default.slug if default else None,
+        scoped.settings.user_content,
+        scoped.today(),
+    )
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

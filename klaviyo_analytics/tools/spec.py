@@ -6,10 +6,14 @@ Flask one route per entry — so neither contains per-tool code.
 
 from __future__ import annotations
 
+import functools
+import importlib
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Literal
 
 from klaviyo_analytics.schemas.common import CONTRACT_KEY, Envelope, OutputModel, StrictModel
@@ -17,6 +21,7 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 
 # Length limits at least this large are enforced but not advertised (they inform no choice).
 GENEROUS_LENGTH = 100
+SCHEMAS_FILE = Path(__file__).with_name("schemas.json")
 Handler = Callable[[KlaviyoService, Any, CallContext], ToolResult[Any]]
 
 
@@ -38,6 +43,8 @@ class ToolSpec:
     idempotent: bool = True
     # The result draws a chart (charts.py): MCP adds it as an App or a PNG, REST answers image/png.
     chart: bool = False
+    # (rows field, row id field) of a tool whose partial answers resume (tools/resume.py).
+    resume_rows: tuple[str, str] | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -63,7 +70,8 @@ class ToolSpec:
 
     @cached_property
     def input_schema(self) -> dict[str, Any]:
-        return compact_schema(self.params.model_json_schema())
+        committed = committed_schemas(self)
+        return committed["input"] if committed else self.built_input_schema()
 
     @cached_property
     def contract_schema(self) -> dict[str, Any]:
@@ -74,11 +82,66 @@ class ToolSpec:
 
     @cached_property
     def output_schema(self) -> dict[str, Any]:
+        committed = committed_schemas(self)
+        return committed["output"] if committed else self.built_output_schema()
+
+    def built_input_schema(self) -> dict[str, Any]:
+        return compact_schema(self.params.model_json_schema())
+
+    def built_output_schema(self) -> dict[str, Any]:
         schema = compact_schema(self.envelope.model_json_schema(mode="serialization"), output=True)
         # The metadata block is identical for every tool (account, period, revision, latency_ms);
         # the README documents it once instead of every tool repeating it on every turn.
         schema["properties"]["metadata"] = {"type": "object"}
         return schema
+
+    @property
+    def models(self) -> str:
+        """Which models the schemas are built from (a committed schema is used only for these)."""
+        params, result = self.params, self.result
+        return f"{params.__module__}.{params.__qualname__} -> {result.__module__}.{result.__qualname__}"
+
+
+def lazy_handler(module: str, name: str) -> Handler:
+    """``module.name`` as a handler, imported on its first call (keeps rarely used code off the start)."""
+
+    def handler(svc: KlaviyoService, params: Any, ctx: CallContext) -> ToolResult[Any]:
+        function: Handler = getattr(importlib.import_module(module), name)
+        return function(svc, params, ctx)
+
+    handler.__qualname__ = handler.__name__ = name
+    return handler
+
+
+def committed_schemas(spec: ToolSpec) -> dict[str, Any] | None:
+    """The schemas ``make docs`` wrote to schemas.json for this tool's models, if any.
+
+    Building every tool's schemas with pydantic took about 0.15 s of each server start, for a
+    result that changes only when a model does. A test holds the file equal to what the models
+    build, so it cannot drift; a tool whose models are not the committed ones builds its own.
+    """
+    entry = _committed().get(spec.name)
+    if entry is None or entry.get("models") != spec.models:
+        return None
+    return dict(entry)
+
+
+@functools.cache
+def _committed() -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = json.loads(SCHEMAS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return loaded
+
+
+def build_schemas(specs: Iterable[ToolSpec]) -> str:
+    """schemas.json's text for ``specs``, built from the models (``make docs`` writes it)."""
+    document = {
+        spec.name: {"models": spec.models, "input": spec.built_input_schema(), "output": spec.built_output_schema()}
+        for spec in specs
+    }
+    return json.dumps(document, indent=1) + "\n"  # key order kept: it is the order a client shows fields in
 
 
 def compact_schema(schema: dict[str, Any], *, output: bool = False, contract: bool = False) -> dict[str, Any]:

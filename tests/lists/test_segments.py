@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date, timedelta
 
+import httpx
 import pytest
 
+from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.schemas.segments import SegmentGrowthParams, SegmentsParams
 from klaviyo_analytics.service.segments import get_segment_growth, get_segments
+from tests.helpers import jsonapi
 from tests.lists.conftest import ANCHOR, World
 
 SERIES = "/api/segment-series-reports"
+VALUES = "/api/segment-values-reports"
 
 
 def window(days: int) -> dict[str, date]:
@@ -29,19 +34,90 @@ def report_days(world: World) -> list[int]:
     return spans
 
 
-def test_segments_with_sizes(world: World) -> None:
+def lookup_sizes(world: World) -> dict[str, int]:
+    """Every segment's profile_count, looked up one by one (the figure the report must match)."""
+    account = world.svc.account(None)
+    sizes = {}
+    for item in world.svc.client.get_all(account, "/api/segments", deadline=Deadline.unlimited()):
+        params = {"additional-fields[segment]": "profile_count"}
+        document = world.svc.client.get(account, f"/api/segments/{item['id']}", params, deadline=Deadline.unlimited())
+        sizes[item["id"]] = document["data"]["attributes"]["profile_count"]
+    return sizes
+
+
+def refuse_reports(world: World, status: int = 400) -> None:
+    error = {"errors": [{"code": "invalid", "detail": "no report for you"}]}
+    world.recorder.answers[VALUES] = lambda _request: jsonapi(error, status=status)
+
+
+def test_segment_sizes_come_from_one_values_report_matching_profile_count(world: World) -> None:
     result = get_segments(world.svc, SegmentsParams(), world.ctx(10_000))
     assert result.data.segment_count == len(result.data.segments) == 8
     assert all(r.profile_count is not None and r.is_active is not None for r in result.data.segments)
     assert result.data.pending == [] and result.extra_metadata["partial"] is False
+    assert result.extra_metadata["sizes"] == {"from_report": 8, "from_lookups": 0}
+    assert world.recorder.size_calls() == []
+    (report,) = world.recorder.to(VALUES, "POST")
+    assert report.body["data"]["attributes"] == {"statistics": ["total_members"], "timeframe": {"key": "today"}}
+    assert len(world.recorder.calls) == 2  # the enumeration and the report
+    fields = world.recorder.to("/api/segments")[0].params["fields[segment]"]
+    assert "definition" not in fields  # the enumeration leaves the (large) definitions out
+    assert {r.segment_id: r.profile_count for r in result.data.segments} == lookup_sizes(world)
+
+
+def test_without_the_report_sizes_are_looked_up_at_1_per_second(world: World) -> None:
+    refuse_reports(world)
+    result = get_segments(world.svc, SegmentsParams(), world.ctx(10_000))
+    assert result.data.pending == [] and result.extra_metadata["sizes"] == {"from_report": 0, "from_lookups": 8}
     sizes = world.recorder.size_calls()
     assert [c.params for c in sizes] == [{"additional-fields[segment]": "profile_count"}] * 8
     assert all(b.at - a.at >= 1.0 for a, b in itertools.pairwise(sizes))  # 1/s
-    fields = world.recorder.to("/api/segments")[0].params["fields[segment]"]
-    assert "definition" not in fields  # the enumeration leaves the (large) definitions out
+    assert {r.segment_id: r.profile_count for r in result.data.segments} == lookup_sizes(world)
+
+
+def test_segments_missing_from_the_report_or_processing_are_looked_up(world: World) -> None:
+    everything = get_segments(world.svc, SegmentsParams(), world.ctx(10_000)).data.segments
+    world.svc.client.cache.clear()
+    world.recorder.calls.clear()
+    missing, processing = everything[0].segment_id, everything[1].segment_id
+
+    def partial_report(request: httpx.Request) -> httpx.Response:
+        document = json.loads(world.recorder.inner.handle_request(request).read())
+        results = document["data"]["attributes"]["results"]
+        document["data"]["attributes"]["results"] = [r for r in results if r["groupings"]["segment_id"] != missing]
+        return jsonapi(document)
+
+    def listing(request: httpx.Request) -> httpx.Response:
+        document = json.loads(world.recorder.inner.handle_request(request).read())
+        for item in document["data"]:
+            if item["id"] == processing:
+                item["attributes"]["is_processing"] = True
+        return jsonapi(document)
+
+    world.recorder.answers[VALUES] = partial_report
+    world.recorder.answers["/api/segments"] = listing
+    result = get_segments(world.svc, SegmentsParams(), world.ctx(10_000))
+    assert sorted(c.path.rsplit("/", 1)[-1] for c in world.recorder.size_calls()) == sorted([missing, processing])
+    assert result.extra_metadata["sizes"] == {"from_report": 6, "from_lookups": 2}
+    assert [r.profile_count for r in result.data.segments] == [r.profile_count for r in everything]
+
+
+def test_a_report_slot_further_away_than_the_lookups_means_lookups(world: World) -> None:
+    # Two segment-values reports this minute (2/min): the next is a minute away, 8 lookups take 7 s.
+    account = world.svc.account(None)
+    for key in ("yesterday", "last_7_days"):
+        body = {"data": {"type": "segment-values-report", "attributes": {"statistics": ["total_members"]}}}
+        body["data"]["attributes"]["timeframe"] = {"key": key}
+        world.svc.client.post(account, VALUES, body, deadline=Deadline.unlimited())
+    world.recorder.calls.clear()
+    started = world.clock()
+    result = get_segments(world.svc, SegmentsParams(), world.ctx(10_000))
+    assert world.recorder.to(VALUES, "POST") == [] and len(world.recorder.size_calls()) == 8
+    assert result.data.pending == [] and world.clock() - started < 30
 
 
 def test_segment_sizes_stop_at_the_deadline_and_resume(world: World) -> None:
+    refuse_reports(world)
     first = get_segments(world.svc, SegmentsParams(), world.ctx(5))
     assert 0 < len(first.data.pending) < 8 and first.extra_metadata["partial"] is True
     assert any("Call again" in w for w in first.warnings)

@@ -89,7 +89,7 @@ def test_product_traffic_is_spec_valid(sandbox: Sandbox, tmp_path: Path) -> None
     expected = {
         "get_metrics", "query_metric_aggregates", "query_campaign_values", "query_flow_values",
         "query_flow_series", "query_segment_series", "get_campaigns", "get_flows", "get_flow",
-        "get_actions_for_flow", "get_lists", "get_list", "get_segments", "get_segment",
+        "get_actions_for_flow", "get_lists", "get_list", "get_segments", "query_segment_values",
     }  # fmt: skip
     assert expected <= operations
     assert sandbox.state()["rate_limited"] == 0  # pacing at the published limits drew no 429

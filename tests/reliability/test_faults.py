@@ -319,9 +319,9 @@ HOLES: dict[str, tuple[str, dict[str, Any], FaultConfig]] = {
         "klaviyo_get_list_health", {"account": "acme"},
         FaultConfig(error_rate=1.0, only_methods=frozenset({"GET"}), only_paths=("/api/lists/",)),
     ),
-    "segment sizes": (
+    "segment sizes": (  # the report that sizes every segment, then each lookup standing in for it
         "klaviyo_get_segments", {"account": "acme"},
-        FaultConfig(error_rate=1.0, only_methods=frozenset({"GET"}), only_paths=("/api/segments/",)),
+        FaultConfig(error_rate=1.0, only_paths=("/api/segment-values-reports", "/api/segments/")),
     ),
 }  # fmt: skip
 

@@ -73,3 +73,27 @@ def test_a_quota_store_that_stops_answering_is_503_with_the_safe_pace_named(serv
     assert quota["status"] == "unavailable" and quota["degraded"] is True and quota["backend"] == "sqlite"
     assert "QUOTA_STORE" in quota["message"] and "disk I/O" not in quota["message"]
     assert store.degraded  # the probe that found it down switched this process to the safe pace
+
+
+class CountingLedger:
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.reads = 0
+
+    def ledger_health(self) -> dict[str, Any]:
+        self.reads += 1
+        return dict(self.inner.ledger_health())
+
+
+def test_a_flood_of_probes_reads_the_ledger_once_a_second(service: KlaviyoService) -> None:
+    ledger = CountingLedger(service.ledger)
+    service._ledger = ledger  # type: ignore[assignment]
+    app = create_app(service=service)
+    now = [100.0]
+    app.extensions["klaviyo_health"].clock = lambda: now[0]
+    client = app.test_client()
+    bodies = [client.get("/health").get_data() for _ in range(50)]
+    assert ledger.reads == 1 and len(set(bodies)) == 1
+    now[0] += 1.0  # the report is a second old: the next probe builds a new one
+    assert client.get("/health").status_code == 200
+    assert ledger.reads == 2

@@ -127,3 +127,28 @@ def test_an_unusable_store_fails_at_start_naming_the_variable(make_service: Make
     with pytest.raises(ConfigError) as caught:
         create_app(service=make_service(REST_RATE_LIMIT_STORAGE="redis://127.0.0.1:1/0"))
     assert caught.value.details["variable"] == "REST_RATE_LIMIT_STORAGE"
+
+
+def test_local_windows_count_per_key_and_start_over_when_a_window_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api import limits
+
+    now = [1000.0]
+    windows = limits.LocalWindows(clock=lambda: now[0])
+    assert [windows.incr("a", 60) for _ in range(3)] == [1, 2, 3]
+    assert windows.incr("b", 60) == 1  # another caller, another window
+    assert windows.get_expiry("a") == 1060.0
+    now[0] = 1060.0  # the window is over: counting starts again, with a new reset
+    assert windows.incr("a", 60) == 1 and windows.get_expiry("a") == 1120.0
+    monkeypatch.setattr(limits, "LOCAL_WINDOWS_PURGE_AT", 2)
+    now[0] = 2000.0
+    windows.incr("c", 60)  # at the cap: the ended windows of a and b are dropped, not kept forever
+    assert windows.get_expiry("b") == 2000.0  # no window: reset is now
+
+
+def test_memory_limits_are_counted_in_local_windows_not_a_timer_threaded_store(make_service: MakeService) -> None:
+    from api.limits import LocalWindows
+
+    app = create_app(service=make_service(REST_RATE_LIMIT="1000/minute"))
+    assert isinstance(app.extensions["klaviyo_limiter"].storage, LocalWindows)
+    shared = create_app(service=make_service(REST_RATE_LIMIT="1000/minute", REST_RATE_LIMIT_STORAGE="sharedtest://"))
+    assert isinstance(shared.extensions["klaviyo_limiter"].storage, SharedStore)

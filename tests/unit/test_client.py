@@ -381,3 +381,21 @@ def test_client_observers_see_every_attempt(settings: Settings, acme) -> None:  
     client.get(acme, "/api/lists", deadline=Deadline(45, clock), observer=per_call.append)
     assert [(r.operation, r.status, r.attempt) for r in seen] == [("get_lists", 503, 0), ("get_lists", 200, 1)]
     assert per_call == seen
+
+
+def test_the_http_client_is_made_before_the_first_slot_is_taken(settings: Settings, acme) -> None:  # type: ignore[no-untyped-def]
+    """Made lazily (start-up), but never between a rate-limit slot and its send."""
+    fake = FakeKlaviyo()
+    fake.route("GET", "/api/lists", lambda _r: jsonapi(LIST_DOC))
+    client, clock = build(settings, fake)
+    assert client._http_client is None  # nothing made at construction
+    seen: list[bool] = []
+    acquire = client.pacer.acquire
+
+    def watching(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(client._http_client is not None)
+        return acquire(*args, **kwargs)
+
+    client.pacer.acquire = watching  # type: ignore[method-assign]
+    client.get(acme, "/api/lists", deadline=Deadline(5, clock))
+    assert seen == [True]

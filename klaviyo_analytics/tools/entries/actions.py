@@ -3,7 +3,6 @@ reach (REST approve route or CLI — deliberately not tools); execute runs the s
 
 from __future__ import annotations
 
-from klaviyo_analytics.actions import audit, executor, propose
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -17,13 +16,16 @@ from klaviyo_analytics.schemas.actions import (
     SegmentParams,
 )
 from klaviyo_analytics.schemas.common import StrictModel
-from klaviyo_analytics.tools.spec import Handler, ToolSpec
+from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
+
+# The action modules (plans, the ledger, the executor) load on the first action call.
+AUDIT, EXECUTOR, PROPOSE_MODULE = (f"klaviyo_analytics.actions.{m}" for m in ("audit", "executor", "propose"))
 
 PROPOSE = " A person approves before it runs."
 
 
 def _propose(
-    name: str, title: str, description: str, params: type[StrictModel], handler: Handler, scopes: str, path: str
+    name: str, title: str, description: str, params: type[StrictModel], handler: str, scopes: str, path: str
 ) -> ToolSpec:
     return ToolSpec(
         name=f"klaviyo_propose_{name}",
@@ -31,7 +33,7 @@ def _propose(
         description=description + PROPOSE,
         params=params,
         result=ActionView,
-        handler=handler,
+        handler=lazy_handler(PROPOSE_MODULE, handler),
         read_only=False,  # writes a proposal to the ledger; READ_ONLY hides it
         scopes=tuple(scopes.split()),
         toolset="actions",
@@ -45,32 +47,32 @@ def _propose(
 _TOOLS: list[ToolSpec] = [
     _propose(
         "create_list", "Propose a list", "Propose creating a list.", CreateListParams,
-        propose.propose_create_list, "lists:write", "create-list",
+        "propose_create_list", "lists:write", "create-list",
     ),
     _propose(
         "seed_demo_profiles", "Propose demo profiles",
         "Propose synthetic example.com VIP profiles (demo_* properties) in a list, existing or new.",
-        SeedDemoProfilesParams, propose.propose_seed_demo_profiles, "flows:read lists:write profiles:write",
+        SeedDemoProfilesParams, "propose_seed_demo_profiles", "flows:read lists:write profiles:write",
         "seed-demo-profiles",
     ),
     _propose(
         "add_profiles_to_list", "Propose list members", "Propose adding profiles (email or id) to a list.",
-        AddProfilesToListParams, propose.propose_add_profiles_to_list, "flows:read lists:write profiles:read",
+        AddProfilesToListParams, "propose_add_profiles_to_list", "flows:read lists:write profiles:read",
         "add-profiles-to-list",
     ),
     _propose(
         "campaign_draft", "Propose a campaign draft",
         "Propose an email campaign Draft (optional HTML template) for a list or segment; never sends.",
-        CampaignDraftParams, propose.propose_campaign_draft, "campaigns:write templates:write", "campaign-draft",
+        CampaignDraftParams, "propose_campaign_draft", "campaigns:write templates:write", "campaign-draft",
     ),
     _propose(
         "segment", "Propose a segment",
         "Propose a segment: vip (conversion value ≥ min_value in days) or winback (bought, not in days).",
-        SegmentParams, propose.propose_segment, "segments:write", "segment",
+        SegmentParams, "propose_segment", "segments:write", "segment",
     ),
     _propose(
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
-        PauseFlowParams, propose.propose_pause_flow, "flows:write", "pause-flow",
+        PauseFlowParams, "propose_pause_flow", "flows:write", "pause-flow",
     ),
 ]  # fmt: skip
 
@@ -82,7 +84,7 @@ TOOLS = (
         description="Run an approved action's stored plan once; returns created ids and the call trace.",
         params=ActionParams,
         result=ActionView,
-        handler=executor.execute_action,
+        handler=lazy_handler(EXECUTOR, "execute_action"),
         read_only=False,
         scopes=(),
         toolset="actions",
@@ -97,7 +99,7 @@ TOOLS = (
         description="Actions, newest first, with status.",
         params=ListActionsParams,
         result=ActionList,
-        handler=audit.list_actions,
+        handler=lazy_handler(AUDIT, "list_actions"),
         read_only=True,
         scopes=(),
         toolset="actions",
@@ -110,7 +112,7 @@ TOOLS = (
         description="One action's plan, status, history (who, when), results and call trace.",
         params=ActionParams,
         result=ActionView,
-        handler=audit.get_action,
+        handler=lazy_handler(AUDIT, "get_action"),
         read_only=True,
         scopes=(),
         toolset="actions",

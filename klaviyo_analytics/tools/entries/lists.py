@@ -24,7 +24,7 @@ TOOLS = (
         title="List sizes",
         description=(
             "Current size (profile_count), opt-in process and dates of every list, or one list. Sizes are "
-            "rate-limited: ids in pending are completed by calling again later."
+            "rate-limited: pending ones come on later calls (resume)."
         ),
         params=ListHealthParams,
         result=ListHealthResult,
@@ -34,6 +34,7 @@ TOOLS = (
         toolset="lists",
         method="GET",
         path="/v1/lists/health",
+        resume_rows=("lists", "list_id"),
     ),
     ToolSpec(
         name="klaviyo_get_list_growth",

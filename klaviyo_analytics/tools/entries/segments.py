@@ -15,7 +15,7 @@ TOOLS = (
         title="Segments and sizes",
         description=(
             "Segments with current size (profile_count) and status, or one segment. Sizes are rate-limited: "
-            "ids in pending are completed by calling again later."
+            "pending ones come on later calls (resume)."
         ),
         params=SegmentsParams,
         result=SegmentsResult,
@@ -25,6 +25,7 @@ TOOLS = (
         toolset="segments",
         method="GET",
         path="/v1/segments",
+        resume_rows=("segments", "segment_id"),
     ),
     ToolSpec(
         name="klaviyo_get_segment_growth",

@@ -84,6 +84,7 @@ RULES = {
     "one_target": "one target: seed_demo_profiles exactly one of list_id or new_list_name; "
     "predictive_analytics list_id or segment_id, not both",
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
+    "resume_token": "resume: the live metadata.resume of a partial answer to the same call",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
     "for every email or id given",
 }

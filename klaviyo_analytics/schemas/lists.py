@@ -6,13 +6,22 @@ from typing import Annotated
 
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams, matching
+from klaviyo_analytics.schemas.common import (
+    AccountParams,
+    KlaviyoId,
+    OutputModel,
+    WindowParams,
+    full_pattern,
+    matching,
+)
 from klaviyo_analytics.untrusted import UntrustedText
 
 PENDING_DESCRIPTION = "Ids not sized yet (rate limit): call again later."
+_RESUME = r"[A-Za-z0-9_-]{8,32}"
 ResumeToken = Annotated[
     str,
-    matching(r"[A-Za-z0-9_-]{8,32}", "the metadata.resume token of a partial answer"),
+    matching(_RESUME, "the metadata.resume token of a partial answer"),
+    full_pattern(_RESUME),
     Field(description="A partial answer's metadata.resume."),
 ]
 

@@ -79,5 +79,6 @@ def _load(svc: KlaviyoService, token: str, binding: list[Any]) -> set[str]:
             "resume: unknown or expired token, or one given for other arguments; call again without resume "
             "for the whole table",
             field="resume",
+            rule="resume_token",
         )
     return {str(ident) for ident in state.get("pending") or []}

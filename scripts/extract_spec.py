@@ -44,6 +44,7 @@ SERVED: tuple[str, ...] = (
     "send_campaign",
     "get_flows",
     "get_flow",
+    "create_flow",
     "update_flow",
     "get_actions_for_flow",
     "get_flow_action",

@@ -24,6 +24,7 @@ RECORD_KINDS = (
     "templates",
     "segments",
     "flow_status_changes",
+    "flows",
     "list_membership_changes",
     "campaign_updates",
     "campaign_message_updates",

@@ -85,6 +85,21 @@ class PauseFlowParams(AccountParams):
     status: str = "manual"  # or draft; live is refused
 
 
+FLOW_RECIPES = ("welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback")
+
+
+class FlowParams(AccountParams):
+    recipe: one_of(FLOW_RECIPES, "recipe")  # type: ignore[valid-type]
+    name: str | None = None  # default: the recipe's title (checked in flow_recipes: a short schema)
+    trigger_id: KlaviyoId | None = None  # the list, segment or metric that starts it
+    emails: int | None = None  # default: the recipe's number of emails
+    delays: list[str] | None = None  # the wait before each email: '0 days', '4 hours', '30 minutes'
+    subjects: list[str] | None = None
+    from_email: Email | None = None  # default: the account's sender (its name stays the account's)
+    smart_sending: bool = True
+    send_time: str | None = None  # quiet hours: every wait ends at this HH:MM (the profile's timezone)
+
+
 class ActionParams(StrictModel):
     action_id: ActionId
 

@@ -3,7 +3,7 @@ reach (REST approve route or CLI — deliberately not tools); execute runs the s
 
 from __future__ import annotations
 
-from klaviyo_analytics.actions import audit, executor, propose
+from klaviyo_analytics.actions import audit, executor, propose, propose_flows
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -11,6 +11,7 @@ from klaviyo_analytics.schemas.actions import (
     AddProfilesToListParams,
     CampaignDraftParams,
     CreateListParams,
+    FlowParams,
     ListActionsParams,
     PauseFlowParams,
     SeedDemoProfilesParams,
@@ -67,6 +68,12 @@ _TOOLS: list[ToolSpec] = [
         "segment", "Propose a segment",
         "Propose a segment: vip (conversion value ≥ min_value in days) or winback (bought, not in days).",
         SegmentParams, propose.propose_segment, "segments:write", "segment",
+    ),
+    _propose(
+        "flow", "Propose a flow",
+        "Propose a draft flow: welcome_series, abandoned_checkout, browse_abandonment, post_purchase or "
+        "winback.",
+        FlowParams, propose_flows.propose_flow, "flows:write templates:write", "flow",
     ),
     _propose(
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",

@@ -1,0 +1,85 @@
+"""klaviyo_propose_flow: a recipe (flow_recipes.RECIPES) and a marketer's choices become a stored plan.
+
+Everything is checked before anything is stored: the parameters (flow_recipes raises a field-named
+INVALID_ARGUMENT), the trigger (the list, segment or metric must exist in this account) and the
+sender. The proposal's summary is the flow's outline; its plan holds the exact definition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from klaviyo_analytics.actions import flow_recipes
+from klaviyo_analytics.actions.propose import Reader, _exists_warning, _shown, _store
+from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.schemas.actions import ActionView, FlowParams
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+
+_KINDS = {"list": "/api/lists", "segment": "/api/segments", "metric": "/api/metrics"}
+
+
+def _trigger(reader: Reader, recipe: flow_recipes.Recipe, trigger_id: str | None) -> tuple[dict[str, Any], str]:
+    """(the definition's trigger, how the outline names it)."""
+    kind = recipe.trigger
+    if trigger_id is None and recipe.default_metric is not None:
+        found = [
+            m
+            for m in reader.all("/api/metrics", {})
+            if (m.get("attributes") or {}).get("name") == recipe.default_metric
+        ]
+        if not found:
+            raise InvalidArgumentError(
+                f"this account has no {recipe.default_metric!r} metric; give trigger_id (a metric id).",
+                field="trigger_id",
+            )
+        trigger_id = str(found[0]["id"])
+    if trigger_id is None:
+        raise InvalidArgumentError(f"this recipe starts from a {kind}: give its id as trigger_id.", field="trigger_id")
+    resource = reader.require(f"{_KINDS[kind]}/{trigger_id}", "trigger_id", kind)
+    trigger: dict[str, Any] = {"type": kind, "id": trigger_id}
+    if kind == "metric":
+        trigger["trigger_filter"] = None
+        return trigger, f"trigger: {_shown(resource)!r} (metric {trigger_id})"
+    return trigger, f"trigger: added to {kind} {_shown(resource)!r} ({trigger_id})"
+
+
+def _sender(reader: Reader, params: FlowParams) -> dict[str, Any]:
+    accounts = reader.all("/api/accounts", {})
+    contact = ((accounts[0] if accounts else {}).get("attributes") or {}).get("contact_information") or {}
+    from_email = params.from_email or contact.get("default_sender_email")
+    if not from_email:
+        raise InvalidArgumentError("the account has no default sender; give from_email.", field="from_email")
+    return {"from_email": from_email, "from_label": contact.get("default_sender_name")}
+
+
+def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> ToolResult[ActionView]:
+    account = service.account(params.account)
+    recipe = flow_recipes.RECIPES[params.recipe]
+    send_time = flow_recipes.check_send_time(params.send_time)
+    flow_recipes.check_name(params.name, recipe.title)
+    # the recipe's shape is checked before anything is read; subjects name the sender
+    flow_recipes.emails_of(recipe, account.label, params.emails, params.delays, params.subjects)
+    reader = Reader(service, account, ctx)
+    trigger, trigger_text = _trigger(reader, recipe, params.trigger_id)
+    sender = _sender(reader, params)
+    org = str(sender.get("from_label") or account.label)
+    emails = flow_recipes.emails_of(recipe, org, params.emails, params.delays, params.subjects)
+    name = flow_recipes.check_name(params.name, recipe.title)
+    existing = {"flow": reader.same_name("/api/flows", name, {"filter": flow_recipes.flow_filter(name)})}
+    warnings = _exists_warning("flow", name, existing["flow"])
+    for i in range(1, len(emails) + 1):
+        template = f"{name} – Email {i} (template)"
+        existing[template] = reader.same_name("/api/templates", template)
+        warnings += _exists_warning("template", template, existing[template])
+    build = {"trigger": trigger, "emails": emails, "sender": sender, "smart_sending": params.smart_sending,
+             "send_time": send_time}  # fmt: skip
+    plan = flow_recipes.plan(name, emails, org, build, existing)
+    steps = flow_recipes.outline(trigger_text, emails, send_time)
+    warnings += [
+        "The flow is created as a draft: nothing sends until a person reviews it and turns it on in Klaviyo.",
+        f"Each email gets a plain starting template ({len(emails)} created first); edit them in Klaviyo.",
+    ]
+    if not params.smart_sending:
+        warnings.append("Smart sending is off: a profile may get these emails right after another message.")
+    summary = f"Create the draft flow {name!r} ({params.recipe}): " + " → ".join(steps) + "."
+    return _store(service, account, f"flow_{params.recipe}", params, plan, summary, warnings, ctx)

@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from api import create_app
 from klaviyo_analytics.actions import flow_recipes
 from klaviyo_analytics.sandbox import FaultConfig
 from klaviyo_analytics.schemas.actions import FLOW_RECIPES
-from tests.actions.action_env import Env
+from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
 
 VIP = "YEiTqa"  # the seeded "VIP Customers" list
 CHURN = "EzkNdM"  # the seeded "Churn Risk" segment
@@ -152,3 +153,27 @@ def test_the_client_refuses_a_flow_posted_with_a_live_action(env: Env) -> None:
     with pytest.raises(ForbiddenActionError):
         env.service.client.request(env.service.account("acme"), "POST", "/api/flows", body=body, deadline=Deadline(5))
     assert env.created() == {}
+
+
+def test_welcome_series_through_rest(env: Env) -> None:
+    http = create_app(service=env.service).test_client()
+    reader, approver = {"Authorization": f"Bearer {REST_TOKEN}"}, {"Authorization": f"Bearer {APPROVER_TOKEN}"}
+    proposed = http.post(
+        "/v1/actions/propose/flow", json={"recipe": "welcome_series", "trigger_id": VIP}, headers=reader
+    )
+    assert proposed.status_code == 200, proposed.json
+    view = proposed.json["data"]
+    assert "→ wait 1 day → email 'The story behind Acme Outdoor Co.'" in view["summary"]
+    bad = http.post("/v1/actions/propose/flow", json={"recipe": "welcome_series", "trigger_id": VIP, "emails": 0},
+                    headers=reader)  # fmt: skip
+    assert bad.status_code == 400 and bad.json["error"]["code"] == "INVALID_ARGUMENT"
+    assert http.post(f"/v1/actions/{view['action_id']}/approve", headers=approver).status_code == 200
+    ran = http.post(f"/v1/actions/{view['action_id']}/execute", headers=reader)
+    assert ran.status_code == 200 and ran.json["data"]["status"] == "succeeded"
+    flow_id = ran.json["data"]["created"]["create_flow"]["id"]
+    structure = http.get(f"/v1/flows/{flow_id}/structure", headers=reader).json["data"]
+    definition = view["plan"][-1]["body"]["data"]["attributes"]["definition"]
+    promised = [(a["type"], (a["data"].get("message") or {}).get("subject_line")) for a in definition["actions"]]
+    assert [(s["action_type"], s["subject"]) for s in structure["steps"]] == promised
+    assert structure["status"] == "draft"
+    assert http.post(f"/v1/actions/{view['action_id']}/execute", headers=reader).status_code == 409

@@ -208,14 +208,14 @@ def plan(
             )
         )  # fmt: skip
     refs = [ref(f"create_template_{i}") for i in range(1, len(emails) + 1)]
-    body = {
-        "data": {"type": "flow", "attributes": {"name": name, "definition": definition(template_ids=refs, **build)}}
-    }
-    check = by_name("/api/flows", name, "created", existing.get("flow", []), {"filter": flow_filter(name)})
-    steps.append(
-        step(
-            "create_flow", f"Create the draft flow {name!r}", "POST", "/api/flows", body=body,
-            returns={"id": "id", "status": "attributes.status"}, check=check,
-        )
-    )  # fmt: skip
+    steps.append(create_flow_step(name, definition(template_ids=refs, **build), existing.get("flow", [])))
     return steps
+
+
+def create_flow_step(name: str, encoded: dict[str, Any], existing: list[str]) -> dict[str, Any]:
+    body = {"data": {"type": "flow", "attributes": {"name": name, "definition": encoded}}}
+    check = by_name("/api/flows", name, "created", existing, {"filter": flow_filter(name)})
+    return step(
+        "create_flow", f"Create the draft flow {name!r}", "POST", "/api/flows", body=body,
+        returns={"id": "id", "status": "attributes.status"}, check=check,
+    )  # fmt: skip

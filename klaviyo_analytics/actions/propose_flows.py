@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.actions import flow_recipes
+from klaviyo_analytics.actions import flow_recipes, flow_schema
 from klaviyo_analytics.actions.propose import Reader, _exists_warning, _shown, _store
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.schemas.actions import ActionView, FlowParams
@@ -54,6 +54,10 @@ def _sender(reader: Reader, params: FlowParams) -> dict[str, Any]:
 
 def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> ToolResult[ActionView]:
     account = service.account(params.account)
+    if params.recipe == "custom":
+        return _custom(service, params, ctx)
+    if params.definition is not None:
+        raise InvalidArgumentError("definition goes with recipe custom; a recipe builds its own.", field="definition")
     recipe = flow_recipes.RECIPES[params.recipe]
     send_time = flow_recipes.check_send_time(params.send_time)
     flow_recipes.check_name(params.name, recipe.title)
@@ -83,3 +87,53 @@ def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) 
         warnings.append("Smart sending is off: a profile may get these emails right after another message.")
     summary = f"Create the draft flow {name!r} ({params.recipe}): " + " → ".join(steps) + "."
     return _store(service, account, f"flow_{params.recipe}", params, plan, summary, warnings, ctx)
+
+
+def _custom_outline(reader: Reader, definition: dict[str, Any]) -> list[str]:
+    """The definition's steps in link order from its entry (a split shows its yes branch first)."""
+    trigger, templates = flow_schema.references(definition)
+    kind = str(trigger.get("type"))
+    if kind in _KINDS:
+        resource = reader.require(f"{_KINDS[kind]}/{trigger.get('id')}", "definition.triggers[0].id", kind)
+        steps = [f"trigger: {kind} {_shown(resource)!r} ({trigger.get('id')})"]
+    else:
+        steps = [f"trigger: {kind}"]
+    for field, template_id in templates:
+        reader.require(f"/api/templates/{template_id}", field, "template")
+    by_id = {a["temporary_id"]: a for a in definition["actions"]}
+    seen: set[str] = set()
+    todo = [definition["entry_action_id"]]
+    while todo:
+        current = todo.pop(0)
+        if current is None or current in seen:
+            continue
+        seen.add(current)
+        action = by_id[current]
+        data = action.get("data") or {}
+        if action["type"] == "time-delay":
+            steps.append(flow_recipes.wait_text((int(data.get("value") or 0), str(data.get("unit") or "days"))))
+        elif action["type"] == "send-email":
+            steps.append(f"email {str((data.get('message') or {}).get('subject_line'))!r}")
+        else:
+            steps.append(str(action["type"]))
+        links = action.get("links") or {}
+        todo += [links.get(key) for key in ("next", "next_if_true", "next_if_false")]
+    return steps
+
+
+def _custom(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> ToolResult[ActionView]:
+    account = service.account(params.account)
+    if params.definition is None:
+        raise InvalidArgumentError("recipe custom needs definition (Klaviyo's flow definition).", field="definition")
+    if params.name is None:
+        raise InvalidArgumentError("a custom flow needs a name.", field="name")
+    name = flow_recipes.check_name(params.name, "")
+    definition = flow_schema.check(params.definition)
+    reader = Reader(service, account, ctx)
+    steps = _custom_outline(reader, definition)
+    existing = reader.same_name("/api/flows", name, {"filter": flow_recipes.flow_filter(name)})
+    warnings = _exists_warning("flow", name, existing)
+    warnings.append("The flow is created as a draft: nothing sends until a person turns it on in Klaviyo.")
+    plan = [flow_recipes.create_flow_step(name, definition, existing)]
+    summary = f"Create the draft flow {name!r} (custom definition): " + " → ".join(steps) + "."
+    return _store(service, account, "flow_custom", params, plan, summary, warnings, ctx)

@@ -85,7 +85,7 @@ class PauseFlowParams(AccountParams):
     status: str = "manual"  # or draft; live is refused
 
 
-FLOW_RECIPES = ("welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback")
+FLOW_RECIPES = ("welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback", "custom")
 
 
 class FlowParams(AccountParams):
@@ -98,6 +98,7 @@ class FlowParams(AccountParams):
     from_email: Email | None = None  # default: the account's sender (its name stays the account's)
     smart_sending: bool = True
     send_time: str | None = None  # quiet hours: every wait ends at this HH:MM (the profile's timezone)
+    definition: Any = None  # recipe custom: Klaviyo's flow definition (an object, checked in flow_schema)
 
 
 class ActionParams(StrictModel):

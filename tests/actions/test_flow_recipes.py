@@ -22,7 +22,7 @@ def _structure(env: Env, flow_id: str) -> dict[str, Any]:
 
 
 def test_the_recipe_table_is_the_schema_choice() -> None:
-    assert tuple(flow_recipes.RECIPES) == FLOW_RECIPES
+    assert (*flow_recipes.RECIPES, "custom") == FLOW_RECIPES
 
 
 def test_welcome_series_for_the_vip_list_becomes_the_promised_draft(env: Env) -> None:
@@ -177,3 +177,82 @@ def test_welcome_series_through_rest(env: Env) -> None:
     assert [(s["action_type"], s["subject"]) for s in structure["steps"]] == promised
     assert structure["status"] == "draft"
     assert http.post(f"/v1/actions/{view['action_id']}/execute", headers=reader).status_code == 409
+
+
+def _custom(template_id: str) -> dict[str, Any]:
+    email = {"subject_line": "Hello VIP", "template_id": template_id, "from_email": "vip@acme.example"}
+    return {
+        "triggers": [{"type": "list", "id": VIP}],
+        "entry_action_id": "wait",
+        "actions": [
+            {"temporary_id": "wait", "type": "time-delay", "links": {"next": "hello"},
+             "data": {"unit": "hours", "value": 6}},
+            {"temporary_id": "hello", "type": "send-email", "links": {"next": None},
+             "data": {"status": "draft", "message": email}},
+        ],
+    }  # fmt: skip
+
+
+def test_a_custom_definition_is_checked_then_created_as_posted(env: Env) -> None:
+    template_id = env.get("/api/templates")[0]["id"]
+    definition = _custom(template_id)
+    proposed = env.call("klaviyo_propose_flow", recipe="custom", name="VIP hello", definition=definition)["data"]
+    assert proposed["summary"].endswith("trigger: list 'VIP Customers' (YEiTqa) → wait 6 hours → email 'Hello VIP'.")
+    assert proposed["plan"][0]["body"]["data"]["attributes"]["definition"] == definition
+    env.approve(proposed["action_id"])
+    done = env.call("klaviyo_execute_action", action_id=proposed["action_id"])["data"]
+    structure = _structure(env, done["created"]["create_flow"]["id"])
+    assert [(s["action_type"], s["subject"]) for s in structure["steps"]] == [
+        ("time-delay", None), ("send-email", "Hello VIP"),
+    ]  # fmt: skip
+    assert structure["status"] == "draft"
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda d: d["actions"][1]["data"]["message"].pop("subject_line"), "actions[1].data.message.subject_line"),
+        (lambda d: d["actions"][0]["data"].update(unit="weeks"), "actions[0].data.unit"),
+        (lambda d: d["actions"][0]["data"].pop("value"), "actions[0].data.value"),
+        (lambda d: d["actions"][0].update(type="teleport"), "actions[0].type"),
+        (lambda d: d["actions"][1]["data"].update(status="live"), "actions[1].data.status"),
+        (lambda d: d["actions"][0].update(links={"next": "ghost"}), "actions[0].links.next"),
+        (lambda d: d["actions"][0].update(id="123"), "actions[0].id"),
+        (lambda d: d.update(entry_action_id="nope"), "entry_action_id"),
+        (lambda d: d["triggers"][0].update(id="NOPE42"), "triggers[0].id"),
+        (
+            lambda d: d["actions"][1]["data"]["message"].update(template_id="NOPE42"),
+            "actions[1].data.message.template_id",
+        ),
+        (lambda d: d.pop("triggers"), "triggers"),
+    ],
+)
+def test_a_bad_custom_definition_is_refused_by_path(env: Env, change: Any, path: str) -> None:
+    definition = _custom(env.get("/api/templates")[0]["id"])
+    change(definition)
+    error = env.error("klaviyo_propose_flow", recipe="custom", name="Bad", definition=definition)
+    assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", f"definition.{path}")
+    assert env.ledger.list_proposals(account="acme") == []
+
+
+def test_definition_and_custom_go_together(env: Env) -> None:
+    assert env.error("klaviyo_propose_flow", recipe="custom", name="x").details["field"] == "definition"
+    error = env.error("klaviyo_propose_flow", recipe="welcome_series", trigger_id=VIP, definition={"a": 1})
+    assert error.details["field"] == "definition"
+
+
+def test_the_committed_flow_schema_is_the_specs(tmp_path: Any) -> None:
+    import importlib.util
+
+    from tests.sandbox.conftest import REPO, SPEC_PATH
+
+    if not SPEC_PATH.exists():
+        pytest.skip(f"Klaviyo's OpenAPI spec is not at {SPEC_PATH}")
+    loaded = importlib.util.spec_from_file_location("extract_flow_schema", REPO / "scripts" / "extract_flow_schema.py")
+    assert loaded is not None and loaded.loader is not None
+    module = importlib.util.module_from_spec(loaded)
+    loaded.loader.exec_module(module)
+    assert module.main(["--check", "--spec", str(SPEC_PATH)]) == 0
+    stale = tmp_path / "stale.json"
+    stale.write_text("{}")
+    assert module.main(["--check", "--spec", str(SPEC_PATH), "--out", str(stale)]) == 1

@@ -71,8 +71,7 @@ _TOOLS: list[ToolSpec] = [
     ),
     _propose(
         "flow", "Propose a flow",
-        "Propose a draft flow: welcome_series, abandoned_checkout, browse_abandonment, post_purchase or "
-        "winback.",
+        "Propose a draft flow: recipe welcome_series, abandoned_checkout, winback, … or custom.",
         FlowParams, propose_flows.propose_flow, "flows:write templates:write", "flow",
     ),
     _propose(

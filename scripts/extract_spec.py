@@ -45,6 +45,7 @@ SERVED: tuple[str, ...] = (
     "get_flows",
     "get_flow",
     "create_flow",
+    "delete_flow",
     "update_flow",
     "get_actions_for_flow",
     "get_flow_action",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.sandbox.handlers import Context, Reply
+from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup
 from klaviyo_analytics.sandbox.jsonapi import invalid
 from klaviyo_analytics.sandbox.models import Account, Flow, FlowAction, FlowMessage
 from klaviyo_analytics.sandbox.resources import flow_resource
@@ -137,3 +137,17 @@ def _message(acc: Account, flow: Flow, action: FlowAction, channel: str, message
     message["id"] = mid
     acc.flow_messages[mid] = FlowMessage(mid, action.id, flow.id, channel, message, ctx.now, ctx.now)
     action.message_ids.append(mid)
+
+
+def delete_flow(ctx: Context) -> Reply:
+    """DELETE /api/flows/{id} → 204: the flow, its actions and their messages are gone."""
+    acc = ctx.account
+    flow = lookup(ctx, acc.flows, "flow")
+    messages = [m for aid in flow.action_ids for m in acc.actions[aid].message_ids]
+    for mid in messages:
+        acc.flow_messages.pop(mid, None)
+    for aid in flow.action_ids:
+        acc.actions.pop(aid, None)
+    del acc.flows[flow.id]
+    ctx.store.record(ctx.slug, "flow_deletions", id=flow.id, name=flow.name, status=flow.status, message_ids=messages)
+    return 204, None

@@ -25,6 +25,7 @@ RECORD_KINDS = (
     "segments",
     "flow_status_changes",
     "flows",
+    "flow_deletions",
     "list_membership_changes",
     "campaign_updates",
     "campaign_message_updates",

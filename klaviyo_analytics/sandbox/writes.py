@@ -20,7 +20,7 @@ from klaviyo_analytics.sandbox.audiences import (
     remove_profiles,
     update_profile,
 )
-from klaviyo_analytics.sandbox.flowdefs import create_flow
+from klaviyo_analytics.sandbox.flowdefs import create_flow, delete_flow
 from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
 from klaviyo_analytics.sandbox.jsonapi import invalid
 from klaviyo_analytics.sandbox.models import Campaign, CampaignMessage, Template
@@ -242,6 +242,7 @@ WRITE_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "assign_template_to_campaign_message": assign_template,
     "send_campaign": send_campaign,
     "create_flow": create_flow,
+    "delete_flow": delete_flow,
     "update_flow": update_flow,
     "create_list": create_list,
     "add_profiles_to_list": add_profiles,

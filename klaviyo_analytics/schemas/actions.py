@@ -101,6 +101,10 @@ class FlowParams(AccountParams):
     definition: Any = None  # recipe custom: Klaviyo's flow definition (an object, checked in flow_schema)
 
 
+class DeleteFlowParams(AccountParams):
+    flow_id: KlaviyoId
+
+
 class ActionParams(StrictModel):
     action_id: ActionId
 

@@ -136,6 +136,7 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         "relationships": {"template": {"data": {"type": "template", "id": ids["template"]}}}})  # fmt: skip
     assert assigned.status_code == 200
     assert post(c, "/api/campaign-send-jobs", {"type": "campaign-send-job", "id": cid}).status_code == 202
+    assert c.delete(f"/api/flows/{ids['flow']}").status_code == 204
 
 
 def _errors(c: httpx.Client, ids: dict[str, str]) -> list[httpx.Response]:

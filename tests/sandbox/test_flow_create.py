@@ -94,3 +94,15 @@ def test_daily_create_limit_is_the_spec_one(make_client: ClientFactory) -> None:
         statuses.append(post(client, "/api/flows", _body(_definition(list_id), f"F{i}")).status_code)
     assert statuses[:100] == [201] * 100
     assert statuses[100] == 429
+
+
+def test_deleting_a_flow_removes_its_actions_and_messages(sandbox: Sandbox, client: httpx.Client) -> None:
+    list_id = client.get("/api/lists").json()["data"][0]["id"]
+    flow = post(client, "/api/flows", _body(_definition(list_id))).json()["data"]
+    action_ids = [a["id"] for a in flow["attributes"]["definition"]["actions"]]
+    assert client.delete(f"/api/flows/{flow['id']}").status_code == 204
+    assert client.get(f"/api/flows/{flow['id']}").status_code == 404
+    assert client.get(f"/api/flow-actions/{action_ids[0]}").status_code == 404
+    assert client.delete(f"/api/flows/{flow['id']}").status_code == 404
+    [deleted] = sandbox.state()["accounts"]["acme"]["flow_deletions"]
+    assert deleted["id"] == flow["id"] and len(deleted["message_ids"]) == 2

@@ -3,7 +3,7 @@ reach (REST approve route or CLI — deliberately not tools); execute runs the s
 
 from __future__ import annotations
 
-from klaviyo_analytics.actions import audit, executor, propose, propose_flows
+from klaviyo_analytics.actions import audit, executor, propose, propose_delete, propose_flows
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -11,6 +11,7 @@ from klaviyo_analytics.schemas.actions import (
     AddProfilesToListParams,
     CampaignDraftParams,
     CreateListParams,
+    DeleteFlowParams,
     FlowParams,
     ListActionsParams,
     PauseFlowParams,
@@ -80,8 +81,25 @@ _TOOLS: list[ToolSpec] = [
     ),
 ]  # fmt: skip
 
+_DELETE_FLOW = ToolSpec(
+    name="klaviyo_propose_delete_flow",
+    title="Propose deleting a flow",
+    description="Propose deleting a flow that is not live; shows its messages and 30-day revenue." + PROPOSE,
+    params=DeleteFlowParams,
+    result=ActionView,
+    handler=propose_delete.propose_delete_flow,
+    read_only=False,
+    scopes=("flows:write", "flows:read"),
+    toolset="actions",
+    method="POST",
+    path="/v1/actions/propose/delete-flow",
+    destructive=True,  # what it proposes cannot be undone; proposing itself writes only the ledger
+    idempotent=False,
+)
+
 TOOLS = (
     *_TOOLS,
+    _DELETE_FLOW,
     ToolSpec(
         name="klaviyo_execute_action",
         title="Execute an approved action",

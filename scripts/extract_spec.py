@@ -49,6 +49,7 @@ SERVED: tuple[str, ...] = (
     "update_flow",
     "get_actions_for_flow",
     "get_flow_action",
+    "update_flow_action",
     "get_flow_action_messages",
     "get_flow_message",
     "get_lists",

@@ -101,13 +101,7 @@ def emails_of(
         wait, subject = recipe.emails[min(i, len(recipe.emails) - 1)]
         if i >= len(recipe.emails):
             subject = f"{subject} ({i + 1})"
-        subject = (subjects[i] if subjects else subject.format(org=org)).strip()
-        if not subject:
-            raise InvalidArgumentError(f"subjects[{i}] is empty.", field=f"subjects[{i}]")
-        if len(subject) > MAX_SUBJECT:
-            raise InvalidArgumentError(
-                f"subjects[{i}] has {len(subject)} characters; at most {MAX_SUBJECT}.", field=f"subjects[{i}]"
-            )
+        subject = check_subject(subjects[i] if subjects else subject.format(org=org), f"subjects[{i}]")
         out.append(Email(parse_delay(delays[i] if delays else wait, f"delays[{i}]"), subject))
     return out
 
@@ -117,6 +111,15 @@ def check_name(name: str | None, default: str) -> str:
     if not 1 <= len(name) <= 255:
         raise InvalidArgumentError("name must be 1 to 255 characters.", field="name")
     return name
+
+
+def check_subject(text: str, field: str) -> str:
+    subject = text.strip()
+    if not subject:
+        raise InvalidArgumentError(f"{field} is empty.", field=field)
+    if len(subject) > MAX_SUBJECT:
+        raise InvalidArgumentError(f"{field} has {len(subject)} characters; at most {MAX_SUBJECT}.", field=field)
+    return subject
 
 
 def check_send_time(value: str | None) -> str | None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.actions import flow_recipes, flow_schema
+from klaviyo_analytics import untrusted
+from klaviyo_analytics.actions import flow_recipes, flow_schema, preconditions
+from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.propose import Reader, _exists_warning, _shown, _store
 from klaviyo_analytics.errors import InvalidArgumentError
-from klaviyo_analytics.schemas.actions import ActionView, FlowParams
+from klaviyo_analytics.schemas.actions import ActionView, FlowParams, UpdateFlowParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
 _KINDS = {"list": "/api/lists", "segment": "/api/segments", "metric": "/api/metrics"}
@@ -137,3 +139,47 @@ def _custom(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> To
     plan = [flow_recipes.create_flow_step(name, definition, existing)]
     summary = f"Create the draft flow {name!r} (custom definition): " + " → ".join(steps) + "."
     return _store(service, account, "flow_custom", params, plan, summary, warnings, ctx)
+
+
+def _edited(definition: dict[str, Any], params: UpdateFlowParams) -> tuple[dict[str, Any], str]:
+    """(the action's new definition, what changes, in words); the one field its type takes."""
+    kind, data = definition.get("type"), dict(definition.get("data") or {})
+    if kind == "send-email" and params.subject is not None and params.delay is None:
+        message = dict(data.get("message") or {})
+        before, message["subject_line"] = (
+            message.get("subject_line"),
+            flow_recipes.check_subject(params.subject, "subject"),
+        )
+        return {**definition, "data": {**data, "message": message}}, f"subject {before!r} → {message['subject_line']!r}"
+    if kind == "time-delay" and params.delay is not None and params.subject is None:
+        value, unit = flow_recipes.parse_delay(params.delay, "delay")
+        before = flow_recipes.wait_text((int(data.get("value") or 0), str(data.get("unit") or "days")))
+        after = flow_recipes.wait_text((value, unit))
+        return {**definition, "data": {**data, "value": value, "unit": unit}}, f"{before} → {after}"
+    wanted = "subject" if kind == "send-email" else "delay" if kind == "time-delay" else None
+    if wanted is None:
+        raise InvalidArgumentError(f"only emails and waits are edited here, not {kind!r}.", field="action_id")
+    raise InvalidArgumentError(f"this action is a {kind}: give {wanted} (only).", field=wanted)
+
+
+def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: CallContext) -> ToolResult[ActionView]:
+    account = service.account(params.account)
+    reader = Reader(service, account, ctx)
+    flow = reader.require(f"/api/flows/{params.flow_id}", "flow_id", "flow")
+    status = (flow.get("attributes") or {}).get("status")
+    label = f"the flow {_shown(flow)!r} ({params.flow_id})"
+    if status != "draft":
+        raise InvalidArgumentError(f"{label} is {status}: only draft flows are edited here.", field="flow_id")
+    action = reader.require(f"/api/flow-actions/{params.action_id}", "action_id", "flow action")
+    if ((action.get("relationships") or {}).get("flow") or {}).get("data", {}).get("id") != params.flow_id:
+        raise InvalidArgumentError(f"action {params.action_id} is not in {label}.", field="action_id")
+    definition, change = _edited((action.get("attributes") or {}).get("definition") or {}, params)
+    body = {"data": {"type": "flow-action", "id": params.action_id, "attributes": {"definition": definition}}}
+    item = step(
+        "update_flow_action", f"Edit action {params.action_id} of {label}", "PATCH", "/api/flow-actions/{action_id}",
+        path_params={"action_id": params.action_id}, body=body, returns={"id": "id"},
+    )  # fmt: skip
+    item["precondition"] = preconditions.flow_not_live(params.flow_id)
+    summary = f"In the draft {label}, action {params.action_id}: {untrusted.clean(change)}."
+    warnings = ["The flow stays a draft; the change shows in Klaviyo at once."]
+    return _store(service, account, "update_flow", params, [item], summary, warnings, ctx)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup
+from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
 from klaviyo_analytics.sandbox.jsonapi import invalid
 from klaviyo_analytics.sandbox.models import Account, Flow, FlowAction, FlowMessage
 from klaviyo_analytics.sandbox.resources import flow_resource
@@ -151,3 +151,26 @@ def delete_flow(ctx: Context) -> Reply:
     del acc.flows[flow.id]
     ctx.store.record(ctx.slug, "flow_deletions", id=flow.id, name=flow.name, status=flow.status, message_ids=messages)
     return 204, None
+
+
+def update_flow_action(ctx: Context) -> Reply:
+    """PATCH /api/flow-actions/{id}: a new definition for the action (same type, same links); the
+    message of a send action follows it, keeping its id and name."""
+    acc = ctx.account
+    action = lookup(ctx, acc.actions, "flow-action")
+    same_id(ctx)
+    new = ctx.data["attributes"]["definition"]
+    pointer = "/data/attributes/definition"
+    if not isinstance(new, dict) or new.get("type") != action.action_type:
+        raise invalid(f"definition.type must stay {action.action_type!r}.", pointer=f"{pointer}/type")
+    data = _data(acc, {"type": new["type"], "data": new.get("data")}, pointer)
+    if action.action_type in _SEND:
+        for mid in action.message_ids:
+            message = acc.flow_messages[mid]
+            data["message"] = {**data["message"], "id": mid, "name": message.name}
+            message.definition, message.updated = data["message"], ctx.now
+        data["status"] = (action.definition.get("data") or {}).get("status", "draft")  # status is the flow's
+    action.definition = {**action.definition, "data": data}
+    action.updated = ctx.now
+    ctx.store.record(ctx.slug, "flow_action_updates", id=action.id, flow_id=action.flow_id, data=data)
+    return single(ctx, "flow-action", action)

@@ -26,6 +26,7 @@ RECORD_KINDS = (
     "flow_status_changes",
     "flows",
     "flow_deletions",
+    "flow_action_updates",
     "list_membership_changes",
     "campaign_updates",
     "campaign_message_updates",

@@ -105,6 +105,13 @@ class DeleteFlowParams(AccountParams):
     flow_id: KlaviyoId
 
 
+class UpdateFlowParams(AccountParams):
+    flow_id: KlaviyoId
+    action_id: KlaviyoId  # an email (give subject) or a wait (give delay) of that flow
+    subject: str | None = None
+    delay: str | None = None  # e.g. '3 days'
+
+
 class ActionParams(StrictModel):
     action_id: ActionId
 

@@ -136,6 +136,12 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         "relationships": {"template": {"data": {"type": "template", "id": ids["template"]}}}})  # fmt: skip
     assert assigned.status_code == 200
     assert post(c, "/api/campaign-send-jobs", {"type": "campaign-send-job", "id": cid}).status_code == 202
+    action = c.get(f"/api/flow-actions/{ids['send_action']}").json()["data"]
+    definition = action["attributes"]["definition"]
+    definition["data"]["message"]["subject_line"] = "Edited"
+    edited = patch(c, f"/api/flow-actions/{action['id']}", {"type": "flow-action", "id": action["id"],
+                                                            "attributes": {"definition": definition}})  # fmt: skip
+    assert edited.status_code == 200
     assert c.delete(f"/api/flows/{ids['flow']}").status_code == 204
 
 

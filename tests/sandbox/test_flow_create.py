@@ -9,7 +9,7 @@ import httpx
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 
 from .conftest import ANCHOR, ClientFactory
-from .helpers import error_of, post
+from .helpers import error_of, patch, post
 from .test_ratelimit import FakeClock
 
 
@@ -106,3 +106,24 @@ def test_deleting_a_flow_removes_its_actions_and_messages(sandbox: Sandbox, clie
     assert client.delete(f"/api/flows/{flow['id']}").status_code == 404
     [deleted] = sandbox.state()["accounts"]["acme"]["flow_deletions"]
     assert deleted["id"] == flow["id"] and len(deleted["message_ids"]) == 2
+
+
+def test_editing_a_flow_action_updates_its_message(sandbox: Sandbox, client: httpx.Client) -> None:
+    list_id = client.get("/api/lists").json()["data"][0]["id"]
+    flow = post(client, "/api/flows", _body(_definition(list_id))).json()["data"]
+    email, wait = flow["attributes"]["definition"]["actions"][:2]
+    email["data"]["message"]["subject_line"] = "Welcome, friend"
+    body = {"type": "flow-action", "id": email["id"], "attributes": {"definition": email}}
+    assert patch(client, f"/api/flow-actions/{email['id']}", body).status_code == 200
+    [message] = client.get(f"/api/flow-actions/{email['id']}/flow-messages").json()["data"]
+    assert message["attributes"]["definition"]["subject_line"] == "Welcome, friend"
+    assert message["attributes"]["definition"]["name"] == "Welcome series – Email 1"
+    wait["data"]["value"] = 5
+    body = {"type": "flow-action", "id": wait["id"], "attributes": {"definition": wait}}
+    assert patch(client, f"/api/flow-actions/{wait['id']}", body).status_code == 200
+    read = client.get(f"/api/flow-actions/{wait['id']}").json()["data"]
+    assert read["attributes"]["definition"]["data"]["value"] == 5
+    wrong = {"type": "flow-action", "id": wait["id"], "attributes": {"definition": {**wait, "type": "send-email"}}}
+    refused = patch(client, f"/api/flow-actions/{wait['id']}", wrong)
+    assert refused.status_code == 400 and error_of(refused)["source"]["pointer"] == "/data/attributes/definition/type"
+    assert len(sandbox.state()["accounts"]["acme"]["flow_action_updates"]) == 2

@@ -17,6 +17,7 @@ from klaviyo_analytics.schemas.actions import (
     PauseFlowParams,
     SeedDemoProfilesParams,
     SegmentParams,
+    UpdateFlowParams,
 )
 from klaviyo_analytics.schemas.common import StrictModel
 from klaviyo_analytics.tools.spec import Handler, ToolSpec
@@ -74,6 +75,10 @@ _TOOLS: list[ToolSpec] = [
         "flow", "Propose a flow",
         "Propose a draft flow: recipe welcome_series, abandoned_checkout, winback, … or custom.",
         FlowParams, propose_flows.propose_flow, "flows:write templates:write", "flow",
+    ),
+    _propose(
+        "update_flow", "Propose a flow edit", "Propose a draft flow's email subject or wait length change.",
+        UpdateFlowParams, propose_flows.propose_update_flow, "flows:write", "update-flow",
     ),
     _propose(
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",

@@ -1,4 +1,4 @@
-"""klaviyo_propose_delete_flow: destructive, refused for live flows, says what is lost, checked again."""
+"""klaviyo_propose_delete_flow and klaviyo_propose_update_flow: refusals, what is lost or changed, checked again."""
 
 from __future__ import annotations
 
@@ -73,3 +73,46 @@ def test_a_lost_delete_answer_is_not_an_error_on_retry(env: Env) -> None:
     done = env.call("klaviyo_execute_action", action_id=action_id)["data"]
     assert done["status"] == "succeeded" and done["created"]["delete_flow"]["found_existing"] is True
     assert len(env.created()["flow_deletions"]) == 1
+
+
+def _new_draft(env: Env) -> tuple[str, list[dict[str, Any]]]:
+    done = env.run("flow", recipe="welcome_series", trigger_id="YEiTqa", emails=2)["data"]
+    flow_id = done["created"]["create_flow"]["id"]
+    return flow_id, env.call("klaviyo_get_flow_structure", flow_id=flow_id)["data"]["steps"]
+
+
+def test_editing_a_draft_flows_subject_and_wait(env: Env) -> None:
+    flow_id, steps = _new_draft(env)
+    email = next(s for s in steps if s["action_type"] == "send-email")
+    wait = next(s for s in steps if s["action_type"] == "time-delay")
+    proposed = env.call("klaviyo_propose_update_flow", flow_id=flow_id, action_id=email["action_id"], subject="Hi!")
+    assert f"subject {email['subject']!r} → 'Hi!'" in proposed["data"]["summary"]
+    env.approve(proposed["data"]["action_id"])
+    assert env.call("klaviyo_execute_action", action_id=proposed["data"]["action_id"])["data"]["status"] == "succeeded"
+    edited = env.run("update_flow", flow_id=flow_id, action_id=wait["action_id"], delay="3 days")["data"]
+    assert "wait 1 day → wait 3 days" in edited["summary"]
+    # read straight from Klaviyo: the product's read cache may still hold the structure from before
+    message = env.get(f"/api/flow-actions/{email['action_id']}")["attributes"]["definition"]["data"]["message"]
+    assert message["subject_line"] == "Hi!"
+    action = env.get(f"/api/flow-actions/{wait['action_id']}")
+    assert action["attributes"]["definition"]["data"]["value"] == 3
+    assert env.get(f"/api/flows/{flow_id}")["attributes"]["status"] == "draft"
+
+
+def test_edit_refusals_name_the_field(env: Env) -> None:
+    flow_id, steps = _new_draft(env)
+    email = next(s for s in steps if s["action_type"] == "send-email")["action_id"]
+    wait = next(s for s in steps if s["action_type"] == "time-delay")["action_id"]
+    live = _flow(env, "live")["id"]
+    cases = [
+        ({"flow_id": live, "action_id": email, "subject": "x"}, "flow_id"),
+        ({"flow_id": flow_id, "action_id": email, "delay": "2 days"}, "subject"),
+        ({"flow_id": flow_id, "action_id": wait, "delay": "-2 days"}, "delay"),
+        ({"flow_id": flow_id, "action_id": email, "subject": "x" * 90}, "subject"),
+        ({"flow_id": flow_id, "action_id": "99999999", "subject": "x"}, "action_id"),
+    ]
+    before = len(env.ledger.list_proposals(account="acme"))
+    for args, field in cases:
+        error = env.error("klaviyo_propose_update_flow", **args)
+        assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", field), args
+    assert len(env.ledger.list_proposals(account="acme")) == before

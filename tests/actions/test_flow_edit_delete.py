@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from klaviyo_analytics.sandbox import FaultConfig
+import pytest
+
+from klaviyo_analytics.actions.backends import open_ledger
+from klaviyo_analytics.errors import ForbiddenError
+from klaviyo_analytics.sandbox import FaultConfig, Sandbox
+from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import get_tool
-from tests.actions.action_env import Env
+from tests.actions.action_env import Env, settings_for
 
 
 def _flow(env: Env, status: str) -> dict[str, Any]:
@@ -116,3 +122,16 @@ def test_edit_refusals_name_the_field(env: Env) -> None:
         error = env.error("klaviyo_propose_update_flow", **args)
         assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", field), args
     assert len(env.ledger.list_proposals(account="acme")) == before
+
+
+def test_with_two_person_approval_the_proposer_cannot_approve_a_delete(sb: Sandbox, tmp_path: Path) -> None:
+    strict = Env(sb, tmp_path, settings_for(sb, tmp_path, REQUIRE_SECOND_APPROVER="true"))
+    # the ledger as the servers open it from these settings (backends.open_ledger; Env's own ignores it)
+    strict.service = KlaviyoService(strict.settings, strict.service.registry, strict.service.client,
+                                    ledger=open_ledger(strict.settings))  # fmt: skip
+    action_id = strict.propose("delete_flow", flow_id=_flow(strict, "draft")["id"])
+    proposer = strict.ledger.get_proposal(action_id).proposed_by
+    with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER"):
+        strict.approve(action_id, who=proposer)
+    strict.approve(action_id, who="approver:alice")
+    assert strict.call("klaviyo_execute_action", action_id=action_id)["data"]["status"] == "succeeded"

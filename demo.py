@@ -4,7 +4,8 @@ Starts the Klaviyo sandbox on a free loopback port, starts ``server.py`` as a re
 subprocess pointed at it (a demo accounts.toml and environment in a temporary directory), and
 plays a scripted session through the MCP client, printing a readable transcript. When the
 action tools exist it also proposes a VIP list, three demo profiles and a campaign draft,
-approves the proposal through the CLI as a person would, executes it and prints the trace.
+approves the proposal through the CLI as a person would, executes it and prints the trace; then a
+welcome-series draft flow for that list, whose structure is read back against the proposal.
 Exits 0 and leaves nothing running.
 """
 
@@ -359,13 +360,37 @@ async def actions_story(client: Client, env: dict[str, str], sandbox: Sandbox) -
         print(
             f"  klaviyo_get_campaigns: {campaign['name']!r} is {campaign['status']}, audience {campaign['audiences']}"
         )
+    if await welcome_series(client, env, list_id):
+        return 1
     created = sandbox.state()["accounts"]["acme"]
-    counts = {kind: len(created[kind]) for kind in ("lists", "profiles", "campaigns", "templates")}
+    counts = {kind: len(created[kind]) for kind in ("lists", "profiles", "campaigns", "templates", "flows")}
     print(f"  the sandbox now holds {counts} (assigning a template stores Klaviyo's own copy of it)")
-    expected = counts["lists"] == 1 and counts["profiles"] == 3 and counts["campaigns"] == 1
+    expected = counts["lists"] == 1 and counts["profiles"] == 3 and counts["campaigns"] == 1 and counts["flows"] == 1
     if not expected or sandbox.state()["send_job_attempts"]:
         print("  UNEXPECTED sandbox state")
         return 1
+    return 0
+
+
+async def welcome_series(client: Client, env: dict[str, str], list_id: str) -> int:
+    """A welcome series for the new VIP list: the structure Klaviyo holds must be the promised outline."""
+    heading("Build a welcome series for the VIP list (a draft flow)")
+    done = await propose_approve_execute(
+        client, env, "klaviyo_propose_flow",
+        {"account": "acme", "recipe": "welcome_series", "trigger_id": list_id, "name": "VIP Welcome (demo)"},
+        "welcome series outline approved",
+    )  # fmt: skip
+    flow_id = done["created"]["create_flow"]["id"]
+    read = await client.call_tool("klaviyo_get_flow_structure", {"account": "acme", "flow_id": flow_id})
+    structure = (read.structured_content or {})["data"]
+    show_structure(structure)
+    definition = done["plan"][-1]["body"]["data"]["attributes"]["definition"]
+    promised = [(a["type"], (a["data"].get("message") or {}).get("subject_line")) for a in definition["actions"]]
+    got = [(s["action_type"], s["subject"]) for s in structure["steps"]]
+    if got != promised or structure["status"] != "draft":
+        print(f"  UNEXPECTED flow structure: {got} (promised {promised}), status {structure['status']}")
+        return 1
+    print(f"  klaviyo_get_flow_structure: the outline the proposal promised, status {structure['status']}")
     return 0
 
 

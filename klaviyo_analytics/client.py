@@ -372,6 +372,8 @@ class KlaviyoClient:
             status = ((body or {}).get("data") or {}).get("attributes", {}).get("status")
             if str(status).lower() == "live":
                 raise ForbiddenActionError("setting a flow live starts sending; turn it on in Klaviyo after review")
+        if resolved.endpoint.operation_id == "create_flow" and _live_action(body):
+            raise ForbiddenActionError("a flow is created with draft actions only; turn it on in Klaviyo after review")
         return resolved
 
     def _send_once(
@@ -468,3 +470,13 @@ def _decode(response: httpx.Response) -> Any:
     if response.status_code < 400 and not (isinstance(document, dict) and "data" in document):
         raise MalformedResponse("body is not a JSON:API document")
     return document
+
+
+def _live_action(body: Any) -> bool:
+    """A flow definition with an action posted as live would start sending once the flow is on."""
+    definition = (((body or {}).get("data") or {}).get("attributes") or {}).get("definition") or {}
+    actions = definition.get("actions") if isinstance(definition, dict) else None
+    return any(
+        str(((a.get("data") or {}) if isinstance(a, dict) else {}).get("status")).lower() == "live"
+        for a in actions or []
+    )

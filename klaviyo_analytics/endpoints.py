@@ -74,9 +74,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("get_flows", "GET", "/api/flows", S, "flows:read", True),
     _e("get_flow", "GET", "/api/flows/{id}", S, "flows:read", True),
     _e("get_actions_for_flow", "GET", "/api/flows/{id}/flow-actions", S, "flows:read", True),
+    _e("get_flow_action", "GET", "/api/flow-actions/{id}", S, "flows:read", True),
     _e("get_flow_action_messages", "GET", "/api/flow-actions/{id}/flow-messages", S, "flows:read", True),
     _e("get_flow_message", "GET", "/api/flow-messages/{id}", S, "flows:read", True),
     _e("update_flow", "PATCH", "/api/flows/{id}", S, "flows:write", False),
+    _e("create_flow", "POST", "/api/flows", RateLimit(1, 15, 100), "flows:write", False),
+    _e("delete_flow", "DELETE", "/api/flows/{id}", S, "flows:write", False),
+    _e("update_flow_action", "PATCH", "/api/flow-actions/{id}", S, "flows:write", False),
     _e("get_lists", "GET", "/api/lists", L, "lists:read", True),
     _e("get_list", "GET", "/api/lists/{id}", L, "lists:read", True),
     # Which flows start when a profile joins the list: read before any plan adds members (flow_guard).

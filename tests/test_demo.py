@@ -33,6 +33,8 @@ def test_demo_runs_the_story_end_to_end() -> None:
         "it runs exactly once",
         "is Draft",
         "{'lists': 1, 'profiles': 3, 'campaigns': 1",
+        "klaviyo_get_flow_structure: the outline the proposal promised, status draft",
+        "trace: POST /api/flows",
         "0 of them 429s; send-job attempts: 0",
     ):
         assert needle in out, needle

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans
+from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans, preconditions
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -125,6 +125,8 @@ class Run:
         guard = flow_guard.guard_of(item)
         if guard is not None and sid not in self.guarded:
             self.guard(sid, guard)
+        if item.get("precondition") and self.precondition(sid, item["precondition"]) == "gone":
+            return self.done(sid, item, None, adopted=True)  # an unconfirmed delete had landed
         started: dict[str, Any] = {"sent_at": iso(utc_now())}
         if snapshot is not None:
             started["before"] = sorted(snapshot)
@@ -154,6 +156,19 @@ class Run:
         except KlaviyoMCPError as exc:
             self.fail(sid, exc)
         self.guarded.add(sid)
+
+    def precondition(self, sid: str, precondition: dict[str, Any]) -> str:
+        """Re-read what the step needs to hold (preconditions.py); "gone" counts only after an
+        unconfirmed attempt of this very step, otherwise someone else removed the object."""
+        try:
+            state = preconditions.check(
+                lambda path: self.call(sid, "GET", path), plans.resolve(precondition, self.results)
+            )
+            if state == "gone" and sid not in self.unconfirmed:
+                raise NotFoundError("the object this step changes no longer exists; nothing was done")
+        except KlaviyoMCPError as exc:
+            self.fail(sid, exc)
+        return state
 
     def fail(self, sid: str, exc: KlaviyoMCPError) -> NoReturn:
         self.ledger.record_step(self.pid, sid, {"error": exc.to_dict()}, self.handle.lease_owner, "failed")

@@ -20,6 +20,7 @@ from klaviyo_analytics.sandbox.audiences import (
     remove_profiles,
     update_profile,
 )
+from klaviyo_analytics.sandbox.flowdefs import create_flow, delete_flow, update_flow_action
 from klaviyo_analytics.sandbox.handlers import Context, Reply, lookup, same_id, single
 from klaviyo_analytics.sandbox.jsonapi import invalid
 from klaviyo_analytics.sandbox.models import Campaign, CampaignMessage, Template
@@ -240,6 +241,9 @@ WRITE_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "update_campaign_message": update_campaign_message,
     "assign_template_to_campaign_message": assign_template,
     "send_campaign": send_campaign,
+    "create_flow": create_flow,
+    "delete_flow": delete_flow,
+    "update_flow_action": update_flow_action,
     "update_flow": update_flow,
     "create_list": create_list,
     "add_profiles_to_list": add_profiles,

@@ -100,6 +100,33 @@ class PauseFlowParams(AccountParams):
     status: str = Field("manual", json_schema_extra={CONTRACT_KEY: {"enum": ["manual", "draft", "live"]}})
 
 
+FLOW_RECIPES = ("welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback", "custom")
+
+
+class FlowParams(AccountParams):
+    recipe: one_of(FLOW_RECIPES, "recipe")  # type: ignore[valid-type]
+    name: str | None = None  # default: the recipe's title (checked in flow_recipes: a short schema)
+    trigger_id: KlaviyoId | None = None  # the list, segment or metric that starts it
+    emails: int | None = None  # default: the recipe's number of emails
+    delays: list[str] | None = None  # the wait before each email: '0 days', '4 hours', '30 minutes'
+    subjects: list[str] | None = None
+    from_email: Email | None = None  # default: the account's sender (its name stays the account's)
+    smart_sending: bool = True
+    send_time: str | None = None  # quiet hours: every wait ends at this HH:MM (the profile's timezone)
+    definition: Any = None  # recipe custom: Klaviyo's flow definition (an object, checked in flow_schema)
+
+
+class DeleteFlowParams(AccountParams):
+    flow_id: KlaviyoId
+
+
+class UpdateFlowParams(AccountParams):
+    flow_id: KlaviyoId
+    action_id: KlaviyoId  # an email (give subject) or a wait (give delay) of that flow
+    subject: str | None = None
+    delay: str | None = None  # e.g. '3 days'
+
+
 class ActionParams(StrictModel):
     action_id: ActionId
 

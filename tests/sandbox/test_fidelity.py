@@ -98,6 +98,11 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         c.request("DELETE", f"/api/lists/{ids['list']}/relationships/profiles", headers={"Content-Type": MEDIA},
                   content=json.dumps({"data": [{"type": "profile", "id": ids["profile"]}]})),
         patch(c, f"/api/flows/{ids['flow']}", {"type": "flow", "id": ids["flow"], "attributes": {"status": "manual"}}),
+        post(c, "/api/flows", {"type": "flow", "attributes": {"name": "Fidelity", "definition": {
+            "triggers": [{"type": "list", "id": ids["list"]}], "entry_action_id": "a1", "actions": [
+                {"temporary_id": "a1", "type": "time-delay", "links": {"next": "a2"}, "data": {"value": 1}},
+                {"temporary_id": "a2", "type": "send-email", "links": {"next": None},
+                 "data": {"message": {"subject_line": "Hi", "template_id": ids["template"]}}}]}}}),
         post(c, "/api/profile-import", {"type": "profile", "attributes": {"email": "fidelity@example.com"}}),
         post(c, "/api/profile-import", {"type": "profile", "attributes": {"email": "fidelity@example.com",
                                                                           "first_name": "Fi"}}),
@@ -131,6 +136,13 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         "relationships": {"template": {"data": {"type": "template", "id": ids["template"]}}}})  # fmt: skip
     assert assigned.status_code == 200
     assert post(c, "/api/campaign-send-jobs", {"type": "campaign-send-job", "id": cid}).status_code == 202
+    action = c.get(f"/api/flow-actions/{ids['send_action']}").json()["data"]
+    definition = action["attributes"]["definition"]
+    definition["data"]["message"]["subject_line"] = "Edited"
+    edited = patch(c, f"/api/flow-actions/{action['id']}", {"type": "flow-action", "id": action["id"],
+                                                            "attributes": {"definition": definition}})  # fmt: skip
+    assert edited.status_code == 200
+    assert c.delete(f"/api/flows/{ids['flow']}").status_code == 204
 
 
 def _errors(c: httpx.Client, ids: dict[str, str]) -> list[httpx.Response]:

@@ -319,7 +319,22 @@ def test_transport_failures_map_to_upstream_error(settings: Settings, acme) -> N
         ("PATCH", "/api/campaign-send-jobs/C1", {"data": {}}),
         ("PATCH", "/api/flows/F1", {"data": {"type": "flow", "id": "F1", "attributes": {"status": "live"}}}),
         ("PATCH", "/api/flows/F1", {"data": {"type": "flow", "id": "F1", "attributes": {"status": "LIVE"}}}),
-        ("DELETE", "/api/flows/F1", None),
+        ("DELETE", "/api/lists/L1", None),  # not an operation the product performs
+        (
+            "POST",
+            "/api/flows",
+            {
+                "data": {
+                    "type": "flow",
+                    "attributes": {
+                        "name": "x",
+                        "definition": {
+                            "actions": [{"temporary_id": "a", "type": "send-email", "data": {"status": "live"}}]
+                        },
+                    },
+                }
+            },
+        ),
     ],
 )
 def test_denylist_refuses_send_schedule_and_unknown_operations(settings, acme, method, path, body) -> None:  # type: ignore[no-untyped-def]

@@ -3,6 +3,8 @@ reach (REST approve route or CLI — deliberately not tools); execute runs the s
 
 from __future__ import annotations
 
+from typing import Any
+
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -10,10 +12,13 @@ from klaviyo_analytics.schemas.actions import (
     AddProfilesToListParams,
     CampaignDraftParams,
     CreateListParams,
+    DeleteFlowParams,
+    FlowParams,
     ListActionsParams,
     PauseFlowParams,
     SeedDemoProfilesParams,
     SegmentParams,
+    UpdateFlowParams,
 )
 from klaviyo_analytics.schemas.common import StrictModel
 from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
@@ -22,6 +27,12 @@ from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
 AUDIT, EXECUTOR, PROPOSE_MODULE = (f"klaviyo_analytics.actions.{m}" for m in ("audit", "executor", "propose"))
 
 PROPOSE = " A person approves before it runs."
+
+
+def _lazy(handler: str) -> Any:
+    """``"propose_x"`` (in actions.propose) or ``"module.propose_x"`` (another actions module)."""
+    module, _, function = handler.rpartition(".")
+    return lazy_handler(f"klaviyo_analytics.actions.{module}" if module else PROPOSE_MODULE, function)
 
 
 def _propose(
@@ -33,7 +44,7 @@ def _propose(
         description=description + PROPOSE,
         params=params,
         result=ActionView,
-        handler=lazy_handler(PROPOSE_MODULE, handler),
+        handler=_lazy(handler),
         read_only=False,  # writes a proposal to the ledger; READ_ONLY hides it
         scopes=tuple(scopes.split()),
         toolset="actions",
@@ -71,13 +82,39 @@ _TOOLS: list[ToolSpec] = [
         SegmentParams, "propose_segment", "segments:write", "segment",
     ),
     _propose(
+        "flow", "Propose a flow",
+        "Propose a draft flow: recipe welcome_series, abandoned_checkout, winback, … or custom.",
+        FlowParams, "propose_flows.propose_flow", "flows:write templates:write", "flow",
+    ),
+    _propose(
+        "update_flow", "Propose a flow edit", "Propose a draft flow's email subject or wait length change.",
+        UpdateFlowParams, "propose_flows.propose_update_flow", "flows:write", "update-flow",
+    ),
+    _propose(
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
         PauseFlowParams, "propose_pause_flow", "flows:write", "pause-flow",
     ),
 ]  # fmt: skip
 
+_DELETE_FLOW = ToolSpec(
+    name="klaviyo_propose_delete_flow",
+    title="Propose deleting a flow",
+    description="Propose deleting a flow that is not live; shows its messages and 30-day revenue." + PROPOSE,
+    params=DeleteFlowParams,
+    result=ActionView,
+    handler=_lazy("propose_delete.propose_delete_flow"),
+    read_only=False,
+    scopes=("flows:write", "flows:read"),
+    toolset="actions",
+    method="POST",
+    path="/v1/actions/propose/delete-flow",
+    destructive=True,  # what it proposes cannot be undone; proposing itself writes only the ledger
+    idempotent=False,
+)
+
 TOOLS = (
     *_TOOLS,
+    _DELETE_FLOW,
     ToolSpec(
         name="klaviyo_execute_action",
         title="Execute an approved action",

@@ -84,6 +84,12 @@ RULES = {
     "one_target": "one target: seed_demo_profiles exactly one of list_id or new_list_name; "
     "predictive_analytics list_id or segment_id, not both",
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
+    "flow_recipe": "propose_flow: recipe custom takes name and definition, a named recipe its trigger_id and "
+    "never a definition; delays and subjects one per email; update_flow: subject for an email, delay for a wait",
+    "flow_values": "propose_flow values: waits like '2 days' (0 to the maximum), send_time HH:MM, subjects and "
+    "names not empty and within their length, 1 to 10 emails",
+    "flow_definition": "propose_flow definition: Klaviyo's FlowDefinition schema at this revision, with "
+    "one trigger and existing templates and trigger objects",
     "resume_token": "resume: the live metadata.resume of a partial answer to the same call",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
     "for every email or id given",

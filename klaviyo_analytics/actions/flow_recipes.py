@@ -73,15 +73,21 @@ def parse_delay(text: str | int, field: str) -> tuple[int, str]:
     found = _DELAY.match(str(text))
     if found is None:
         raise InvalidArgumentError(
-            f"{field} must be a wait such as '2 days', '4 hours' or '30 minutes', not {text!r}.", field=field
+            f"{field} must be a wait such as '2 days', '4 hours' or '30 minutes', not {text!r}.",
+            field=field,
+            rule="flow_values",
         )
     value, unit = int(found.group(1)), (found.group(2) or "days").lower()
     unit = unit if unit.endswith("s") else f"{unit}s"
     if value < 0:
-        raise InvalidArgumentError(f"{field} cannot be negative ({text!r}); use 0 to send at once.", field=field)
+        raise InvalidArgumentError(
+            f"{field} cannot be negative ({text!r}); use 0 to send at once.", field=field, rule="flow_values"
+        )
     days = value if unit == "days" else value / 24 if unit == "hours" else value / 1440
     if days > MAX_DELAY_DAYS:
-        raise InvalidArgumentError(f"{field} is longer than {MAX_DELAY_DAYS} days ({text!r}).", field=field)
+        raise InvalidArgumentError(
+            f"{field} is longer than {MAX_DELAY_DAYS} days ({text!r}).", field=field, rule="flow_values"
+        )
     return value, unit
 
 
@@ -92,10 +98,14 @@ def emails_of(
     subject given or the recipe's (its last one repeated, numbered, past its own list)."""
     n = count if count is not None else len(delays or subjects or recipe.emails)
     if not 1 <= n <= MAX_EMAILS:
-        raise InvalidArgumentError(f"emails must be between 1 and {MAX_EMAILS}, not {n}.", field="emails")
+        raise InvalidArgumentError(
+            f"emails must be between 1 and {MAX_EMAILS}, not {n}.", field="emails", rule="flow_values"
+        )
     for name, given in (("delays", delays), ("subjects", subjects)):
         if given is not None and len(given) != n:
-            raise InvalidArgumentError(f"{name} must have one entry per email ({n}), not {len(given)}.", field=name)
+            raise InvalidArgumentError(
+                f"{name} must have one entry per email ({n}), not {len(given)}.", field=name, rule="flow_recipe"
+            )
     out = []
     for i in range(n):
         wait, subject = recipe.emails[min(i, len(recipe.emails) - 1)]
@@ -109,16 +119,18 @@ def emails_of(
 def check_name(name: str | None, default: str) -> str:
     name = default if name is None else name.strip()
     if not 1 <= len(name) <= 255:
-        raise InvalidArgumentError("name must be 1 to 255 characters.", field="name")
+        raise InvalidArgumentError("name must be 1 to 255 characters.", field="name", rule="flow_values")
     return name
 
 
 def check_subject(text: str, field: str) -> str:
     subject = text.strip()
     if not subject:
-        raise InvalidArgumentError(f"{field} is empty.", field=field)
+        raise InvalidArgumentError(f"{field} is empty.", field=field, rule="flow_values")
     if len(subject) > MAX_SUBJECT:
-        raise InvalidArgumentError(f"{field} has {len(subject)} characters; at most {MAX_SUBJECT}.", field=field)
+        raise InvalidArgumentError(
+            f"{field} has {len(subject)} characters; at most {MAX_SUBJECT}.", field=field, rule="flow_values"
+        )
     return subject
 
 
@@ -127,7 +139,9 @@ def check_send_time(value: str | None) -> str | None:
     if value is None:
         return None
     if not _TIME.match(value):
-        raise InvalidArgumentError(f"send_time must be HH:MM (24-hour), not {value!r}.", field="send_time")
+        raise InvalidArgumentError(
+            f"send_time must be HH:MM (24-hour), not {value!r}.", field="send_time", rule="flow_values"
+        )
     return f"{value}:00"
 
 

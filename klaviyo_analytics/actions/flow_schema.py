@@ -117,7 +117,9 @@ def check(definition: Any) -> dict[str, Any]:
     """The definition, unchanged, or an INVALID_ARGUMENT listing every problem by path."""
     if not isinstance(definition, dict):
         raise InvalidArgumentError(
-            "definition must be an object (triggers, actions, entry_action_id).", field="definition"
+            "definition must be an object (triggers, actions, entry_action_id).",
+            field="definition",
+            rule="flow_definition",
         )
     # the top level (profile_filter, reentry_criteria, entry_action_id); actions and triggers below
     problems = _validate({**definition, "actions": [], "triggers": []}, "FlowDefinition", [])
@@ -133,6 +135,7 @@ def check(definition: Any) -> dict[str, Any]:
         raise InvalidArgumentError(
             f"the flow definition does not pass Klaviyo's schema: {shown}",
             field=f"definition.{problems[0][0]}",
+            rule="flow_definition",
             errors=[{"path": path, "problem": problem} for path, problem in problems[:MAX_ERRORS]],
         )
     return definition

@@ -33,10 +33,13 @@ def _trigger(reader: Reader, recipe: flow_recipes.Recipe, trigger_id: str | None
             raise InvalidArgumentError(
                 f"this account has no {recipe.default_metric!r} metric; give trigger_id (a metric id).",
                 field="trigger_id",
+                rule="account_state",
             )
         trigger_id = str(found[0]["id"])
     if trigger_id is None:
-        raise InvalidArgumentError(f"this recipe starts from a {kind}: give its id as trigger_id.", field="trigger_id")
+        raise InvalidArgumentError(
+            f"this recipe starts from a {kind}: give its id as trigger_id.", field="trigger_id", rule="flow_recipe"
+        )
     resource = reader.require(f"{_KINDS[kind]}/{trigger_id}", "trigger_id", kind)
     trigger: dict[str, Any] = {"type": kind, "id": trigger_id}
     if kind == "metric":
@@ -50,7 +53,9 @@ def _sender(reader: Reader, params: FlowParams) -> dict[str, Any]:
     contact = ((accounts[0] if accounts else {}).get("attributes") or {}).get("contact_information") or {}
     from_email = params.from_email or contact.get("default_sender_email")
     if not from_email:
-        raise InvalidArgumentError("the account has no default sender; give from_email.", field="from_email")
+        raise InvalidArgumentError(
+            "the account has no default sender; give from_email.", field="from_email", rule="account_state"
+        )
     return {"from_email": from_email, "from_label": contact.get("default_sender_name")}
 
 
@@ -59,7 +64,9 @@ def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) 
     if params.recipe == "custom":
         return _custom(service, params, ctx)
     if params.definition is not None:
-        raise InvalidArgumentError("definition goes with recipe custom; a recipe builds its own.", field="definition")
+        raise InvalidArgumentError(
+            "definition goes with recipe custom; a recipe builds its own.", field="definition", rule="flow_recipe"
+        )
     recipe = flow_recipes.RECIPES[params.recipe]
     send_time = flow_recipes.check_send_time(params.send_time)
     flow_recipes.check_name(params.name, recipe.title)
@@ -126,9 +133,11 @@ def _custom_outline(reader: Reader, definition: dict[str, Any]) -> list[str]:
 def _custom(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> ToolResult[ActionView]:
     account = service.account(params.account)
     if params.definition is None:
-        raise InvalidArgumentError("recipe custom needs definition (Klaviyo's flow definition).", field="definition")
+        raise InvalidArgumentError(
+            "recipe custom needs definition (Klaviyo's flow definition).", field="definition", rule="flow_recipe"
+        )
     if params.name is None:
-        raise InvalidArgumentError("a custom flow needs a name.", field="name")
+        raise InvalidArgumentError("a custom flow needs a name.", field="name", rule="flow_recipe")
     name = flow_recipes.check_name(params.name, "")
     definition = flow_schema.check(params.definition)
     reader = Reader(service, account, ctx)
@@ -158,8 +167,10 @@ def _edited(definition: dict[str, Any], params: UpdateFlowParams) -> tuple[dict[
         return {**definition, "data": {**data, "value": value, "unit": unit}}, f"{before} → {after}"
     wanted = "subject" if kind == "send-email" else "delay" if kind == "time-delay" else None
     if wanted is None:
-        raise InvalidArgumentError(f"only emails and waits are edited here, not {kind!r}.", field="action_id")
-    raise InvalidArgumentError(f"this action is a {kind}: give {wanted} (only).", field=wanted)
+        raise InvalidArgumentError(
+            f"only emails and waits are edited here, not {kind!r}.", field="action_id", rule="flow_recipe"
+        )
+    raise InvalidArgumentError(f"this action is a {kind}: give {wanted} (only).", field=wanted, rule="flow_recipe")
 
 
 def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: CallContext) -> ToolResult[ActionView]:
@@ -169,10 +180,14 @@ def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: 
     status = (flow.get("attributes") or {}).get("status")
     label = f"the flow {_shown(flow)!r} ({params.flow_id})"
     if status != "draft":
-        raise InvalidArgumentError(f"{label} is {status}: only draft flows are edited here.", field="flow_id")
+        raise InvalidArgumentError(
+            f"{label} is {status}: only draft flows are edited here.", field="flow_id", rule="account_state"
+        )
     action = reader.require(f"/api/flow-actions/{params.action_id}", "action_id", "flow action")
     if ((action.get("relationships") or {}).get("flow") or {}).get("data", {}).get("id") != params.flow_id:
-        raise InvalidArgumentError(f"action {params.action_id} is not in {label}.", field="action_id")
+        raise InvalidArgumentError(
+            f"action {params.action_id} is not in {label}.", field="action_id", rule="account_state"
+        )
     definition, change = _edited((action.get("attributes") or {}).get("definition") or {}, params)
     body = {"data": {"type": "flow-action", "id": params.action_id, "attributes": {"definition": definition}}}
     item = step(

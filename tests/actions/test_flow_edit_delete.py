@@ -53,9 +53,9 @@ def test_a_live_flow_is_refused(env: Env) -> None:
     assert env.ledger.list_proposals(account="acme") == []
 
 
-def test_an_unknown_flow_is_invalid(env: Env) -> None:
+def test_an_unknown_flow_is_not_found(env: Env) -> None:
     error = env.error("klaviyo_propose_delete_flow", flow_id="NOPE42")
-    assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", "flow_id")
+    assert (error.code, error.details["field"]) == ("NOT_FOUND", "flow_id")
 
 
 def test_a_flow_turned_live_after_approval_is_not_deleted(env: Env) -> None:
@@ -120,7 +120,8 @@ def test_edit_refusals_name_the_field(env: Env) -> None:
     before = len(env.ledger.list_proposals(account="acme"))
     for args, field in cases:
         error = env.error("klaviyo_propose_update_flow", **args)
-        assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", field), args
+        expected = "NOT_FOUND" if "99999999" in args.values() else "INVALID_ARGUMENT"
+        assert (error.code, error.details["field"]) == (expected, field), args
     assert len(env.ledger.list_proposals(account="acme")) == before
 
 

@@ -111,7 +111,9 @@ def test_marketer_choices_land_in_the_definition(env: Env) -> None:
 )
 def test_bad_parameters_are_refused_naming_the_field(env: Env, args: dict[str, Any], field: str) -> None:
     error = env.error("klaviyo_propose_flow", **({"recipe": "welcome_series", "trigger_id": VIP} | args))
-    assert (error.code, error.details.get("field")) == ("INVALID_ARGUMENT", field)
+    # A well-formed id the account does not hold is NOT_FOUND, as everywhere; a bad value is INVALID_ARGUMENT.
+    expected = "NOT_FOUND" if args.get(field) == "NOPE42" else "INVALID_ARGUMENT"
+    assert (error.code, error.details.get("field")) == (expected, field)
     assert env.ledger.list_proposals(account="acme") == []  # nothing stored
 
 
@@ -231,7 +233,8 @@ def test_a_bad_custom_definition_is_refused_by_path(env: Env, change: Any, path:
     definition = _custom(env.get("/api/templates")[0]["id"])
     change(definition)
     error = env.error("klaviyo_propose_flow", recipe="custom", name="Bad", definition=definition)
-    assert (error.code, error.details["field"]) == ("INVALID_ARGUMENT", f"definition.{path}")
+    expected = "NOT_FOUND" if path.endswith(("triggers[0].id", "template_id")) else "INVALID_ARGUMENT"
+    assert (error.code, error.details["field"]) == (expected, f"definition.{path}")
     assert env.ledger.list_proposals(account="acme") == []
 
 

@@ -142,6 +142,33 @@ def show_metric(data: dict[str, Any]) -> None:
             print(f"  week of {d[:10]}: {int(c):>6,} orders  {money(v)}")
 
 
+def show_split(data: dict[str, Any]) -> None:
+    table(
+        [[s["source"], money(s["revenue"]), pct(s["share"])] for s in data["sources"]], ["source", "revenue", "share"]
+    )
+    print(f"  email (flows + campaigns): {pct(data['email_share'])} of {money(data['total_revenue'])}")
+
+
+def show_anomalies(data: dict[str, Any]) -> None:
+    period, prior = data["current_period"], data["prior_period"]
+    print(f"  {period['start_date']}..{period['end_date']} vs {prior['start_date']}..{prior['end_date']}")
+    for a in data["anomalies"][:4]:
+        change = "" if a.get("pct_change") is None else f" ({a['pct_change']:+.0%})"
+        name = (a.get("name") or a.get("id") or "(account total)")[:28]  # a totals anomaly names no entity
+        print(f"  {a['kind']:<16} {name:<28} {a['metric']}: {a['prior']} → {a['current']}{change}")
+
+
+def show_portfolio(data: dict[str, Any]) -> None:
+    rows = []
+    for a in data["accounts"]:
+        mover = a.get("top_mover") or {}
+        health = a.get("worst_health") or {}
+        rows.append([a["account"], money(a.get("revenue")), pct(a.get("email_share")),
+                     f"{mover.get('name', '-')} {mover.get('kind', '')}".strip(),
+                     f"{health.get('rate', '-')}: {health.get('band', '-')}"])  # fmt: skip
+    table(rows, ["account", "revenue", "email", "top mover", "worst health band"])
+
+
 SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = [
     (
         "Which accounts can I use?",
@@ -220,6 +247,14 @@ SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | 
         {"account": "globex", "timeframe": "last_30_days"},
         show_campaigns,
     ),
+    (
+        "How did revenue split between flows and campaigns last month?",
+        "klaviyo_get_revenue_split",
+        {"account": "acme", "timeframe": "last_month"},
+        show_split,
+    ),
+    ("Anything unusual this week?", "klaviyo_find_anomalies", {"account": "acme"}, show_anomalies),
+    ("Which of my clients dropped?", "klaviyo_get_portfolio", {}, show_portfolio),
 ]
 
 

@@ -36,5 +36,8 @@ def test_demo_runs_the_story_end_to_end() -> None:
         "klaviyo_get_flow_structure: the outline the proposal promised, status draft",
         "trace: POST /api/flows",
         "0 of them 429s; send-job attempts: 0",
+        "email (flows + campaigns):",
+        "stopped_sending",
+        "worst health band",
     ):
         assert needle in out, needle

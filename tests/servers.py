@@ -22,6 +22,16 @@ import pytest
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout`` seconds; always reaped."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def missing(message: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}; CI installs it with scripts/install-test-services.sh", pytrace=False)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
 VENV_BIN = Path(sys.executable).parent
@@ -166,9 +168,4 @@ def running(argv: Sequence[str], cwd: Path, env: Mapping[str, str], log: Path, r
                 time.sleep(0.1)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)

@@ -20,6 +20,7 @@ import pytest
 from klaviyo_analytics.paths import REPO_ROOT
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
 from tests.rest.live import LIVE_TOKEN, free_port, server_environment, wait_ready
+from tests.servers import stop_process
 
 READ_SECONDS = 2  # the deadline this test's server gets (GUNICORN_READ_SECONDS)
 HEALTH_BOUND = 5.0  # seconds a /health call may take here; with sync workers it took 31.9 s
@@ -41,12 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             wait_ready(f"http://127.0.0.1:{port}", process, log)
             yield f"127.0.0.1:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def connect(address: str) -> socket.socket:

@@ -22,6 +22,7 @@ import httpx
 
 from klaviyo_analytics.paths import REPO_ROOT
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
+from tests.servers import stop_process
 
 # Klaviyo's windows shrunk 1000x: the report endpoints' 225-a-day becomes 225 per 86 s, which a
 # fuzz run of a few thousand cases stays under, so no case fails for want of upstream budget.
@@ -105,9 +106,4 @@ def live_api_server(directory: Path, **settings: str) -> Iterator[LiveAPI]:
             wait_ready(url, process, log)
             yield LiveAPI(url, LIVE_TOKEN, LIVE_APPROVER, log)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process, timeout=10)

@@ -21,6 +21,10 @@ from klaviyo_analytics.schemas.actions import (
     UpdateFlowParams,
 )
 from klaviyo_analytics.schemas.common import StrictModel
+from klaviyo_analytics.schemas.webhooks import (
+    WebhooksParams,
+    WebhooksResult,
+)
 from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
 
 # The action modules (plans, the ledger, the executor) load on the first action call.
@@ -112,9 +116,24 @@ _DELETE_FLOW = ToolSpec(
     idempotent=False,
 )
 
+_GET_WEBHOOKS = ToolSpec(
+    name="klaviyo_get_webhooks",
+    title="Webhooks",
+    description="The account's webhooks (name, truncated endpoint, topics) and the webhook topics offered.",
+    params=WebhooksParams,
+    result=WebhooksResult,
+    handler=lazy_handler("klaviyo_analytics.service.webhooks", "get_webhooks"),
+    read_only=True,
+    scopes=("webhooks:read",),
+    toolset="actions",
+    method="GET",
+    path="/v1/webhooks",
+)
+
 TOOLS = (
     *_TOOLS,
     _DELETE_FLOW,
+    _GET_WEBHOOKS,
     ToolSpec(
         name="klaviyo_execute_action",
         title="Execute an approved action",

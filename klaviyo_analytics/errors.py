@@ -86,7 +86,10 @@ RULES = {
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
     "resume_token": "resume: the live metadata.resume of a partial answer to the same call",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
-    "for every email or id given",
+    "for every email or id given; webhook topics the account offers",
+    "public_endpoint": "endpoint_url: https to a public host, never loopback, private, link-local, reserved or "
+    "local names (details.reason names the check)",
+    "secret_env": "secret_env names a variable set in the server's environment to at least 16 characters",
 }
 FITS = "window_fits_report"
 

@@ -22,6 +22,8 @@ from klaviyo_analytics.schemas.actions import (
 )
 from klaviyo_analytics.schemas.common import StrictModel
 from klaviyo_analytics.schemas.webhooks import (
+    CreateWebhookParams,
+    DeleteWebhookParams,
     WebhooksParams,
     WebhooksResult,
 )
@@ -98,6 +100,13 @@ _TOOLS: list[ToolSpec] = [
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
         PauseFlowParams, "propose_pause_flow", "flows:write", "pause-flow",
     ),
+    _propose(
+        "create_webhook", "Propose a webhook",
+        "Propose a webhook to a public https endpoint_url for topics; secret_env names the "
+        "KLAVIYO_WEBHOOK_SECRET* variable holding its secret.",
+        CreateWebhookParams, "propose_webhooks.propose_create_webhook", "webhooks:write webhooks:read",
+        "create-webhook",
+    ),
 ]  # fmt: skip
 
 _DELETE_FLOW = ToolSpec(
@@ -113,6 +122,22 @@ _DELETE_FLOW = ToolSpec(
     method="POST",
     path="/v1/actions/propose/delete-flow",
     destructive=True,  # what it proposes cannot be undone; proposing itself writes only the ledger
+    idempotent=False,
+)
+
+_DELETE_WEBHOOK = ToolSpec(
+    name="klaviyo_propose_delete_webhook",
+    title="Propose deleting a webhook",
+    description="Propose deleting a webhook." + PROPOSE,
+    params=DeleteWebhookParams,
+    result=ActionView,
+    handler=_lazy("propose_webhooks.propose_delete_webhook"),
+    read_only=False,
+    scopes=("webhooks:write", "webhooks:read"),
+    toolset="actions",
+    method="POST",
+    path="/v1/actions/propose/delete-webhook",
+    destructive=True,
     idempotent=False,
 )
 
@@ -133,6 +158,7 @@ _GET_WEBHOOKS = ToolSpec(
 TOOLS = (
     *_TOOLS,
     _DELETE_FLOW,
+    _DELETE_WEBHOOK,
     _GET_WEBHOOKS,
     ToolSpec(
         name="klaviyo_execute_action",

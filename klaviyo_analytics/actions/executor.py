@@ -303,9 +303,10 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
     if proposal.status is ProposalStatus.PENDING:
         raise audit.approval_required(settings, proposal.id)
     account = service.account(proposal.account)
-    for item in proposal.plan:  # a secret the plan names must be here before anything is sent
-        for name in secret_env.names(item.get("body")):
-            secret_env.value_of(name)
+    if proposal.status in (ProposalStatus.APPROVED, ProposalStatus.EXECUTING):
+        for item in proposal.plan:  # a secret the plan names must be here before anything is sent
+            for name in secret_env.names(item.get("body")):
+                secret_env.value_of(name)
     if proposal.status is ProposalStatus.APPROVED:
         _confirm(service, ctx, proposal.id, proposal.summary)
     try:

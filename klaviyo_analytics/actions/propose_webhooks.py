@@ -27,6 +27,11 @@ from klaviyo_analytics.service.webhooks import topic_ids
 
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_WHAT = {
+    "loopback": "a loopback address", "unspecified": "the unspecified address", "link_local": "a link-local address",
+    "reserved": "a reserved address", "private": "a private-network address", "multicast": "a multicast address",
+    "not_global": "an address that is not publicly routable",
+}  # fmt: skip
 
 
 def _bad_url(rule: str, why: str) -> InvalidArgumentError:
@@ -68,7 +73,8 @@ def check_endpoint_url(url: str) -> str:
     except ValueError as exc:
         raise _bad_url("malformed", f"is not a valid URL ({exc})") from None
     if parts.scheme.lower() != "https":
-        raise _bad_url("https_only", f"must use https (got {parts.scheme or 'no scheme'!r})")
+        got = f"got {parts.scheme!r}" if parts.scheme else "no scheme given"
+        raise _bad_url("https_only", f"must use https ({got})")
     if parts.username is not None or parts.password is not None:
         raise _bad_url("no_credentials", "must not carry credentials (user:password@); they would be stored")
     if not host:
@@ -77,8 +83,7 @@ def check_endpoint_url(url: str) -> str:
     if address is not None:
         rule = _ip_rule(address)
         if rule:
-            words = rule.replace("_", "-").replace("not-global", "not a public (global)")
-            raise _bad_url(rule, f"points at a {words} address ({address}); use a public https endpoint")
+            raise _bad_url(rule, f"points at {_WHAT[rule]} ({address}); use a public https endpoint")
         return url.strip()
     if host == "localhost" or host.endswith(_LOCAL_SUFFIXES):
         raise _bad_url("loopback" if "localhost" in host else "private", f"names a local host ({host!r})")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 from klaviyo_analytics import untrusted
@@ -92,6 +93,16 @@ def check_endpoint_url(url: str) -> str:
     return url.strip()
 
 
+def create_body(name: str, url: str, topics: list[str], secret_key: Any, description: str | None) -> dict[str, Any]:
+    """POST /api/webhooks; in a plan ``secret_key`` is the variable's reference, never the value."""
+    attributes: dict[str, Any] = {"name": name, "endpoint_url": url, "secret_key": secret_key}
+    if description is not None:
+        attributes["description"] = description
+    linked = [{"type": "webhook-topic", "id": t} for t in topics]
+    relationships = {"webhook-topics": {"data": linked}}
+    return {"data": {"type": "webhook", "attributes": attributes, "relationships": relationships}}
+
+
 def propose_create_webhook(
     service: KlaviyoService, params: CreateWebhookParams, ctx: CallContext
 ) -> ToolResult[ActionView]:
@@ -111,15 +122,7 @@ def propose_create_webhook(
     reader = Reader(service, account, ctx)
     existing = [str(w.get("id")) for w in reader.all("/api/webhooks", {}) if
                 (w.get("attributes") or {}).get("name") == params.name]  # fmt: skip
-    attributes: dict[str, object] = {
-        "name": params.name, "endpoint_url": url, "secret_key": secret_env.ref(params.secret_env),
-    }  # fmt: skip
-    if params.description is not None:
-        attributes["description"] = params.description
-    linked = [{"type": "webhook-topic", "id": t} for t in topics]
-    body = {
-        "data": {"type": "webhook", "attributes": attributes, "relationships": {"webhook-topics": {"data": linked}}}
-    }
+    body = create_body(params.name, url, topics, secret_env.ref(params.secret_env), params.description)
     check = plans.by_name("/api/webhooks", params.name, "created", existing, params={"include": "webhook-topics"})
     plan = [
         step("create_webhook", f"Create the webhook {params.name!r}", "POST", "/api/webhooks", body=body,

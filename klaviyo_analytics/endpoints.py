@@ -113,6 +113,11 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     _e("create_template", "POST", "/api/templates", L, "templates:write", False),
     _e("get_templates", "GET", "/api/templates", L, "templates:read", True),
     _e("get_template", "GET", "/api/templates/{id}", L, "templates:read", True),
+    _e("get_webhook_topics", "GET", "/api/webhook-topics", XS, "webhooks:read", True),
+    _e("get_webhooks", "GET", "/api/webhooks", XS, "webhooks:read", True),
+    _e("get_webhook", "GET", "/api/webhooks/{id}", XS, "webhooks:read", True),
+    _e("create_webhook", "POST", "/api/webhooks", XS, "webhooks:write", False),
+    _e("delete_webhook", "DELETE", "/api/webhooks/{id}", XS, "webhooks:write", False),
     # Sending is for people, in Klaviyo: the client refuses this outright.
     Endpoint("send_campaign", "POST", "/api/campaign-send-jobs", M, ("campaigns:write",), False, forbidden=True),
 )

@@ -92,7 +92,10 @@ RULES = {
     "one trigger and existing templates and trigger objects",
     "resume_token": "resume: the live metadata.resume of a partial answer to the same call",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
-    "for every email or id given",
+    "for every email or id given; webhook topics the account offers",
+    "public_endpoint": "endpoint_url: https to a public host, never loopback, private, link-local, reserved or "
+    "local names (details.reason names the check)",
+    "secret_env": "secret_env names a variable set in the server's environment to at least 16 characters",
 }
 FITS = "window_fits_report"
 

@@ -72,6 +72,11 @@ SERVED: tuple[str, ...] = (
     "get_templates",
     "create_template",
     "get_template",
+    "get_webhook_topics",
+    "get_webhooks",
+    "create_webhook",
+    "get_webhook",
+    "delete_webhook",
 )
 
 _WINDOWS = {"s": 1, "m": 60, "d": 86400}

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans, preconditions
+from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans, preconditions, secret_env
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
@@ -135,7 +135,8 @@ class Run:
             self.unconfirmed.add(sid)
             self.snapshots[sid] = snapshot
         try:
-            document = self.call(sid, item["method"], path, body=body)
+            # A named secret's value goes into the outgoing body only (redacted in the trace).
+            document = self.call(sid, item["method"], path, body=secret_env.fill(body))
         except KlaviyoMCPError as exc:
             if not (ambiguous(exc) and check):
                 self.fail(sid, exc)
@@ -302,6 +303,10 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
     if proposal.status is ProposalStatus.PENDING:
         raise audit.approval_required(settings, proposal.id)
     account = service.account(proposal.account)
+    if proposal.status in (ProposalStatus.APPROVED, ProposalStatus.EXECUTING):
+        for item in proposal.plan:  # a secret the plan names must be here before anything is sent
+            for name in secret_env.names(item.get("body")):
+                secret_env.value_of(name)
     if proposal.status is ProposalStatus.APPROVED:
         _confirm(service, ctx, proposal.id, proposal.summary)
     try:

@@ -30,10 +30,16 @@ from klaviyo_analytics.sandbox.jsonapi import MEDIA_TYPE, ApiError
 from klaviyo_analytics.sandbox.ratelimit import RateLimiter, format_seconds
 from klaviyo_analytics.sandbox.store import Store
 from klaviyo_analytics.sandbox.subscriptions import SUBSCRIPTION_HANDLERS
+from klaviyo_analytics.sandbox.webhooks import WEBHOOK_HANDLERS
 from klaviyo_analytics.sandbox.wire import SandboxRequest, SandboxResponse, json_response
 from klaviyo_analytics.sandbox.writes import WRITE_HANDLERS
 
-HANDLERS: dict[str, Callable[[Context], Reply]] = {**READ_HANDLERS, **WRITE_HANDLERS, **SUBSCRIPTION_HANDLERS}
+HANDLERS: dict[str, Callable[[Context], Reply]] = {
+    **READ_HANDLERS,
+    **WRITE_HANDLERS,
+    **SUBSCRIPTION_HANDLERS,
+    **WEBHOOK_HANDLERS,
+}
 # Names the revision whose behaviour answered, when the request asked for another.
 EMULATED_HEADER = "Sandbox-Emulated-Revision"
 _AUTH = re.compile(r"^Klaviyo-API-Key\s+(\S+)$")

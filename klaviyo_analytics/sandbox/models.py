@@ -155,6 +155,19 @@ class Flow:
 
 
 @dataclass
+class Webhook:
+    id: str
+    name: str
+    description: str | None
+    endpoint_url: str
+    secret_key: str  # kept for signing, as Klaviyo does; never in an answer
+    topics: list[str]
+    created: datetime
+    updated: datetime
+    enabled: bool = True
+
+
+@dataclass
 class Account:
     seed: AccountSeed
     id: str
@@ -170,6 +183,7 @@ class Account:
     flows: dict[str, Flow] = field(default_factory=dict)
     actions: dict[str, FlowAction] = field(default_factory=dict)
     flow_messages: dict[str, FlowMessage] = field(default_factory=dict)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
     events: EventIndex = field(default_factory=EventIndex)
     _metric_ids: dict[str, str] = field(default_factory=dict, repr=False)
 

@@ -34,6 +34,8 @@ RECORD_KINDS = (
     "flow_sends",  # what live list-triggered flows would have sent (triggers.py)
     "subscriptions",  # bulk subscribe / unsubscribe jobs (subscriptions.py)
     "opt_in_confirmations",  # double opt-in confirmation messages a subscribe job would send
+    "webhooks",  # created webhooks (never their secret)
+    "webhook_deletions",
 )
 
 

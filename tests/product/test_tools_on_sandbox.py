@@ -42,6 +42,7 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_get_segment_growth": {"account": "acme", "timeframe": "last_90_days"},
     "klaviyo_query_metric_aggregates": {"account": "acme", "metric": "Placed Order", "timeframe": "last_30_days"},
     "klaviyo_list_actions": {},
+    "klaviyo_get_webhooks": {"account": "acme"},
 }
 # Read tools that need state the read-only walk does not create (covered in tests/actions).
 NEEDS_STATE = {"klaviyo_get_action"}

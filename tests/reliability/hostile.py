@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import httpx
 
 from klaviyo_analytics.sandbox import Sandbox
-from klaviyo_analytics.sandbox.models import Metric
+from klaviyo_analytics.sandbox.models import Metric, Webhook
 
 MARK = "HOSTILE-"
 PAYLOADS = (
@@ -68,6 +68,17 @@ def plant(sb: Sandbox, slug: str = "acme") -> dict[str, str]:
                     renamed["Subject"][content["subject"]] = content["subject"] = payload(next(numbers))
         for flow in acc.flows.values():
             flow.name = payload(next(numbers))
+        hook = Webhook(
+            "HSTLWH",
+            payload(next(numbers)),
+            payload(next(numbers)),
+            "https://hooks.example.com/in",
+            "hostile-webhook-secret",
+            ["event:klaviyo.sent_sms"],
+            datetime.now(UTC),
+            datetime.now(UTC),
+        )
+        acc.webhooks[hook.id] = hook
         for message in acc.flow_messages.values():
             message.definition["name"] = payload(next(numbers))
             if "subject_line" in message.definition:

@@ -143,6 +143,25 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
                                                             "attributes": {"definition": definition}})  # fmt: skip
     assert edited.status_code == 200
     assert c.delete(f"/api/flows/{ids['flow']}").status_code == 204
+    assert c.get("/api/webhook-topics").status_code == 200
+    hook = post(
+        c,
+        "/api/webhooks",
+        {
+            "type": "webhook",
+            "attributes": {
+                "name": "Fidelity",
+                "endpoint_url": "https://hooks.example.com/k",
+                "secret_key": "s3cret-fidelity",
+            },
+            "relationships": {"webhook-topics": {"data": [{"type": "webhook-topic", "id": "event:klaviyo.sent_sms"}]}},
+        },
+    )
+    assert hook.status_code == 201
+    wid = hook.json()["data"]["id"]
+    assert c.get("/api/webhooks", params={"include": "webhook-topics"}).status_code == 200
+    assert c.get(f"/api/webhooks/{wid}", params={"include": "webhook-topics"}).status_code == 200
+    assert c.delete(f"/api/webhooks/{wid}").status_code == 204
 
 
 def _errors(c: httpx.Client, ids: dict[str, str]) -> list[httpx.Response]:

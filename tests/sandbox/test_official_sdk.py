@@ -14,6 +14,7 @@ import pytest
 from klaviyo_api import KlaviyoAPI
 
 from klaviyo_analytics.actions import flow_guard, recipes
+from klaviyo_analytics.actions.propose_webhooks import create_body
 from klaviyo_analytics.revisions import BUILT_FOR
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
 
@@ -129,3 +130,14 @@ def test_bulk_subscribe_through_the_sdk(sandbox: Sandbox, sdk: KlaviyoAPI) -> No
     found = _data(sdk.Profiles.get_profiles(filter='equals(email,"sdk.sub@example.com")',
                                             additional_fields_profile=["subscriptions"]))  # fmt: skip
     assert found[0].attributes.subscriptions.email.marketing.consent == "SUBSCRIBED"
+
+
+def test_webhooks_through_the_sdk(sandbox: Sandbox, sdk: KlaviyoAPI) -> None:
+    topics = [t.id for t in _data(sdk.Webhooks.get_webhook_topics())]
+    body = create_body("SDK hook", "https://hooks.example.com/sdk", topics[:2], "sdk-signing-secret-0001", "via SDK")
+    created = _data(sdk.Webhooks.create_webhook(body))
+    assert created.attributes.endpoint_url == "https://hooks.example.com"
+    assert [w.id for w in _data(sdk.Webhooks.get_webhooks(include=["webhook-topics"]))] == [created.id]
+    assert [t.id for t in _data(sdk.Webhooks.get_webhook(created.id)).relationships.webhook_topics.data] == topics[:2]
+    assert sdk.Webhooks.delete_webhook(created.id) is None  # 204
+    assert sandbox.store.accounts["acme"].webhooks == {}

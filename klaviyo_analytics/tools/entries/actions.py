@@ -21,6 +21,12 @@ from klaviyo_analytics.schemas.actions import (
     UpdateFlowParams,
 )
 from klaviyo_analytics.schemas.common import StrictModel
+from klaviyo_analytics.schemas.webhooks import (
+    CreateWebhookParams,
+    DeleteWebhookParams,
+    WebhooksParams,
+    WebhooksResult,
+)
 from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
 
 # The action modules (plans, the ledger, the executor) load on the first action call.
@@ -94,6 +100,13 @@ _TOOLS: list[ToolSpec] = [
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
         PauseFlowParams, "propose_pause_flow", "flows:write", "pause-flow",
     ),
+    _propose(
+        "create_webhook", "Propose a webhook",
+        "Propose a webhook to a public https endpoint_url for topics; secret_env names the "
+        "KLAVIYO_WEBHOOK_SECRET* variable holding its secret.",
+        CreateWebhookParams, "propose_webhooks.propose_create_webhook", "webhooks:write webhooks:read",
+        "create-webhook",
+    ),
 ]  # fmt: skip
 
 _DELETE_FLOW = ToolSpec(
@@ -112,9 +125,41 @@ _DELETE_FLOW = ToolSpec(
     idempotent=False,
 )
 
+_DELETE_WEBHOOK = ToolSpec(
+    name="klaviyo_propose_delete_webhook",
+    title="Propose deleting a webhook",
+    description="Propose deleting a webhook." + PROPOSE,
+    params=DeleteWebhookParams,
+    result=ActionView,
+    handler=_lazy("propose_webhooks.propose_delete_webhook"),
+    read_only=False,
+    scopes=("webhooks:write", "webhooks:read"),
+    toolset="actions",
+    method="POST",
+    path="/v1/actions/propose/delete-webhook",
+    destructive=True,
+    idempotent=False,
+)
+
+_GET_WEBHOOKS = ToolSpec(
+    name="klaviyo_get_webhooks",
+    title="Webhooks",
+    description="The account's webhooks (name, truncated endpoint, topics) and the webhook topics offered.",
+    params=WebhooksParams,
+    result=WebhooksResult,
+    handler=lazy_handler("klaviyo_analytics.service.webhooks", "get_webhooks"),
+    read_only=True,
+    scopes=("webhooks:read",),
+    toolset="actions",
+    method="GET",
+    path="/v1/webhooks",
+)
+
 TOOLS = (
     *_TOOLS,
     _DELETE_FLOW,
+    _DELETE_WEBHOOK,
+    _GET_WEBHOOKS,
     ToolSpec(
         name="klaviyo_execute_action",
         title="Execute an approved action",

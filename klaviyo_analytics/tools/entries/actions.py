@@ -42,7 +42,14 @@ def _lazy(handler: str) -> Any:
 
 
 def _propose(
-    name: str, title: str, description: str, params: type[StrictModel], handler: str, scopes: str, path: str
+    name: str,
+    title: str,
+    description: str,
+    params: type[StrictModel],
+    handler: str,
+    scopes: str,
+    path: str,
+    destructive: bool = False,
 ) -> ToolSpec:
     return ToolSpec(
         name=f"klaviyo_propose_{name}",
@@ -56,7 +63,8 @@ def _propose(
         toolset="actions",
         method="POST",
         path=f"/v1/actions/propose/{path}",
-        destructive=False,
+        # What a delete proposes cannot be undone (proposing itself writes only the ledger).
+        destructive=destructive,
         idempotent=False,  # each call stores a new proposal
     )
 
@@ -109,37 +117,17 @@ _TOOLS: list[ToolSpec] = [
     ),
 ]  # fmt: skip
 
-_DELETE_FLOW = ToolSpec(
-    name="klaviyo_propose_delete_flow",
-    title="Propose deleting a flow",
-    description="Propose deleting a flow that is not live; shows its messages and 30-day revenue." + PROPOSE,
-    params=DeleteFlowParams,
-    result=ActionView,
-    handler=_lazy("propose_delete.propose_delete_flow"),
-    read_only=False,
-    scopes=("flows:write", "flows:read"),
-    toolset="actions",
-    method="POST",
-    path="/v1/actions/propose/delete-flow",
-    destructive=True,  # what it proposes cannot be undone; proposing itself writes only the ledger
-    idempotent=False,
-)
+_DELETE_FLOW = _propose(
+    "delete_flow", "Propose deleting a flow",
+    "Propose deleting a flow that is not live; shows its messages and 30-day revenue.",
+    DeleteFlowParams, "propose_delete.propose_delete_flow", "flows:write flows:read", "delete-flow", destructive=True,
+)  # fmt: skip
 
-_DELETE_WEBHOOK = ToolSpec(
-    name="klaviyo_propose_delete_webhook",
-    title="Propose deleting a webhook",
-    description="Propose deleting a webhook." + PROPOSE,
-    params=DeleteWebhookParams,
-    result=ActionView,
-    handler=_lazy("propose_webhooks.propose_delete_webhook"),
-    read_only=False,
-    scopes=("webhooks:write", "webhooks:read"),
-    toolset="actions",
-    method="POST",
-    path="/v1/actions/propose/delete-webhook",
+_DELETE_WEBHOOK = _propose(
+    "delete_webhook", "Propose deleting a webhook", "Propose deleting a webhook.",
+    DeleteWebhookParams, "propose_webhooks.propose_delete_webhook", "webhooks:write webhooks:read", "delete-webhook",
     destructive=True,
-    idempotent=False,
-)
+)  # fmt: skip
 
 _GET_WEBHOOKS = ToolSpec(
     name="klaviyo_get_webhooks",

@@ -31,6 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.floor_rows import partial_bytes, segment_sizes, warm_call  # noqa: E402
+from bench.product import publish, table  # noqa: E402
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve  # noqa: E402
 from tests.product.conftest import REST_TOKEN, TIME_SCALE, sandbox_service, sandbox_settings  # noqa: E402
 from tests.reliability.harness import free_port  # noqa: E402
@@ -270,14 +271,7 @@ def main() -> int:
         for name, step in steps:
             (root / name).mkdir()
             rows += step(root / name)
-    header = ["figure", "product", "floor", "ratio / goal"]
-    lines = ["| " + " | ".join(header) + " |", "|---|---:|---:|---|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    report = "\n".join(lines) + "\n"
-    out = REPO / "bench" / "results" / "floors.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report)
-    print(report)
+    publish("floors", table(rows, ["figure", "product", "floor", "ratio / goal"], align="lrrl") + "\n")
     return 0
 
 

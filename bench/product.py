@@ -193,10 +193,20 @@ def demo_time(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def table(rows: list[list[Any]], header: list[str]) -> str:
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+def table(rows: list[list[Any]], header: list[str], align: str = "") -> str:
+    """A Markdown table; ``align`` is one of ``l``/``r`` per column (default all left)."""
+    rule = "|" + "".join("---:|" if a == "r" else "---|" for a in (align or "l" * len(header)))
+    out = ["| " + " | ".join(header) + " |", rule]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(out)
+
+
+def publish(name: str, report: str) -> None:
+    """A benchmark's report: bench/results/<name>.md, and stdout."""
+    out = REPO / "bench" / "results" / f"{name}.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(report)
+    print(report)
 
 
 def main() -> int:
@@ -228,11 +238,7 @@ def main() -> int:
         if not args.quick:
             rows.append(["`make demo` end to end, warm venv (median of 3)", f"{demo_time():.1f} s"])
         sections += ["", "## Latency, start-up, memory, size", "", table(rows, ["measure", "result"])]
-    report = "\n".join(sections) + "\n"
-    out = REPO / "bench" / "results" / "product.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report)
-    print(report)
+    publish("product", "\n".join(sections) + "\n")
     return 0
 
 

@@ -30,6 +30,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.product import publish  # noqa: E402
 from klaviyo_analytics.schemas.trends import OverTimeParams  # noqa: E402
 from klaviyo_analytics.service import segments, trends  # noqa: E402
 from klaviyo_analytics.timeframes import Period, chunk, resolve_period  # noqa: E402
@@ -211,11 +212,7 @@ def main() -> int:
     lines += ["", "| # | question | tool | seconds (cold) | seconds (rerun) |", "|---|---|---|---|---|"]
     for n, (first, second) in enumerate(zip(runs[0]["records"], runs[1]["records"], strict=True), 1):
         lines.append(f"| {n} | {first['question']} | {first['tool']} | {first['seconds']} | {second['seconds']} |")
-    report = "\n".join(lines) + "\n"
-    out = REPO / "bench" / "results" / "session.md"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(report)
-    print(report)
+    publish("session", "\n".join(lines) + "\n")
     return 0
 
 

@@ -6,14 +6,16 @@ deployment can disagree about where proposals live.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
+from klaviyo_analytics.actions.models import utc_now
 from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
 from klaviyo_analytics.config import Settings
 
 
-def open_ledger(settings: Settings) -> SqliteLedger:
-    """The configured ledger; psycopg is imported only when PostgreSQL is."""
+def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SqliteLedger:
+    """The configured ledger; psycopg is imported only when PostgreSQL is. ``clock``: tests move time."""
     kind: type[SqliteLedger] = SqliteLedger
     if settings.ledger_url:
         from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
@@ -21,6 +23,7 @@ def open_ledger(settings: Settings) -> SqliteLedger:
         kind = PostgresLedger
     return kind(
         settings.ledger_url or settings.resolved_ledger_path,
+        clock,
         default_ttl=timedelta(hours=settings.action_ttl_hours),
         approval_key=settings.approval_key(),
         require_second_approver=settings.require_second_approver,

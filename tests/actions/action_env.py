@@ -18,7 +18,7 @@ import httpx
 
 from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.audit import decide
-from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
+from klaviyo_analytics.actions.backends import open_ledger
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
@@ -86,10 +86,7 @@ class Env:
         self, settings: Settings | None = None, wrap: Callable[[httpx.BaseTransport], httpx.BaseTransport] | None = None
     ) -> KlaviyoService:
         settings = settings or self.settings
-        if settings.ledger_url:
-            ledger: SqliteLedger = PostgresLedger(settings.ledger_url, self.clock)
-        else:
-            ledger = SqliteLedger(settings.resolved_ledger_path, self.clock)
+        ledger = open_ledger(settings, self.clock)  # the product's choice of backend, on our clock
         # Every request the product sends (and every answer) is held to Klaviyo's OpenAPI spec.
         transport: httpx.BaseTransport = ValidatingTransport(self.sb.transport, spec_checker())
         client = KlaviyoClient(settings, transport=wrap(transport) if wrap else transport)

@@ -28,7 +28,8 @@ from mcp import Client, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 from klaviyo_analytics.actions import SqliteLedger
-from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
+from klaviyo_analytics.actions.backends import open_ledger
+from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.sandbox import Sandbox, serve
 from tests.reliability.harness import REPO, environment, free_port, machine
 
@@ -196,9 +197,8 @@ class Cluster:
         return response
 
     def ledger(self) -> SqliteLedger:
-        if "LEDGER_URL" in self.env:
-            return PostgresLedger(self.env["LEDGER_URL"], approval_key=self.env["APPROVAL_SECRET"].encode())
-        return SqliteLedger(Path(self.env["LEDGER_PATH"]))
+        """The ledger these processes share, opened as the product opens it from their settings."""
+        return open_ledger(load_settings(self.env, use_dotenv=False))
 
 
 @contextmanager

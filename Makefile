@@ -5,7 +5,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CODE := klaviyo_analytics server.py api install.py live_smoke.py demo.py
+CODE := klaviyo_analytics klaviyo_sandbox server.py api install.py live_smoke.py demo.py
 
 .PHONY: help venv test lint fmt typecheck pytest demo sandbox serve lock clean docs bench
 
@@ -45,14 +45,14 @@ demo: $(STAMP)
 	$(BIN)/python demo.py
 
 sandbox: $(STAMP)
-	$(BIN)/python -m klaviyo_analytics.sandbox
+	$(BIN)/python -m klaviyo_sandbox
 
 # The REST API on REST_HOST:REST_PORT (127.0.0.1:8080), as every documented gunicorn command runs it.
 serve: $(STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py "api:create_app()"
 
 docs: $(STAMP)
-	$(BIN)/python -m klaviyo_analytics.docs
+	$(BIN)/python -m klaviyo_analytics.render.docs
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_sandbox.py

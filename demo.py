@@ -24,7 +24,7 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
+from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
 REPO = Path(__file__).resolve().parent
 # Klaviyo's rate-limit windows, shrunk 50x in both the sandbox and the product's pacer, so

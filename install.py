@@ -38,12 +38,12 @@ try:
     import httpx
 
     from klaviyo_analytics import paths
-    from klaviyo_analytics.client import KlaviyoClient
     from klaviyo_analytics.config import SETTINGS, Settings, load_settings, merged_environment
-    from klaviyo_analytics.deadline import Deadline
-    from klaviyo_analytics.endpoints import ENDPOINTS
     from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError, UpstreamAuthError
-    from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
+    from klaviyo_analytics.klaviyo.accounts import Account, AccountRegistry, load_registry
+    from klaviyo_analytics.klaviyo.client import KlaviyoClient
+    from klaviyo_analytics.klaviyo.deadline import Deadline
+    from klaviyo_analytics.klaviyo.endpoints import ENDPOINTS
     from klaviyo_analytics.service.metrics import CONVERSION_METRIC_NAME
     from klaviyo_analytics.tools import ToolSpec, visible_tools
 except ModuleNotFoundError as missing:  # run by a python without the project's packages

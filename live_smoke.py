@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.logs import configure_logging
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, get_tool, run_tool
+from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
 # Klaviyo's rate-limit windows shrunk 100x in the sandbox and in the product's pacer alike:
 # the pacing logic runs for real, the report limits (2 a minute) cost well under a second.

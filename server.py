@@ -2,7 +2,7 @@
 
 Over stdio (the default) stdout is the JSON-RPC channel; logs go to stderr. Run ``python server.py``,
 or ``python server.py --transport streamable-http --host H --port P`` for the remote server at /mcp
-(see klaviyo_analytics/mcp_http.py), where every call runs as the bearer token's principal.
+(see klaviyo_analytics/adapters/mcp_http.py), where every call runs as the bearer token's principal.
 """
 
 from __future__ import annotations
@@ -39,16 +39,16 @@ from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.auth.tokens import principal_of
-from klaviyo_analytics.chart_app import CHART_HTML, CHART_URI
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.logs import configure_logging, get_logger
-from klaviyo_analytics.prompts import PROMPTS, PromptSpec, check
+from klaviyo_analytics.render.chart_app import CHART_HTML, CHART_URI
+from klaviyo_analytics.render.prompts import PROMPTS, PromptSpec, check
+from klaviyo_analytics.render.text import render_error, render_result
+from klaviyo_analytics.rules.untrusted import scrub
 from klaviyo_analytics.service import CallContext, KlaviyoService, build_service
 from klaviyo_analytics.tools import ToolSpec, internal_error, run_tool, visible_tools
-from klaviyo_analytics.tools.render import render_error, render_result
-from klaviyo_analytics.untrusted import scrub
 
 INSTRUCTIONS = (
     "Reports on Klaviyo campaigns, flows, lists and segments, and prepares changes that a person must "
@@ -179,8 +179,8 @@ def chart_png(envelope: dict[str, Any]) -> str | None:
     """The result's chart as base64 PNG (None: nothing to draw); the drawing code loads on first use."""
     import base64
 
-    from klaviyo_analytics.charts import chart_of
-    from klaviyo_analytics.png import render_png
+    from klaviyo_analytics.render.charts import chart_of
+    from klaviyo_analytics.render.png import render_png
 
     chart = chart_of(envelope)
     return base64.b64encode(render_png(chart)).decode() if chart else None
@@ -208,7 +208,7 @@ class CheckedPrompt(Prompt):
 
 
 def make_prompt(spec: PromptSpec) -> Prompt:
-    """One MCP prompt per entry of klaviyo_analytics/prompts.py; its text comes from the entry."""
+    """One MCP prompt per entry of klaviyo_analytics/render/prompts.py; its text comes from the entry."""
 
     def render(**values: str | None) -> str:
         return spec.render(values)
@@ -291,9 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from dataclasses import replace
 
-        from klaviyo_analytics.auth.http import build_auth
+        from klaviyo_analytics.adapters.mcp_auth import build_auth
+        from klaviyo_analytics.adapters.mcp_http import build_http_app, serve
         from klaviyo_analytics.auth.users import load_directory
-        from klaviyo_analytics.mcp_http import build_http_app, serve
 
         settings = replace(settings, mcp_host=args.host or settings.mcp_host, mcp_port=args.port or settings.mcp_port)
         service = build_service(settings)

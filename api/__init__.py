@@ -12,11 +12,11 @@ from api.approvals import approvals
 from api.auth import install_auth
 from api.console import install_console
 from api.errors import ScrubbedJSON, install_error_handlers
-from api.health import install_health
 from api.limits import install_body_checks, install_rate_limits
-from api.metrics import install_metrics
 from api.openapi import install_openapi
+from api.prometheus import install_metrics
 from api.routes import install_routes
+from api.status import install_health
 from klaviyo_analytics import __version__
 from klaviyo_analytics.auth.users import load_directory
 from klaviyo_analytics.config import Settings, load_settings

@@ -14,8 +14,8 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.rules.untrusted import scrub
 from klaviyo_analytics.tools import internal_error
-from klaviyo_analytics.untrusted import scrub
 
 HTTP_CODES = {
     400: "INVALID_ARGUMENT",

@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
-from klaviyo_analytics.metrics import multiproc_dir
+from klaviyo_analytics.adapters.prometheus import multiproc_dir
 
 
 def on_starting(server: Any) -> None:

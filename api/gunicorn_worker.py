@@ -31,7 +31,7 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from api.errors import HTTP_CODES, RequestReadTimeout
-from klaviyo_analytics.untrusted import strip_controls
+from klaviyo_analytics.rules.untrusted import strip_controls
 
 # Request line, headers and a body of at most MAX_BODY_BYTES, from a client on any sane link
 # (GUNICORN_READ_SECONDS, like WEB_CONCURRENCY and GUNICORN_THREADS, is read by the server, not the app).

@@ -1,4 +1,4 @@
-"""One Flask route per catalog entry, plus /v1/tools. No per-tool code (/health: api/health.py)."""
+"""One Flask route per catalog entry, plus /v1/tools. No per-tool code (/health: api/status.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 
 from api.limits import json_body
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import ToolSpec, visible_tools
 from klaviyo_analytics.tools.runner import run_tool, run_tool_json
@@ -46,8 +46,8 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
         )
         if spec.chart and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png":
             # The chart of the same result; with nothing to draw, the JSON says why.
-            from klaviyo_analytics.charts import chart_of
-            from klaviyo_analytics.png import render_png
+            from klaviyo_analytics.render.charts import chart_of
+            from klaviyo_analytics.render.png import render_png
 
             envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
             chart = chart_of(envelope)

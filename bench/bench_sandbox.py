@@ -20,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 
 HEADERS = {"Authorization": "Klaviyo-API-Key pk_sandbox_acme_demo", "revision": "2026-07-15"}
 

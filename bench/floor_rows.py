@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.product import call, service_for
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 from klaviyo_analytics.tools import get_tool
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.product.conftest import TIME_SCALE, sandbox_service
 
 
@@ -50,7 +50,7 @@ def segment_sizes(directory: Path) -> list[list[Any]]:
 def partial_bytes(directory: Path) -> list[list[Any]]:
     """Bytes of text the model gets for "sizes of my 200 lists" until complete, at Klaviyo's real
     limits (1/s, 15/min for sizes) and a 45 s deadline, on a simulated clock (pacing takes no time)."""
-    from klaviyo_analytics.tools.render import render_result
+    from klaviyo_analytics.render.text import render_result
     from klaviyo_analytics.tools.runner import run_tool
     from tests.helpers import FakeClock
     from tests.lists.conftest import ANCHOR, add_lists, build_world

@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.floor_rows import partial_bytes, segment_sizes, warm_call  # noqa: E402
 from bench.product import publish, table  # noqa: E402
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve  # noqa: E402
+from klaviyo_sandbox import Sandbox, SandboxConfig, serve  # noqa: E402
 from tests.product.conftest import REST_TOKEN, TIME_SCALE, sandbox_service, sandbox_settings  # noqa: E402
 from tests.reliability.harness import free_port  # noqa: E402
 

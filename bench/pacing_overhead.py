@@ -22,11 +22,11 @@ from tempfile import TemporaryDirectory
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.endpoints import RateLimit
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.endpoints import RateLimit
+from klaviyo_analytics.klaviyo.pacing import Pacer
 from klaviyo_analytics.quota import Window, store_from_url
 from klaviyo_analytics.quota.base import earliest
-from klaviyo_analytics.ratelimit import Pacer
 
 UNBOUND = RateLimit(10**6, 10**7, 10**8)
 

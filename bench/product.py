@@ -23,10 +23,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from klaviyo_analytics.deadline import Deadline  # noqa: E402
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig  # noqa: E402
+from klaviyo_analytics.klaviyo.deadline import Deadline  # noqa: E402
 from klaviyo_analytics.service import CallContext, KlaviyoService  # noqa: E402
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool  # noqa: E402
+from klaviyo_sandbox import Sandbox, SandboxConfig  # noqa: E402
 from tests.product.conftest import TIME_SCALE, sandbox_service  # noqa: E402
 
 REPORT_OPS = {

@@ -54,8 +54,8 @@ def outcome_of_error(text: str) -> str:
 def host_main(seconds: float, out: Path) -> None:
     """The second host: its own process and Redis client, on the settings in its environment."""
     from klaviyo_analytics.config import load_settings
-    from klaviyo_analytics.deadline import Deadline
     from klaviyo_analytics.errors import KlaviyoMCPError
+    from klaviyo_analytics.klaviyo.deadline import Deadline
     from klaviyo_analytics.service.core import CallContext, build_service
     from klaviyo_analytics.tools import get_tool
     from klaviyo_analytics.tools.runner import run_tool
@@ -80,7 +80,7 @@ def hammer(
     directory: Path, seconds: float, scale: float, deadline_seconds: float = 5.0, shared: bool = True
 ) -> dict[str, Any]:
     """``shared=False`` gives each process its own in-memory store: the baseline of one pacer per process."""
-    from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+    from klaviyo_sandbox import Sandbox, SandboxConfig
     from tests.reliability.cluster import cluster
     from tests.reliability.harness import ANCHOR
     from tests.servers import redis_server

@@ -31,9 +31,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.product import publish  # noqa: E402
+from klaviyo_analytics.rules.timeframes import Period, chunk, resolve_period  # noqa: E402
 from klaviyo_analytics.schemas.trends import OverTimeParams  # noqa: E402
 from klaviyo_analytics.service import segments, trends  # noqa: E402
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period  # noqa: E402
 
 ACCOUNT = "acme"
 # (what the person asks, tool, arguments); "$top_campaign" / "$top_flow" come from earlier answers.
@@ -100,8 +100,8 @@ def remember(tool: str, args: dict[str, Any], data: Any, found: dict[str, str]) 
 
 def run_session(service: Any, gap: float, sleep: Any = time.sleep) -> list[dict[str, Any]]:
     """Ask every question in order, ``gap`` seconds after the previous answer; one record per question."""
-    from klaviyo_analytics.deadline import Deadline
     from klaviyo_analytics.errors import KlaviyoMCPError
+    from klaviyo_analytics.klaviyo.deadline import Deadline
     from klaviyo_analytics.service import CallContext
     from klaviyo_analytics.tools import get_tool, run_tool
 
@@ -155,7 +155,7 @@ def main() -> int:
     if args.child:
         return child(args.child)
 
-    from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
+    from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
     scale = args.time_scale
     pause = 60 * scale if args.pause == "auto" else float(args.pause)

@@ -11,7 +11,7 @@ if __name__ == "__main__":
 
         sys.exit(users_main(sys.argv[2:]))
     if sys.argv[1:2] == ["digest"]:
-        from klaviyo_analytics.digest.tool import main as digest_main
+        from klaviyo_analytics.service.digest import main as digest_main
 
         sys.exit(digest_main(sys.argv[2:]))
     from klaviyo_analytics.actions.cli import main

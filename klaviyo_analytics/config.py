@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 
 from klaviyo_analytics import paths
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.klaviyo.redact import register_secret
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The revision of the OpenAPI spec this product was built and tested against (revisions.py).
@@ -85,7 +85,7 @@ def _revision(raw: str) -> str:
     """A revision Klaviyo published (revisions.py) and still serves as itself today."""
     from datetime import date
 
-    from klaviyo_analytics import revisions
+    from klaviyo_analytics.klaviyo import revisions
 
     try:
         found = revisions.lookup(raw)

@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from klaviyo_analytics.redact import redact
+from klaviyo_analytics.klaviyo.redact import redact
 
 
 def _redact_event(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

@@ -1,4 +1,4 @@
-"""Regenerate ``klaviyo_analytics/sandbox/spec_extract.json`` from Klaviyo's OpenAPI spec.
+"""Regenerate ``klaviyo_sandbox/spec_extract.json`` from Klaviyo's OpenAPI spec.
 
 The sandbox never reads ``../shared`` at run time: everything it needs per operation (route,
 scopes, rate limits, filters, query enums, page sizes, request-body enums) is copied here into a
@@ -20,7 +20,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPEC = ROOT.parent / "shared" / "klaviyo-openapi" / "stable-2026-07-15.json"
-DEFAULT_OUT = ROOT / "klaviyo_analytics" / "sandbox" / "spec_extract.json"
+DEFAULT_OUT = ROOT / "klaviyo_sandbox" / "spec_extract.json"
 
 # The operations the sandbox emulates (operationId); every other Klaviyo route answers 404/405.
 SERVED: tuple[str, ...] = (

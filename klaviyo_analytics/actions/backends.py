@@ -33,7 +33,7 @@ def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> 
 def ledger_location(settings: Settings) -> str:
     """Where the ledger is, fit to print: a database URL loses its password."""
     if settings.ledger_url:
-        from klaviyo_analytics.pg import redacted
+        from klaviyo_analytics.storage.pg import redacted
 
         return f"{redacted(settings.ledger_url)} (LEDGER_URL)"
     where = "LEDGER_PATH" if settings.ledger_path else "the per-user default; LEDGER_PATH picks another"

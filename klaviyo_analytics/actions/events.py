@@ -7,8 +7,8 @@ from typing import Any
 
 from klaviyo_analytics.actions import audit
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, iso
+from klaviyo_analytics.rules.untrusted import clean_summary
 from klaviyo_analytics.service.core import KlaviyoService
-from klaviyo_analytics.untrusted import clean_summary
 
 WAITING = "proposal.waiting"
 EXECUTED = "action.executed"

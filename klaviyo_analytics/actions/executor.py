@@ -28,7 +28,6 @@ from klaviyo_analytics.actions import adoption, audit, events, flow_guard, plans
 from klaviyo_analytics.actions.confirm import confirm_fn
 from klaviyo_analytics.actions.ledger import STEP_ID_KEY, Ledger
 from klaviyo_analytics.actions.models import ExecutionHandle, ProposalStatus, iso, utc_now
-from klaviyo_analytics.client import CallRecord
 from klaviyo_analytics.errors import (
     ApprovalRequiredError,
     ConflictError,
@@ -40,7 +39,8 @@ from klaviyo_analytics.errors import (
     UpstreamAuthError,
     UpstreamError,
 )
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.klaviyo.client import CallRecord
 from klaviyo_analytics.schemas.actions import ActionParams, ActionView
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 

@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.errors import ConflictError, InvalidArgumentError, MissingScopeError
+from klaviyo_analytics.rules import untrusted
 
 LIVE_FLOW_SENDS = "live_flow_sends"
 ACKNOWLEDGEMENTS = (LIVE_FLOW_SENDS,)

@@ -30,7 +30,7 @@ from psycopg.rows import RowMaker
 from klaviyo_analytics.actions.models import iso, utc_now
 from klaviyo_analytics.actions.sqlite_ledger import PROPOSAL_ROW, SqliteLedger
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.pg import QmarkConnection, connect, redacted
+from klaviyo_analytics.storage.pg import QmarkConnection, connect, redacted
 
 # Any constant key: every process migrating this database takes the same lock.
 MIGRATION_LOCK_KEY = 0x6B6C6176  # "klav"

@@ -12,12 +12,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import audit, events, flow_guard, plans, recipes
 from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
 from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import (
     ActionView,
     AddProfilesToListParams,

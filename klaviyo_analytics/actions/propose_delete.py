@@ -8,11 +8,11 @@ just before the DELETE (preconditions.flow_not_live): a flow turned on after app
 
 from __future__ import annotations
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import preconditions
 from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.propose import Reader, _shown, _store
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError
+from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView, DeleteFlowParams
 from klaviyo_analytics.schemas.flows import FlowPerformanceParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import flow_recipes, flow_schema, preconditions
 from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.propose import Reader, _exists_warning, _shown, _store
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView, FlowParams, UpdateFlowParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 

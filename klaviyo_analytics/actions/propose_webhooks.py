@@ -16,11 +16,11 @@ import socket
 from typing import Any
 from urllib.parse import urlsplit
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.actions import plans, preconditions, secret_env
 from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.propose import Reader, _store
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView
 from klaviyo_analytics.schemas.webhooks import CreateWebhookParams, DeleteWebhookParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from klaviyo_analytics.errors import ConflictError, InvalidArgumentError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.klaviyo.redact import register_secret
 
 KEY = "$secret_env"
 MIN_LENGTH = 16  # shorter is a weak HMAC key, and too short for redact.py to scrub safely

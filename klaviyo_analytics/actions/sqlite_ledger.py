@@ -40,8 +40,8 @@ from klaviyo_analytics.actions.models import (
     transition_from_row,
     utc_now,
 )
-from klaviyo_analytics.actions.sqlite_db import SqliteDatabase
 from klaviyo_analytics.errors import ConfigError, ConflictError, InvalidArgumentError, NotFoundError
+from klaviyo_analytics.storage.sqlite_db import SqliteDatabase
 
 S = ProposalStatus
 E = ExecutionStatus

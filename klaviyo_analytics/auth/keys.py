@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.klaviyo.redact import register_secret
 from klaviyo_analytics.secret_files import write_once
 
 ALGORITHM = "ES256"

@@ -14,7 +14,7 @@ from typing import Any, cast
 import psycopg
 
 from klaviyo_analytics.auth.oauth_store import SCHEMA, OAuthStore
-from klaviyo_analytics.pg import QmarkConnection, connect
+from klaviyo_analytics.storage.pg import QmarkConnection, connect
 
 SCHEMA_NAME = "oauth"
 SCHEMA_LOCK_KEY = 0x6F617574  # "oaut": every instance creating the tables takes this lock

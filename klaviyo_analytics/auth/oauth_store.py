@@ -23,7 +23,7 @@ from typing import Any
 
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.sqlite_tx import transaction
+from klaviyo_analytics.storage.sqlite_tx import transaction
 
 # {time}: a Unix timestamp column (SQLite's REAL is a double; PostgreSQL's REAL would be a float4).
 SCHEMA = (

@@ -37,7 +37,7 @@ from argon2 import exceptions as argon2_errors
 from klaviyo_analytics.auth.principal import ANY_ACCOUNT, Principal, Role
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.klaviyo.redact import register_secret
 
 USER_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

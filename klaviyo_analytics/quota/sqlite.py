@@ -26,7 +26,7 @@ from klaviyo_analytics.quota.base import (
     earliest,
     encode_entry,
 )
-from klaviyo_analytics.sqlite_tx import transaction
+from klaviyo_analytics.storage.sqlite_tx import transaction
 
 BUSY_TIMEOUT_SECONDS = 10.0
 # Expired-and-stale cache rows are swept once every this many writes.

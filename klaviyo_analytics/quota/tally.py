@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from klaviyo_analytics.endpoints import RateLimit
+from klaviyo_analytics.klaviyo.endpoints import RateLimit
 
 
 class _Budget(Protocol):

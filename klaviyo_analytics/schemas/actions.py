@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from klaviyo_analytics.rules.untrusted import UntrustedSummary
 from klaviyo_analytics.schemas.common import (
     CONTRACT_KEY,
     AccountParams,
@@ -20,7 +21,6 @@ from klaviyo_analytics.schemas.common import (
     contract,
     one_of,
 )
-from klaviyo_analytics.untrusted import UntrustedSummary
 
 # Only example.com (RFC 2606, reserved for examples): seeded profiles can never reach a real inbox.
 DEMO_DOMAIN = "example.com"

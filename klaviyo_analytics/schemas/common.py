@@ -8,7 +8,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from klaviyo_analytics.timeframes import Preset
+from klaviyo_analytics.rules.timeframes import Preset
 
 # Constraints kept out of tools/list (its size costs context on every turn) but stated in the REST
 # contract: ``ToolSpec.contract_schema`` merges them into the field's schema, ``input_schema`` drops them.

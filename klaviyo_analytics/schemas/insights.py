@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.comparisons import CompareTo
+from klaviyo_analytics.rules.comparisons import CompareTo
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import OutputModel, PeriodOut, WindowParams, one_of
-from klaviyo_analytics.untrusted import UntrustedText
 
 Entity = Literal["campaign", "flow"]
 # Every number of a performance row can rank (stats.COUNTS and stats.RATES).

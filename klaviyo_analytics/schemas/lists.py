@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import (
     AccountParams,
     KlaviyoId,
@@ -14,7 +15,6 @@ from klaviyo_analytics.schemas.common import (
     full_pattern,
     matching,
 )
-from klaviyo_analytics.untrusted import UntrustedText
 
 PENDING_DESCRIPTION = "Ids not sized yet (rate limit): call again later."
 _RESUME = r"[A-Za-z0-9_-]{8,32}"

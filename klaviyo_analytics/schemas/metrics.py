@@ -4,9 +4,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.rules.untrusted import UntrustedDimensions, UntrustedText
 from klaviyo_analytics.schemas.common import OutputModel, WindowParams, one_of
 from klaviyo_analytics.schemas.trends import Interval
-from klaviyo_analytics.untrusted import UntrustedDimensions, UntrustedText
 
 DIMENSIONS = (
     "$attributed_channel", "$attributed_flow", "$attributed_message", "$attributed_variation", "$campaign_channel",

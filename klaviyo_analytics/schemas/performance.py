@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.health import BandsSource
+from klaviyo_analytics.rules.bands import BandsSource
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import CONTRACT_KEY, AccountParams, KlaviyoId, OutputModel, WindowParams
-from klaviyo_analytics.untrusted import UntrustedText
 
 
 class PerformanceStats(OutputModel):

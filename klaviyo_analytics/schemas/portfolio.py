@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from klaviyo_analytics.rules.timeframes import Preset
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import OutputModel, PeriodOut, StrictModel
 from klaviyo_analytics.schemas.insights import Anomaly
-from klaviyo_analytics.timeframes import Preset
-from klaviyo_analytics.untrusted import UntrustedText
 
 
 class PortfolioParams(StrictModel):

@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
 from klaviyo_analytics.schemas.lists import PENDING_DESCRIPTION, ResumeToken
-from klaviyo_analytics.untrusted import UntrustedText
 
 
 class SegmentsParams(AccountParams):

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.comparisons import CompareTo
-from klaviyo_analytics.health import BandsSource
+from klaviyo_analytics.rules.bands import BandsSource
+from klaviyo_analytics.rules.comparisons import CompareTo
+from klaviyo_analytics.rules.untrusted import UntrustedLabels
 from klaviyo_analytics.schemas.common import CalendarDate, KlaviyoId, OutputModel, PeriodOut, WindowParams, one_of
-from klaviyo_analytics.untrusted import UntrustedLabels
 
 Entity = Literal["campaign", "flow"]
 Interval = Literal["hourly", "daily", "weekly", "monthly"]

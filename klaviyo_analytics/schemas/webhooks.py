@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from klaviyo_analytics.rules.untrusted import UntrustedText
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, full_pattern, matching
-from klaviyo_analytics.untrusted import UntrustedText
 
 # The signing secret is named, never given: only variables with this prefix can be named, so a
 # proposal cannot point Klaviyo at another of the process's secrets (an API key, a token).

@@ -16,14 +16,14 @@ Per-item findings are for flows; a campaign sends once, so for campaigns only th
 
 from __future__ import annotations
 
-from klaviyo_analytics.comparisons import compare_window, comparison_warnings
+from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
+from klaviyo_analytics.rules.timeframes import resolve_period
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.insights import Anomaly, AnomalyParams, AnomalyResult
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.insights import Entity, per_entity
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING
-from klaviyo_analytics.timeframes import resolve_period
 
 # Counts compare as totals; rates only where both windows have the volume to mean something.
 TRACKED_COUNTS = ("sent", "conversions", "conversion_value")

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
-from klaviyo_analytics.health import BandsSource, mpp_warning
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.bands import BandsSource, mpp_warning
+from klaviyo_analytics.rules.timeframes import Period, resolve_period
 from klaviyo_analytics.schemas.performance import (
     CAMPAIGN_STATUSES,
     Audiences,
@@ -31,7 +32,6 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 from klaviyo_analytics.service.entities import empty_reason, ensure_exists
 from klaviyo_analytics.service.reports import GROUP_BY as REPORT_GROUP_BY
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed, summed_values_report
-from klaviyo_analytics.timeframes import Period, resolve_period
 
 GROUP_BY = REPORT_GROUP_BY["campaign"]
 # The report calls push notifications `push-notification`; the campaigns API calls them `mobile_push`.

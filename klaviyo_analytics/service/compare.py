@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from klaviyo_analytics.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.errors import InvalidArgumentError
-from klaviyo_analytics.health import MPP_NOTE, BandsSource, row_health
+from klaviyo_analytics.rules.bands import MPP_NOTE, BandsSource, row_health
+from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
+from klaviyo_analytics.rules.timeframes import resolve_period
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.trends import CompareParams, CompareResult, Delta
 from klaviyo_analytics.service import stats
@@ -20,7 +21,6 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 from klaviyo_analytics.service.entities import empty_reason, ensure_exists
 from klaviyo_analytics.service.flows import flow_counts
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, Summed
-from klaviyo_analytics.timeframes import resolve_period
 
 
 def totals(rows: Iterable[Summed]) -> tuple[dict[str, int | float | None], dict[str, str], dict[str, str]]:

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from klaviyo_analytics.actions.notify import Notifier
 from klaviyo_analytics.auth.principal import LOCAL, Principal
-from klaviyo_analytics.client import KlaviyoClient, Observer
 from klaviyo_analytics.config import Settings
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.memo import note_uncacheable
-from klaviyo_analytics.registry import Account, AccountRegistry, load_registry
-from klaviyo_analytics.timeframes import Period
-from klaviyo_analytics.webhooks import Notifier
+from klaviyo_analytics.klaviyo.accounts import Account, AccountRegistry, load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient, Observer
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.memo import note_uncacheable
+from klaviyo_analytics.rules.timeframes import Period
 
 if TYPE_CHECKING:  # the ledger loads when a tool first needs it (the ``ledger`` property)
     import httpx

@@ -9,9 +9,9 @@ answers), an existing entity makes the empty answer say why it is empty.
 from __future__ import annotations
 
 from klaviyo_analytics.errors import NotFoundError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.timeframes import Period
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
-from klaviyo_analytics.timeframes import Period
 
 PATHS = {"campaign": "/api/campaigns/{id}", "flow": "/api/flows/{id}"}
 # An entity's existence does not change from one question to the next.

@@ -6,8 +6,9 @@ from collections import Counter
 from typing import Any
 
 from klaviyo_analytics.errors import KlaviyoMCPError
-from klaviyo_analytics.health import BandsSource, mpp_warning
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.bands import BandsSource, mpp_warning
+from klaviyo_analytics.rules.timeframes import Period, resolve_period
 from klaviyo_analytics.schemas.flows import (
     FlowOut,
     FlowPerformanceParams,
@@ -23,7 +24,6 @@ from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.entities import empty_reason, ensure_exists
 from klaviyo_analytics.service.reports import GROUP_BY, TIME_BASIS_WARNING, Summed, summed_values_report
-from klaviyo_analytics.timeframes import Period, resolve_period
 
 FLOW_GROUP_BY = GROUP_BY["flow"]
 SEND_CHANNELS = {

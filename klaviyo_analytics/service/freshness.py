@@ -12,9 +12,9 @@ from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from klaviyo_analytics.errors import KlaviyoMCPError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.timeframes import Period
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
-from klaviyo_analytics.timeframes import Period
 
 ACCOUNTS_PATH = "/api/accounts"
 # Timezones change rarely; a day keeps the lookup off the hot path.

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.timeframes import Period, chunk, resolve_period
 from klaviyo_analytics.schemas.insights import (
     ChannelRevenue,
     Ranked,
@@ -24,7 +25,6 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 from klaviyo_analytics.service.entities import empty_reason
 from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING, summed_values_report
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 KEYS = {"campaign": ["campaign_id", "send_channel"], "flow": ["flow_id", "send_channel"]}
 NAME_LABEL = {"campaign": "campaign_message_name", "flow": "flow_name"}

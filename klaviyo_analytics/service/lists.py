@@ -13,9 +13,10 @@ from collections import Counter
 from dataclasses import replace
 from typing import Any
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError, UpstreamAuthError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules import untrusted
+from klaviyo_analytics.rules.timeframes import Period, chunk, resolve_period
 from klaviyo_analytics.schemas.common import WindowParams
 from klaviyo_analytics.schemas.lists import (
     BreakdownTotals,
@@ -37,7 +38,6 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 from klaviyo_analytics.service.metrics import aggregate, find_metrics
 from klaviyo_analytics.service.reports import chunk_warning
 from klaviyo_analytics.service.sizes import LIST, enumerate_items, fetch_sizes
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 LIST_FIELDS = "name,opt_in_process,created,updated"
 SUBSCRIBED_LIST, UNSUBSCRIBED_LIST = "Subscribed to List", "Unsubscribed from List"

@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from klaviyo_analytics import untrusted
 from klaviyo_analytics.errors import FITS, ConfigError, InvalidArgumentError, NotFoundError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules import untrusted
+from klaviyo_analytics.rules.timeframes import Period, chunk, resolve_period
 from klaviyo_analytics.schemas.metrics import MetricQueryParams, MetricQueryResult, MetricRef, MetricRow
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.freshness import account_timezone, report_ttl
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 # Metric names change rarely; a day keeps lookups off the hot path.
 METADATA_TTL_SECONDS = 86400.0

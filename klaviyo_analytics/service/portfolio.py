@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from klaviyo_analytics.comparisons import compare_window
 from klaviyo_analytics.errors import KlaviyoMCPError
-from klaviyo_analytics.health import BAND_ORDER, MPP_NOTE, worst
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.bands import BAND_ORDER, MPP_NOTE, worst
+from klaviyo_analytics.rules.comparisons import compare_window
+from klaviyo_analytics.rules.timeframes import Period, preset_period
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.insights import AnomalyParams
 from klaviyo_analytics.schemas.portfolio import AccountSummary, PortfolioParams, PortfolioResult, WorstBand
@@ -24,7 +25,6 @@ from klaviyo_analytics.service.anomalies import detect
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.insights import Entity, per_entity, total_revenue
 from klaviyo_analytics.service.metrics import conversion_metric_id
-from klaviyo_analytics.timeframes import Period, preset_period
 
 # Start a part only with this much of the deadline left.
 RESERVE_SECONDS = 1.0

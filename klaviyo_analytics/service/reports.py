@@ -22,12 +22,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.timeframes import Period, chunk
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, Report
 from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.metrics import conversion_metric_id
-from klaviyo_analytics.timeframes import Period, chunk
 
 TIME_BASIS_WARNING = (
     "Engagement and conversion statistics are attributed by event time, while 'sent' is anchored to the "

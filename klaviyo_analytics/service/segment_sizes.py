@@ -25,9 +25,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from klaviyo_analytics.endpoints import PROFILE_COUNT_LIMIT, resolve
 from klaviyo_analytics.errors import KlaviyoMCPError, MissingScopeError, UpstreamAuthError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.klaviyo.endpoints import PROFILE_COUNT_LIMIT, resolve
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 
 # "Data is unavailable before June 1st, 2023" (the segment report endpoints' description).

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from klaviyo_analytics.errors import FITS, DeadlineExceededError, InvalidArgumentError, RateLimitedError
+from klaviyo_analytics.rules.timeframes import Period, chunk, resolve_period
 from klaviyo_analytics.schemas.segments import (
     SegmentGrowthParams,
     SegmentGrowthResult,
@@ -29,7 +30,6 @@ from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.reports import select_rows
 from klaviyo_analytics.service.segment_sizes import DATA_START, report_sizes
 from klaviyo_analytics.service.sizes import SEGMENT, enumerate_items, fetch_sizes
-from klaviyo_analytics.timeframes import Period, chunk, resolve_period
 
 SEGMENT_FIELDS = "name,is_active,is_processing,is_starred,created,updated"
 STATISTICS = ("members_added", "members_removed", "net_members_changed", "total_members")

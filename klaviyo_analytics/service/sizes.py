@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from klaviyo_analytics.endpoints import PROFILE_COUNT_LIMIT, resolve
 from klaviyo_analytics.errors import (
     DeadlineExceededError,
     KlaviyoMCPError,
@@ -32,7 +31,8 @@ from klaviyo_analytics.errors import (
     RateLimitedError,
     UpstreamAuthError,
 )
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.klaviyo.endpoints import PROFILE_COUNT_LIMIT, resolve
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 
 # Time left for the request itself once a rate-limit slot is ours.

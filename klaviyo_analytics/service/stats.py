@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from klaviyo_analytics.health import row_health
+from klaviyo_analytics.rules.bands import row_health
 
 # Output name -> Klaviyo statistic.
 COUNTS: dict[str, str] = {
@@ -36,7 +36,7 @@ MONEY = {"conversion_value", "revenue_per_recipient", "average_order_value"}
 OPENLESS_CHANNELS = {"sms": "SMS has no opens"}
 # Internal tallies (never shown): deliveries and clicks of openless channels, so an open rate
 # over a mixed row divides by the deliveries that could be opened.
-# Email deliveries, too: health bands judge email only (klaviyo_analytics/health.py).
+# Email deliveries, too: health bands judge email only (klaviyo_analytics/rules/bands.py).
 OPENLESS = ("openless_delivered", "openless_clicks")
 TALLIES: tuple[str, ...] = (*COUNTS, *OPENLESS, "email_delivered")
 OPEN_RATES = ("open_rate", "click_to_open_rate")
@@ -123,6 +123,6 @@ def not_applicable(counts: Mapping[str, float]) -> dict[str, str]:
 
 def row_stats(counts: Mapping[str, float]) -> dict[str, object]:
     """The fields of a performance row: counts, rates, the reasons for rates that do not apply, and
-    the rates' health bands (klaviyo_analytics/health.py)."""
+    the rates' health bands (klaviyo_analytics/rules/bands.py)."""
     rates = with_rates(counts)
     return {**rates, "not_applicable": not_applicable(counts), "health": row_health(counts, rates)}

@@ -14,7 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from klaviyo_analytics.errors import FITS, InvalidArgumentError
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
+from klaviyo_analytics.rules.timeframes import Period, bucket_spans, chunk, resolve_period
 from klaviyo_analytics.schemas.trends import (
     REPORT_STATISTICS,
     Bucket,
@@ -29,7 +30,6 @@ from klaviyo_analytics.service.flows import FLOW_GROUP_BY
 from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id, find_metrics
 from klaviyo_analytics.service.reports import select_rows
-from klaviyo_analytics.timeframes import Period, bucket_spans, chunk, resolve_period
 
 DEFAULT_FLOW_STATISTICS = [
     "recipients", "delivered", "opens_unique", "open_rate", "clicks_unique", "click_rate", "conversions",

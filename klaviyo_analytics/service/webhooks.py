@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.registry import Account
+from klaviyo_analytics.klaviyo.accounts import Account
 from klaviyo_analytics.schemas.webhooks import WebhookRow, WebhooksParams, WebhooksResult
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 

@@ -20,9 +20,9 @@ import dataclasses
 import secrets
 from typing import Any
 
-from klaviyo_analytics.cache import store_key
 from klaviyo_analytics.errors import InvalidArgumentError
-from klaviyo_analytics.memo import note_uncacheable
+from klaviyo_analytics.klaviyo.cache import store_key
+from klaviyo_analytics.klaviyo.memo import note_uncacheable
 from klaviyo_analytics.quota import StoreUnavailable
 from klaviyo_analytics.schemas.common import StrictModel
 from klaviyo_analytics.service.core import KlaviyoService, ToolResult

@@ -15,16 +15,16 @@ from typing import Any
 from pydantic import ValidationError
 
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
+from klaviyo_analytics.klaviyo.memo import Memoized, recording
 from klaviyo_analytics.logs import get_logger
-from klaviyo_analytics.memo import Memoized, recording
 from klaviyo_analytics.quota.tally import note_report, tally
+from klaviyo_analytics.rules.timeframes import future_warning
+from klaviyo_analytics.rules.untrusted import is_plain, scrub, user_content
 from klaviyo_analytics.schemas.common import Envelope, Metadata, PeriodOut, StrictModel
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
-from klaviyo_analytics.timeframes import future_warning
 from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.resume import resumed
 from klaviyo_analytics.tools.spec import ToolSpec
-from klaviyo_analytics.untrusted import is_plain, scrub, user_content
 
 log = get_logger("klaviyo_analytics.tools")
 
@@ -125,7 +125,7 @@ def run_tool_envelope(
     finally:
         # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
         # Imported here: prometheus_client is not worth loading before the first call.
-        from klaviyo_analytics import metrics
+        from klaviyo_analytics.adapters import prometheus as metrics
 
         seconds = time.perf_counter() - started
         transport = ctx.transport or metrics.transport_of(ctx.caller)

@@ -19,14 +19,14 @@ import httpx
 from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.audit import decide
 from klaviyo_analytics.actions.backends import open_ledger
-from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
+from klaviyo_sandbox import Sandbox
 from tests.helpers import write_accounts
 from tests.sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
 

@@ -12,7 +12,7 @@ import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, SqliteLedger
 from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import Env, settings_for
 from tests.actions.ledger_helpers import FakeClock, plan_of
 from tests.servers import PostgresServer, postgres_server

@@ -14,8 +14,8 @@ import time
 from typing import Any
 
 from klaviyo_analytics.config import load_settings
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, build_service
 from klaviyo_analytics.tools import get_tool, run_tool
 from tests.actions.ledger_worker import wait_until

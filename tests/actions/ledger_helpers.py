@@ -14,7 +14,7 @@ import pytest
 
 from klaviyo_analytics.actions import SqliteLedger
 from klaviyo_analytics.actions.postgres_ledger import PostgresDatabase
-from klaviyo_analytics.pg import QmarkConnection
+from klaviyo_analytics.storage.pg import QmarkConnection
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

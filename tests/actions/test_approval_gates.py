@@ -21,8 +21,8 @@ from api import create_app
 from api.auth import fingerprint
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_analytics.actions.cli import main as cli_main
-from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment, settings_for
 
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}

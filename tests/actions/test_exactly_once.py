@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions import ExecutionStatus, ProposalStatus
-from klaviyo_analytics.sandbox import FaultConfig
+from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import Env, settings_for
 from tests.actions.ledger_helpers import both_backends
 

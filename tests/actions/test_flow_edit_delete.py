@@ -9,9 +9,9 @@ import pytest
 
 from klaviyo_analytics.actions.backends import open_ledger
 from klaviyo_analytics.errors import ForbiddenError
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import get_tool
+from klaviyo_sandbox import FaultConfig, Sandbox
 from tests.actions.action_env import Env, settings_for
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from api import create_app
 from klaviyo_analytics.actions import flow_recipes
-from klaviyo_analytics.sandbox import FaultConfig
 from klaviyo_analytics.schemas.actions import FLOW_RECIPES
+from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
 
 VIP = "YEiTqa"  # the seeded "VIP Customers" list
@@ -146,8 +146,8 @@ def test_a_lost_flow_answer_is_adopted_not_repeated(env: Env) -> None:
 
 
 def test_the_client_refuses_a_flow_posted_with_a_live_action(env: Env) -> None:
-    from klaviyo_analytics.deadline import Deadline
     from klaviyo_analytics.errors import ForbiddenActionError
+    from klaviyo_analytics.klaviyo.deadline import Deadline
 
     action = {"temporary_id": "a", "type": "send-email", "links": {"next": None}, "data": {"status": "live"}}
     definition = {"triggers": [{"type": "list", "id": VIP}], "actions": [action], "entry_action_id": "a"}

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions import ProposalStatus, SqliteLedger
-from klaviyo_analytics.actions.sqlite_db import MIGRATIONS
+from klaviyo_analytics.storage.sqlite_db import MIGRATIONS
 from tests.actions.ledger_helpers import plan_of, raw_db
 
 pytestmark = pytest.mark.slow

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, ProposalStatus, SqliteLedger
-from klaviyo_analytics.actions.sqlite_db import MIGRATIONS
 from klaviyo_analytics.errors import ConfigError, ConflictError
+from klaviyo_analytics.storage.sqlite_db import MIGRATIONS
 from tests.actions.ledger_helpers import START, FakeClock, raw_db
 
 Propose = Callable[..., Proposal]

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions.executor import LEASE_MARGIN_SECONDS
-from klaviyo_analytics.sandbox import FaultConfig, serve
+from klaviyo_sandbox import FaultConfig, serve
 from tests.actions.action_env import Env, environment
 from tests.actions.ledger_helpers import both_backends
 

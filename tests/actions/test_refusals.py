@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.actions import ProposalStatus
-from klaviyo_analytics.sandbox import FaultConfig
+from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, ledger_bytes
 from tests.actions.ledger_helpers import raw_db
 

@@ -12,8 +12,8 @@ from mcp import Client
 
 import server
 from api import create_app
-from klaviyo_analytics.sandbox import FaultConfig
 from klaviyo_analytics.tools import get_tool
+from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import REST_TOKEN, Env, ledger_bytes
 
 ENV = "KLAVIYO_WEBHOOK_SECRET_RELAY"

@@ -7,8 +7,8 @@ import pytest
 from flask import Flask
 
 from api import create_app
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
 from tests.unit.test_campaign_performance import STATS_A, campaigns_handler, report, row

@@ -13,9 +13,9 @@ from flask import Flask
 from mcp import Client
 
 import server
-from klaviyo_analytics.chart_app import CHART_URI
-from klaviyo_analytics.charts import Chart, chart_of
-from klaviyo_analytics.png import HEIGHT, WIDTH, render_png
+from klaviyo_analytics.render.chart_app import CHART_URI
+from klaviyo_analytics.render.charts import Chart, chart_of
+from klaviyo_analytics.render.png import HEIGHT, WIDTH, render_png
 from klaviyo_analytics.service import KlaviyoService
 from tests.adapters.conftest import REST_TOKEN
 from tests.helpers import jsonapi
@@ -91,7 +91,7 @@ def test_start_up_does_not_load_the_drawing_code() -> None:
     import sys
     from pathlib import Path
 
-    probe = "import sys, server, api; print(sorted(m for m in ('klaviyo_analytics.png', 'klaviyo_analytics.charts') if m in sys.modules))"
+    probe = "import sys, server, api; print(sorted(m for m in ('klaviyo_analytics.render.png', 'klaviyo_analytics.render.charts') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
     assert out.stdout.strip() == "[]"

@@ -12,7 +12,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS
 
 import server
-from klaviyo_analytics.prompts import PROMPTS
+from klaviyo_analytics.render.prompts import PROMPTS
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG
 
@@ -62,7 +62,7 @@ def test_bad_prompt_arguments_are_refused(service: KlaviyoService, arguments: di
 
 
 def test_a_flow_check_narrows_to_the_flow_given() -> None:
-    from klaviyo_analytics.prompts import get_prompt
+    from klaviyo_analytics.render.prompts import get_prompt
 
     one = get_prompt("flow_health_check").render({"flow_id": "AbC123"})
     assert "timeframe last_30_days, flow AbC123" in one and "entity_id AbC123" in one

@@ -13,11 +13,11 @@ from flask.testing import FlaskClient
 from api import create_app
 from klaviyo_analytics.actions import SqliteLedger
 from klaviyo_analytics.auth.users import hash_password
-from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.helpers import write_accounts
 
 # Who may do what where. initech is no account at all: it must look like globex to rita.

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.auth import LOCAL, Principal, Role
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext
 from klaviyo_analytics.tools import run_tool, visible_tools
 from klaviyo_analytics.tools.spec import ToolSpec

@@ -13,8 +13,8 @@ from klaviyo_analytics.auth import LOCAL, Principal, Role
 from klaviyo_analytics.auth.cli import main as users_cli
 from klaviyo_analytics.auth.users import UserDirectory, fingerprint, hash_password, load_directory
 from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.klaviyo.redact import redact
 from klaviyo_analytics.paths import REPO_ROOT
-from klaviyo_analytics.redact import redact
 
 ACCOUNTS = ("acme", "globex")
 ALICE_TOKEN = "alice-token-0123456789abcdef"

@@ -15,7 +15,7 @@ from werkzeug.serving import make_server
 
 from api import create_app
 from klaviyo_analytics.auth.users import hash_password
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, settings_for
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

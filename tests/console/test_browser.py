@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 import server
 from api import create_app
 from klaviyo_analytics.actions import ProposalStatus
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, Env, settings_for
 from tests.console.conftest import ANALYST_PASSWORD, users_file
 

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics import webhooks
+from klaviyo_analytics.actions import notify as webhooks
 from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import Env, environment, settings_for
 
 SECRET = "webhook-secret-for-tests-0123456789"

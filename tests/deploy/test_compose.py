@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.config import load_settings
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 from tests.deploy.conftest import (
     REPO,
     base_env,
@@ -66,7 +66,7 @@ def test_the_sandbox_profile_is_one_image_with_two_commands(compose: dict[str, A
     assert sandbox["profiles"] == ["sandbox"] and demo["profiles"] == ["sandbox"]
     assert sandbox["image"] == demo["image"] == services["api"]["image"]
     script = sandbox["command"][-1]
-    assert "python -m klaviyo_analytics.sandbox --host 0.0.0.0 --allow-remote" in script
+    assert "python -m klaviyo_sandbox --host 0.0.0.0 --allow-remote" in script
     assert "command" not in demo and "entrypoint" not in demo, "api-demo runs the image's own CMD"
     assert demo["depends_on"]["sandbox"]["condition"] == "service_healthy"
 
@@ -204,7 +204,7 @@ def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
         if not ignored(relative, patterns):
             context.add(relative.split("/")[0])
     assert context == set(copied_sources())
-    assert not ignored("klaviyo_analytics/sandbox/spec_extract.json", patterns)
+    assert not ignored("klaviyo_sandbox/spec_extract.json", patterns)
     assert not ignored("api/routes.py", patterns)
 
 

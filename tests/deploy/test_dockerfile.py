@@ -174,7 +174,7 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, tmp_path: Pat
     assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "mcp": True, "dev_tools": []}
     # The compose demo runs the sandbox from the same image.
     sandbox = subprocess.run(
-        [str(python), "-s", "-m", "klaviyo_analytics.sandbox", "--print-accounts-toml"],
+        [str(python), "-s", "-m", "klaviyo_sandbox", "--print-accounts-toml"],
         cwd=app_dir,
         env=env,
         capture_output=True,

@@ -103,9 +103,9 @@ def test_one_scrape_sees_calls_served_by_both_workers(tmp_path: Path) -> None:
 # Each process: a service like a worker's, its cache and pacer moved by hand, then one tool call.
 WORKER = """
 import sys
-from klaviyo_analytics import metrics
+from klaviyo_analytics.adapters import prometheus as metrics
 from klaviyo_analytics.config import load_settings
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, build_service
 from klaviyo_analytics.tools import get_tool, run_tool
 

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from klaviyo_analytics.paths import REPO_ROOT
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
+from klaviyo_sandbox import Sandbox, SandboxConfig, serve
 from tests.rest.live import LIVE_TOKEN, free_port, server_environment, wait_ready
 from tests.servers import stop_process
 

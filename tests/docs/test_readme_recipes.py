@@ -101,12 +101,12 @@ def test_the_rest_api_recipe(tmp_path: Path) -> None:
     block = recipe("The REST API", "test_the_rest_api_recipe")
     sandbox_port = free_port()
     sandbox = subprocess.Popen(
-        [str(REPO / ".venv/bin/python"), "-m", "klaviyo_analytics.sandbox", "--port", str(sandbox_port), "--quiet"],
+        [str(REPO / ".venv/bin/python"), "-m", "klaviyo_sandbox", "--port", str(sandbox_port), "--quiet"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         toml = subprocess.run(
-            [str(REPO / ".venv/bin/python"), "-m", "klaviyo_analytics.sandbox", "--print-accounts-toml"],
+            [str(REPO / ".venv/bin/python"), "-m", "klaviyo_sandbox", "--print-accounts-toml"],
             cwd=REPO, capture_output=True, text=True, check=True, timeout=60,
         ).stdout  # fmt: skip
         accounts = tmp_path / "accounts.toml"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 import install
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 
 # Windows shrunk 100x on both sides (sandbox and the product's pacer): real pacing, quick tests.
 TIME_SCALE = 0.01

@@ -17,9 +17,9 @@ import pytest
 
 import install
 from klaviyo_analytics.config import SETTINGS
-from klaviyo_analytics.endpoints import ENDPOINTS
-from klaviyo_analytics.sandbox import Sandbox, serve
+from klaviyo_analytics.klaviyo.endpoints import ENDPOINTS
 from klaviyo_analytics.tools import CATALOG, visible_tools
+from klaviyo_sandbox import Sandbox, serve
 from tests.install.conftest import REPO, RESTRICTED_KEY, Run, accounts_toml
 
 Runner = Callable[..., Run]

@@ -12,12 +12,12 @@ import httpx
 import pytest
 
 import live_smoke
-from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import load_settings
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, serve
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG, ToolSpec
+from klaviyo_sandbox import Sandbox, serve
 from tests.install.conftest import REPO, RESTRICTED_KEY, TIME_SCALE, accounts_toml
 
 CHECK_NAMES = [c.name for c in live_smoke.CHECKS]

@@ -11,7 +11,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 import install
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 from tests.install.conftest import REPO, accounts_toml
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the list and segment tools.
 
-Most tests run against the sandbox (``klaviyo_analytics.sandbox``) on a fake clock shared by
+Most tests run against the sandbox (``klaviyo_sandbox``) on a fake clock shared by
 the client's pacer, its cache and the sandbox's own rate limiter: rate-limit waits take no
 real time, and the sandbox answers 429 if the client ever overshoots a window. A recording
 transport in front of the sandbox notes the fake time of every request and can replace the
@@ -21,13 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.cache import TTLCache
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.ratelimit import Pacer
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.pacing import Pacer
 from klaviyo_analytics.service import CallContext, KlaviyoService
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.helpers import FakeClock, jsonapi, make_settings
 
 ANCHOR = date(2026, 3, 15)  # the sandbox's data ends here; the service's "today"

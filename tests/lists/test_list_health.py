@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from klaviyo_analytics.errors import NotFoundError
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox
 from klaviyo_analytics.schemas.lists import ListHealthParams
 from klaviyo_analytics.service.lists import get_list_health
 from klaviyo_analytics.service.sizes import REQUEST_MARGIN_SECONDS
+from klaviyo_sandbox import FaultConfig, Sandbox
 from tests.helpers import jsonapi
 from tests.lists.conftest import World, add_lists
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.render.text import render_result
 from klaviyo_analytics.tools import get_tool, run_tool
-from klaviyo_analytics.tools.render import render_result
 from tests.lists.conftest import World, add_lists
 
 HEALTH = "klaviyo_get_list_health"

@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.segments import SegmentGrowthParams, SegmentsParams
 from klaviyo_analytics.service.segments import get_segment_growth, get_segments
 from tests.helpers import jsonapi

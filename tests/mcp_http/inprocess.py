@@ -12,9 +12,9 @@ from mcp.client.streamable_http import streamable_http_client
 from starlette.applications import Starlette
 
 import server
-from klaviyo_analytics.auth.http import build_auth
+from klaviyo_analytics.adapters.mcp_auth import build_auth
+from klaviyo_analytics.adapters.mcp_http import build_http_app
 from klaviyo_analytics.auth.users import load_directory
-from klaviyo_analytics.mcp_http import build_http_app
 from klaviyo_analytics.service import KlaviyoService
 
 BASE = "http://127.0.0.1:8000"

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from klaviyo_analytics.auth.users import hash_password
-from klaviyo_analytics.sandbox import Sandbox, serve
+from klaviyo_sandbox import Sandbox, serve
 from tests.reliability.harness import REPO, environment, free_port, machine, make_sandbox
 
 PASSWORDS = {"alice": "alice-login-passw0rd-e2e", "bob": "bob-login-passw0rd-e2e"}

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml
 
 REST_TOKEN = "rest-token-product-tests-01"
 # Windows shrunk 100x on both sides: real pacing, quick tests.

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.comparisons import compare_window
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import NotFoundError
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.rules.comparisons import compare_window
+from klaviyo_analytics.rules.timeframes import preset_period
 from klaviyo_analytics.service import CallContext, KlaviyoService
-from klaviyo_analytics.timeframes import preset_period
 from klaviyo_analytics.tools import get_tool, run_tool
 
 
@@ -49,7 +49,7 @@ def test_an_unknown_flow_is_not_found_on_the_sandbox(service: KlaviyoService) ->
 
 
 def test_health_bands_on_the_sandbox_follow_the_table(service: KlaviyoService) -> None:
-    from klaviyo_analytics.health import MIN_BAND_DELIVERIES, band
+    from klaviyo_analytics.rules.bands import MIN_BAND_DELIVERIES, band
 
     answer = ask(service, "klaviyo_get_campaign_performance", timeframe="last_90_days")
     campaigns = answer["data"]["campaigns"]

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService, metrics
 from klaviyo_analytics.tools import get_tool, run_tool
+from klaviyo_sandbox import Sandbox
 from tests.product.conftest import sandbox_service, sandbox_settings
 
 

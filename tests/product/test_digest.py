@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.digest import tool as digest_tool
-from klaviyo_analytics.digest.build import Digest
-from klaviyo_analytics.digest.render import to_html, to_markdown
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.render.digest import to_html, to_markdown
 from klaviyo_analytics.service import CallContext, KlaviyoService
+from klaviyo_analytics.service import digest as digest_tool
+from klaviyo_analytics.service.digest_sections import Digest
 from klaviyo_analytics.tools import get_tool, run_tool
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.product.conftest import TIME_SCALE, sandbox_settings
 
 ANCHOR = date(2026, 6, 17)

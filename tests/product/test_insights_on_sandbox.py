@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.portfolio import PortfolioParams
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.service.portfolio import get_portfolio

@@ -12,15 +12,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from klaviyo_analytics.cache import TTLCache
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.quota.memory import MemoryStore
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_analytics.rules.timeframes import preset_period
 from klaviyo_analytics.service import CallContext, KlaviyoService, stats
 from klaviyo_analytics.service.reports import GROUP_BY, Summed, sum_rows
-from klaviyo_analytics.timeframes import preset_period
 from klaviyo_analytics.tools import get_tool, run_tool
+from klaviyo_sandbox import Sandbox
 from tests.product.conftest import sandbox_service
 
 ACME = "acme"

@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.cache import TTLCache
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.quota.memory import MemoryStore
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_sandbox import Sandbox
 from tests.product.conftest import sandbox_settings
 
 PERFORMANCE = ("klaviyo_get_campaign_performance", {"account": "acme", "timeframe": "last_30_days"})

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from bench.session import QUESTIONS, needed_reports, run_session
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_sandbox import Sandbox
 from tests.product.conftest import TIME_SCALE
 
 REPO = Path(__file__).resolve().parents[2]

@@ -12,10 +12,10 @@ from mcp import Client
 
 import server
 from api import create_app
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool
+from klaviyo_sandbox import Sandbox
 from tests.product.conftest import REST_TOKEN, sandbox_service
 
 # Arguments for every read tool; a read tool added to the catalog must be added here.

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import itertools
 
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.endpoints import RateLimit
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.endpoints import RateLimit
+from klaviyo_analytics.klaviyo.pacing import WINDOW_SLACK_SECONDS, Pacer
 from klaviyo_analytics.quota import MemoryStore
-from klaviyo_analytics.ratelimit import WINDOW_SLACK_SECONDS, Pacer
 
 ONE_PER_SECOND = RateLimit(1, 60)
 

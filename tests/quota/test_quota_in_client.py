@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from klaviyo_analytics import errors
-from klaviyo_analytics.cache import TTLCache
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.klaviyo.accounts import Account, load_registry
+from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.pacing import Pacer
 from klaviyo_analytics.quota import GuardedStore, MemoryStore, open_store
 from klaviyo_analytics.quota.tally import tally
-from klaviyo_analytics.ratelimit import Pacer
-from klaviyo_analytics.registry import Account, load_registry
 from tests.helpers import FakeClock, FakeKlaviyo, jsonapi, make_settings
 from tests.servers import redis_server
 
@@ -146,7 +146,7 @@ def test_a_bad_quota_store_value_names_the_variable(tmp_path: Path, value: str) 
 
 
 def test_redis_going_down_degrades_to_a_slower_safe_pace(tmp_path: Path) -> None:
-    from api.health import quota_component
+    from api.status import quota_component
     from klaviyo_analytics.service import KlaviyoService
 
     fake = counting_fake()

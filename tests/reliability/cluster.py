@@ -30,7 +30,7 @@ from mcp.client.stdio import stdio_client
 from klaviyo_analytics.actions import SqliteLedger
 from klaviyo_analytics.actions.backends import open_ledger
 from klaviyo_analytics.config import load_settings
-from klaviyo_analytics.sandbox import Sandbox, serve
+from klaviyo_sandbox import Sandbox, serve
 from tests.reliability.harness import REPO, environment, free_port, machine
 
 REST_TOKEN = "rest-token-reliability-0001"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import Env, settings_for
 
 

@@ -15,11 +15,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.registry import load_registry
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
+from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml
 from tests.product.test_tools_on_sandbox import EXTRA_CALLS, READ_CALLS
 
 TIME_SCALE = 0.01

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 import httpx
 
-from klaviyo_analytics.sandbox import Sandbox
-from klaviyo_analytics.sandbox.models import Metric, Webhook
+from klaviyo_sandbox import Sandbox
+from klaviyo_sandbox.models import Metric, Webhook
 
 MARK = "HOSTILE-"
 PAYLOADS = (

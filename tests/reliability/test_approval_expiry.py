@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from api import create_app
-from klaviyo_analytics.sandbox import FaultConfig
+from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
 
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}

@@ -30,7 +30,7 @@ import httpx
 import pytest
 
 from klaviyo_analytics.actions import utc_now
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
+from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig
 from tests.reliability.cluster import REST_TOKEN, Cluster, cluster, wait_for
 from tests.reliability.harness import figures
 

@@ -32,11 +32,11 @@ import pytest
 from mcp import Client
 
 import server
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, serve
-from klaviyo_analytics.sandbox.faults import FaultDecision
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool
+from klaviyo_sandbox import FaultConfig, Sandbox, serve
+from klaviyo_sandbox.faults import FaultDecision
 from tests.reliability.harness import (
     comparable,
     figures,

@@ -23,8 +23,8 @@ import httpx
 import pytest
 
 from bench.quota_hammer import outcome_of_error, questions
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
 from klaviyo_analytics.tools import get_tool
+from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig
 from tests.reliability.cluster import Cluster, cluster
 from tests.reliability.harness import figures
 from tests.reliability.test_exactly_once_processes import (

@@ -25,12 +25,12 @@ from urllib.parse import quote
 import pytest
 import structlog
 
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import KlaviyoMCPError
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.logs import configure_logging
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
+from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig
 from tests.reliability.cluster import Cluster, cluster
 from tests.reliability.harness import figures, first_list, read_calls, service_for
 

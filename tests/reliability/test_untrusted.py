@@ -20,12 +20,12 @@ from mcp import Client
 
 import server
 from api import create_app
-from klaviyo_analytics import untrusted
-from klaviyo_analytics.sandbox import Sandbox
-from klaviyo_analytics.sandbox.writes import WRITE_HANDLERS
+from klaviyo_analytics.rules import untrusted
+from klaviyo_analytics.rules.untrusted import FENCE_CLOSE, FENCE_OPEN, MAX_CHARS, PLACEHOLDER, PREAMBLE
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG, get_tool
-from klaviyo_analytics.untrusted import FENCE_CLOSE, FENCE_OPEN, MAX_CHARS, PLACEHOLDER, PREAMBLE
+from klaviyo_sandbox import Sandbox
+from klaviyo_sandbox.writes import WRITE_HANDLERS
 from tests.reliability.harness import figures, make_sandbox, read_calls, service_for, settings_for
 from tests.reliability.hostile import HOSTILE_METRIC, MARK, PAYLOADS, plant
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from klaviyo_analytics.paths import REPO_ROOT
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
+from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 from tests.servers import stop_process
 
 # Klaviyo's windows shrunk 1000x: the report endpoints' 225-a-day becomes 225 per 86 s, which a

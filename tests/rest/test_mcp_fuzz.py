@@ -28,9 +28,9 @@ from mcp import Client
 from pydantic import ValidationError
 
 import server
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG, ToolSpec
+from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.product.conftest import sandbox_service
 
 EXAMPLES = int(os.environ.get("MCP_FUZZ_EXAMPLES", "10"))

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import server
 from api import create_app
-from klaviyo_analytics import metrics
-from klaviyo_analytics.deadline import Deadline
+from klaviyo_analytics.adapters import prometheus as metrics
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.accounts import ListAccountsResult
 from klaviyo_analytics.service import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.tools import get_tool, run_tool

@@ -164,8 +164,8 @@ def test_served_document_matches_what_the_routes_do(app: Flask) -> None:
 def test_the_date_pattern_is_exactly_the_dates_the_api_accepts() -> None:
     from datetime import date, timedelta
 
+    from klaviyo_analytics.rules.timeframes import EARLIEST_DATE, LATEST_DATE
     from klaviyo_analytics.schemas.common import DATE_PATTERN
-    from klaviyo_analytics.timeframes import EARLIEST_DATE, LATEST_DATE
 
     day, wrong = EARLIEST_DATE - timedelta(days=40), []
     while day <= LATEST_DATE + timedelta(days=40):

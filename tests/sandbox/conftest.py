@@ -22,7 +22,7 @@ import httpx
 import jsonschema
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 
 REPO = Path(__file__).resolve().parents[2]
 # KLAVIYO_OPENAPI_SPEC overrides the location (pointing it at a missing file shows the skips).

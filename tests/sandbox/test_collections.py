@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
-from klaviyo_analytics.sandbox.jsonapi import decode_cursor, encode_cursor
+from klaviyo_sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox.jsonapi import decode_cursor, encode_cursor
 
 from .conftest import ANCHOR, BASE, ClientFactory
 from .helpers import error_of

@@ -7,10 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
-from klaviyo_analytics.sandbox.data import COUNTS, build_world
-from klaviyo_analytics.sandbox.events import DATA_DAYS
-from klaviyo_analytics.sandbox.timeframes import preset
+from klaviyo_sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox.data import COUNTS, build_world
+from klaviyo_sandbox.events import DATA_DAYS
+from klaviyo_sandbox.timeframes import preset
 
 from .conftest import ANCHOR
 

@@ -8,8 +8,8 @@ import time
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, SandboxConfig
-from klaviyo_analytics.sandbox.faults import FaultInjector
+from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig
+from klaviyo_sandbox.faults import FaultInjector
 
 from .conftest import ACME_KEY, ANCHOR, BASE, REVISION
 from .helpers import MEDIA

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
-from klaviyo_analytics.sandbox.spec import operations
+from klaviyo_sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox.spec import operations
 
 from .conftest import ANCHOR, ClientFactory, SpecChecker
 from .helpers import MEDIA, patch, post

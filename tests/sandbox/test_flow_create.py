@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 
 from .conftest import ANCHOR, ClientFactory
 from .helpers import error_of, patch, post

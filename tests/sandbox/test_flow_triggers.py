@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 
 from .helpers import MEDIA, post
 

@@ -15,8 +15,8 @@ from klaviyo_api import KlaviyoAPI
 
 from klaviyo_analytics.actions import flow_guard, recipes
 from klaviyo_analytics.actions.propose_webhooks import create_body
-from klaviyo_analytics.revisions import BUILT_FOR
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, serve
+from klaviyo_analytics.klaviyo.revisions import BUILT_FOR
+from klaviyo_sandbox import Sandbox, SandboxConfig, serve
 
 from .conftest import ANCHOR
 

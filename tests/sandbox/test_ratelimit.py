@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
-from klaviyo_analytics.sandbox.ratelimit import Limit, RateLimiter, format_seconds
-from klaviyo_analytics.sandbox.spec import operations
+from klaviyo_sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox.ratelimit import Limit, RateLimiter, format_seconds
+from klaviyo_sandbox.spec import operations
 
 from .conftest import ANCHOR, GLOBEX_KEY, ClientFactory
 from .helpers import error_of, post

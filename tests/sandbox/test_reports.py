@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 
 from .helpers import error_of, post
 

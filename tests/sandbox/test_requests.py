@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 
 from .conftest import GLOBEX_KEY, ClientFactory
 from .helpers import error_of, post
@@ -98,9 +98,9 @@ def test_published_revisions_are_accepted(sandbox: Sandbox, make_client: ClientF
 
 
 def test_one_revision_table_for_the_sandbox_and_the_product() -> None:
-    from klaviyo_analytics import revisions
     from klaviyo_analytics.config import DEFAULT_REVISION
-    from klaviyo_analytics.sandbox import spec
+    from klaviyo_analytics.klaviyo import revisions
+    from klaviyo_sandbox import spec
 
     assert revisions.BUILT_FOR == DEFAULT_REVISION == spec.revision()
     assert list(revisions.PUBLISHED) == sorted(revisions.PUBLISHED)

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import FaultConfig, Sandbox, serve
-from klaviyo_analytics.sandbox.__main__ import accounts_toml, env_lines, main
-from klaviyo_analytics.sandbox.adapters import is_loopback, make_wsgi_app
+from klaviyo_sandbox import FaultConfig, Sandbox, serve
+from klaviyo_sandbox.__main__ import accounts_toml, env_lines, main
+from klaviyo_sandbox.adapters import is_loopback, make_wsgi_app
 
 from .conftest import ACME_KEY, REPO, REVISION
 
@@ -107,7 +107,7 @@ def test_env_and_accounts_toml(sandbox: Sandbox) -> None:
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
-        [sys.executable, "-m", "klaviyo_analytics.sandbox", *args],
+        [sys.executable, "-m", "klaviyo_sandbox", *args],
         capture_output=True, text=True, cwd=REPO, env=env, timeout=60, check=False,
     )  # fmt: skip
 
@@ -146,7 +146,7 @@ def test_cli_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
 def test_cli_serves_until_interrupted() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "klaviyo_analytics.sandbox", "--port", "0", "--anchor", "2026-03-01"],
+        [sys.executable, "-m", "klaviyo_sandbox", "--port", "0", "--anchor", "2026-03-01"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
     )  # fmt: skip
     try:

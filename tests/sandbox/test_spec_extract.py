@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.sandbox.ratelimit import Limit
-from klaviyo_analytics.sandbox.spec import EXTRACT_PATH, match, operations
+from klaviyo_sandbox.ratelimit import Limit
+from klaviyo_sandbox.spec import EXTRACT_PATH, match, operations
 
 from .conftest import REPO, SPEC_PATH, SpecChecker
 

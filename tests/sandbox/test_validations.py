@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 
 from .conftest import ClientFactory
 from .helpers import error_of, patch, post

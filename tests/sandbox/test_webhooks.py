@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
+from klaviyo_sandbox import Sandbox, SandboxConfig
 
 from .conftest import ANCHOR, ClientFactory
 from .helpers import post

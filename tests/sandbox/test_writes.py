@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.sandbox import Sandbox
+from klaviyo_sandbox import Sandbox
 
 from .conftest import GLOBEX_KEY, ClientFactory
 from .helpers import MEDIA, error_of, patch, post

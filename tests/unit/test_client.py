@@ -9,12 +9,12 @@ import httpx
 import pytest
 
 from klaviyo_analytics import errors
-from klaviyo_analytics.cache import TTLCache
-from klaviyo_analytics.client import KlaviyoClient, should_retry
 from klaviyo_analytics.config import Settings
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.ratelimit import Pacer
-from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.client import KlaviyoClient, should_retry
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.klaviyo.pacing import Pacer
 from tests.helpers import ACME_KEY, FakeClock, FakeKlaviyo, jsonapi, make_settings
 
 LIST_DOC = {"data": [{"type": "list", "id": "L1"}], "links": {"self": "x"}}
@@ -384,7 +384,7 @@ def test_is_cached_peeks_without_counting(settings: Settings, acme) -> None:  # 
 
 
 def test_client_observers_see_every_attempt(settings: Settings, acme) -> None:  # type: ignore[no-untyped-def]
-    from klaviyo_analytics.client import CallRecord
+    from klaviyo_analytics.klaviyo.client import CallRecord
 
     answers = [jsonapi({"errors": []}, 503), jsonapi(LIST_DOC)]
     fake = FakeKlaviyo()

@@ -10,11 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.comparisons import compare_window, comparison_warnings
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
-from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
+from klaviyo_analytics.rules.timeframes import Period, bucket_spans, preset_period, resolve_period
 from klaviyo_analytics.schemas.flows import FlowPerformanceParams
 from klaviyo_analytics.schemas.performance import CampaignPerformanceParams
 from klaviyo_analytics.schemas.trends import CompareParams, OverTimeParams
@@ -23,7 +24,6 @@ from klaviyo_analytics.service.campaigns import get_campaign_performance
 from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.flows import get_flow_performance
 from klaviyo_analytics.service.trends import get_performance_over_time
-from klaviyo_analytics.timeframes import Period, bucket_spans, preset_period, resolve_period
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings
 from tests.unit.test_campaign_performance import STATS_A, report, row
 

@@ -9,8 +9,8 @@ import pytest
 from klaviyo_analytics import paths
 from klaviyo_analytics.config import SETTINGS, load_settings
 from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, UnknownAccountError
-from klaviyo_analytics.redact import redact
-from klaviyo_analytics.registry import load_registry, parse_accounts
+from klaviyo_analytics.klaviyo.accounts import load_registry, parse_accounts
+from klaviyo_analytics.klaviyo.redact import redact
 from tests.helpers import ACME_KEY, ONE_ACCOUNT, TWO_ACCOUNTS, make_settings, write_accounts
 
 

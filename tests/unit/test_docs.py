@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from klaviyo_analytics import docs
 from klaviyo_analytics.errors import ALL_ERRORS
 from klaviyo_analytics.paths import REPO_ROOT
+from klaviyo_analytics.render import docs
 from klaviyo_analytics.schemas.segments import SegmentsParams
 from klaviyo_analytics.tools import CATALOG, get_tool
 from klaviyo_analytics.tools.spec import SCHEMAS_FILE, build_schemas, committed_schemas

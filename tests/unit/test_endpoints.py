@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from klaviyo_analytics.endpoints import ENDPOINTS, PROFILE_COUNT_LIMIT, RateLimit, resolve
+from klaviyo_analytics.klaviyo.endpoints import ENDPOINTS, PROFILE_COUNT_LIMIT, RateLimit, resolve
 from tests.spec import load_spec
 
 

@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
-from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.flows import FlowPerformanceParams, FlowStructureParams, GetFlowsParams
 from klaviyo_analytics.schemas.metrics import MetricQueryParams
 from klaviyo_analytics.schemas.trends import CompareParams, OverTimeParams, SeriesRow

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from klaviyo_analytics.client import KlaviyoClient
-from klaviyo_analytics.deadline import Deadline
-from klaviyo_analytics.registry import load_registry
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
+from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.rules.timeframes import Period
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.service.freshness import account_today, report_ttl
-from klaviyo_analytics.timeframes import Period
 from tests.helpers import ONE_ACCOUNT, FakeKlaviyo, make_settings
 
 TODAY_UTC = date(2026, 3, 15)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from klaviyo_analytics.health import ATTENTION, HEALTHY, IMPROVE, MIN_BAND_DELIVERIES, BandsSource, band, worst
+from klaviyo_analytics.rules.bands import ATTENTION, HEALTHY, IMPROVE, MIN_BAND_DELIVERIES, BandsSource, band, worst
 from klaviyo_analytics.service import stats
 
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from klaviyo_analytics.errors import InvalidArgumentError
-from klaviyo_analytics.timeframes import PRESETS, Period, add_years, chunk, preset_period, resolve_period
+from klaviyo_analytics.rules.timeframes import PRESETS, Period, add_years, chunk, preset_period, resolve_period
 
 TODAY = date(2026, 3, 15)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from klaviyo_analytics.digest.tool import get_weekly_digest
 from klaviyo_analytics.schemas.digest import DigestParams, DigestResult
+from klaviyo_analytics.service.digest import get_weekly_digest
 from klaviyo_analytics.tools.spec import ToolSpec
 
 TOOLS = (

@@ -1,1 +1,0 @@
-"""The weekly digest: one readable report per account, as Markdown or HTML, with charts."""

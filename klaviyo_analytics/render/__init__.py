@@ -1,0 +1,1 @@
+"""Rendering tool results for people: text, charts (PNG, the MCP App), prompts, the digest, docs."""

@@ -1,0 +1,1 @@
+"""Domain rules the service applies: reporting windows, comparisons, health bands, untrusted text."""

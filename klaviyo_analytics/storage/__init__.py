@@ -1,0 +1,1 @@
+"""Storage plumbing shared by the stores: SQLite transactions and files, PostgreSQL connections."""

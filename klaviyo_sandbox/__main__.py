@@ -1,0 +1,79 @@
+"""``python -m klaviyo_sandbox``: serve the Klaviyo sandbox on loopback.
+
+    --print-env            `export NAME=value` lines (KLAVIYO_BASE_URL and each demo key) for eval, then exit
+    --print-accounts-toml  an accounts.toml for the seeded accounts, then exit
+
+Serving prints one line with the base URL to stdout and logs requests to stderr; Ctrl-C stops.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from datetime import date
+
+from klaviyo_sandbox.adapters import is_loopback
+from klaviyo_sandbox.app import Sandbox
+from klaviyo_sandbox.config import SIZES, DemoAccount, SandboxConfig, accounts_toml
+from klaviyo_sandbox.faults import FaultConfig
+from klaviyo_sandbox.server import base_url, make_server
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m klaviyo_sandbox", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    parser.add_argument("--seed", type=int, default=7, help="seed of the generated accounts (default: 7)")
+    parser.add_argument("--size", choices=SIZES, default="small")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies rate-limit windows (default: 1)")
+    parser.add_argument("--anchor", type=date.fromisoformat, default=None, help="date the data ends (default: today)")
+    parser.add_argument("--faults", default=None, metavar="SPEC", help="e.g. error_rate=0.1,storm=0.05,seed=3")
+    parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
+    parser.add_argument("--print-env", action="store_true", help="print shell env lines and exit")
+    parser.add_argument("--print-accounts-toml", action="store_true", help="print accounts.toml and exit")
+    parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
+    return parser
+
+
+def env_lines(url: str, accounts: list[DemoAccount]) -> list[str]:
+    # `export`, so that `eval "$(... --print-env)"` reaches the programs the shell starts next (gunicorn),
+    # not only the shell itself.
+    pairs = [("KLAVIYO_BASE_URL", url), *((a.key_env, a.api_key) for a in accounts)]
+    return [f"export {name}={shlex.quote(value)}" for name, value in pairs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if not args.allow_remote and not (is_loopback(args.host) or args.host == "localhost"):
+        print(f"refusing to bind {args.host}: not a loopback address (pass --allow-remote to insist)", file=sys.stderr)
+        return 2
+    try:
+        faults = FaultConfig.parse(args.faults) if args.faults else None
+        config = SandboxConfig(
+            seed=args.seed, size=args.size, time_scale=args.time_scale, faults=faults, anchor=args.anchor
+        )
+    except ValueError as exc:
+        print(f"invalid option: {exc}", file=sys.stderr)
+        return 2
+    sandbox = Sandbox(config)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    if args.print_env:
+        print("\n".join(env_lines(f"http://{host}:{args.port}", sandbox.accounts)))
+        return 0
+    if args.print_accounts_toml:
+        print(accounts_toml(sandbox.accounts), end="")
+        return 0
+    server = make_server(sandbox, args.host, args.port, quiet=args.quiet)
+    print(f"Klaviyo sandbox serving on {base_url(server)}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("sandbox: stopped", file=sys.stderr)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

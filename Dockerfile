@@ -1,4 +1,5 @@
-# The REST API (gunicorn "api:create_app()") and, with another command, the Klaviyo sandbox.
+# The REST API (gunicorn "api:create_app()"), also the MCP server over HTTP. The Klaviyo sandbox has its own
+# image (sandbox.Dockerfile): this one never ships it.
 # Secrets are never baked in: keys and tokens come from the environment at run time, and
 # accounts.toml is mounted. See docker-compose.yml.
 FROM python:3.11-slim

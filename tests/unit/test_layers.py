@@ -1,0 +1,50 @@
+"""The tree shows the layers: the product never imports the sandbox, and its root keeps only what every
+layer uses (docs/architecture.md draws the rest)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PRODUCT = [
+    *sorted((REPO / "klaviyo_analytics").rglob("*.py")),
+    *sorted((REPO / "api").rglob("*.py")),
+    REPO / "server.py",
+    REPO / "gunicorn.conf.py",
+]
+# Cross-cutting modules only; everything else lives in a layer's package.
+ROOT_MODULES = {"__init__", "__main__", "errors", "config", "paths", "logs", "clock", "secret_files"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module an ``import``/``from … import`` names, and every dotted string literal (a lazy import)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isidentifier() is False:
+            found.add(node.value)
+    return found
+
+
+@pytest.mark.parametrize("path", PRODUCT, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_no_product_module_imports_the_sandbox(path: Path) -> None:
+    names = imported_modules(path)
+    assert not [n for n in names if n == "klaviyo_sandbox" or n.startswith("klaviyo_sandbox.")], path
+
+
+def test_the_scan_sees_an_import_of_the_sandbox(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from klaviyo_sandbox.app import SandboxApp\n")
+    assert "klaviyo_sandbox.app" in imported_modules(module)
+
+
+def test_the_package_root_keeps_only_cross_cutting_modules() -> None:
+    loose = {p.stem for p in (REPO / "klaviyo_analytics").glob("*.py")}
+    assert loose <= ROOT_MODULES and len(loose) <= 8, sorted(loose - ROOT_MODULES)
+    assert not (REPO / "klaviyo_analytics" / "sandbox").exists()

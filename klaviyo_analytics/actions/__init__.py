@@ -2,8 +2,8 @@
 
 ``propose_*`` tools store a ``Proposal`` (an exact plan of upstream calls); a person approves it
 outside the model's reach; ``execute`` runs the stored plan once, journaling each step. The
-state machine and its refusals live in ``ledger``; ``SqliteLedger`` stores them (WAL, shared by
-every process on one machine).
+state machine and its refusals live in ``ledger``; ``SqlLedger`` stores them, on one SQLite file
+(``SqliteLedger``: WAL, shared by every process on one machine) or PostgreSQL (``PostgresLedger``).
 
     plans      what a plan step is: references between steps, checks for unconfirmed creates
     recipes    the plan each action proposes (pure)
@@ -12,7 +12,7 @@ every process on one machine).
     audit      the record as people read it (tools, REST approval routes, CLI); approve / reject
     cli        ``python -m klaviyo_analytics actions list|show|approve|reject``
     confirm    the optional elicitation callback adapters hand to execute
-    models, ledger, sqlite_db, sqlite_ledger   the ledger itself
+    models, ledger, sql_ledger, postgres_ledger   the ledger itself (its SQLite file: storage/sqlite_db)
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
         plan_hash,
         utc_now,
     )
-    from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+    from klaviyo_analytics.actions.sql_ledger import SqliteLedger, SqlLedger
 
 # Loaded on first use (PEP 562): importing one submodule (the MCP server's ``confirm``) does not
 # load the ledger and its SQLite code until something touches them.
@@ -61,7 +61,8 @@ _HOME = {
         ],
         "models",
     ),
-    "SqliteLedger": "sqlite_ledger",
+    "SqliteLedger": "sql_ledger",
+    "SqlLedger": "sql_ledger",
 }
 
 
@@ -86,6 +87,7 @@ __all__ = [
     "Ledger",
     "Proposal",
     "ProposalStatus",
+    "SqlLedger",
     "SqliteLedger",
     "StepStatus",
     "TraceEntry",

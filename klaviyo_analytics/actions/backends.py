@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from klaviyo_analytics.actions.models import utc_now
-from klaviyo_analytics.actions.sqlite_ledger import SqliteLedger
+from klaviyo_analytics.actions.sql_ledger import SqliteLedger, SqlLedger
 from klaviyo_analytics.config import Settings
 
 
-def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SqliteLedger:
+def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SqlLedger:
     """The configured ledger; psycopg is imported only when PostgreSQL is. ``clock``: tests move time."""
-    kind: type[SqliteLedger] = SqliteLedger
+    kind: type[SqlLedger] = SqliteLedger
     if settings.ledger_url:
         from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 

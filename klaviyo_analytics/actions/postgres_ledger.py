@@ -1,6 +1,6 @@
 """``PostgresLedger``: the same ledger rules as ``SqliteLedger``, on PostgreSQL (psycopg 3).
 
-The rules are ``SqliteLedger``'s SQL, unchanged; every dialect difference lives here:
+The rules are ``SqlLedger``'s SQL, unchanged; every dialect difference lives here:
 
 - placeholders: the ledger writes ``?``, psycopg wants ``%s`` (``_Conn.execute``);
 - locking: SQLite serializes writers with ``BEGIN IMMEDIATE``; here a change runs in a
@@ -28,7 +28,7 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from klaviyo_analytics.actions.models import iso, utc_now
-from klaviyo_analytics.actions.sqlite_ledger import PROPOSAL_ROW, SqliteLedger
+from klaviyo_analytics.actions.sql_ledger import PROPOSAL_ROW, SqlLedger
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.storage.pg import QmarkConnection, connect, redacted
 
@@ -118,7 +118,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str, connect_timeout: float = 10.0) -> None:
         self.url = url
-        self.path = Path(redacted(url))  # what ``SqliteLedger.path`` callers print
+        self.path = Path(redacted(url))  # what ``SqlLedger.path`` callers print
         self.connect_timeout = connect_timeout
         self._open()
 
@@ -157,10 +157,10 @@ class PostgresDatabase:
         return {"backend": "postgresql", "url": redacted(self.url), "schema_version": None if row is None else row[0]}
 
 
-class PostgresLedger(SqliteLedger):
-    """The ``Ledger`` on PostgreSQL: ``SqliteLedger``'s rules on a ``PostgresDatabase``.
+class PostgresLedger(SqlLedger):
+    """The ``Ledger`` on PostgreSQL: ``SqlLedger``'s rules on a ``PostgresDatabase``.
 
-    Takes ``SqliteLedger``'s arguments with a database URL for the path; ``busy_timeout`` is
+    Takes ``SqlLedger``'s arguments with a database URL for the path; ``busy_timeout`` is
     the connect timeout.
     """
 

@@ -47,4 +47,4 @@ def test_the_scan_sees_an_import_of_the_sandbox(tmp_path: Path) -> None:
 def test_the_package_root_keeps_only_cross_cutting_modules() -> None:
     loose = {p.stem for p in (REPO / "klaviyo_analytics").glob("*.py")}
     assert loose <= ROOT_MODULES and len(loose) <= 8, sorted(loose - ROOT_MODULES)
-    assert not (REPO / "klaviyo_analytics" / "sandbox").exists()
+    assert not REPO.joinpath("klaviyo_analytics", "sandbox").exists()

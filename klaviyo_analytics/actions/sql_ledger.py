@@ -1,7 +1,8 @@
-"""``SqliteLedger``: the ledger in one SQLite file (WAL), shared by every process on a machine.
+"""``SqlLedger``: the ledger's rules written as SQL, one text for every backend, over a ``Database``.
 
-The file, its connections and its schema are ``SqliteDatabase``'s (``sqlite_db``); this module is
-the ledger's rules written as SQL. Every change runs in one ``BEGIN IMMEDIATE`` transaction, and
+``SqliteLedger`` runs it on one SQLite file (WAL), shared by every process on a machine (the file,
+its connections and its schema are ``SqliteDatabase``'s, ``storage/sqlite_db``); ``PostgresLedger``
+(``postgres_ledger``) on PostgreSQL. Every change runs in one ``BEGIN IMMEDIATE`` transaction, and
 each status change is a conditional ``UPDATE … WHERE status = ?`` whose rowcount is checked.
 """
 
@@ -63,8 +64,8 @@ class Database(Protocol):
     def health(self) -> dict[str, object]: ...
 
 
-class SqliteLedger:
-    """The ``Ledger`` on SQLite. ``clock`` is injectable so tests can move time."""
+class SqlLedger:
+    """The ``Ledger``'s rules on a ``Database`` its subclass opens. ``clock`` is injectable so tests can move time."""
 
     def __init__(
         self,
@@ -89,7 +90,7 @@ class SqliteLedger:
 
     @staticmethod
     def _open_database(location: Path | str, timeout: float) -> Database:
-        return SqliteDatabase(Path(location), timeout)
+        raise NotImplementedError  # SqliteLedger and PostgresLedger say where the rows live
 
     @property
     def path(self) -> Path:
@@ -516,5 +517,13 @@ class SqliteLedger:
         }
 
 
-if TYPE_CHECKING:  # mypy proves SqliteLedger implements the whole Ledger protocol
+class SqliteLedger(SqlLedger):
+    """The ``Ledger`` on one SQLite file: ``SqlLedger``'s rules on a ``SqliteDatabase``."""
+
+    @staticmethod
+    def _open_database(location: Path | str, timeout: float) -> Database:
+        return SqliteDatabase(Path(location), timeout)
+
+
+if TYPE_CHECKING:  # mypy proves SqlLedger implements the whole Ledger protocol
     _conforms: rules.Ledger = SqliteLedger(Path())

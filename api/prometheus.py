@@ -12,7 +12,7 @@ import os
 
 from flask import Flask, Response
 
-from klaviyo_analytics.adapters import prometheus as metrics
+from klaviyo_analytics.adapters import prometheus
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.service import KlaviyoService
 
@@ -22,22 +22,22 @@ def check_multiproc_dir(service: KlaviyoService) -> None:
     if configured is None:
         return
     # prometheus-client reads the real environment when it is imported, never a .env file.
-    if os.environ.get(metrics.MULTIPROC_ENV) != str(configured):
+    if os.environ.get(prometheus.MULTIPROC_ENV) != str(configured):
         raise ConfigError(
             "PROMETHEUS_MULTIPROC_DIR must be set in the real environment of the server process, not only in .env",
-            variable=metrics.MULTIPROC_ENV,
+            variable=prometheus.MULTIPROC_ENV,
         )
     if not configured.is_dir() or not os.access(configured, os.W_OK):
-        raise ConfigError("PROMETHEUS_MULTIPROC_DIR must be a writable directory", variable=metrics.MULTIPROC_ENV)
+        raise ConfigError("PROMETHEUS_MULTIPROC_DIR must be a writable directory", variable=prometheus.MULTIPROC_ENV)
 
 
-def install_metrics(app: Flask, service: KlaviyoService) -> metrics.Metrics:
+def install_metrics(app: Flask, service: KlaviyoService) -> prometheus.PrometheusMetrics:
     check_multiproc_dir(service)
-    bound = metrics.bind(service, metrics.Metrics())
+    bound = prometheus.bind(service, prometheus.PrometheusMetrics())
     app.extensions["klaviyo_metrics"] = bound
 
     @app.get("/metrics", endpoint="metrics")
     def scrape() -> Response:
-        return Response(bound.render(), content_type=metrics.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
+        return Response(bound.render(), content_type=prometheus.CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
     return bound

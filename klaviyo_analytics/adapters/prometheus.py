@@ -1,4 +1,4 @@
-"""Prometheus metrics, one registry per ``Metrics`` (so each app, and each test, has its own).
+"""Prometheus metrics, one registry per ``PrometheusMetrics`` (so each app, and each test, has its own).
 
 Where each family comes from:
 
@@ -79,7 +79,7 @@ def status_label(status: int | None, error: str | None) -> str:
     return "429" if status == 429 else f"{status // 100}xx"
 
 
-class Metrics:
+class PrometheusMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
         r = self.registry
@@ -224,10 +224,10 @@ def ledger_families(service: KlaviyoService) -> Iterator[Metric]:
         yield family
 
 
-_BOUND: weakref.WeakKeyDictionary[KlaviyoService, Metrics] = weakref.WeakKeyDictionary()
+_BOUND: weakref.WeakKeyDictionary[KlaviyoService, PrometheusMetrics] = weakref.WeakKeyDictionary()
 
 
-def bind(service: KlaviyoService, metrics: Metrics) -> Metrics:
+def bind(service: KlaviyoService, metrics: PrometheusMetrics) -> PrometheusMetrics:
     """Feed ``metrics`` from ``service``: its tool calls, its client's attempts, its counters.
 
     A service bound again (a second app over the same service) moves to the new registry, so no
@@ -256,7 +256,7 @@ def unbind(service: KlaviyoService) -> None:
         metrics._collector = None
 
 
-def metrics_for(service: KlaviyoService) -> Metrics | None:
+def metrics_for(service: KlaviyoService) -> PrometheusMetrics | None:
     return _BOUND.get(service)
 
 

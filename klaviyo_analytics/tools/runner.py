@@ -125,11 +125,11 @@ def run_tool_envelope(
     finally:
         # Both adapters pass here, so one call records MCP and REST alike (transport from the caller).
         # Imported here: prometheus_client is not worth loading before the first call.
-        from klaviyo_analytics.adapters import prometheus as metrics
+        from klaviyo_analytics.adapters import prometheus
 
         seconds = time.perf_counter() - started
-        transport = ctx.transport or metrics.transport_of(ctx.caller)
-        metrics.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
+        transport = ctx.transport or prometheus.transport_of(ctx.caller)
+        prometheus.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
 
 
 def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tuple[Any, ...]:

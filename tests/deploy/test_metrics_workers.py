@@ -103,14 +103,14 @@ def test_one_scrape_sees_calls_served_by_both_workers(tmp_path: Path) -> None:
 # Each process: a service like a worker's, its cache and pacer moved by hand, then one tool call.
 WORKER = """
 import sys
-from klaviyo_analytics.adapters import prometheus as metrics
+from klaviyo_analytics.adapters import prometheus
 from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, build_service
 from klaviyo_analytics.tools import get_tool, run_tool
 
 service = build_service(load_settings())
-bound = metrics.bind(service, metrics.Metrics())
+bound = prometheus.bind(service, prometheus.PrometheusMetrics())
 hits, misses, wait = (float(a) for a in sys.argv[1:4])
 for _ in range(2):  # two calls: the second must not count the first's totals again
     service.client.cache.hits += int(hits)

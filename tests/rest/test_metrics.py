@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import server
 from api import create_app
-from klaviyo_analytics.adapters import prometheus as metrics
+from klaviyo_analytics.adapters import prometheus
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.accounts import ListAccountsResult
 from klaviyo_analytics.service import CallContext, KlaviyoService, ToolResult
@@ -135,14 +135,14 @@ def test_a_service_bound_twice_counts_each_call_once(service: KlaviyoService) ->
     flows = {"rate_class": "S", "operation": "get_flows", "status": "2xx"}
     assert value(scrape(new), "klaviyo_upstream_calls_total", **flows) == 1
     assert value(scrape(old), "klaviyo_upstream_calls_total", **flows) == 0
-    assert service.client.observers.count(metrics.metrics_for(service).observe_call) == 1  # type: ignore[union-attr]
+    assert service.client.observers.count(prometheus.metrics_for(service).observe_call) == 1  # type: ignore[union-attr]
 
 
 def test_transport_names() -> None:
-    assert metrics.transport_of("token:abc123") == "rest"
-    assert metrics.transport_of("mcp") == "mcp"
-    assert metrics.transport_of("local") == "local"
-    assert metrics.transport_of("something else") == "other"
+    assert prometheus.transport_of("token:abc123") == "rest"
+    assert prometheus.transport_of("mcp") == "mcp"
+    assert prometheus.transport_of("local") == "local"
+    assert prometheus.transport_of("something else") == "other"
 
 
 class CountingLedger:

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 
 from api.limits import json_body
 from klaviyo_analytics.actions import audit
+from klaviyo_analytics.actions.approvals import decide
 from klaviyo_analytics.auth import ANY_ACCOUNT, Principal, Role
 from klaviyo_analytics.errors import ForbiddenError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.schemas.actions import ACTION_ID_PATTERN
@@ -67,7 +68,7 @@ def _decide(action_id: str, approve: bool) -> Response:
     if approve and service.settings.require_second_approver:
         _require_second_person(service, principal, action_id)
     reason, acknowledge = _body()
-    proposal = audit.decide(
+    proposal = decide(
         service.ledger, action_id, approve, approver=principal.user, reason=reason, acknowledge=acknowledge
     )
     result = audit.result(service.ledger, service.settings, proposal)

@@ -6,7 +6,7 @@
                           creates or changes, same-named objects; Approve / Reject with a reason
     /console/history      executed, failed, expired and rejected actions, each with its trace
 
-An adapter like REST: it reads the ledger and decides through ``audit.decide``. Its protections,
+An adapter like REST: it reads the ledger and decides through ``approvals.decide``. Its protections,
 all here: a session of its own (``access``; the token check of the JSON API skips /console), a
 CSRF token on every form (Flask-WTF; checked for every console POST, and only there, so the JSON
 API is unaffected), a strict Content-Security-Policy (no script at all, no framing, forms post

@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from klaviyo_analytics.actions.audit import MAX_REASON
+from klaviyo_analytics.actions.approvals import MAX_REASON
 
 
 class SignInForm(FlaskForm):
@@ -33,7 +33,7 @@ class DecisionForm(FlaskForm):
 
 
 class ResolveForm(FlaskForm):
-    """A person's answer for a step stopped in needs_attention (``audit.resolve``)."""
+    """A person's answer for a step stopped in needs_attention (``approvals.resolve``)."""
 
     object_id = StringField("Id of the object the step made (for adopt)", validators=[Optional(), Length(max=64)])
     note = TextAreaField(

@@ -1,6 +1,6 @@
 """The console's pages: sign-in, the queue, one proposal (approve / reject), the history.
 
-Decisions go through ``audit.decide``, the same call the REST approve route and the CLI make; the
+Decisions go through ``approvals.decide``, the same call the REST approve route and the CLI make; the
 approver recorded is the signed-in viewer's identity.
 """
 
@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from api.console import access, present
 from api.console.forms import DecisionForm, ResolveForm, SignInForm, SignOutForm
-from klaviyo_analytics.actions import audit, flow_guard
+from klaviyo_analytics.actions import approvals, flow_guard
 from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
 from klaviyo_analytics.auth import Role
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
@@ -161,7 +161,9 @@ def decide(action_id: str) -> Any:
     approve = bool(form.approve.data)
     acknowledge = [flow_guard.LIVE_FLOW_SENDS] if form.acknowledge.data else None
     try:
-        proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge)
+        proposal = approvals.decide(
+            service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge
+        )
     except InvalidArgumentError as exc:
         if exc.field != "acknowledge":
             raise
@@ -183,8 +185,8 @@ def resolve(action_id: str) -> Any:
         return _render_action(action_id, DecisionForm(), 400, form)
     object_id = (form.object_id.data or "").strip() or None
     try:
-        audit.resolve(service().ledger, action_id, choice, viewer.identity, object_id if choice == "adopt" else None,
-                      form.note.data)  # fmt: skip
+        adopted = object_id if choice == "adopt" else None
+        approvals.resolve(service().ledger, action_id, choice, viewer.identity, adopted, form.note.data)
     except InvalidArgumentError as exc:
         form.object_id.errors = [exc.message]
         return _render_action(action_id, DecisionForm(), 400, form)

@@ -9,7 +9,8 @@ state machine and its refusals live in ``ledger``; ``SqlLedger`` stores them, on
     recipes    the plan each action proposes (pure)
     propose    the propose tools: validate, resolve with GETs, store — nothing written to Klaviyo
     executor   the execute tool: the stored plan, once, journaled, resumable
-    audit      the record as people read it (tools, REST approval routes, CLI); approve / reject
+    audit      the record as people read it (tools, REST approval routes, CLI)
+    approvals  a person's decisions: approve / reject, resolve a step (REST, console, CLI; never a tool)
     cli        ``python -m klaviyo_analytics actions list|show|approve|reject``
     confirm    the optional elicitation callback adapters hand to execute
     models, ledger, sql_ledger, postgres_ledger   the ledger itself (its SQLite file: storage/sqlite_db)

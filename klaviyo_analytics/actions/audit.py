@@ -1,4 +1,5 @@
-"""Reading the ledger back for people: the action view, the list, and how to approve.
+"""Reading the ledger back for people: the action view, the list, and how to approve (the decisions
+themselves: ``approvals``).
 
 Used by the propose, execute and audit tools, the REST approval routes and the CLI, so everyone
 sees the same record: who proposed, approved and executed what, when, and every upstream call.
@@ -7,18 +8,15 @@ sees the same record: who proposed, approved and executed what, when, and every 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
 from typing import Any
 
 from klaviyo_analytics.actions import flow_guard
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
 from klaviyo_analytics.config import Settings
-from klaviyo_analytics.errors import ApprovalRequiredError, InvalidArgumentError
+from klaviyo_analytics.errors import ApprovalRequiredError
 from klaviyo_analytics.schemas.actions import ActionList, ActionParams, ActionRow, ActionView, ListActionsParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-
-MAX_REASON = 500
 
 
 def approve_command(action_id: str, settings: Settings | None = None) -> str:
@@ -130,37 +128,6 @@ def result(ledger: Ledger, settings: Settings, proposal: Proposal, *, full: bool
         account=proposal.account,
         warnings=list(proposal.warnings),
     )
-
-
-def decide(
-    ledger: Ledger,
-    action_id: str,
-    approve: bool,
-    approver: str,
-    reason: str | None,
-    acknowledge: Sequence[str] | None = None,
-) -> Proposal:
-    """Approve or reject: only ever called by the REST approval routes, the console and the CLI.
-
-    Approving a plan whose writes can start a live flow needs ``acknowledge`` (flow_guard); the
-    acknowledgement is kept with the decision's reason, so the audit trail shows it."""
-    if reason is not None and (not isinstance(reason, str) or len(reason) > MAX_REASON):
-        raise InvalidArgumentError(f"reason must be text of at most {MAX_REASON} characters.", field="reason")
-    reason = (reason or "").strip() or None
-    if approve:
-        given = flow_guard.check_acknowledged(ledger.get_proposal(action_id).plan, acknowledge)
-        if given:
-            reason = f"{reason + ' ' if reason else ''}[acknowledged: {', '.join(given)}]"
-    return ledger.decide(action_id, approve, approver, reason)
-
-
-def resolve(
-    ledger: Ledger, action_id: str, resolution: str, actor: str, object_id: str | None, note: str | None
-) -> Proposal:
-    """A person's answer for a needs_attention step: only the CLI and the console call this."""
-    if note is not None and (not isinstance(note, str) or len(note) > MAX_REASON):
-        raise InvalidArgumentError(f"note must be text of at most {MAX_REASON} characters.", field="note")
-    return ledger.resolve(action_id, resolution, actor, object_id, (note or "").strip() or None)
 
 
 # -- the audit tools ---------------------------------------------------------------------------

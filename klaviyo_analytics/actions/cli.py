@@ -30,7 +30,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from klaviyo_analytics.actions import audit, flow_guard
+from klaviyo_analytics.actions import approvals, audit, flow_guard
 from klaviyo_analytics.actions.backends import ledger_location, open_ledger
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import ProposalStatus
@@ -154,7 +154,7 @@ def run(
         if ledger.get_proposal(args.action_id).status is ProposalStatus.NEEDS_ATTENTION:
             confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)), verb="resolve")
         who = _approver(args.approver)
-        proposal = audit.resolve(ledger, args.action_id, resolution, who, args.adopt, args.note)
+        proposal = approvals.resolve(ledger, args.action_id, resolution, who, args.adopt, args.note)
         out.write(f"{proposal.id} {proposal.status.value} ({resolution}) by {who}.\n")
         if proposal.status is ProposalStatus.APPROVED:
             out.write("It resumes when someone calls klaviyo_execute_action again.\n")
@@ -165,7 +165,7 @@ def run(
     if approve and ledger.get_proposal(args.action_id).status is ProposalStatus.PENDING:
         confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)))
     acknowledge = getattr(args, "acknowledge", None)
-    proposal = audit.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason, acknowledge)
+    proposal = approvals.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason, acknowledge)
     out.write(f"{proposal.id} {proposal.status.value} by {_approver(args.approver)}.\n")
     if approve:
         out.write("It runs when someone calls klaviyo_execute_action (or POST /v1/actions/<id>/execute).\n")

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from klaviyo_analytics.actions import SqliteLedger, utc_now
-from klaviyo_analytics.actions.audit import decide
+from klaviyo_analytics.actions.approvals import decide
 from klaviyo_analytics.actions.backends import open_ledger
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.errors import KlaviyoMCPError

@@ -43,7 +43,7 @@ def test_an_expired_proposal_is_refused(env: Env) -> None:
 
 def test_a_rejected_proposal_is_refused(env: Env) -> None:
     action_id = env.propose("create_list", name="No thanks")
-    from klaviyo_analytics.actions.audit import decide
+    from klaviyo_analytics.actions.approvals import decide
 
     decide(env.ledger, action_id, False, "approver:bob", "not now")
     error = env.error("klaviyo_execute_action", action_id=action_id)

@@ -7,17 +7,11 @@ stores it in the ledger; the answer is the proposal's view and how a person appr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel
-
-from klaviyo_analytics.actions import audit, events, flow_guard, plans, recipes
-from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
-from klaviyo_analytics.actions.models import ProposalStatus
+from klaviyo_analytics.actions import flow_guard, plans, recipes
+from klaviyo_analytics.actions.proposing import Reader, exists_warning, name_of, shown_name, store
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
-from klaviyo_analytics.klaviyo.accounts import Account
-from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import (
     ActionView,
     AddProfilesToListParams,
@@ -34,106 +28,14 @@ LOOKUP_CHUNK = 100  # GET /api/profiles: any(...) lists and pages of at most 100
 PAUSED = ("manual", "draft")
 
 
-class Reader:
-    """Propose-time reads, never cached: a plan is built on what Klaviyo holds now."""
-
-    def __init__(self, service: KlaviyoService, account: Account, ctx: CallContext) -> None:
-        self.service, self.account, self.ctx = service, account, ctx
-
-    def one(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any] | None:
-        try:
-            document = self.service.client.get(self.account, path, params, deadline=self.ctx.deadline, cache_ttl=0)
-        except NotFoundError:
-            return None
-        data = document.get("data") if isinstance(document, dict) else None
-        return data if isinstance(data, dict) else None
-
-    def all(self, path: str, params: dict[str, str]) -> list[dict[str, Any]]:
-        items = self.service.client.get_all(self.account, path, params, deadline=self.ctx.deadline, cache_ttl=0)
-        return [item for item in items if isinstance(item, dict)]
-
-    def require(self, path: str, field: str, what: str) -> dict[str, Any]:
-        found = self.one(path)
-        if found is None:
-            ident = path.rsplit("/", 1)[-1]
-            raise NotFoundError(f"no {what} with id {ident!r} in this account; check the id.", field=field)
-        return found
-
-    def same_name(self, path: str, name: str, params: dict[str, str] | None = None) -> list[str]:
-        items = self.all(path, params or {"filter": plans.name_filter(name)})
-        return [str(i.get("id")) for i in items if (i.get("attributes") or {}).get("name") == name]
-
-
-def _name(resource: dict[str, Any]) -> str:
-    return str((resource.get("attributes") or {}).get("name") or resource.get("id"))
-
-
-def _shown(resource: dict[str, Any]) -> str:
-    """A Klaviyo object's name as summaries and plan notes quote it: account text, so cleaned (or
-    hidden under USER_CONTENT=drop) like every other (untrusted.py)."""
-    return untrusted.clean(_name(resource))
-
-
-def _store(
-    service: KlaviyoService,
-    account: Account,
-    action: str,
-    params: BaseModel,
-    plan: list[dict[str, Any]],
-    summary: str,
-    warnings: Sequence[str],
-    ctx: CallContext,
-) -> ToolResult[ActionView]:
-    plans.check_refs(plan)
-    warnings = [*warnings, *_twin_warnings(service, account, plan)]
-    proposal = service.ledger.create_proposal(
-        account.slug, action, params.model_dump(mode="json", exclude_none=True), plan, summary, warnings, ctx.caller
-    )
-    events.proposal_waiting(service, proposal)
-    return audit.result(service.ledger, service.settings, proposal)
-
-
-def _creates(plan: Sequence[dict[str, Any]]) -> set[tuple[str, str]]:
-    """(collection path, name) of every named object the plan creates."""
-    checks = [item.get("check") or {} for item in plan]
-    return {(str(c["path"]), str(c["name"])) for c in checks if c.get("kind") == "by_name"}
-
-
-def _twin_warnings(service: KlaviyoService, account: Account, plan: Sequence[dict[str, Any]]) -> list[str]:
-    """Another proposal not yet run that creates a same-named object: running both makes two."""
-    ours = _creates(plan)
-    if not ours:
-        return []
-    waiting = [
-        p for status in (ProposalStatus.PENDING, ProposalStatus.APPROVED)
-        for p in service.ledger.list_proposals(account=account.slug, status=status, limit=MAX_LIST_LIMIT)
-    ]  # fmt: skip
-    out = []
-    for path, name in sorted(ours):
-        twins = [p.id for p in waiting if (path, name) in _creates(p.plan)]
-        if twins:
-            kind = path.rsplit("/", 1)[-1].rstrip("s")
-            out.append(
-                f"Another proposal not yet run ({', '.join(twins[:5])}) also creates a {kind} named "
-                f"{untrusted.clean(name)!r}; running both makes two."
-            )
-    return out
-
-
-def _exists_warning(kind: str, name: str, ids: list[str]) -> list[str]:
-    if not ids:
-        return []
-    return [f"A {kind} named {name!r} already exists ({', '.join(ids[:5])}); this creates another one."]
-
-
 def propose_create_list(service: KlaviyoService, params: CreateListParams, ctx: CallContext) -> ToolResult[ActionView]:
     account = service.account(params.account)
     existing = Reader(service, account, ctx).same_name("/api/lists", params.name)
     opt_in = (params.opt_in_process or "the account's default opt-in").replace("_", " ")
     summary = f"Create the list {params.name!r} ({opt_in})."
     plan = [recipes.create_list(params.name, params.opt_in_process, existing)]
-    warnings = _exists_warning("list", params.name, existing)
-    return _store(service, account, "create_list", params, plan, summary, warnings, ctx)
+    warnings = exists_warning("list", params.name, existing)
+    return store(service, account, "create_list", params, plan, summary, warnings, ctx)
 
 
 def propose_seed_demo_profiles(
@@ -150,12 +52,12 @@ def propose_seed_demo_profiles(
     if params.list_id is not None:
         found = reader.require(f"/api/lists/{params.list_id}", "list_id", "list")
         target: Any = params.list_id
-        label = f"the list {_shown(found)!r} ({params.list_id})"
+        label = f"the list {shown_name(found)!r} ({params.list_id})"
         guard = flow_guard.propose_guard(reader, params.list_id)
     else:
         name = str(params.new_list_name)
         existing = reader.same_name("/api/lists", name)
-        warnings += _exists_warning("list", name, existing)
+        warnings += exists_warning("list", name, existing)
         plan.append(recipes.create_list(name, None, existing))
         target, label = plans.ref(recipes.LIST_STEP), f"the new list {name!r}"
         guard = flow_guard.propose_guard(None, target)
@@ -172,7 +74,7 @@ def propose_seed_demo_profiles(
         f"Create or update {len(emails)} synthetic profiles ({shown}) with demo_spend_90d and demo_is_vip, "
         f"and add them to {label}."
     )
-    return _store(service, account, "seed_demo_profiles", params, plan, summary, warnings, ctx)
+    return store(service, account, "seed_demo_profiles", params, plan, summary, warnings, ctx)
 
 
 def _profiles_by(reader: Reader, field: str, values: list[str]) -> dict[str, str]:
@@ -213,20 +115,20 @@ def propose_add_profiles_to_list(
             )
         ids += [known[v] for v in wanted]
     ids = list(dict.fromkeys(ids))
-    label = f"the list {_shown(found)!r} ({params.list_id})"
+    label = f"the list {shown_name(found)!r} ({params.list_id})"
     guard = flow_guard.propose_guard(reader, params.list_id)
     plan = recipes.add_members(params.list_id, label, list(ids), guard)
     summary = f"Add {len(ids)} existing profiles to {label}."
     warnings = flow_guard.warnings(guard, label)
     warnings.append("Adding profiles to a list does not change their consent; profiles already on it stay once.")
-    return _store(service, account, "add_profiles_to_list", params, plan, summary, warnings, ctx)
+    return store(service, account, "add_profiles_to_list", params, plan, summary, warnings, ctx)
 
 
 def _audience(reader: Reader, audience_id: str) -> str:
     for kind in ("list", "segment"):
         found = reader.one(f"/api/{kind}s/{audience_id}")
         if found is not None:
-            return f"the {kind} {_shown(found)!r} ({audience_id})"
+            return f"the {kind} {shown_name(found)!r} ({audience_id})"
     raise NotFoundError(f"no list or segment with id {audience_id!r} in this account.", field="audience_id")
 
 
@@ -255,11 +157,11 @@ def propose_campaign_draft(
         "campaign": reader.same_name("/api/campaigns", params.name, {"filter": recipes.campaign_filter(params.name)})
     }
     warnings = ["The campaign is created as a Draft: nothing is sent or scheduled. Review and send it in Klaviyo."]
-    warnings += _exists_warning("campaign", params.name, existing["campaign"])
+    warnings += exists_warning("campaign", params.name, existing["campaign"])
     if params.template_html is not None:
         template = recipes.template_name(params.name)
         existing["template"] = reader.same_name("/api/templates", template)
-        warnings += _exists_warning("template", template, existing["template"])
+        warnings += exists_warning("template", template, existing["template"])
         warnings.append("Klaviyo assigns a copy of the template to the message; the original stays in the library.")
     plan = recipes.campaign_draft(params.name, params.audience_id, content, params.template_html, existing)
     with_template = ", with its HTML template assigned to the message" if params.template_html else ""
@@ -267,7 +169,7 @@ def propose_campaign_draft(
         f"Create the email campaign draft {params.name!r} for {audience}: subject {params.subject!r}, "
         f"from {from_label or ''} <{from_email}>{with_template}. It stays a Draft; nothing is sent."
     )
-    return _store(service, account, "campaign_draft", params, plan, summary, warnings, ctx)
+    return store(service, account, "campaign_draft", params, plan, summary, warnings, ctx)
 
 
 def propose_segment(service: KlaviyoService, params: SegmentParams, ctx: CallContext) -> ToolResult[ActionView]:
@@ -278,18 +180,18 @@ def propose_segment(service: KlaviyoService, params: SegmentParams, ctx: CallCon
     days = params.days or (90 if params.recipe == "vip" else 180)
     value = f"{params.min_value:g}"
     if params.recipe == "vip":
-        name = params.name or f"VIP: {_name(metric)} >= {value} in {days} days"
-        rule = f"their {_shown(metric)} value summed over the last {days} days is at least {value}"
+        name = params.name or f"VIP: {name_of(metric)} >= {value} in {days} days"
+        rule = f"their {shown_name(metric)} value summed over the last {days} days is at least {value}"
     else:
-        name = params.name or f"Win-back: no {_name(metric)} in {days} days"
-        rule = f"they had {_shown(metric)} before, but not in the last {days} days"
+        name = params.name or f"Win-back: no {name_of(metric)} in {days} days"
+        rule = f"they had {shown_name(metric)} before, but not in the last {days} days"
     definition = recipes.segment_definition(params.recipe, metric_id, params.min_value, days)
     existing = reader.same_name("/api/segments", name)
-    warnings = _exists_warning("segment", name, existing)
+    warnings = exists_warning("segment", name, existing)
     warnings.append("Klaviyo computes a new segment's members after it is created; that can take a while.")
     summary = f"Create the segment {name!r}: profiles where {rule}."
     plan = [recipes.create_segment(name, definition, existing)]
-    return _store(service, account, f"segment_{params.recipe}", params, plan, summary, warnings, ctx)
+    return store(service, account, f"segment_{params.recipe}", params, plan, summary, warnings, ctx)
 
 
 def propose_pause_flow(service: KlaviyoService, params: PauseFlowParams, ctx: CallContext) -> ToolResult[ActionView]:
@@ -309,8 +211,8 @@ def propose_pause_flow(service: KlaviyoService, params: PauseFlowParams, ctx: Ca
         warnings.append(f"The flow is already paused ({current}); this only sets it to {params.status}.")
     warnings.append("This product will not set the flow live again: turn it back on in Klaviyo.")
     summary = (
-        f"Set the flow {_shown(flow)!r} ({params.flow_id}) from {current} to {params.status}: "
+        f"Set the flow {shown_name(flow)!r} ({params.flow_id}) from {current} to {params.status}: "
         "it stops sending until someone turns it back on in Klaviyo."
     )
-    plan = [recipes.set_flow_status(params.flow_id, _shown(flow), params.status)]
-    return _store(service, account, "pause_flow", params, plan, summary, warnings, ctx)
+    plan = [recipes.set_flow_status(params.flow_id, shown_name(flow), params.status)]
+    return store(service, account, "pause_flow", params, plan, summary, warnings, ctx)

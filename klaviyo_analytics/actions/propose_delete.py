@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from klaviyo_analytics.actions import preconditions
 from klaviyo_analytics.actions.plans import step
-from klaviyo_analytics.actions.propose import Reader, _shown, _store
+from klaviyo_analytics.actions.proposing import Reader, shown_name, store
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError
 from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView, DeleteFlowParams
@@ -41,7 +41,7 @@ def propose_delete_flow(service: KlaviyoService, params: DeleteFlowParams, ctx: 
     reader = Reader(service, account, ctx)
     flow = reader.require(f"/api/flows/{params.flow_id}", "flow_id", "flow")
     status = str((flow.get("attributes") or {}).get("status") or "unknown")
-    label = f"the flow {_shown(flow)!r} ({params.flow_id})"
+    label = f"the flow {shown_name(flow)!r} ({params.flow_id})"
     if status == "live":
         raise ForbiddenActionError(
             f"{label} is live: deleting it stops what it sends. Pause it first (klaviyo_propose_pause_flow), "
@@ -70,4 +70,4 @@ def propose_delete_flow(service: KlaviyoService, params: DeleteFlowParams, ctx: 
         )
     ]
     plan[0]["precondition"] = preconditions.flow_not_live(params.flow_id)
-    return _store(service, account, "delete_flow", params, plan, summary, warnings, ctx)
+    return store(service, account, "delete_flow", params, plan, summary, warnings, ctx)

@@ -11,7 +11,7 @@ from typing import Any
 
 from klaviyo_analytics.actions import flow_recipes, flow_schema, preconditions
 from klaviyo_analytics.actions.plans import step
-from klaviyo_analytics.actions.propose import Reader, _exists_warning, _shown, _store
+from klaviyo_analytics.actions.proposing import Reader, exists_warning, shown_name, store
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView, FlowParams, UpdateFlowParams
@@ -44,8 +44,8 @@ def _trigger(reader: Reader, recipe: flow_recipes.Recipe, trigger_id: str | None
     trigger: dict[str, Any] = {"type": kind, "id": trigger_id}
     if kind == "metric":
         trigger["trigger_filter"] = None
-        return trigger, f"trigger: {_shown(resource)!r} (metric {trigger_id})"
-    return trigger, f"trigger: added to {kind} {_shown(resource)!r} ({trigger_id})"
+        return trigger, f"trigger: {shown_name(resource)!r} (metric {trigger_id})"
+    return trigger, f"trigger: added to {kind} {shown_name(resource)!r} ({trigger_id})"
 
 
 def _sender(reader: Reader, params: FlowParams) -> dict[str, Any]:
@@ -79,11 +79,11 @@ def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) 
     emails = flow_recipes.emails_of(recipe, org, params.emails, params.delays, params.subjects)
     name = flow_recipes.check_name(params.name, recipe.title)
     existing = {"flow": reader.same_name("/api/flows", name, {"filter": flow_recipes.flow_filter(name)})}
-    warnings = _exists_warning("flow", name, existing["flow"])
+    warnings = exists_warning("flow", name, existing["flow"])
     for i in range(1, len(emails) + 1):
         template = f"{name} – Email {i} (template)"
         existing[template] = reader.same_name("/api/templates", template)
-        warnings += _exists_warning("template", template, existing[template])
+        warnings += exists_warning("template", template, existing[template])
     build = {"trigger": trigger, "emails": emails, "sender": sender, "smart_sending": params.smart_sending,
              "send_time": send_time}  # fmt: skip
     plan = flow_recipes.plan(name, emails, org, build, existing)
@@ -95,7 +95,7 @@ def propose_flow(service: KlaviyoService, params: FlowParams, ctx: CallContext) 
     if not params.smart_sending:
         warnings.append("Smart sending is off: a profile may get these emails right after another message.")
     summary = f"Create the draft flow {name!r} ({params.recipe}): " + " → ".join(steps) + "."
-    return _store(service, account, f"flow_{params.recipe}", params, plan, summary, warnings, ctx)
+    return store(service, account, f"flow_{params.recipe}", params, plan, summary, warnings, ctx)
 
 
 def _custom_outline(reader: Reader, definition: dict[str, Any]) -> list[str]:
@@ -104,7 +104,7 @@ def _custom_outline(reader: Reader, definition: dict[str, Any]) -> list[str]:
     kind = str(trigger.get("type"))
     if kind in _KINDS:
         resource = reader.require(f"{_KINDS[kind]}/{trigger.get('id')}", "definition.triggers[0].id", kind)
-        steps = [f"trigger: {kind} {_shown(resource)!r} ({trigger.get('id')})"]
+        steps = [f"trigger: {kind} {shown_name(resource)!r} ({trigger.get('id')})"]
     else:
         steps = [f"trigger: {kind}"]
     for field, template_id in templates:
@@ -143,11 +143,11 @@ def _custom(service: KlaviyoService, params: FlowParams, ctx: CallContext) -> To
     reader = Reader(service, account, ctx)
     steps = _custom_outline(reader, definition)
     existing = reader.same_name("/api/flows", name, {"filter": flow_recipes.flow_filter(name)})
-    warnings = _exists_warning("flow", name, existing)
+    warnings = exists_warning("flow", name, existing)
     warnings.append("The flow is created as a draft: nothing sends until a person turns it on in Klaviyo.")
     plan = [flow_recipes.create_flow_step(name, definition, existing)]
     summary = f"Create the draft flow {name!r} (custom definition): " + " → ".join(steps) + "."
-    return _store(service, account, "flow_custom", params, plan, summary, warnings, ctx)
+    return store(service, account, "flow_custom", params, plan, summary, warnings, ctx)
 
 
 def _edited(definition: dict[str, Any], params: UpdateFlowParams) -> tuple[dict[str, Any], str]:
@@ -178,7 +178,7 @@ def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: 
     reader = Reader(service, account, ctx)
     flow = reader.require(f"/api/flows/{params.flow_id}", "flow_id", "flow")
     status = (flow.get("attributes") or {}).get("status")
-    label = f"the flow {_shown(flow)!r} ({params.flow_id})"
+    label = f"the flow {shown_name(flow)!r} ({params.flow_id})"
     if status != "draft":
         raise InvalidArgumentError(
             f"{label} is {status}: only draft flows are edited here.", field="flow_id", rule="account_state"
@@ -197,4 +197,4 @@ def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: 
     item["precondition"] = preconditions.flow_not_live(params.flow_id)
     summary = f"In the draft {label}, action {params.action_id}: {untrusted.clean(change)}."
     warnings = ["The flow stays a draft; the change shows in Klaviyo at once."]
-    return _store(service, account, "update_flow", params, [item], summary, warnings, ctx)
+    return store(service, account, "update_flow", params, [item], summary, warnings, ctx)

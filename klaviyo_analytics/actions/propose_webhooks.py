@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from klaviyo_analytics.actions import plans, preconditions, secret_env
 from klaviyo_analytics.actions.plans import step
-from klaviyo_analytics.actions.propose import Reader, _store
+from klaviyo_analytics.actions.proposing import Reader, store
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.rules import untrusted
 from klaviyo_analytics.schemas.actions import ActionView
@@ -135,7 +135,7 @@ def propose_create_webhook(
     warnings = ["Klaviyo will send these events, with profile data, to that endpoint as soon as it exists."]
     if existing:
         warnings.append(f"A webhook named {params.name!r} exists already ({', '.join(existing)}).")
-    return _store(service, account, "create_webhook", params, plan, summary, warnings, ctx)
+    return store(service, account, "create_webhook", params, plan, summary, warnings, ctx)
 
 
 def propose_delete_webhook(
@@ -154,4 +154,4 @@ def propose_delete_webhook(
     plan[0]["precondition"] = preconditions.exists("/api/webhooks/{webhook_id}", webhook_id=params.webhook_id)
     summary = f"Delete {label}: {where} stops receiving its events."
     warnings = ["DESTRUCTIVE: the webhook is deleted in Klaviyo; re-creating it needs its secret again."]
-    return _store(service, account, "delete_webhook", params, plan, summary, warnings, ctx)
+    return store(service, account, "delete_webhook", params, plan, summary, warnings, ctx)

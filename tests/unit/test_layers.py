@@ -48,3 +48,52 @@ def test_the_package_root_keeps_only_cross_cutting_modules() -> None:
     loose = {p.stem for p in (REPO / "klaviyo_analytics").glob("*.py")}
     assert loose <= ROOT_MODULES and len(loose) <= 8, sorted(loose - ROOT_MODULES)
     assert not REPO.joinpath("klaviyo_analytics", "sandbox").exists()
+
+
+def is_module(dotted: str) -> bool:
+    base = REPO.joinpath(*dotted.split("."))
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def private_imports(path: Path) -> list[str]:
+    """``from m import _x`` and ``m._x`` on an imported module ``m``: reaching into another module's privates."""
+    tree = ast.parse(path.read_text(), str(path))
+    modules: set[str] = set()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append(f"{node.module}.{alias.name}")
+                elif is_module(f"{node.module}.{alias.name}"):
+                    modules.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            modules.update(alias.asname for alias in node.names if alias.asname and is_module(alias.name))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+SANDBOX = sorted((REPO / "klaviyo_sandbox").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PRODUCT + SANDBOX, ids=lambda p: p.relative_to(REPO).as_posix())
+def test_no_module_imports_another_modules_private_names(path: Path) -> None:
+    assert private_imports(path) == []
+
+
+def test_the_scan_sees_a_private_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text(
+        "from klaviyo_analytics.actions.proposing import _hidden\n"
+        "from klaviyo_analytics.actions import proposing\n"
+        "proposing._private()\n"
+    )
+    assert private_imports(module) == ["klaviyo_analytics.actions.proposing._hidden", "proposing._private"]

@@ -7,7 +7,6 @@ Flask one route per entry — so neither contains per-tool code.
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -100,17 +99,6 @@ class ToolSpec:
         """Which models the schemas are built from (a committed schema is used only for these)."""
         params, result = self.params, self.result
         return f"{params.__module__}.{params.__qualname__} -> {result.__module__}.{result.__qualname__}"
-
-
-def lazy_handler(module: str, name: str) -> Handler:
-    """``module.name`` as a handler, imported on its first call (keeps rarely used code off the start)."""
-
-    def handler(svc: KlaviyoService, params: Any, ctx: CallContext) -> ToolResult[Any]:
-        function: Handler = getattr(importlib.import_module(module), name)
-        return function(svc, params, ctx)
-
-    handler.__qualname__ = handler.__name__ = name
-    return handler
 
 
 def committed_schemas(spec: ToolSpec) -> dict[str, Any] | None:

@@ -3,8 +3,6 @@ reach (REST approve route or CLI — deliberately not tools); execute runs the s
 
 from __future__ import annotations
 
-from typing import Any
-
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -27,18 +25,26 @@ from klaviyo_analytics.schemas.webhooks import (
     WebhooksParams,
     WebhooksResult,
 )
-from klaviyo_analytics.tools.spec import ToolSpec, lazy_handler
-
-# The action modules (plans, the ledger, the executor) load on the first action call.
-AUDIT, EXECUTOR, PROPOSE_MODULE = (f"klaviyo_analytics.actions.{m}" for m in ("audit", "executor", "propose"))
+from klaviyo_analytics.service.actions import (
+    execute_action,
+    get_action,
+    list_actions,
+    propose_add_profiles_to_list,
+    propose_campaign_draft,
+    propose_create_list,
+    propose_create_webhook,
+    propose_delete_flow,
+    propose_delete_webhook,
+    propose_flow,
+    propose_pause_flow,
+    propose_seed_demo_profiles,
+    propose_segment,
+    propose_update_flow,
+)
+from klaviyo_analytics.service.webhooks import get_webhooks
+from klaviyo_analytics.tools.spec import Handler, ToolSpec
 
 PROPOSE = " A person approves before it runs."
-
-
-def _lazy(handler: str) -> Any:
-    """``"propose_x"`` (in actions.propose) or ``"module.propose_x"`` (another actions module)."""
-    module, _, function = handler.rpartition(".")
-    return lazy_handler(f"klaviyo_analytics.actions.{module}" if module else PROPOSE_MODULE, function)
 
 
 def _propose(
@@ -46,7 +52,7 @@ def _propose(
     title: str,
     description: str,
     params: type[StrictModel],
-    handler: str,
+    handler: Handler,
     scopes: str,
     path: str,
     destructive: bool = False,
@@ -57,7 +63,7 @@ def _propose(
         description=description + PROPOSE,
         params=params,
         result=ActionView,
-        handler=_lazy(handler),
+        handler=handler,
         read_only=False,  # writes a proposal to the ledger; READ_ONLY hides it
         scopes=tuple(scopes.split()),
         toolset="actions",
@@ -72,47 +78,47 @@ def _propose(
 _TOOLS: list[ToolSpec] = [
     _propose(
         "create_list", "Propose a list", "Propose creating a list.", CreateListParams,
-        "propose_create_list", "lists:write", "create-list",
+        propose_create_list, "lists:write", "create-list",
     ),
     _propose(
         "seed_demo_profiles", "Propose demo profiles",
         "Propose synthetic example.com VIP profiles (demo_* properties) in a list, existing or new.",
-        SeedDemoProfilesParams, "propose_seed_demo_profiles", "flows:read lists:write profiles:write",
+        SeedDemoProfilesParams, propose_seed_demo_profiles, "flows:read lists:write profiles:write",
         "seed-demo-profiles",
     ),
     _propose(
         "add_profiles_to_list", "Propose list members", "Propose adding profiles (email or id) to a list.",
-        AddProfilesToListParams, "propose_add_profiles_to_list", "flows:read lists:write profiles:read",
+        AddProfilesToListParams, propose_add_profiles_to_list, "flows:read lists:write profiles:read",
         "add-profiles-to-list",
     ),
     _propose(
         "campaign_draft", "Propose a campaign draft",
         "Propose an email campaign Draft (optional HTML template) for a list or segment; never sends.",
-        CampaignDraftParams, "propose_campaign_draft", "campaigns:write templates:write", "campaign-draft",
+        CampaignDraftParams, propose_campaign_draft, "campaigns:write templates:write", "campaign-draft",
     ),
     _propose(
         "segment", "Propose a segment",
         "Propose a segment: vip (conversion value ≥ min_value in days) or winback (bought, not in days).",
-        SegmentParams, "propose_segment", "segments:write", "segment",
+        SegmentParams, propose_segment, "segments:write", "segment",
     ),
     _propose(
         "flow", "Propose a flow",
         "Propose a draft flow: recipe welcome_series, abandoned_checkout, winback, … or custom.",
-        FlowParams, "propose_flows.propose_flow", "flows:write templates:write", "flow",
+        FlowParams, propose_flow, "flows:write templates:write", "flow",
     ),
     _propose(
         "update_flow", "Propose a flow edit", "Propose a draft flow's email subject or wait length change.",
-        UpdateFlowParams, "propose_flows.propose_update_flow", "flows:write", "update-flow",
+        UpdateFlowParams, propose_update_flow, "flows:write", "update-flow",
     ),
     _propose(
         "pause_flow", "Propose pausing a flow", "Propose setting a flow to manual or draft (stops sending).",
-        PauseFlowParams, "propose_pause_flow", "flows:write", "pause-flow",
+        PauseFlowParams, propose_pause_flow, "flows:write", "pause-flow",
     ),
     _propose(
         "create_webhook", "Propose a webhook",
         "Propose a webhook to a public https endpoint_url for topics; secret_env names the "
         "KLAVIYO_WEBHOOK_SECRET* variable holding its secret.",
-        CreateWebhookParams, "propose_webhooks.propose_create_webhook", "webhooks:write webhooks:read",
+        CreateWebhookParams, propose_create_webhook, "webhooks:write webhooks:read",
         "create-webhook",
     ),
 ]  # fmt: skip
@@ -120,12 +126,12 @@ _TOOLS: list[ToolSpec] = [
 _DELETE_FLOW = _propose(
     "delete_flow", "Propose deleting a flow",
     "Propose deleting a flow that is not live; shows its messages and 30-day revenue.",
-    DeleteFlowParams, "propose_delete.propose_delete_flow", "flows:write flows:read", "delete-flow", destructive=True,
+    DeleteFlowParams, propose_delete_flow, "flows:write flows:read", "delete-flow", destructive=True,
 )  # fmt: skip
 
 _DELETE_WEBHOOK = _propose(
     "delete_webhook", "Propose deleting a webhook", "Propose deleting a webhook.",
-    DeleteWebhookParams, "propose_webhooks.propose_delete_webhook", "webhooks:write webhooks:read", "delete-webhook",
+    DeleteWebhookParams, propose_delete_webhook, "webhooks:write webhooks:read", "delete-webhook",
     destructive=True,
 )  # fmt: skip
 
@@ -135,7 +141,7 @@ _GET_WEBHOOKS = ToolSpec(
     description="The account's webhooks (name, truncated endpoint, topics) and the webhook topics offered.",
     params=WebhooksParams,
     result=WebhooksResult,
-    handler=lazy_handler("klaviyo_analytics.service.webhooks", "get_webhooks"),
+    handler=get_webhooks,
     read_only=True,
     scopes=("webhooks:read",),
     toolset="actions",
@@ -154,7 +160,7 @@ TOOLS = (
         description="Run an approved action's stored plan once; returns created ids and the call trace.",
         params=ActionParams,
         result=ActionView,
-        handler=lazy_handler(EXECUTOR, "execute_action"),
+        handler=execute_action,
         read_only=False,
         scopes=(),
         toolset="actions",
@@ -169,7 +175,7 @@ TOOLS = (
         description="Actions, newest first, with status.",
         params=ListActionsParams,
         result=ActionList,
-        handler=lazy_handler(AUDIT, "list_actions"),
+        handler=list_actions,
         read_only=True,
         scopes=(),
         toolset="actions",
@@ -182,7 +188,7 @@ TOOLS = (
         description="One action's plan, status, history (who, when), results and call trace.",
         params=ActionParams,
         result=ActionView,
-        handler=lazy_handler(AUDIT, "get_action"),
+        handler=get_action,
         read_only=True,
         scopes=(),
         toolset="actions",

@@ -21,10 +21,9 @@ from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.proposing import Reader, store
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.rules import untrusted
-from klaviyo_analytics.schemas.actions import ActionView
-from klaviyo_analytics.schemas.webhooks import CreateWebhookParams, DeleteWebhookParams
+from klaviyo_analytics.schemas.actions import ActionView, CreateWebhookParams, DeleteWebhookParams
+from klaviyo_analytics.service.actions import topic_ids
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.service.webhooks import topic_ids
 
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
-from klaviyo_analytics.rules.untrusted import UntrustedSummary
+from klaviyo_analytics.rules.untrusted import UntrustedSummary, UntrustedText
 from klaviyo_analytics.schemas.common import (
     CONTRACT_KEY,
     AccountParams,
@@ -19,6 +19,8 @@ from klaviyo_analytics.schemas.common import (
     OutputModel,
     StrictModel,
     contract,
+    full_pattern,
+    matching,
     one_of,
 )
 
@@ -166,3 +168,55 @@ class ActionRow(OutputModel):
 
 class ActionList(OutputModel):
     actions: list[ActionRow]
+
+
+# The signing secret is named, never given: only variables with this prefix can be named, so a
+# proposal cannot point Klaviyo at another of the process's secrets (an API key, a token).
+SECRET_ENV_PREFIX = "KLAVIYO_WEBHOOK_SECRET"  # noqa: S105 - a variable-name prefix, not a secret
+
+
+_SECRET_ENV = rf"{SECRET_ENV_PREFIX}[A-Z0-9_]{{0,40}}"
+
+
+SecretEnv = Annotated[
+    str,
+    matching(_SECRET_ENV, f"an environment variable name starting {SECRET_ENV_PREFIX} (A-Z, 0-9, _)"),
+    full_pattern(_SECRET_ENV),
+]
+
+
+_TOPIC = r"[a-z]+:[a-z0-9_.]{1,100}"
+
+
+Topic = Annotated[str, matching(_TOPIC, "a webhook topic id such as event:klaviyo.sent_sms"), full_pattern(_TOPIC)]
+
+
+class WebhooksParams(AccountParams):
+    pass
+
+
+class WebhookRow(OutputModel):
+    webhook_id: str
+    name: UntrustedText | None
+    description: UntrustedText | None
+    endpoint_url: str | None  # as Klaviyo answers it: truncated to scheme and host
+    enabled: bool | None
+    topics: list[str]
+    created_at: str | None
+
+
+class WebhooksResult(OutputModel):
+    topics: list[str]
+    webhooks: list[WebhookRow]
+
+
+class CreateWebhookParams(AccountParams):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    endpoint_url: Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+    topics: list[Topic] = Field(min_length=1)  # checked against the account's topic list
+    secret_env: SecretEnv  # holds the signing secret; its value is read only when the request is sent
+    description: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class DeleteWebhookParams(AccountParams):
+    webhook_id: KlaviyoId

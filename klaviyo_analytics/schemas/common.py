@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -142,3 +142,30 @@ class ErrorBody(OutputModel):
     code: str
     message: str
     details: dict[str, Any]
+
+
+# Which kind of object a comparison, anomaly or series reads.
+Entity = Literal["campaign", "flow"]
+
+
+class PerformanceStats(OutputModel):
+    sent: int = Field(description="Recipients.")
+    delivered: int
+    opens: int = Field(description="Unique opens.")
+    open_rate: float | None
+    clicks: int = Field(description="Unique clicks.")
+    click_rate: float | None
+    click_to_open_rate: float | None
+    bounces: int
+    bounce_rate: float | None
+    unsubscribes: int = Field(description="Unique unsubscribes.")
+    unsubscribe_rate: float | None
+    spam_complaints: int
+    spam_complaint_rate: float | None
+    conversions: int
+    unique_conversions: int
+    conversion_rate: float | None
+    conversion_value: float
+    revenue_per_recipient: float | None
+    not_applicable: dict[str, str] = Field(description="Null rates that do not apply (SMS has no opens), and why.")
+    health: dict[str, str] = Field(description="Klaviyo's band per email rate (see health_bands for the source).")

@@ -6,8 +6,7 @@ from pydantic import Field, StringConstraints
 
 from klaviyo_analytics.rules.bands import BandsSource
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, WindowParams
-from klaviyo_analytics.schemas.performance import PerformanceStats
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, PerformanceStats, WindowParams
 
 FlowStatus = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,20}$"), Field(description="e.g. live, manual, draft.")]
 

@@ -6,11 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from klaviyo_analytics.rules.comparisons import CompareTo
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import OutputModel, PeriodOut, WindowParams, one_of
+from klaviyo_analytics.schemas.common import Entity, OutputModel, WindowParams, one_of
 
-Entity = Literal["campaign", "flow"]
 # Every number of a performance row can rank (stats.COUNTS and stats.RATES).
 RANK_METRICS = (
     "conversion_value", "revenue_per_recipient", "conversion_rate", "conversions", "unique_conversions", "sent",
@@ -67,28 +65,3 @@ class RankResult(OutputModel):
     ranked: list[Ranked]
     eligible: int
     below_floor: int  # rows left out for fewer deliveries than min_delivered
-
-
-class AnomalyParams(WindowParams):
-    entity: Entity = "flow"
-    compare_to: CompareTo | None = None
-    threshold: float = Field(0.3, gt=0, description="Relative change, 0.3 = 30%.")
-    min_delivered: int = Field(100, ge=0, description="Volume floor (deliveries).")
-
-
-class Anomaly(OutputModel):
-    kind: Literal["stopped_sending", "stopped_converting", "change"]
-    id: str | None = Field(description="The campaign or flow; null for the account's totals.")
-    name: UntrustedText | None
-    metric: str
-    current: int | float | None
-    prior: int | float | None
-    pct_change: float | None
-
-
-class AnomalyResult(OutputModel):
-    comparison: str
-    current_period: PeriodOut
-    prior_period: PeriodOut
-    anomalies: list[Anomaly]
-    checked: int

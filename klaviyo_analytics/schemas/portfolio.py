@@ -6,8 +6,8 @@ from pydantic import Field
 
 from klaviyo_analytics.rules.timeframes import Preset
 from klaviyo_analytics.rules.untrusted import UntrustedText
+from klaviyo_analytics.schemas.anomalies import Anomaly
 from klaviyo_analytics.schemas.common import OutputModel, PeriodOut, StrictModel
-from klaviyo_analytics.schemas.insights import Anomaly
 
 
 class PortfolioParams(StrictModel):

@@ -7,6 +7,9 @@ imported on the first call, so the plans, the ledger and the executor stay off t
 
 from __future__ import annotations
 
+from typing import Any
+
+from klaviyo_analytics.klaviyo.accounts import Account
 from klaviyo_analytics.schemas.actions import (
     ActionList,
     ActionParams,
@@ -14,15 +17,19 @@ from klaviyo_analytics.schemas.actions import (
     AddProfilesToListParams,
     CampaignDraftParams,
     CreateListParams,
+    CreateWebhookParams,
     DeleteFlowParams,
+    DeleteWebhookParams,
     FlowParams,
     ListActionsParams,
     PauseFlowParams,
     SeedDemoProfilesParams,
     SegmentParams,
     UpdateFlowParams,
+    WebhookRow,
+    WebhooksParams,
+    WebhooksResult,
 )
-from klaviyo_analytics.schemas.webhooks import CreateWebhookParams, DeleteWebhookParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
 
@@ -118,3 +125,30 @@ def get_action(service: KlaviyoService, params: ActionParams, ctx: CallContext) 
     from klaviyo_analytics.actions.audit import get_action as run
 
     return run(service, params, ctx)
+
+
+def topic_ids(svc: KlaviyoService, account: Account, ctx: CallContext) -> list[str]:
+    items = svc.client.get_all(account, "/api/webhook-topics", {}, deadline=ctx.deadline, cache_ttl=0)
+    return [str(i["id"]) for i in items if isinstance(i, dict) and i.get("id")]
+
+
+def _row(item: dict[str, Any]) -> WebhookRow:
+    attrs = item.get("attributes") or {}
+    linked = ((item.get("relationships") or {}).get("webhook-topics") or {}).get("data") or []
+    return WebhookRow(
+        webhook_id=str(item["id"]),
+        name=attrs.get("name"),
+        description=attrs.get("description"),
+        endpoint_url=attrs.get("endpoint_url"),
+        enabled=attrs.get("enabled"),
+        topics=[str(t.get("id")) for t in linked if isinstance(t, dict)],
+        created_at=attrs.get("created_at"),
+    )
+
+
+def get_webhooks(svc: KlaviyoService, params: WebhooksParams, ctx: CallContext) -> ToolResult[WebhooksResult]:
+    account = svc.account(params.account)
+    # Uncached: a webhook just created or deleted through an action shows at once.
+    items = svc.client.get_all(account, "/api/webhooks", {}, deadline=ctx.deadline, cache_ttl=0)
+    rows = [_row(i) for i in items if isinstance(i, dict) and i.get("id")]
+    return ToolResult(WebhooksResult(topics=topic_ids(svc, account, ctx), webhooks=rows), account=account.slug)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.rules.timeframes import resolve_period
+from klaviyo_analytics.schemas.anomalies import Anomaly, AnomalyParams, AnomalyResult
 from klaviyo_analytics.schemas.common import PeriodOut
-from klaviyo_analytics.schemas.insights import Anomaly, AnomalyParams, AnomalyResult
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.insights import Entity, per_entity

@@ -17,7 +17,7 @@ from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.klaviyo.accounts import Account
 from klaviyo_analytics.rules.bands import BandsSource, mpp_warning
 from klaviyo_analytics.rules.timeframes import Period, resolve_period
-from klaviyo_analytics.schemas.performance import (
+from klaviyo_analytics.schemas.campaigns import (
     CAMPAIGN_STATUSES,
     Audiences,
     CampaignOut,

@@ -14,7 +14,7 @@ from klaviyo_analytics.rules.bands import MPP_NOTE, BandsSource, row_health
 from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.rules.timeframes import resolve_period
 from klaviyo_analytics.schemas.common import PeriodOut
-from klaviyo_analytics.schemas.trends import CompareParams, CompareResult, Delta
+from klaviyo_analytics.schemas.compare import CompareParams, CompareResult, Delta
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.campaigns import campaign_counts
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klaviyo_analytics.errors import KlaviyoMCPError
-from klaviyo_analytics.schemas.insights import AnomalyParams, RankParams, RevenueSplitParams
-from klaviyo_analytics.schemas.trends import CompareParams
+from klaviyo_analytics.schemas.anomalies import AnomalyParams
+from klaviyo_analytics.schemas.compare import CompareParams
+from klaviyo_analytics.schemas.insights import RankParams, RevenueSplitParams
 from klaviyo_analytics.service.anomalies import find_anomalies
 from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.core import CallContext, KlaviyoService

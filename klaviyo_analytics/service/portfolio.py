@@ -17,8 +17,8 @@ from klaviyo_analytics.klaviyo.accounts import Account
 from klaviyo_analytics.rules.bands import BAND_ORDER, MPP_NOTE, worst
 from klaviyo_analytics.rules.comparisons import compare_window
 from klaviyo_analytics.rules.timeframes import Period, preset_period
+from klaviyo_analytics.schemas.anomalies import AnomalyParams
 from klaviyo_analytics.schemas.common import PeriodOut
-from klaviyo_analytics.schemas.insights import AnomalyParams
 from klaviyo_analytics.schemas.portfolio import AccountSummary, PortfolioParams, PortfolioResult, WorstBand
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.anomalies import detect

@@ -14,7 +14,7 @@ from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
-from klaviyo_analytics.schemas.performance import CampaignPerformanceParams
+from klaviyo_analytics.schemas.campaigns import CampaignPerformanceParams
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.service.campaigns import get_campaign_performance
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings

@@ -16,9 +16,10 @@ from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.rules.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.rules.timeframes import Period, bucket_spans, preset_period, resolve_period
+from klaviyo_analytics.schemas.campaigns import CampaignPerformanceParams
+from klaviyo_analytics.schemas.compare import CompareParams
 from klaviyo_analytics.schemas.flows import FlowPerformanceParams
-from klaviyo_analytics.schemas.performance import CampaignPerformanceParams
-from klaviyo_analytics.schemas.trends import CompareParams, OverTimeParams
+from klaviyo_analytics.schemas.trends import OverTimeParams
 from klaviyo_analytics.service import CallContext, KlaviyoService, stats
 from klaviyo_analytics.service.campaigns import get_campaign_performance
 from klaviyo_analytics.service.compare import compare_periods

@@ -14,9 +14,10 @@ from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
+from klaviyo_analytics.schemas.compare import CompareParams
 from klaviyo_analytics.schemas.flows import FlowPerformanceParams, FlowStructureParams, GetFlowsParams
 from klaviyo_analytics.schemas.metrics import MetricQueryParams
-from klaviyo_analytics.schemas.trends import CompareParams, OverTimeParams, SeriesRow
+from klaviyo_analytics.schemas.trends import OverTimeParams, SeriesRow
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.flows import get_flow_performance, get_flow_structure, get_flows

@@ -97,3 +97,17 @@ def test_the_scan_sees_a_private_import(tmp_path: Path) -> None:
         "proposing._private()\n"
     )
     assert private_imports(module) == ["klaviyo_analytics.actions.proposing._hidden", "proposing._private"]
+
+
+def test_a_tools_entry_schemas_and_service_share_one_area_name() -> None:
+    """entries/<area>.py declares the tool, schemas/<area>.py holds its models, service/<area>.py its handler."""
+    import importlib
+
+    from klaviyo_analytics.tools.entries import AREAS
+
+    for area in AREAS:
+        for spec in importlib.import_module(f"klaviyo_analytics.tools.entries.{area}").TOOLS:
+            assert spec.handler.__module__ == f"klaviyo_analytics.service.{area}", spec.name
+            homes = {f"klaviyo_analytics.schemas.{area}", "klaviyo_analytics.schemas.common"}
+            assert {spec.params.__module__, spec.result.__module__} <= homes, spec.name
+            assert callable(spec.handler) and not isinstance(spec.handler, str), spec.name

@@ -10,24 +10,23 @@ from klaviyo_analytics.schemas.actions import (
     AddProfilesToListParams,
     CampaignDraftParams,
     CreateListParams,
+    CreateWebhookParams,
     DeleteFlowParams,
+    DeleteWebhookParams,
     FlowParams,
     ListActionsParams,
     PauseFlowParams,
     SeedDemoProfilesParams,
     SegmentParams,
     UpdateFlowParams,
-)
-from klaviyo_analytics.schemas.common import StrictModel
-from klaviyo_analytics.schemas.webhooks import (
-    CreateWebhookParams,
-    DeleteWebhookParams,
     WebhooksParams,
     WebhooksResult,
 )
+from klaviyo_analytics.schemas.common import StrictModel
 from klaviyo_analytics.service.actions import (
     execute_action,
     get_action,
+    get_webhooks,
     list_actions,
     propose_add_profiles_to_list,
     propose_campaign_draft,
@@ -41,7 +40,6 @@ from klaviyo_analytics.service.actions import (
     propose_segment,
     propose_update_flow,
 )
-from klaviyo_analytics.service.webhooks import get_webhooks
 from klaviyo_analytics.tools.spec import Handler, ToolSpec
 
 PROPOSE = " A person approves before it runs."

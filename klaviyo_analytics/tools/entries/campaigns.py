@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from klaviyo_analytics.schemas.performance import (
+from klaviyo_analytics.schemas.campaigns import (
     CampaignPerformanceParams,
     CampaignPerformanceResult,
     GetCampaignsParams,

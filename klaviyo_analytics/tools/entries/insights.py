@@ -1,17 +1,9 @@
+"""Insight tools: where revenue comes from, and rankings."""
+
 from __future__ import annotations
 
-from klaviyo_analytics.schemas.insights import (
-    AnomalyParams,
-    AnomalyResult,
-    RankParams,
-    RankResult,
-    RevenueSplitParams,
-    RevenueSplitResult,
-)
-from klaviyo_analytics.schemas.predictive import PredictiveParams, PredictiveResult
-from klaviyo_analytics.service.anomalies import find_anomalies
+from klaviyo_analytics.schemas.insights import RankParams, RankResult, RevenueSplitParams, RevenueSplitResult
 from klaviyo_analytics.service.insights import rank_entities, revenue_split
-from klaviyo_analytics.service.predictive import get_predictive_analytics
 from klaviyo_analytics.tools.spec import ToolSpec
 
 TOOLS = (
@@ -41,34 +33,5 @@ TOOLS = (
         toolset="insights",
         method="POST",
         path="/v1/insights/rankings",
-    ),
-    ToolSpec(
-        name="klaviyo_find_anomalies",
-        title="Find anomalies",
-        description=(
-            "What moved beyond a threshold vs the window before (default: this week vs last), and flows that "
-            "stopped sending or converting, with the numbers."
-        ),
-        params=AnomalyParams,
-        result=AnomalyResult,
-        handler=find_anomalies,
-        read_only=True,
-        scopes=("campaigns:read", "flows:read"),
-        toolset="insights",
-        method="POST",
-        path="/v1/insights/anomalies",
-    ),
-    ToolSpec(
-        name="klaviyo_get_predictive_analytics",
-        title="Predictive analytics",
-        description="Spread of predicted CLV, churn risk and next order in a list, segment or account (sampled).",
-        params=PredictiveParams,
-        result=PredictiveResult,
-        handler=get_predictive_analytics,
-        read_only=True,
-        scopes=("lists:read", "profiles:read", "segments:read"),
-        toolset="insights",
-        method="POST",
-        path="/v1/insights/predictive",
     ),
 )

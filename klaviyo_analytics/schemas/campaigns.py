@@ -1,4 +1,5 @@
-"""Campaign and flow performance rows: Klaviyo's counts plus rates derived from them."""
+"""Models of the campaign tools (klaviyo_get_campaign_performance, klaviyo_get_campaigns); the
+performance row they share with flows (``PerformanceStats``) is in ``common``."""
 
 from __future__ import annotations
 
@@ -8,30 +9,14 @@ from pydantic import Field
 
 from klaviyo_analytics.rules.bands import BandsSource
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import CONTRACT_KEY, AccountParams, KlaviyoId, OutputModel, WindowParams
-
-
-class PerformanceStats(OutputModel):
-    sent: int = Field(description="Recipients.")
-    delivered: int
-    opens: int = Field(description="Unique opens.")
-    open_rate: float | None
-    clicks: int = Field(description="Unique clicks.")
-    click_rate: float | None
-    click_to_open_rate: float | None
-    bounces: int
-    bounce_rate: float | None
-    unsubscribes: int = Field(description="Unique unsubscribes.")
-    unsubscribe_rate: float | None
-    spam_complaints: int
-    spam_complaint_rate: float | None
-    conversions: int
-    unique_conversions: int
-    conversion_rate: float | None
-    conversion_value: float
-    revenue_per_recipient: float | None
-    not_applicable: dict[str, str] = Field(description="Null rates that do not apply (SMS has no opens), and why.")
-    health: dict[str, str] = Field(description="Klaviyo's band per email rate (see health_bands for the source).")
+from klaviyo_analytics.schemas.common import (
+    CONTRACT_KEY,
+    AccountParams,
+    KlaviyoId,
+    OutputModel,
+    PerformanceStats,
+    WindowParams,
+)
 
 
 class CampaignPerformanceParams(WindowParams):

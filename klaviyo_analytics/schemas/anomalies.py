@@ -1,0 +1,36 @@
+"""Models of klaviyo_find_anomalies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from klaviyo_analytics.rules.comparisons import CompareTo
+from klaviyo_analytics.rules.untrusted import UntrustedText
+from klaviyo_analytics.schemas.common import Entity, OutputModel, PeriodOut, WindowParams
+
+
+class AnomalyParams(WindowParams):
+    entity: Entity = "flow"
+    compare_to: CompareTo | None = None
+    threshold: float = Field(0.3, gt=0, description="Relative change, 0.3 = 30%.")
+    min_delivered: int = Field(100, ge=0, description="Volume floor (deliveries).")
+
+
+class Anomaly(OutputModel):
+    kind: Literal["stopped_sending", "stopped_converting", "change"]
+    id: str | None = Field(description="The campaign or flow; null for the account's totals.")
+    name: UntrustedText | None
+    metric: str
+    current: int | float | None
+    prior: int | float | None
+    pct_change: float | None
+
+
+class AnomalyResult(OutputModel):
+    comparison: str
+    current_period: PeriodOut
+    prior_period: PeriodOut
+    anomalies: list[Anomaly]
+    checked: int

@@ -1,0 +1,27 @@
+"""The performance-over-time tool (toolset performance)."""
+
+from __future__ import annotations
+
+from klaviyo_analytics.schemas.trends import OverTimeParams, OverTimeResult
+from klaviyo_analytics.service.trends import get_performance_over_time
+from klaviyo_analytics.tools.spec import ToolSpec
+
+TOOLS = (
+    ToolSpec(
+        name="klaviyo_get_performance_over_time",
+        title="Performance over time",
+        description=(
+            "Hourly/daily/weekly/monthly series of flow or campaign results, for trends: 'the welcome flow "
+            "week by week'."
+        ),
+        params=OverTimeParams,
+        result=OverTimeResult,
+        handler=get_performance_over_time,
+        read_only=True,
+        scopes=("flows:read", "metrics:read"),
+        toolset="performance",
+        method="POST",
+        path="/v1/performance/over-time",
+        chart=True,
+    ),
+)

@@ -1,5 +1,5 @@
 """``python -m klaviyo_analytics actions …`` (see ``actions.cli``), ``… users …`` (see ``auth.cli``) and
-``… digest …`` (see ``digest.tool``)."""
+``… digest …`` (see ``service.digest``)."""
 
 from __future__ import annotations
 

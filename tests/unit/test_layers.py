@@ -111,3 +111,15 @@ def test_a_tools_entry_schemas_and_service_share_one_area_name() -> None:
             homes = {f"klaviyo_analytics.schemas.{area}", "klaviyo_analytics.schemas.common"}
             assert {spec.params.__module__, spec.result.__module__} <= homes, spec.name
             assert callable(spec.handler) and not isinstance(spec.handler, str), spec.name
+
+
+def test_the_architecture_page_follows_each_tool_through_at_most_eight_files_that_exist() -> None:
+    import re
+
+    page = (REPO / "docs" / "architecture.md").read_text()
+    tables = re.findall(r"^## A (?:read|write) tool.*?\n\n(.*?)\n\n", page, re.M | re.S)
+    assert len(tables) == 2
+    for table in tables:
+        files = re.findall(r"^\| \d+ \| `([^`]+)`", table, re.M)
+        assert 0 < len(files) <= 8
+        assert [f for f in files if not (REPO / f).is_file()] == []

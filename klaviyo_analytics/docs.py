@@ -1,9 +1,9 @@
-"""Generates the README's tool reference, settings and scopes tables from the code, so the docs
-cannot drift.
+"""Generates the docs' tool reference and scopes table from the code, so the docs cannot drift.
 
-``python -m klaviyo_analytics.docs`` rewrites the blocks between the markers in README.md and
-the tools' committed schemas (``tools/schemas.json``, read at start instead of built);
-``--check`` exits 1 when either is stale (a test runs the same comparison).
+``python -m klaviyo_analytics.docs`` rewrites the blocks between the markers in the pages of
+``docs/`` that hold them (``PAGES``) and the tools' committed schemas (``tools/schemas.json``,
+read at start instead of built); ``--check`` exits 1 when any is stale (a test runs the same
+comparison).
 """
 
 from __future__ import annotations
@@ -90,10 +90,10 @@ def render_tool(spec: ToolSpec) -> str:
 
 
 def render_reference() -> str:
-    summary = ["| tool | REST route | kind |", "|---|---|---|"]
+    summary = ["| tool | REST route | kind | toolset |", "|---|---|---|---|"]
     for spec in CATALOG:
         kind = "read" if spec.read_only else "write (approval-gated)"
-        summary.append(f"| `{spec.name}` | `{spec.method} {spec.path}` | {kind} |")
+        summary.append(f"| `{spec.name}` | `{spec.method} {spec.path}` | {kind} | `{spec.toolset}` |")
     return "\n".join(summary) + "\n\n" + "\n".join(render_tool(spec) for spec in CATALOG)
 
 
@@ -118,12 +118,21 @@ def render_scopes() -> str:
 
 SECTIONS = {"tool-reference": render_reference, "settings": render_settings, "scopes": render_scopes}
 
+# Which generated sections each page holds (paths from the repository root). The settings table
+# renders here too, for the configuration page that is generated from the settings table.
+PAGES: dict[str, tuple[str, ...]] = {
+    "docs/tools.md": ("tool-reference",),
+    "docs/accounts-and-scopes.md": ("scopes",),
+}
 
-def updated_readme(text: str) -> str:
-    for name, render in SECTIONS.items():
+
+def updated_page(text: str, sections: tuple[str, ...], page: str = "the page") -> str:
+    """``text`` with each named section's block between its markers regenerated."""
+    for name in sections:
+        render = SECTIONS[name]
         start, end = f"<!-- {name}:start {GENERATED} -->", f"<!-- {name}:end -->"
         if start not in text or end not in text:
-            raise SystemExit(f"README.md has no {name} markers")
+            raise SystemExit(f"{page} has no {name} markers")
         head, rest = text.split(start, 1)
         _, tail = rest.split(end, 1)
         text = f"{head}{start}\n{render().rstrip()}\n{end}{tail}"
@@ -132,23 +141,29 @@ def updated_readme(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
-    parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a page or the schemas are stale")
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="the repository whose docs/ to update")
     parser.add_argument("--schemas", type=Path, default=SCHEMAS_FILE)
     args = parser.parse_args(argv)
-    text = args.readme.read_text(encoding="utf-8")
-    new = updated_readme(text)
+    stale = []
+    for page, sections in PAGES.items():
+        path = args.root / page
+        text = path.read_text(encoding="utf-8")
+        new = updated_page(text, sections, page)
+        if new != text:
+            stale.append(page)
+            if not args.check:
+                path.write_text(new, encoding="utf-8")
     schemas = build_schemas(CATALOG)
     old_schemas = args.schemas.read_text(encoding="utf-8") if args.schemas.is_file() else ""
     if args.check:
-        if new != text:
-            sys.stderr.write("README.md tool reference is stale: run `make docs`\n")
+        if stale:
+            sys.stderr.write(f"{', '.join(stale)}: generated sections are stale: run `make docs`\n")
             return 1
         if schemas != old_schemas:
             sys.stderr.write(f"{args.schemas.name} (the tools' committed schemas) is stale: run `make docs`\n")
             return 1
         return 0
-    args.readme.write_text(new, encoding="utf-8")
     args.schemas.write_text(schemas, encoding="utf-8")
     return 0
 

@@ -99,3 +99,9 @@ def test_no_default_renders_as_a_pydantic_sentinel() -> None:
     assert "Undefined" not in page(TOOLS_PAGE)
     by_row = next(line for line in reference.splitlines() if line.startswith("| `by` |"))
     assert "Default" not in by_row, by_row
+
+
+def test_the_tools_list_size_the_docs_quote_is_counted_from_the_reviewed_snapshot() -> None:
+    tools = json.loads(docs.TOOLS_LIST_SNAPSHOT.read_text(encoding="utf-8"))
+    size = len(json.dumps({"tools": tools}, separators=(",", ":")))
+    assert f"{len(tools)} tools, `tools/list` is {size:,} bytes" in page(TOOLS_PAGE)

@@ -1,4 +1,4 @@
-"""The one gunicorn configuration of every documented way to serve the REST API (README, Dockerfile,
+"""The one gunicorn configuration of every documented way to serve the REST API (docs/, Dockerfile,
 docker-compose.yml, `make serve`): `.venv/bin/gunicorn -c gunicorn.conf.py "api:create_app()"`.
 
 - bind: REST_HOST:REST_PORT (127.0.0.1:8080 by default, as every curl example assumes); the image

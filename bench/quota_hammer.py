@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.quota_hammer [--seconds 60] [--scale 0.05]
 
-Deployed as the README says (``gunicorn -w 2`` and ``server.py`` over stdio, from the reliability
+Deployed as docs/deploying-for-a-team.md says (``gunicorn -w 2`` and ``server.py`` over stdio, from the reliability
 tests' cluster) plus a second "host": another process with its own Redis client. All of them ask
 report questions (campaign performance over ever-new windows, so the cache cannot answer) and
 list sizes (list health) of one account for a bounded time, with the rate windows scaled on both

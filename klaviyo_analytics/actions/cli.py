@@ -14,7 +14,7 @@ the plan run on, so it needs a person at a terminal too.
 ``approve`` needs a person at an interactive terminal: stdin and stdout must be TTYs, and the
 person types back a short code it shows there. A process without a terminal (a model's shell
 tool) is refused. It is a speed bump, not a wall, on a single-user machine: a program running as
-the same OS user that can drive a pseudo-terminal could still type the code (see the README).
+the same OS user that can drive a pseudo-terminal could still type the code (see docs/approvals.md).
 
 Same settings and ledger as the servers (LEDGER_URL, LEDGER_PATH, or the per-user data dir). The approver is
 ``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.

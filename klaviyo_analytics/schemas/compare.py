@@ -11,7 +11,7 @@ from klaviyo_analytics.schemas.common import CalendarDate, Entity, KlaviyoId, Ou
 
 class CompareParams(WindowParams):
     entity: Entity
-    # The rules per preset are in the tool's description and the README (comparisons.py).
+    # The rules per preset are in the tool's description and docs/numbers-and-comparisons.md (comparisons.py).
     compare_to: CompareTo | None = None
     prior_start_date: CalendarDate | None = Field(None, description="Prior window start (with prior_end_date).")
     prior_end_date: CalendarDate | None = Field(None, description="Prior window end (instead of compare_to).")

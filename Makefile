@@ -47,7 +47,7 @@ demo: $(STAMP)
 sandbox: $(STAMP)
 	$(BIN)/python -m klaviyo_analytics.sandbox
 
-# The REST API on REST_HOST:REST_PORT (127.0.0.1:8080), as every documented gunicorn command runs it.
+# The REST API on KLAVIYO_MCP_REST_HOST:KLAVIYO_MCP_REST_PORT (127.0.0.1:8080), as every documented gunicorn command runs it.
 serve: $(STAMP)
 	$(BIN)/gunicorn -c gunicorn.conf.py "api:create_app()"
 

@@ -275,11 +275,11 @@ def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[
         "HOME": str(directory),
         "XDG_CONFIG_HOME": str(directory / "config"),
         "XDG_DATA_HOME": str(directory / "data"),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
         "KLAVIYO_BASE_URL": base_url,
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
 

@@ -1,8 +1,8 @@
 """Approving and rejecting actions over REST: the people's gate, deliberately not catalog tools.
 
 No MCP tool can approve: these routes exist only here, and only a caller with the ``approver`` role
-on the proposal's account may use them (an ``APPROVER_TOKENS`` token, or an approver grant in
-``USERS_FILE``); anyone else is refused with 403, and an action of an account outside the caller's
+on the proposal's account may use them (an ``KLAVIYO_MCP_APPROVER_TOKENS`` token, or an approver grant in
+``KLAVIYO_MCP_USERS_FILE``); anyone else is refused with 403, and an action of an account outside the caller's
 grants answers the same FORBIDDEN as one that does not exist. The approver recorded in the ledger
 is the caller's user (``g.principal.user``: the token's fingerprint without a users file), never
 the token.
@@ -99,7 +99,8 @@ def _require_second_person(service: KlaviyoService, principal: Principal, action
     # The ledger may enforce this too; checking here as well keeps the REST answer specific.
     if service.ledger.get_proposal(action_id).proposed_by == principal.user:
         raise ForbiddenError(
-            f"{principal.user} proposed this action and REQUIRE_SECOND_APPROVER is on: another approver must "
+            f"{principal.user} proposed this action and KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on: "
+            "another approver must "
             "approve it (rejecting your own proposal is allowed)",
             required="a second person",
         )
@@ -110,7 +111,7 @@ def approver_needed(principal: Principal, account: str | None) -> ForbiddenError
     where = f" on {account!r}" if account else ""
     return ForbiddenError(
         "approving or rejecting an action needs the approver role on its account (an approver token, "
-        f"APPROVER_TOKENS, or an approver grant in USERS_FILE); {principal.user} has "
+        f"KLAVIYO_MCP_APPROVER_TOKENS, or an approver grant in KLAVIYO_MCP_USERS_FILE); {principal.user} has "
         f"{held.value if held else 'no'} role{where}",
         required_role=Role.APPROVER.value,
         role=held.value if held else None,

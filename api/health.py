@@ -8,7 +8,7 @@ when every component is, else ``degraded`` (HTTP 503, so a load balancer stops r
     accounts  how many accounts accounts.toml configures (a count: no names, never a key)
     auth      where users come from (the users file, or the token settings) and how many users and
               tokens (counts only: no user id, never a token)
-    quota     the shared quota store (QUOTA_STORE): its backend, and ``unavailable`` with
+    quota     the shared quota store (KLAVIYO_MCP_QUOTA_STORE): its backend, and ``unavailable`` with
               ``degraded: true`` once this process paces alone because the store stopped answering
 
 The endpoint is public and probed often, and each answer reads the ledger and pings the quota

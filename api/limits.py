@@ -1,9 +1,9 @@
 """What a REST request may be: how often per caller, and what its JSON body may look like.
 
-Rate (``REST_RATE_LIMIT`` per caller, fixed windows counted in ``REST_RATE_LIMIT_STORAGE``, by the
-``limits`` package that Flask-Limiter is built on): the caller is the token's fingerprint — the
-same ``g.caller`` auth records — or, for a request without a valid token, its remote address, so
-guessing tokens is throttled too. The check runs before auth for that reason. Every limited
+Rate (``KLAVIYO_MCP_REST_RATE_LIMIT`` per caller, fixed windows counted in
+``KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE``, by the ``limits`` package that Flask-Limiter is built on): the
+caller is the token's fingerprint — the same ``g.caller`` auth records — or, for a request without a
+valid token, its remote address, so guessing tokens is throttled too. The check runs before auth for that reason. Every limited
 response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; past the limit the answer
 is 429 ``RATE_LIMITED`` with ``Retry-After``, in the one error shape. ``/health`` and
 ``/openapi.json`` are never limited. If a shared store is unreachable the check fails open and
@@ -121,10 +121,14 @@ class RestLimiter:
             storage = storage_from_string(settings.rest_rate_limit_storage)
         except ConfigurationError as exc:
             raise ConfigError(
-                f"REST_RATE_LIMIT_STORAGE cannot be used: {exc}", variable="REST_RATE_LIMIT_STORAGE"
+                f"KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE cannot be used: {exc}",
+                variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
             ) from None
         if not isinstance(storage, Storage):  # an async+ storage: the settings refuse it already
-            raise ConfigError("REST_RATE_LIMIT_STORAGE must be a synchronous store", variable="REST_RATE_LIMIT_STORAGE")
+            raise ConfigError(
+                "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE must be a synchronous store",
+                variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
+            )
         self.storage = storage
         self._directory = directory
 
@@ -160,8 +164,9 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
     # Storages other than memory connect lazily, so one that cannot answer is found here.
     if not settings.rest_rate_limit_storage.startswith("memory://") and not limiter.storage.check():
         raise ConfigError(
-            "REST_RATE_LIMIT_STORAGE cannot be reached; start it or point the variable at a reachable store",
-            variable="REST_RATE_LIMIT_STORAGE",
+            "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE cannot be reached; "
+            "start it or point the variable at a reachable store",
+            variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
         )
     app.extensions["klaviyo_limiter"] = limiter
 

@@ -38,7 +38,9 @@ def warm_call(directory: Path, runs: int) -> list[list[Any]]:
 def segment_sizes(directory: Path) -> list[list[Any]]:
     """Upstream calls and wall time for 'my segments and their sizes' at Klaviyo's real limits."""
     sandbox = Sandbox(SandboxConfig(seed=7))  # time scale 1: the published windows, unscaled
-    svc = sandbox_service(sandbox, directory, RATE_LIMIT_TIME_SCALE="1", QUOTA_STORE="memory://")
+    svc = sandbox_service(
+        sandbox, directory, KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE="1", KLAVIYO_MCP_QUOTA_STORE="memory://"
+    )
     started = time.perf_counter()
     data = call(svc, "klaviyo_get_segments", {"account": "acme"})["data"]
     elapsed = time.perf_counter() - started

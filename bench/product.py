@@ -40,7 +40,7 @@ REPORT_OPS = {
 
 def service_for(sandbox: Sandbox, directory: Path) -> KlaviyoService:
     # The same wiring the product tests use, with a deadline long enough for 200 paced sizes.
-    return sandbox_service(sandbox, directory, TOOL_DEADLINE_SECONDS="600")
+    return sandbox_service(sandbox, directory, KLAVIYO_MCP_TOOL_DEADLINE_SECONDS="600")
 
 
 def call(svc: KlaviyoService, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -137,8 +137,8 @@ def mcp_cold_start(directory: Path, runs: int = 5) -> tuple[float, float, int]:
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(directory),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
     messages = [

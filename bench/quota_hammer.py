@@ -87,8 +87,9 @@ def hammer(
 
     sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=scale))
     with redis_server(directory / "redis") as redis:
-        settings = {"QUOTA_STORE": redis.url if shared else "memory://", "RATE_LIMIT_TIME_SCALE": repr(scale),
-                    "TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
+        settings = {"KLAVIYO_MCP_QUOTA_STORE": redis.url if shared else "memory://",
+                    "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": repr(scale),
+                    "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
         with cluster(sb, directory / "cluster", **settings) as node:
             outcomes: dict[str, Counter[str]] = {"rest": Counter(), "mcp": Counter()}
             stop = time.monotonic() + seconds

@@ -130,7 +130,7 @@ class KlaviyoClient:
         observers: list[Observer] | None = None,
     ) -> None:
         self.settings = settings
-        # One store for pacing, cache and single-flight; opened (and checked) from QUOTA_STORE unless
+        # One store for pacing, cache and single-flight; opened (and checked) from KLAVIYO_MCP_QUOTA_STORE unless
         # a test hands in its own pacer and cache.
         if store is None and (cache is None or pacer is None):
             store = open_store(settings)

@@ -1,7 +1,7 @@
 """A wall-clock budget for one tool call.
 
 Claude Desktop abandons a tool call after about 60 s, so every call carries a deadline
-(``TOOL_DEADLINE_SECONDS``, 45 s by default) and nothing waits, sleeps or retries past it.
+(``KLAVIYO_MCP_TOOL_DEADLINE_SECONDS``, 45 s by default) and nothing waits, sleeps or retries past it.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 Stateless (a fresh transport per request, JSON responses) so any instance behind a load balancer can
 answer any request. Slow clients cannot hold the server: uvicorn's event loop serves other connections
-while one dribbles, a connection that has not finished its headers within MCP_HEADER_TIMEOUT_SECONDS is
-closed, a body that stalls longer than MCP_BODY_TIMEOUT_SECONDS gets 408, bodies past
-MCP_MAX_BODY_BYTES get 413, and past MCP_MAX_CONNECTIONS open connections new requests get 503.
+while one dribbles, a connection that has not finished its headers within KLAVIYO_MCP_HTTP_HEADER_TIMEOUT_SECONDS is
+closed, a body that stalls longer than KLAVIYO_MCP_HTTP_BODY_TIMEOUT_SECONDS gets 408, bodies past
+KLAVIYO_MCP_HTTP_MAX_BODY_BYTES get 413, and past KLAVIYO_MCP_HTTP_MAX_CONNECTIONS open connections new requests
+get 503.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """PostgreSQL plumbing for the stores that can live there: the action ledger and the OAuth state.
 
 Both are written once in SQLite's SQL (``?`` placeholders); ``QmarkConnection`` runs that SQL on a
-psycopg 3 connection. psycopg is imported only by a process configured with ``LEDGER_URL``.
+psycopg 3 connection. psycopg is imported only by a process configured with ``KLAVIYO_MCP_LEDGER_URL``.
 """
 
 from __future__ import annotations
@@ -40,13 +40,15 @@ class QmarkConnection:
 def connect(
     url: str, timeout: float, what: str, row_factory: RowFactory[Any] = tuple_row, options: str | None = None
 ) -> Iterator[psycopg.Connection[Any]]:
-    """A connection to ``url``; one that cannot be made is a ``CONFIG_ERROR`` naming ``LEDGER_URL``.
+    """A connection to ``url``; one that cannot be made is a ``CONFIG_ERROR`` naming ``KLAVIYO_MCP_LEDGER_URL``.
 
     ``options`` are the server's run-time settings (``-c search_path=oauth``).
     """
     try:
         conn = psycopg.connect(url, connect_timeout=max(1, int(timeout)), row_factory=row_factory, options=options)
     except psycopg.Error as exc:
-        raise ConfigError(f"{what} at {redacted(url)} cannot be reached: {exc}", variable="LEDGER_URL") from None
+        raise ConfigError(
+            f"{what} at {redacted(url)} cannot be reached: {exc}", variable="KLAVIYO_MCP_LEDGER_URL"
+        ) from None
     with conn:
         yield conn

@@ -1,11 +1,11 @@
 """Signed webhook notifications, so a team can route "a change waits for you" to Slack or email.
 
-Each event is one JSON POST to ``WEBHOOK_URL``::
+Each event is one JSON POST to ``KLAVIYO_MCP_WEBHOOK_URL``::
 
     {"id": "evt_…", "type": "proposal.waiting" | "action.executed", "created_at": "…", "data": {…}}
 
     X-Klaviyo-MCP-Event:     the type
-    X-Klaviyo-MCP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>
+    X-Klaviyo-MCP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(KLAVIYO_MCP_WEBHOOK_SECRET, "<t>.<raw body>")>
 
 A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares it in constant
 time (:func:`verify` does exactly that), refuses a timestamp older than a few minutes (a replay),
@@ -120,7 +120,7 @@ class Notifier:
                 self._thread.start()
 
     def _drain(self) -> None:
-        import httpx  # the first event only: a server without WEBHOOK_URL never loads it here
+        import httpx  # the first event only: a server without KLAVIYO_MCP_WEBHOOK_URL never loads it here
 
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=self._transport) as http:
             while True:

@@ -50,10 +50,10 @@ TWO_ACCOUNTS = {
 def make_settings(tmp_path: Path, accounts: dict[str, dict[str, str]] | None = None, **env: str) -> Settings:
     accounts_file = write_accounts(tmp_path / "accounts.toml", accounts or ONE_ACCOUNT)
     environ = {
-        "ACCOUNTS_FILE": str(accounts_file),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts_file),
         "KLAVIYO_ACME_KEY": ACME_KEY,
         "KLAVIYO_GLOBEX_KEY": GLOBEX_KEY,
-        "LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
         **env,
     }
     return load_settings(environ, use_dotenv=False)

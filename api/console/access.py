@@ -1,22 +1,23 @@
 """Who is looking at the console: sign-in, the session, and the roles that gate each page.
 
 Sign-in exchanges a credential for a signed session cookie, through the same user directory the
-REST API uses (``klaviyo_analytics.auth.users``: ``USERS_FILE``, or else the token settings):
+REST API uses (``klaviyo_analytics.auth.users``: ``KLAVIYO_MCP_USERS_FILE``, or else the token settings):
 
-- a token: an approver token (``APPROVER_TOKENS``, or a user's token with an approver grant) may
+- a token: an approver token (``KLAVIYO_MCP_APPROVER_TOKENS``, or a user's token with an approver grant) may
   approve and reject; a REST read token shows the same pages with no decisions (a POST is 403);
-- a user name and password, for users of ``USERS_FILE`` with a ``password_hash``.
+- a user name and password, for users of ``KLAVIYO_MCP_USERS_FILE`` with a ``password_hash``.
 
 Each way is an :data:`Authenticator` (form fields in, a :class:`Viewer` or None out). The session
 holds how the viewer signed in and who they are (a token's fingerprint, never the token; or the
 user id) and when; the :class:`Principal` is looked up again on every request, so removing a token,
-a user or a grant takes effect at once, and a session lapses after ``CONSOLE_SESSION_MINUTES``
+a user or a grant takes effect at once, and a session lapses after ``KLAVIYO_MCP_CONSOLE_SESSION_MINUTES``
 whatever the cookie says. What a page shows and allows follows the principal's grants per account.
 
 The cookie: ``HttpOnly``, ``SameSite=Lax`` (a link from Slack or the chat opens the page signed in;
 a cross-site POST carries no session), ``Path=/console``, and ``Secure`` when the request came over
-TLS or ``CONSOLE_SECURE_COOKIES`` is on (TLS ended at a proxy). Its key is ``CONSOLE_SECRET_KEY`` or
-a random one in a 0600 file next to the ledger, shared by every worker on the machine.
+TLS or ``KLAVIYO_MCP_CONSOLE_SECURE_COOKIES`` is on (TLS ended at a proxy). Its key is
+``KLAVIYO_MCP_CONSOLE_SECRET_KEY`` or a random one in a 0600 file next to the ledger, shared by every
+worker on the machine.
 """
 
 from __future__ import annotations
@@ -153,17 +154,18 @@ def _secret_file(path: Path) -> str:
         if path.stat().st_mode & 0o077:
             raise ConfigError(
                 f"{path} is readable by other users; run chmod 600 on it (it signs console sessions)",
-                variable="CONSOLE_SECRET_KEY",
+                variable="KLAVIYO_MCP_CONSOLE_SECRET_KEY",
             )
         value = path.read_text().strip()
     except OSError as exc:
         raise ConfigError(
-            f"cannot keep the console's session key in {path} ({exc.strerror}); set CONSOLE_SECRET_KEY instead",
-            variable="CONSOLE_SECRET_KEY",
+            f"cannot keep the console's session key in {path} ({exc.strerror}); "
+            "set KLAVIYO_MCP_CONSOLE_SECRET_KEY instead",
+            variable="KLAVIYO_MCP_CONSOLE_SECRET_KEY",
         ) from None
     if len(value) < 32:
         raise ConfigError(
-            f"{path} holds no usable key; delete it to have a new one made", variable="CONSOLE_SECRET_KEY"
+            f"{path} holds no usable key; delete it to have a new one made", variable="KLAVIYO_MCP_CONSOLE_SECRET_KEY"
         )
     return value
 

@@ -154,7 +154,10 @@ def decide(action_id: str) -> Any:
     if not viewer.may_approve(proposal.account):
         abort(403, description=f"Your sign-in can read the proposals of {proposal.account!r} but not decide them.")
     if service().settings.require_second_approver and viewer.identity == proposal.proposed_by:
-        abort(403, description="REQUIRE_SECOND_APPROVER is on: someone other than its proposer must decide this.")
+        abort(
+            403,
+            description="KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on: someone other than its proposer must decide this.",
+        )
     form = DecisionForm()
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)

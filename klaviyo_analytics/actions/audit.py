@@ -22,21 +22,22 @@ MAX_REASON = 500
 
 
 def approve_command(action_id: str, settings: Settings | None = None) -> str:
-    """The approver's command; with LEDGER_PATH set it names that ledger, or the CLI would read the default one.
+    """The approver's command; with KLAVIYO_MCP_LEDGER_PATH set it names that ledger, or the CLI would read the
+    default one.
 
-    A ``LEDGER_URL`` carries the database password, so it is named, never written out: the
+    A ``KLAVIYO_MCP_LEDGER_URL`` carries the database password, so it is named, never written out: the
     approver's shell needs the server's value (its .env does it).
     """
     ledger = ""
     if settings and settings.ledger_url:
-        ledger = "LEDGER_URL=$LEDGER_URL "
+        ledger = "KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL "
     elif settings and settings.ledger_path:
-        ledger = f"LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
+        ledger = f"KLAVIYO_MCP_LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
     return f"{ledger}python -m klaviyo_analytics actions approve {action_id}"
 
 
 def approve_url(settings: Settings, action_id: str) -> str:
-    """The proposal's page in the approval console (PUBLIC_BASE_URL), where a person reviews it."""
+    """The proposal's page in the approval console (KLAVIYO_MCP_PUBLIC_BASE_URL), where a person reviews it."""
     return f"{settings.base_url}/console/actions/{action_id}"
 
 

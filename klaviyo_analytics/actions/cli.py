@@ -16,7 +16,8 @@ person types back a short code it shows there. A process without a terminal (a m
 tool) is refused. It is a speed bump, not a wall, on a single-user machine: a program running as
 the same OS user that can drive a pseudo-terminal could still type the code (see the README).
 
-Same settings and ledger as the servers (LEDGER_URL, LEDGER_PATH, or the per-user data dir). The approver is
+Same settings and ledger as the servers (KLAVIYO_MCP_LEDGER_URL, KLAVIYO_MCP_LEDGER_PATH, or the per-user data
+dir). The approver is
 ``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.
 """
 

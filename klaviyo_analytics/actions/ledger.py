@@ -12,7 +12,7 @@
 ``needs_attention``: a create whose answer was lost could not be proven to be ours or proven not
 to have landed; only a person (``resolve``, from the CLI or the console) moves it on.
 
-An approval is valid until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS): a plan
+An approval is valid until the proposal's ``expires_at`` (created + KLAVIYO_MCP_ACTION_TTL_HOURS): a plan
 approved but not begun by then expires like an undecided one, and must be proposed again. An
 execution that has begun is never expired: ``executing`` (lease held, or lapsed and resumable)
 and ``approved`` again after a retryable failure (journal kept) both finish what they started,
@@ -115,11 +115,11 @@ def decide_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
 
 
 def own_approval_refusal(proposal: Proposal, approver: str) -> KlaviyoMCPError | None:
-    """With REQUIRE_SECOND_APPROVER, the proposer may not approve their own proposal."""
+    """With KLAVIYO_MCP_REQUIRE_SECOND_APPROVER, the proposer may not approve their own proposal."""
     if approver != proposal.proposed_by:
         return None
     return ForbiddenError(
-        f"Proposal {proposal.id} was proposed by {approver}, and REQUIRE_SECOND_APPROVER is on: another "
+        f"Proposal {proposal.id} was proposed by {approver}, and KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on: another "
         "person must approve it (the proposer may still reject it).",
         proposed_by=approver,
     )

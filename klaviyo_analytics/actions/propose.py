@@ -70,7 +70,7 @@ def _name(resource: dict[str, Any]) -> str:
 
 def _shown(resource: dict[str, Any]) -> str:
     """A Klaviyo object's name as summaries and plan notes quote it: account text, so cleaned (or
-    hidden under USER_CONTENT=drop) like every other (untrusted.py)."""
+    hidden under KLAVIYO_MCP_USER_CONTENT=drop) like every other (untrusted.py)."""
     return untrusted.clean(_name(resource))
 
 

@@ -81,7 +81,7 @@ class SqliteLedger:
         self._clock = clock
         self._default_ttl = default_ttl
         self.db: Database = self._open_database(path, busy_timeout)
-        # None: APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
+        # None: KLAVIYO_MCP_APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
         self._second_approver = require_second_approver
         self._approval_key = approval_key if approval_key is not None else signing.load_key()
 

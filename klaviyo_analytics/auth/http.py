@@ -1,9 +1,9 @@
-"""Auth for the MCP HTTP server, by OAUTH_MODE: which tokens /mcp accepts and which OAuth routes exist.
+"""Auth for the MCP HTTP server, by KLAVIYO_MCP_OAUTH_MODE: which tokens /mcp accepts and which OAuth routes exist.
 
-- ``off``: static bearer tokens only (REST_API_KEY, REST_API_TOKENS, users-file tokens).
+- ``off``: static bearer tokens only (KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS, users-file tokens).
 - ``embedded``: also this server's own OAuth 2.1 authorization server (the SDK's routes: metadata,
   /register, /authorize, /token, /revoke; plus the login page), issuer = the public URL.
-- ``external``: also JWTs of an identity provider (OAUTH_ISSUER_URL, OAUTH_JWKS_URL).
+- ``external``: also JWTs of an identity provider (KLAVIYO_MCP_OAUTH_ISSUER_URL, KLAVIYO_MCP_OAUTH_JWKS_URL).
 
 Every mode publishes RFC 9728 metadata at /.well-known/oauth-protected-resource/mcp and answers a
 missing or refused token with 401 and ``WWW-Authenticate: Bearer …, resource_metadata="…"``.
@@ -71,7 +71,10 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     resource = resource_url(settings)
     if settings.oauth_mode == "external":
         if not (settings.oauth_issuer_url and settings.oauth_jwks_url):
-            raise ConfigError("OAUTH_MODE=external needs OAUTH_ISSUER_URL and OAUTH_JWKS_URL", variable="OAUTH_MODE")
+            raise ConfigError(
+                "KLAVIYO_MCP_OAUTH_MODE=external needs KLAVIYO_MCP_OAUTH_ISSUER_URL and KLAVIYO_MCP_OAUTH_JWKS_URL",
+                variable="KLAVIYO_MCP_OAUTH_MODE",
+            )
         external: JwtVerifier = ExternalTokens(
             settings.oauth_jwks_url,
             settings.oauth_issuer_url,
@@ -99,6 +102,8 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
             revocation_options=RevocationOptions(enabled=True),
         )
     except ValueError as exc:  # the SDK refuses a non-https, non-loopback issuer
-        raise ConfigError(f"OAUTH_ISSUER_URL / MCP_PUBLIC_URL: {exc}", variable="MCP_PUBLIC_URL") from None
+        raise ConfigError(
+            f"KLAVIYO_MCP_OAUTH_ISSUER_URL / KLAVIYO_MCP_HTTP_PUBLIC_URL: {exc}", variable="KLAVIYO_MCP_HTTP_PUBLIC_URL"
+        ) from None
     login = LoginPages(provider, directory, settings.oauth_login_rate_limit, settings.rest_rate_limit_storage)
     return HttpAuth(BearerVerifier(directory, resource, tokens), resource, issuer, [*oauth_routes, *login.routes()])

@@ -3,7 +3,7 @@
 Server-rendered (Jinja, autoescaped: client names are attacker-chosen text), no script at all and a
 CSP that forbids any; a CSRF token per login (an HMAC over a cookie nonce and the login id, checked
 in constant time); attempts rate-limited per user name and per client address on the `limits`
-package's moving window (REST_RATE_LIMIT_STORAGE, so instances share counts with redis://).
+package's moving window (KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE, so instances share counts with redis://).
 Passwords are checked by the user directory (argon2) and never logged.
 """
 

@@ -1,4 +1,4 @@
-"""The embedded authorization server's state in PostgreSQL (``LEDGER_URL``), for several machines.
+"""The embedded authorization server's state in PostgreSQL (``KLAVIYO_MCP_LEDGER_URL``), for several machines.
 
 Same SQL as the SQLite store, in its own ``oauth`` schema of the ledger's database (created on
 first use, under an advisory lock so instances starting together do not race).

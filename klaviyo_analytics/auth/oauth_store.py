@@ -1,7 +1,7 @@
 """State of the embedded authorization server: clients, pending logins, codes, grants, refresh tokens.
 
-One SQLite file (OAUTH_STATE_PATH) shared by every process of the server on one machine, or, with
-``LEDGER_URL``, the ``oauth`` schema of that PostgreSQL database (``oauth_pg``), so any instance on
+One SQLite file (KLAVIYO_MCP_OAUTH_STATE_PATH) shared by every process of the server on one machine, or, with
+``KLAVIYO_MCP_LEDGER_URL``, the ``oauth`` schema of that PostgreSQL database (``oauth_pg``), so any instance on
 any machine can finish a login another began. Nothing secret is stored as itself: codes, login ids
 and refresh tokens are kept as SHA-256 digests (they are random, 256-bit values, so a plain digest
 cannot be reversed), and client secrets are not stored at all (they are derived from the signing
@@ -71,7 +71,7 @@ class OAuthStore:
                     conn.execute(statement.format(time="REAL"))
         except (OSError, sqlite3.Error) as exc:
             raise ConfigError(
-                f"The OAuth state file {self.path} cannot be used: {exc}", variable="OAUTH_STATE_PATH"
+                f"The OAuth state file {self.path} cannot be used: {exc}", variable="KLAVIYO_MCP_OAUTH_STATE_PATH"
             ) from None
         self.path.chmod(0o600)
 
@@ -194,14 +194,16 @@ class OAuthStore:
 
 
 def open_oauth_store(settings: Settings) -> OAuthStore:
-    """OAUTH_STATE_PATH if set; else the ledger's PostgreSQL database if LEDGER_URL is; else the data dir."""
+    """KLAVIYO_MCP_OAUTH_STATE_PATH if set; else the ledger's PostgreSQL database if KLAVIYO_MCP_LEDGER_URL is;
+    else the data dir."""
     if settings.ledger_url and not settings.oauth_state_path:
         if not settings.oauth_signing_key:
             # Shared state with a per-machine key would fail logins and tokens on every other instance.
             raise ConfigError(
-                "The OAuth state is shared in PostgreSQL (LEDGER_URL), so every instance must sign with one "
-                "key: set OAUTH_SIGNING_KEY (python -m klaviyo_analytics users signing-key prints one for .env).",
-                variable="OAUTH_SIGNING_KEY",
+                "The OAuth state is shared in PostgreSQL (KLAVIYO_MCP_LEDGER_URL), so every instance must sign "
+                "with one key: set KLAVIYO_MCP_OAUTH_SIGNING_KEY (python -m klaviyo_analytics users signing-key "
+                "prints one for .env).",
+                variable="KLAVIYO_MCP_OAUTH_SIGNING_KEY",
             )
         from klaviyo_analytics.auth.oauth_pg import PostgresOAuthStore
 

@@ -1,6 +1,6 @@
 """Bearer tokens accepted on /mcp, and the one TokenVerifier the SDK's bearer middleware asks.
 
-In order: a static token (REST_API_KEY, REST_API_TOKENS, users-file tokens) with the grants the
+In order: a static token (KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS, users-file tokens) with the grants the
 directory gives it; then, by mode, an embedded access token (an ES256 JWT this server signed, bound
 to its /mcp URL, its grant not revoked) or an external IdP's JWT (signature by JWKS, issuer,
 audience, expiry; a configurable claim names the user). Anything else — expired, another audience or

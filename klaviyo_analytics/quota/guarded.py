@@ -22,7 +22,7 @@ from klaviyo_analytics.quota.memory import MemoryStore
 log = get_logger("klaviyo_analytics.quota")
 
 DEGRADED_WARNING = (
-    "the shared quota store (QUOTA_STORE) stopped answering; this process now paces alone at a "
+    "the shared quota store (KLAVIYO_MCP_QUOTA_STORE) stopped answering; this process now paces alone at a "
     "conservative share of Klaviyo's limits, and its cache is not shared until it restarts"
 )
 

@@ -75,5 +75,5 @@ class RateLimiter:
 def format_seconds(seconds: float, time_scale: float) -> str:
     """``seconds`` of scaled (real) time as whole Klaviyo seconds: divided by ``time_scale``, rounded
     up, at least 1. Always an integer, as Klaviyo sends it (its SDK parses Retry-After with ``int()``);
-    a client that knows the scale (the product's RATE_LIMIT_TIME_SCALE) multiplies it back."""
+    a client that knows the scale (the product's KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE) multiplies it back."""
     return str(max(1, math.ceil(seconds / time_scale - 1e-9)))

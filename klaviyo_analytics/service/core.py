@@ -100,7 +100,7 @@ class KlaviyoService:
         # The instant (timezone-aware) that decides which report windows are over (freshness.py).
         self.now = now
         self._ledger = ledger
-        # Idle until the first event (WEBHOOK_URL unset: a no-op); see webhooks.py.
+        # Idle until the first event (KLAVIYO_MCP_WEBHOOK_URL unset: a no-op); see webhooks.py.
         self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
         self._parent: KlaviyoService | None = None
 

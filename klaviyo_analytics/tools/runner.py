@@ -82,7 +82,7 @@ def run_tool_envelope(
         memo = service.client.cache.memo if spec.read_only else None
         key = _memo_key(spec, scoped, params) if memo is not None else None
         hit = memo.get(key) if memo is not None else None
-        # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
+        # Account text in the output models is cleaned, or dropped, as KLAVIYO_MCP_USER_CONTENT says (untrusted.py).
         with user_content(service.settings.user_content), tally() as quota_use, recording() as reads:
             notes_before = len(ctx.notes)
             if hit is not None:

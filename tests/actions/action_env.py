@@ -52,19 +52,19 @@ class ShiftedClock:
 
 
 def environment(sb: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
-    """The product's environment on the sandbox; ``LEDGER_URL`` in ``extra`` replaces the SQLite file."""
+    """The product's environment on the sandbox; ``KLAVIYO_MCP_LEDGER_URL`` in ``extra`` replaces the SQLite file."""
     acme = next(a for a in sb.accounts if a.slug == "acme")
     accounts = {
         "acme": {"api_key_env": acme.key_env, "conversion_metric_id": acme.conversion_metric_id, "label": "Acme"}
     }
     return {
-        "ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
         acme.key_env: acme.api_key,
-        **({} if "LEDGER_URL" in extra else {"LEDGER_PATH": str(tmp / "ledger.sqlite3")}),
-        "RATE_LIMIT_TIME_SCALE": TIME_SCALE,
+        **({} if "KLAVIYO_MCP_LEDGER_URL" in extra else {"KLAVIYO_MCP_LEDGER_PATH": str(tmp / "ledger.sqlite3")}),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": TIME_SCALE,
         "KLAVIYO_MAX_RETRIES": "2",
-        "REST_API_KEY": REST_TOKEN,
-        "APPROVER_TOKENS": APPROVER_TOKEN,
+        "KLAVIYO_MCP_REST_API_KEY": REST_TOKEN,
+        "KLAVIYO_MCP_APPROVER_TOKENS": APPROVER_TOKEN,
         **extra,
     }
 

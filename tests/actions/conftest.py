@@ -38,7 +38,7 @@ def sb(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def env(sb: Sandbox, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Env:
-    extra = {"LEDGER_URL": request.getfixturevalue("pg_url")} if backend == "postgres" else {}
+    extra = {"KLAVIYO_MCP_LEDGER_URL": request.getfixturevalue("pg_url")} if backend == "postgres" else {}
     return Env(sb, tmp_path, settings_for(sb, tmp_path, **extra), extra)
 
 

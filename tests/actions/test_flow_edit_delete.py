@@ -126,13 +126,13 @@ def test_edit_refusals_name_the_field(env: Env) -> None:
 
 
 def test_with_two_person_approval_the_proposer_cannot_approve_a_delete(sb: Sandbox, tmp_path: Path) -> None:
-    strict = Env(sb, tmp_path, settings_for(sb, tmp_path, REQUIRE_SECOND_APPROVER="true"))
+    strict = Env(sb, tmp_path, settings_for(sb, tmp_path, KLAVIYO_MCP_REQUIRE_SECOND_APPROVER="true"))
     # the ledger as the servers open it from these settings (backends.open_ledger; Env's own ignores it)
     strict.service = KlaviyoService(strict.settings, strict.service.registry, strict.service.client,
                                     ledger=open_ledger(strict.settings))  # fmt: skip
     action_id = strict.propose("delete_flow", flow_id=_flow(strict, "draft")["id"])
     proposer = strict.ledger.get_proposal(action_id).proposed_by
-    with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER"):
+    with pytest.raises(ForbiddenError, match="KLAVIYO_MCP_REQUIRE_SECOND_APPROVER"):
         strict.approve(action_id, who=proposer)
     strict.approve(action_id, who="approver:alice")
     assert strict.call("klaviyo_execute_action", action_id=action_id)["data"]["status"] == "succeeded"

@@ -29,7 +29,9 @@ def fake() -> FakeKlaviyo:
 
 @pytest.fixture
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
-    settings = make_settings(tmp_path, TWO_ACCOUNTS, REST_API_KEY=REST_TOKEN, APPROVER_TOKENS=APPROVER_TOKEN)
+    settings = make_settings(
+        tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN, KLAVIYO_MCP_APPROVER_TOKENS=APPROVER_TOKEN
+    )
     client = KlaviyoClient(settings, transport=fake.transport)
     return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
 

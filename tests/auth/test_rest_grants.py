@@ -144,11 +144,11 @@ def test_health_reports_the_auth_component(team: Team) -> None:
     assert "rita" not in answer.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("team", [{"REQUIRE_SECOND_APPROVER": "true"}], indirect=True)
+@pytest.mark.parametrize("team", [{"KLAVIYO_MCP_REQUIRE_SECOND_APPROVER": "true"}], indirect=True)
 def test_a_second_person_approves_when_required(team: Team) -> None:
     own = propose(team, "ann")
     refused = error(team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann")))
-    assert "REQUIRE_SECOND_APPROVER" in refused["message"]
+    assert "KLAVIYO_MCP_REQUIRE_SECOND_APPROVER" in refused["message"]
     assert team.ledger.get_proposal(own).status is ProposalStatus.PENDING
     assert team.http.post(f"/v1/actions/{own}/reject", headers=auth("ann")).status_code == 200
     other = propose(team, "paul")

@@ -219,7 +219,7 @@ def test_a_proposer_cannot_decide_their_own_proposal_when_a_second_approver_is_r
         f"/console/actions/{action_id}/decide",
         data={"csrf_token": csrf_token(page.text), "reason": "mine", "approve": "Approve"},
     )
-    assert refused.status_code == 403 and "REQUIRE_SECOND_APPROVER" in refused.text
+    assert refused.status_code == 403 and "KLAVIYO_MCP_REQUIRE_SECOND_APPROVER" in refused.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
 
 

@@ -89,7 +89,7 @@ def build_world(
     tmp_path: Path, transport: httpx.BaseTransport, clock: FakeClock, key_env: str, api_key: str, metric: str
 ) -> World:
     accounts = {"acme": {"api_key_env": key_env, "conversion_metric_id": metric, "label": "Acme"}}
-    settings = make_settings(tmp_path, accounts, REST_API_KEY=REST_TOKEN, **{key_env: api_key})
+    settings = make_settings(tmp_path, accounts, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN, **{key_env: api_key})
     recorder = Recorder(transport, clock)
     client = KlaviyoClient(
         settings,

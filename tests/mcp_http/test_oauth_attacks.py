@@ -34,7 +34,7 @@ def post_mcp(node: McpHttpServer, token: str) -> httpx.Response:
 
 
 def signing_key(node: McpHttpServer) -> ec.EllipticCurvePrivateKey:
-    pem = (Path(node.env["OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem").read_bytes()
+    pem = (Path(node.env["KLAVIYO_MCP_OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem").read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
@@ -231,7 +231,9 @@ def test_wrong_password_gets_no_code_and_deny_returns_access_denied(embedded: Mc
 
 
 def test_logins_are_rate_limited(tmp_path: Path) -> None:
-    with mcp_http_server(tmp_path, OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="3/minute") as node:
+    with mcp_http_server(
+        tmp_path, KLAVIYO_MCP_OAUTH_MODE="embedded", KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="3/minute"
+    ) as node:
         client = register(node.url).json()
         _, challenge = pkce()
         _, page = open_login(node.url, authorize_params(client["client_id"], challenge, node.mcp_url))

@@ -22,10 +22,10 @@ TIME_SCALE = 0.01
 def sandbox_settings(sandbox: Sandbox, directory: Path, **env: str) -> Settings:
     (directory / "accounts.toml").write_text(accounts_toml(sandbox.accounts))
     environ = {
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "REST_API_KEY": REST_TOKEN,
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "KLAVIYO_MCP_REST_API_KEY": REST_TOKEN,
         **{a.key_env: a.api_key for a in sandbox.accounts},
         **env,
     }

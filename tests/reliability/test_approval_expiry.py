@@ -1,4 +1,4 @@
-"""An approval holds until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS), through the
+"""An approval holds until the proposal's ``expires_at`` (created + KLAVIYO_MCP_ACTION_TTL_HOURS), through the
 tools and REST as people use them: executing later is a CONFLICT that says to propose again, and
 nothing reaches Klaviyo; an execution already under way is finished, never expired mid-run."""
 

@@ -1,6 +1,6 @@
 """Two instances of the team server, as two machines would run them: each its own gunicorn (2 workers)
 with its own home, config and data directories, sharing nothing but one Redis (quotas, cache, REST
-rate counts) and one PostgreSQL database (the action ledger), and one APPROVAL_SECRET.
+rate counts) and one PostgreSQL database (the action ledger), and one KLAVIYO_MCP_APPROVAL_SECRET.
 
 (a) Proposed on one instance, approved on the other, then executed by two clients of each at the
     same instant: exactly one execution per action, every other answer CONFLICT, nothing created
@@ -42,7 +42,7 @@ pytestmark = pytest.mark.slow
 SCALE = 0.05  # Klaviyo's windows, scaled on both sides: 1/s becomes 1 per 50 ms
 RACE_TRIALS = 6
 HAMMER_SECONDS = 8.0
-APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
+KLAVIYO_MCP_APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
 # The test server trusts loopback, so any password connects: it is there to be looked for in the logs.
 DB_PASSWORD = "ledger-db-password-multi-0001"
 
@@ -53,12 +53,14 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
     sb = Sandbox(SandboxConfig(time_scale=SCALE))  # real time: the executor compares created timestamps
     with redis_server(directory / "redis") as redis, postgres_server(directory / "pg") as pg:
         shared = {
-            "QUOTA_STORE": redis.url,
-            "REST_RATE_LIMIT_STORAGE": redis.url,
-            "LEDGER_URL": pg.create_database("ledger").replace("://klaviyo@", f"://klaviyo:{DB_PASSWORD}@", 1),
-            "APPROVAL_SECRET": APPROVAL_SECRET,
-            "RATE_LIMIT_TIME_SCALE": repr(SCALE),
-            "TOOL_DEADLINE_SECONDS": "5",
+            "KLAVIYO_MCP_QUOTA_STORE": redis.url,
+            "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE": redis.url,
+            "KLAVIYO_MCP_LEDGER_URL": pg.create_database("ledger").replace(
+                "://klaviyo@", f"://klaviyo:{DB_PASSWORD}@", 1
+            ),
+            "KLAVIYO_MCP_APPROVAL_SECRET": KLAVIYO_MCP_APPROVAL_SECRET,
+            "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": repr(SCALE),
+            "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": "5",
         }
         with (
             cluster(sb, directory / "host-a", with_mcp=False, **shared) as a,
@@ -69,7 +71,7 @@ def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbo
         assert logs
         for path in logs:  # the database password and the approval key are in no log line
             text = path.read_text(errors="replace")
-            assert DB_PASSWORD not in text and APPROVAL_SECRET not in text, path
+            assert DB_PASSWORD not in text and KLAVIYO_MCP_APPROVAL_SECRET not in text, path
         # Neither machine kept a ledger or quota file of its own: all of it was in the shared servers.
         assert not [p.name for p in directory.glob("host-*/**/*.sqlite3")]
 

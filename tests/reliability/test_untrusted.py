@@ -197,7 +197,7 @@ def test_user_content_drop_hides_account_text_everywhere(
     hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
 ) -> None:
     sb, ids = hostile
-    service = service_for(settings_for(sb, tmp_path, USER_CONTENT="drop"), sb)
+    service = service_for(settings_for(sb, tmp_path, KLAVIYO_MCP_USER_CONTENT="drop"), sb)
     placeholders = 0
     for text, structured, _ in mcp_calls(service, calls_for(ids)):
         assert MARK not in text and MARK not in json.dumps(structured), text[:300]

@@ -40,9 +40,9 @@ def make_service(tmp_path: Path, fake: FakeKlaviyo) -> MakeService:
         settings = make_settings(
             tmp_path,
             TWO_ACCOUNTS,
-            REST_API_KEY=REST_TOKEN,
-            REST_API_TOKENS=OTHER_TOKEN,
-            APPROVER_TOKENS=APPROVER_TOKEN,
+            KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
+            KLAVIYO_MCP_REST_API_TOKENS=OTHER_TOKEN,
+            KLAVIYO_MCP_APPROVER_TOKENS=APPROVER_TOKEN,
             **env,
         )
         client = KlaviyoClient(settings, transport=fake.transport)

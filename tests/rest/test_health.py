@@ -71,7 +71,7 @@ def test_a_quota_store_that_stops_answering_is_503_with_the_safe_pace_named(serv
     assert response.status_code == 503
     quota = response.json["components"]["quota"]
     assert quota["status"] == "unavailable" and quota["degraded"] is True and quota["backend"] == "sqlite"
-    assert "QUOTA_STORE" in quota["message"] and "disk I/O" not in quota["message"]
+    assert "KLAVIYO_MCP_QUOTA_STORE" in quota["message"] and "disk I/O" not in quota["message"]
     assert store.degraded  # the probe that found it down switched this process to the safe pace
 
 

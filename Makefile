@@ -15,7 +15,7 @@ help:
 	@echo "make serve    - the REST API on 127.0.0.1:8080 (gunicorn.conf.py; settings from .env)"
 	@echo "make sandbox  - run the Klaviyo sandbox alone on loopback (for curl and REST trials)"
 	@echo "make smoke    - live smoke checks (sandbox by default; ACCOUNT=name for real Klaviyo)"
-	@echo "make docs     - regenerate the README's tool reference, settings and scopes tables"
+	@echo "make docs     - regenerate the tool reference, scopes, .env.example and docs/configuration.md"
 	@echo "make bench    - product benchmarks against the time-scaled sandbox (figures in BENCHMARKS.md)"
 	@echo "make fuzz     - the long REST and MCP fuzz (schemathesis + hypothesis)"
 	@echo "make lock     - recompile requirements*.txt from requirements*.in (with hashes)"

@@ -3,11 +3,11 @@
 Rate (``KLAVIYO_MCP_REST_RATE_LIMIT`` per caller, fixed windows counted in
 ``KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE``, by the ``limits`` package that Flask-Limiter is built on): the
 caller is the token's fingerprint — the same ``g.caller`` auth records — or, for a request without a
-valid token, its remote address, so guessing tokens is throttled too. The check runs before auth for that reason. Every limited
-response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; past the limit the answer
-is 429 ``RATE_LIMITED`` with ``Retry-After``, in the one error shape. ``/health`` and
-``/openapi.json`` are never limited. If a shared store is unreachable the check fails open and
-logs it: an outage of the counter store should not become an outage of the API.
+valid token, its remote address, so guessing tokens is throttled too. The check runs before auth for
+that reason. Every limited response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; past
+the limit the answer is 429 ``RATE_LIMITED`` with ``Retry-After``, in the one error shape. ``/health``
+and ``/openapi.json`` are never limited. If a shared store is unreachable the check fails open and logs
+it: an outage of the counter store should not become an outage of the API.
 
 The check is the storage calls alone — one increment per window and one expiry read for the
 headers (two round trips for one window on Redis) — instead of Flask-Limiter's per-request

@@ -330,7 +330,7 @@ class Settings:
         "KLAVIYO_MCP_READ_ONLY",
         _bool,
         False,
-        "true hides every write tool (propose_* and execute).",
+        "true hides every write tool (`propose_*` and execute).",
         group="stdio",
         old="READ_ONLY",
     )

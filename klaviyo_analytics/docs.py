@@ -1,9 +1,10 @@
-"""Generates the README's tool reference, settings and scopes tables from the code, so the docs
-cannot drift.
+"""Generates the README's tool reference and scopes tables, the tools' committed schemas, and the
+settings files (``.env.example``, ``docs/configuration.md``: see ``config_docs``) from the code, so
+the docs cannot drift.
 
-``python -m klaviyo_analytics.docs`` rewrites the blocks between the markers in README.md and
-the tools' committed schemas (``tools/schemas.json``, read at start instead of built);
-``--check`` exits 1 when either is stale (a test runs the same comparison).
+``python -m klaviyo_analytics.docs`` rewrites the blocks between the markers in README.md, the
+tools' committed schemas (``tools/schemas.json``, read at start instead of built) and the settings
+files; ``--check`` exits 1 naming whichever is stale (a test runs the same comparison).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from klaviyo_analytics.config import SETTINGS
+from klaviyo_analytics import config_docs
 from klaviyo_analytics.paths import REPO_ROOT
 from klaviyo_analytics.tools import CATALOG, ToolSpec
 from klaviyo_analytics.tools.spec import SCHEMAS_FILE, build_schemas
@@ -97,15 +98,6 @@ def render_reference() -> str:
     return "\n".join(summary) + "\n\n" + "\n".join(render_tool(spec) for spec in CATALOG)
 
 
-def render_settings() -> str:
-    rows = ["| variable | default | what it does |", "|---|---|---|"]
-    for setting in SETTINGS:
-        default = "(secret)" if setting.secret else setting.default
-        shown = "" if default in (None, (), "") else f"`{default}`"
-        rows.append(f"| `{setting.name}` | {shown} | {setting.help} |")
-    return "\n".join(rows)
-
-
 def render_scopes() -> str:
     by_scope: dict[str, list[str]] = {}
     for spec in CATALOG:
@@ -116,7 +108,7 @@ def render_scopes() -> str:
     return "\n".join(rows)
 
 
-SECTIONS = {"tool-reference": render_reference, "settings": render_settings, "scopes": render_scopes}
+SECTIONS = {"tool-reference": render_reference, "scopes": render_scopes}
 
 
 def updated_readme(text: str) -> str:
@@ -135,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md is stale")
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     parser.add_argument("--schemas", type=Path, default=SCHEMAS_FILE)
+    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="where .env.example and docs/ are")
     args = parser.parse_args(argv)
     text = args.readme.read_text(encoding="utf-8")
     new = updated_readme(text)
@@ -147,9 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         if schemas != old_schemas:
             sys.stderr.write(f"{args.schemas.name} (the tools' committed schemas) is stale: run `make docs`\n")
             return 1
+        stale = config_docs.stale(args.root)
+        if stale:
+            sys.stderr.write(f"{', '.join(stale)} (generated from the settings table) stale: run `make docs`\n")
+            return 1
         return 0
     args.readme.write_text(new, encoding="utf-8")
     args.schemas.write_text(schemas, encoding="utf-8")
+    config_docs.write(args.root)
     return 0
 
 

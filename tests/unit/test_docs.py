@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from klaviyo_analytics import docs
+from klaviyo_analytics import config_docs, docs
 from klaviyo_analytics.errors import ALL_ERRORS
 from klaviyo_analytics.paths import REPO_ROOT
 from klaviyo_analytics.schemas.segments import SegmentsParams
@@ -37,9 +37,11 @@ def test_check_mode_detects_a_stale_readme(tmp_path) -> None:  # type: ignore[no
     )
     schemas = tmp_path / "schemas.json"
     schemas.write_text(SCHEMAS_FILE.read_text(encoding="utf-8"))
-    assert docs.main(["--check", "--readme", str(stale), "--schemas", str(schemas)]) == 1
-    assert docs.main(["--readme", str(stale), "--schemas", str(schemas)]) == 0
-    assert docs.main(["--check", "--readme", str(stale), "--schemas", str(schemas)]) == 0
+    config_docs.write(tmp_path)  # the settings files, current: only the README is stale
+    args = ["--readme", str(stale), "--schemas", str(schemas), "--root", str(tmp_path)]
+    assert docs.main(["--check", *args]) == 1
+    assert docs.main(args) == 0
+    assert docs.main(["--check", *args]) == 0
 
 
 def test_check_mode_detects_stale_committed_schemas(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -49,8 +51,10 @@ def test_check_mode_detects_stale_committed_schemas(tmp_path) -> None:  # type: 
     committed = SCHEMAS_FILE.read_text(encoding="utf-8")
     assert '"type"' in committed
     schemas.write_text(committed.replace('"type"', '"typo"', 1))  # one stale key is enough
-    assert docs.main(["--check", "--readme", str(readme), "--schemas", str(schemas)]) == 1
-    assert docs.main(["--readme", str(readme), "--schemas", str(schemas)]) == 0
+    config_docs.write(tmp_path)
+    args = ["--readme", str(readme), "--schemas", str(schemas), "--root", str(tmp_path)]
+    assert docs.main(["--check", *args]) == 1
+    assert docs.main(args) == 0
     assert schemas.read_text(encoding="utf-8") == SCHEMAS_FILE.read_text(encoding="utf-8")
 
 

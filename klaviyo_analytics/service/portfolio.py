@@ -68,7 +68,7 @@ def summarise(
         if not ctx.deadline.allows(RESERVE_SECONDS):
             raise ctx.deadline.exceeded(f"portfolio of {account.slug}")
         before = per_entity(svc, account, "flow", prior, ctx)[0]
-        found = detect("flow", now["flow"], before, AnomalyParams())
+        found = detect("flow", now["flow"], before, AnomalyParams(), (current.days, prior.days)).anomalies
         fields.update(top_mover=found[0] if found else None, anomaly_count=len(found))
         done = 2
     except KlaviyoMCPError as exc:

@@ -156,7 +156,7 @@ def detect(
 
 def find_anomalies(svc: KlaviyoService, params: AnomalyParams, ctx: CallContext) -> ToolResult[AnomalyResult]:
     account = svc.account(params.account)
-    today = svc.today()
+    today = svc.today(account)
     if params.timeframe is None and params.start_date is None and params.end_date is None:
         params = params.model_copy(update={"timeframe": "last_7_days"})  # week over week
     current = resolve_period(params.start_date, params.end_date, params.timeframe, today)

@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
@@ -96,8 +97,12 @@ class KlaviyoService:
         self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
         self._parent: KlaviyoService | None = None
 
-    def today(self) -> date:
-        return self.clock.today()
+    def today(self, account: Account | None = None) -> date:
+        """Today in ``account``'s timezone (the one Klaviyo reads report windows in) when it names
+        one, else in UTC: at 00:20 UTC on 1 January it is still 31 December in New York, so there
+        "yesterday" is 30 December and "last_month" is November."""
+        zone = _zone(account.timezone) if account is not None and account.timezone else None
+        return self.clock.now().astimezone(zone).date() if zone else self.clock.today()
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -170,6 +175,13 @@ class KlaviyoService:
                 return Report(results, date_times)
             seen.add(cursor)
             params = {"page_cursor": cursor}
+
+
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # the registry checks names; an unknown one falls back to UTC here
 
 
 def _page_cursor(next_url: Any) -> str | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from klaviyo_analytics.clock import ShiftedClock
+from klaviyo_analytics.clock import Clock, ShiftedClock
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig
 from klaviyo_analytics.service import CallContext, KlaviyoService
@@ -44,7 +44,12 @@ class World:
 
 
 def world_at(instant: datetime, directory: Path | None = None) -> World:
-    clock = ShiftedClock(instant)
+    return world_on(ShiftedClock(instant), directory)
+
+
+def world_on(clock: Clock, directory: Path | None = None) -> World:
+    """The sandbox and the product on ``clock`` (the machine's, under libfaketime)."""
+    instant = clock.now()
     sandbox = Sandbox(SandboxConfig(seed=11, time_scale=float(SCALE), clock=clock))
     where = directory or Path(tempfile.mkdtemp(prefix="datesweep-"))
     service = sandbox_service(sandbox, where, RATE_LIMIT_TIME_SCALE=SCALE, TOOL_DEADLINE_SECONDS="120")

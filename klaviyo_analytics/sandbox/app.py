@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -171,7 +170,7 @@ class Sandbox:
         decision = injector.decide(req.method, req.path) if injector else faults_mod.NO_FAULT
         entry["fault"] = decision.kind
         if decision.latency:
-            time.sleep(decision.latency)
+            self.clock.sleep(decision.latency)
         if decision.kind is not None and decision.kind != "applied_error":
             return self._fault_response(decision, req, op, path_params, entry)
         response = self._serve(req, op, path_params, entry)

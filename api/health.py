@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response
 
 from klaviyo_analytics.auth.users import UserDirectory
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.service import KlaviyoService
 
@@ -94,7 +94,7 @@ class CachedHealth:
         self,
         build: Callable[[], tuple[dict[str, Any], int]],
         ttl: float = HEALTH_TTL_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
     ) -> None:
         self._build = build
         self._ttl = ttl

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.memo import ResultMemo, note_read, note_uncacheable
 from klaviyo_analytics.quota import CacheEntry, MemoryStore, QuotaStore, StoreUnavailable
 
@@ -39,7 +39,7 @@ class TTLCache:
     def __init__(
         self,
         store: QuotaStore | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = SYSTEM_CLOCK.time,
         keep_seconds: float = DEFAULT_KEEP_SECONDS,
     ) -> None:
         self.store: QuotaStore = store if store is not None else MemoryStore(clock)

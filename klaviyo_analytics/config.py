@@ -83,9 +83,8 @@ def _port(raw: str) -> int:
 
 def _revision(raw: str) -> str:
     """A revision Klaviyo published (revisions.py) and still serves as itself today."""
-    from datetime import date
-
     from klaviyo_analytics import revisions
+    from klaviyo_analytics.clock import SYSTEM_CLOCK
 
     try:
         found = revisions.lookup(raw)
@@ -95,12 +94,20 @@ def _revision(raw: str) -> str:
             f"expected {what}: one of {revisions.PUBLISHED[0]} … {revisions.latest()} (quarterly); "
             f"this product is built for {revisions.BUILT_FOR}"
         ) from None
-    if found.status(date.today()) == "retired":
+    # The machine's date, never a pinned one: Klaviyo retires a revision on the real calendar.
+    if found.status(SYSTEM_CLOCK.today()) == "retired":
         raise ValueError(
             f"that revision was retired on {found.retired} (Klaviyo serves a newer one in its place); "
             f"use {revisions.BUILT_FOR}, the revision this product is built for"
         )
     return found.name
+
+
+def _today(raw: str) -> str:
+    from klaviyo_analytics.clock import pinned
+
+    pinned(raw)  # the error names the forms allowed
+    return raw.strip()
 
 
 def _url(raw: str) -> str:
@@ -224,6 +231,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LIST_SIZE_CACHE_TTL_SECONDS", _nonneg_float, 3600.0, "TTL of cached list/segment sizes."),
     Setting("TOOL_DEADLINE_SECONDS", _positive_float, 45.0, "Wall-clock budget of one tool call."),
     Setting("RATE_LIMIT_TIME_SCALE", _positive_float, 1.0, "Scales rate windows and Retry-After (sandbox use)."),
+    Setting(
+        "KLAVIYO_MCP_TODAY",
+        _today,
+        None,
+        "Pins the product's and the sandbox's today (YYYY-MM-DD or an ISO instant): demos, tests, benchmarks.",
+    ),
     Setting("READ_ONLY", _bool, False, "Hide every write (propose/execute) tool."),
     Setting(
         "TOOLSETS",
@@ -323,6 +336,7 @@ class Settings:
     list_size_cache_ttl_seconds: float = 3600.0
     tool_deadline_seconds: float = 45.0
     rate_limit_time_scale: float = 1.0
+    klaviyo_mcp_today: str | None = None
     read_only: bool = False
     toolsets: tuple[str, ...] = ()
     log_level: str = "INFO"

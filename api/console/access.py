@@ -22,7 +22,6 @@ a random one in a 0600 file next to the ledger, shared by every worker on the ma
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from klaviyo_analytics.auth import Principal, Role
 from klaviyo_analytics.auth.users import UserDirectory, fingerprint
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.secret_files import write_once
@@ -104,14 +104,14 @@ def has_passwords(directory: UserDirectory) -> bool:
 def start_session(viewer: Viewer) -> None:
     session.clear()  # a fresh session (and CSRF token) at each sign-in: no fixation
     session.permanent = True
-    session.update({"via": viewer.via, "key": viewer.key, "at": int(time.time())})
+    session.update({"via": viewer.via, "key": viewer.key, "at": int(SYSTEM_CLOCK.time())})
 
 
 def current_viewer(settings: Settings, directory: UserDirectory) -> Viewer | None:
     via, key, started = session.get("via"), session.get("key"), session.get("at")
     if not isinstance(via, str) or not isinstance(key, str) or not isinstance(started, int):
         return None
-    if time.time() - started > settings.console_session_minutes * 60:
+    if SYSTEM_CLOCK.time() - started > settings.console_session_minutes * 60:
         return None
     principal: Principal | None = None
     if via == "token":

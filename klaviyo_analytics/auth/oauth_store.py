@@ -14,13 +14,13 @@ import hashlib
 import json
 import secrets
 import sqlite3
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.sqlite_tx import transaction
@@ -61,6 +61,9 @@ class Grant:
 class OAuthStore:
     """On SQLite; ``oauth_pg.PostgresOAuthStore`` runs the same SQL on PostgreSQL."""
 
+    # Expiries are shared with other processes (and PyJWT checks them on the real clock): shared time.
+    clock: Clock = SYSTEM_CLOCK
+
     def __init__(self, path: Path, busy_timeout: float = 10.0) -> None:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
@@ -88,7 +91,9 @@ class OAuthStore:
     # Clients (RFC 7591 registrations; the metadata holds no secret).
     def put_client(self, client_id: str, metadata: dict[str, Any]) -> None:
         with self._tx() as conn:
-            conn.execute("INSERT INTO clients VALUES (?, ?, ?)", (client_id, json.dumps(metadata), time.time()))
+            conn.execute(
+                "INSERT INTO clients VALUES (?, ?, ?)", (client_id, json.dumps(metadata), self.clock.shared_time())
+            )
 
     def get_client(self, client_id: str) -> dict[str, Any] | None:
         with self._tx() as conn:
@@ -99,10 +104,10 @@ class OAuthStore:
     def put_pending(self, client_id: str, params: dict[str, Any], ttl: float) -> str:
         login_id = new_secret()
         with self._tx() as conn:
-            conn.execute("DELETE FROM pending WHERE expires_at < ?", (time.time(),))
+            conn.execute("DELETE FROM pending WHERE expires_at < ?", (self.clock.shared_time(),))
             conn.execute(
                 "INSERT INTO pending VALUES (?, ?, ?, ?)",
-                (digest(login_id), client_id, json.dumps(params), time.time() + ttl),
+                (digest(login_id), client_id, json.dumps(params), self.clock.shared_time() + ttl),
             )
         return login_id
 
@@ -110,7 +115,7 @@ class OAuthStore:
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT client_id, params FROM pending WHERE id_hash = ? AND expires_at >= ?",
-                (digest(login_id), time.time()),
+                (digest(login_id), self.clock.shared_time()),
             ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
@@ -119,14 +124,14 @@ class OAuthStore:
         with self._tx() as conn:
             row = conn.execute(
                 "DELETE FROM pending WHERE id_hash = ? AND expires_at >= ? RETURNING client_id, params",
-                (digest(login_id), time.time()),
+                (digest(login_id), self.clock.shared_time()),
             ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
     # Authorization codes: single use (taken by the token exchange).
     def put_code(self, code: str, client_id: str, data: dict[str, Any], expires_at: float) -> None:
         with self._tx() as conn:
-            conn.execute("DELETE FROM codes WHERE expires_at < ?", (time.time(),))
+            conn.execute("DELETE FROM codes WHERE expires_at < ?", (self.clock.shared_time(),))
             conn.execute(
                 "INSERT INTO codes VALUES (?, ?, ?, ?)", (digest(code), client_id, json.dumps(data), expires_at)
             )
@@ -160,7 +165,7 @@ class OAuthStore:
             row = conn.execute(
                 "SELECT grant_id, client_id, subject, scopes, resource, expires_at FROM grants"
                 " WHERE grant_id = ? AND revoked = 0 AND expires_at >= ?",
-                (grant_id, time.time()),
+                (grant_id, self.clock.shared_time()),
             ).fetchone()
         if row is None:
             return None

@@ -10,7 +10,6 @@ revokes its grant), and revoking either token revokes the grant behind both.
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -31,6 +30,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 from klaviyo_analytics.auth.keys import SigningKey
 from klaviyo_analytics.auth.oauth_store import Grant, OAuthStore, new_secret
 from klaviyo_analytics.auth.tokens import CallerToken, EmbeddedTokens
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.logs import get_logger
 
 log = get_logger("klaviyo_analytics.auth")
@@ -60,6 +60,9 @@ def _same_resource(a: str, b: str) -> bool:
 
 
 class EmbeddedProvider:
+    # Expiries are shared with other processes (and PyJWT checks them on the real clock): shared time.
+    clock: Clock = SYSTEM_CLOCK
+
     def __init__(self, store: OAuthStore, key: SigningKey, tokens: EmbeddedTokens, refresh_days: float) -> None:
         self.store, self.key, self.tokens = store, key, tokens
         self.refresh_seconds = refresh_days * 86400
@@ -116,7 +119,7 @@ class EmbeddedProvider:
             )
         code = new_secret()
         data = {**raw, "subject": user, "client_id": client_id, "scopes": params.scopes or []}
-        self.store.put_code(code, client_id, data, time.time() + CODE_TTL_SECONDS)
+        self.store.put_code(code, client_id, data, self.clock.shared_time() + CODE_TTL_SECONDS)
         log.info("oauth.login_granted", user=user, client_id=client_id)
         return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=self.issuer)
 
@@ -129,7 +132,7 @@ class EmbeddedProvider:
         return AuthorizationCode(
             code=authorization_code,
             scopes=data["scopes"],
-            expires_at=time.time() + CODE_TTL_SECONDS,  # the store drops expired codes itself
+            expires_at=self.clock.shared_time() + CODE_TTL_SECONDS,  # the store drops expired codes itself
             client_id=data["client_id"],
             code_challenge=data["code_challenge"],
             redirect_uri=data["redirect_uri"],
@@ -149,7 +152,7 @@ class EmbeddedProvider:
             subject=authorization_code.subject or "",
             scopes=authorization_code.scopes,
             resource=self.tokens.resource,
-            expires_at=time.time() + self.refresh_seconds,
+            expires_at=self.clock.shared_time() + self.refresh_seconds,
         )
         self.store.put_grant(grant)
         return self._issue(grant, grant.scopes)

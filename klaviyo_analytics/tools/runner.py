@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -107,7 +108,7 @@ def run_tool_envelope(
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **extra,
             )
-            late = future_warning(result.period, service.today()) if result.period else None
+            late = future_warning(result.period, _today_of(service, result.account)) if result.period else None
             found = [*ctx.notes, *quota_warnings, *([late] if late else [])]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
@@ -142,8 +143,16 @@ def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tu
         tuple(scoped.registry.names),
         default.slug if default else None,
         scoped.settings.user_content,
+        # Each account's own date: presets move when any of them turns a day, not only at UTC midnight.
         scoped.today(),
+        tuple(scoped.today(account) for account in scoped.registry.accounts.values()),
     )
+
+
+def _today_of(service: KlaviyoService, slug: str | None) -> date:
+    """Today where the answer's account is (UTC for an answer about no one account)."""
+    account = service.registry.accounts.get(slug) if slug else None
+    return service.today(account)
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

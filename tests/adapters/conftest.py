@@ -8,6 +8,7 @@ from flask import Flask
 
 from api import create_app
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.registry import load_registry
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
@@ -31,7 +32,7 @@ def fake() -> FakeKlaviyo:
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path, TWO_ACCOUNTS, REST_API_KEY=REST_TOKEN, APPROVER_TOKENS=APPROVER_TOKEN)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_session_spends_one_report_call_per_endpoint_and_window(sandbox: Sandbox
 
     # A restart on the same store: a new client and service over the first one's cache.
     client = KlaviyoClient(service.settings, transport=sandbox.transport, cache=service.client.cache)
-    restarted = KlaviyoService(service.settings, service.registry, client)
+    restarted = KlaviyoService(service.settings, service.registry, client, clock=service.clock)
     before = report_calls(sandbox)
     assert all(r["ok"] for r in run_session(restarted, GAP))
     assert report_calls(sandbox) == before, "the rerun spent report calls"

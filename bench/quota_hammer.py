@@ -48,7 +48,13 @@ def questions(seed: int) -> itertools.cycle[tuple[str, dict[str, Any]]]:
 
 
 def outcome_of_error(text: str) -> str:
-    return "RATE_LIMITED" if "RATE_LIMITED" in text else f"other:{text[:120]}"
+    if "RATE_LIMITED" in text:
+        return PAUSED if "QUOTA_STORE" in text else "RATE_LIMITED"
+    return f"other:{text[:120]}"
+
+
+# A refusal because the shared quota store is away (Klaviyo calls paused), told apart from the limits.
+PAUSED = "RATE_LIMITED:store_paused"
 
 
 def host_main(seconds: float, out: Path, seed: int = 3, go: Path | None = None) -> None:
@@ -80,7 +86,7 @@ def host_main(seconds: float, out: Path, seed: int = 3, go: Path | None = None) 
             run_tool(get_tool(name), service, args, ctx)
             outcomes["ok"] += 1
         except KlaviyoMCPError as exc:
-            outcomes[outcome_of_error(exc.code)] += 1
+            outcomes[outcome_of_error(f"{exc.code}: {exc.message}")] += 1
     out.write_text(json.dumps(outcomes))
 
 
@@ -222,6 +228,7 @@ def crowd(
         "throttled": throttled_detail(log),
         "upstream_calls": len(log),
         "outcomes": dict(outcomes),
+        "calls": [f"{e['time'][11:23]} {e['operation']} {e['status']}" for e in log],
     }
 
 

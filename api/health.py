@@ -9,7 +9,7 @@ when every component is, else ``degraded`` (HTTP 503, so a load balancer stops r
     auth      where users come from (the users file, or the token settings) and how many users and
               tokens (counts only: no user id, never a token)
     quota     the shared quota store (QUOTA_STORE): its backend, and ``unavailable`` with
-              ``degraded: true`` once this process paces alone because the store stopped answering
+              ``degraded: true`` while this process pauses Klaviyo calls because the store stopped answering
 
 The endpoint is public and probed often, and each answer reads the ledger and pings the quota
 store; so a process answers from its last report for :data:`HEALTH_TTL_SECONDS` (a flood of
@@ -65,7 +65,9 @@ def quota_component(service: KlaviyoService) -> dict[str, Any]:
         try:
             store.ping()
         except StoreUnavailable as exc:
-            store.degrade(exc)  # the probe that finds it down switches to the safe pace
+            store.degrade(exc)  # the probe that finds it down pauses Klaviyo calls
+    elif isinstance(store, GuardedStore):
+        store.probe()  # paused: a store that answers again ends the pause
     if isinstance(store, GuardedStore) and store.degraded:
         return {"status": "unavailable", "backend": store.backend, "degraded": True, "message": DEGRADED_WARNING}
     return {"status": "ok", "backend": store.backend, "degraded": False}

@@ -275,7 +275,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "QUOTA_STORE", _quota_store, None, "memory://, sqlite:///path or redis://host:port/db (default: by the ledger)."
     ),
-    Setting("QUOTA_FALLBACK_PROCESSES", _positive_int, 4, "Store down: pace as if this many processes share it."),
     Setting("QUOTA_WARN_SHARE", _share, 0.1, "Warn when a tool spends more than this share of today's report budget."),
     Setting("CACHE_STALE_SECONDS", _nonneg_float, 604800.0, "How long expired reads stay to answer at the limit."),
     Setting("MCP_HOST", str, "127.0.0.1", "Interface the MCP Streamable HTTP server binds to."),
@@ -357,7 +356,6 @@ class Settings:
     confirm_with_elicitation: bool = False
     user_content: Literal["fence", "drop"] = "fence"
     quota_store: str | None = None
-    quota_fallback_processes: int = 4
     quota_warn_share: float = 0.1
     cache_stale_seconds: float = 604800.0
 

@@ -62,6 +62,17 @@ def test_a_block_holds_every_caller_and_never_shortens(store: QuotaStore) -> Non
     assert store.reserve("globex", "b", WINDOWS, max_wait=0).granted
 
 
+def test_an_unused_slot_given_back_frees_its_quota_and_nothing_else(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.01, 100), Window("steady", 60, 3)]
+    taken = [store.reserve("acme", "b", windows, max_wait=1) for _ in range(3)]
+    assert not store.reserve("acme", "b", windows, max_wait=1).granted  # the steady window is full
+    store.unreserve("acme", "b", taken[1].at)
+    store.unreserve("acme", "b", taken[1].at + 1.0)  # not a slot: nothing happens
+    assert store.used("acme", "b", 60) == 2
+    again = store.reserve("acme", "b", windows, max_wait=1)
+    assert again.granted and again.at >= taken[2].at  # never placed before the last slot handed out
+
+
 def test_used_counts_the_window(store: QuotaStore) -> None:
     windows = [Window("burst", 0.01, 100), Window("steady", 0.01, 100), Window("daily", 86400, 225)]
     for _ in range(7):

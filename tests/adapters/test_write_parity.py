@@ -73,7 +73,7 @@ ARGS: dict[str, Callable[[Env], dict[str, Any]]] = {
         "audience_id": VIP,
         "subject": "Hello",
         "template_html": "<p>Hi</p>",
-    },  # fmt: skip
+    },
     "klaviyo_propose_segment": lambda env: {"recipe": "vip", "min_value": 100},
     "klaviyo_propose_flow": lambda env: {"recipe": "welcome_series", "trigger_id": VIP, "emails": 1},
     "klaviyo_propose_update_flow": lambda env: dict(
@@ -85,7 +85,7 @@ ARGS: dict[str, Callable[[Env], dict[str, Any]]] = {
         "endpoint_url": "https://hooks.example.com/in",
         "topics": ["event:klaviyo.sent_sms"],
         "secret_env": SECRET_ENV,
-    },  # fmt: skip
+    },
     "klaviyo_propose_delete_flow": lambda env: {"flow_id": _flow(env, "draft")},
     "klaviyo_propose_delete_webhook": lambda env: {"webhook_id": _webhook(env)},
 }

@@ -20,7 +20,7 @@ from dotenv import dotenv_values
 
 from klaviyo_analytics import paths
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.redact import register_env_secrets, register_secret
 
 DEFAULT_BASE_URL = "https://a.klaviyo.com"
 # The revision of the OpenAPI spec this product was built and tested against (revisions.py).
@@ -461,4 +461,5 @@ def load_settings(
     for secret in (settings.console_secret_key, settings.webhook_secret):
         if secret:
             register_secret(secret)
+    register_env_secrets(env)  # the webhook signing secrets a plan may name (secret_env.py)
     return settings

@@ -14,10 +14,10 @@ from werkzeug.wrappers import Response
 
 from api.console import access, present
 from api.console.forms import DecisionForm, ResolveForm, SignInForm, SignOutForm
-from klaviyo_analytics.actions import audit, flow_guard
-from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
+from klaviyo_analytics.actions import audit, flow_guard, secret_env
+from klaviyo_analytics.actions.models import Proposal, ProposalStatus, plan_hash, utc_now
 from klaviyo_analytics.auth import Role
-from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
+from klaviyo_analytics.errors import ConflictError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.service import KlaviyoService
 
 S = ProposalStatus
@@ -126,6 +126,8 @@ def _render_action(
     _proposal(action_id)
     history = ledger.get_history(action_id)
     proposal, execution = history.proposal, history.execution
+    shown_hash = plan_hash(proposal.plan)  # of the plan this page displays, never the stored column
+    form.plan_hash.data = shown_hash
     return (
         render_template(
             "console/action.html",
@@ -143,6 +145,8 @@ def _render_action(
             resolve_form=resolve_form or ResolveForm(),
             may_approve=g.viewer.may_approve(proposal.account),
             acknowledge=bool(flow_guard.required(proposal.plan)),
+            plan_hash=shown_hash,
+            secrets=secret_env.describe(proposal.plan),
         ),
         status,
     )
@@ -161,12 +165,19 @@ def decide(action_id: str) -> Any:
     approve = bool(form.approve.data)
     acknowledge = [flow_guard.LIVE_FLOW_SENDS] if form.acknowledge.data else None
     try:
-        proposal = audit.decide(service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge)
+        proposal = audit.decide(
+            service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge, form.plan_hash.data
+        )
     except InvalidArgumentError as exc:
         if exc.field != "acknowledge":
             raise
         form.acknowledge.errors = [exc.message]
         return _render_action(action_id, form, 400)
+    except ConflictError as exc:
+        if exc.details.get("field") != "plan_hash":
+            raise
+        flash(f"Not approved: {exc.message}")
+        return _render_action(action_id, DecisionForm(), 409)
     flash(f"{'Approved' if approve else 'Rejected'}. " + ("It runs when someone executes it." if approve else ""))
     return redirect(url_for("console_pages.action", action_id=proposal.id))
 

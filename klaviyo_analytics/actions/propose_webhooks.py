@@ -5,8 +5,8 @@ host: a literal IP address (any form a resolver accepts, ``127.1`` or ``21307064
 loopback, private, link-local, reserved, multicast or otherwise not global is refused, as are
 ``localhost``, ``.local``/``.internal`` names, single-label names and credentials in the URL; the
 error names the rule. Hostnames are not resolved (Klaviyo calls the endpoint, not this server).
-Topics must be in the account's topic list. The signing secret is named by ``secret_env`` and
-never read into the plan (secret_env.py).
+Topics must be in the account's topic list. The signing secret is named by ``secret_env``, declared
+for its one field in the plan, and never read into the plan (secret_env.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from klaviyo_analytics.schemas.webhooks import CreateWebhookParams, DeleteWebhoo
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.webhooks import topic_ids
 
+SECRET_FIELD = "data.attributes.secret_key"  # noqa: S105 - a field path. The one field of the create body that holds the secret
 _LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".localdomain", ".home.arpa")
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _WHAT = {
@@ -128,6 +129,8 @@ def propose_create_webhook(
         step("create_webhook", f"Create the webhook {params.name!r}", "POST", "/api/webhooks", body=body,
              returns={"id": "id"}, check=check),
     ]  # fmt: skip
+    # Declared beside the body, so it is hashed, signed and shown with the plan (secret_env.py).
+    plan[0][secret_env.DECLARED] = [secret_env.declare(SECRET_FIELD, params.secret_env)]
     summary = (
         f"Create the webhook {params.name!r}: POST {', '.join(topics)} events to {url}, "
         f"signed with the secret in {params.secret_env} (read when it runs; never stored)."

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from klaviyo_analytics.actions.secret_env import refuse_in_input
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.memo import Memoized, recording
@@ -79,6 +80,8 @@ def run_tool_envelope(
     outcome, partial = "INTERNAL_ERROR", False
     try:
         params = validate_params(spec.params, raw)
+        if not spec.read_only:  # before any read: a write tool's input never asks for a secret
+            refuse_in_input(params.model_dump(mode="json", exclude_none=True))
         scoped, params = authorize(spec, service, params, ctx)
         memo = service.client.cache.memo if spec.read_only else None
         key = _memo_key(spec, scoped, params) if memo is not None else None

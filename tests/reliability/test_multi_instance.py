@@ -100,7 +100,10 @@ def test_an_action_proposed_on_one_instance_and_raced_on_both_runs_once(
             proposed = call(proposer, f"klaviyo_propose_{recipe}", args_for(sb, recipe, label))
             assert proposed.status_code == 200, proposed.text
             action_id = proposed.json()["data"]["action_id"]
-            approved = approver.post(f"/v1/actions/{action_id}/approve", json={"reason": "reviewed"})
+            shown = proposed.json()["data"]["plan_hash"]
+            approved = approver.post(
+                f"/v1/actions/{action_id}/approve", json={"reason": "reviewed", "plan_hash": shown}
+            )
             assert approved.status_code == 200, approved.text  # host B reads host A's proposal
             answers = [what for _, what in race(a, action_id, [partial(execute_over_rest, http=h) for h in executors])]
             assert sorted(answers) == ["CONFLICT", "CONFLICT", "CONFLICT", "succeeded"], answers

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from klaviyo_analytics import untrusted
 from klaviyo_analytics.auth.provider import LOGIN_PATH, EmbeddedProvider
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
@@ -129,13 +130,18 @@ class LoginPages:
             )
         client, params = pending
         target = urlsplit(str(params.redirect_uri))
+        # The host as a browser parses it (never userinfo: "claude.ai@evil.example" is evil.example).
+        host = (f"[{target.hostname}]" if ":" in (target.hostname or "") else target.hostname or "") + (
+            f":{target.port}" if target.port else ""
+        )
         response = self._render(
             "login.html",
             status=status,
-            form_target=f"{target.scheme}://{target.netloc}",
+            form_target=f"{target.scheme}://{host}",
             error=error,
-            client_name=client.client_name or "An application",
-            redirect_host=target.netloc,
+            # Bidi controls and other format characters stripped; the template isolates it too (<bdi>).
+            client_name=untrusted.cap(untrusted.strip_controls(client.client_name or ""), 200) or "An application",
+            redirect_host=host,
             login_id=login_id,
             csrf=self._csrf(nonce, login_id),
             username=username,

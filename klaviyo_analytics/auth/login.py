@@ -32,6 +32,8 @@ CSS_PATH = "/oauth/login.css"
 COOKIE = "klaviyo_mcp_login"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FIELD = 256
+# The per-user counter's key; the console's password sign-in counts in it too (one budget per user).
+LOGIN_USER_KEY = "oauth-login-user"
 
 
 class LoginPages:
@@ -94,7 +96,7 @@ class LoginPages:
         username = str(fields["username"] or "").strip()
         address = request.client.host if request.client else "unknown"
         allowed = [
-            self.limiter.hit(self.limit, "oauth-login-user", username.lower()),
+            self.limiter.hit(self.limit, LOGIN_USER_KEY, username.lower()),
             self.limiter.hit(self.limit, "oauth-login-addr", address),
         ]
         if not all(allowed):

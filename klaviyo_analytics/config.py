@@ -320,6 +320,12 @@ SETTINGS: tuple[Setting, ...] = (
         24.0,
         "A registered OAuth client that completes no authorization in this time is deleted.",
     ),
+    Setting(
+        "KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS",
+        _nonneg_float,
+        5.0,
+        "A used refresh token presented again within this time is a race (refused, grant kept), later a replay.",
+    ),
     Setting("PUBLIC_BASE_URL", _optional_url, None, "Console/REST base URL in approve links (default: host:port)."),
     Setting("CONSOLE_SECRET_KEY", _optional_str, None, "Signs console sessions (default: a 0600 file).", secret=True),
     Setting("CONSOLE_SECURE_COOKIES", _bool, False, "Mark console cookies Secure even behind a TLS proxy."),
@@ -388,6 +394,7 @@ class Settings:
     klaviyo_mcp_registration_rate_limit: str = "20/hour"
     klaviyo_mcp_registration_token: str | None = field(default=None, repr=False)
     klaviyo_mcp_registration_unused_hours: float = 24.0
+    klaviyo_mcp_refresh_reuse_grace_seconds: float = 5.0
     public_base_url: str | None = None
     console_secret_key: str | None = None
     console_secure_cookies: bool = False

@@ -101,7 +101,12 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     key = load_signing_key(settings)
     tokens = EmbeddedTokens(key, store, directory, issuer, resource, settings.oauth_access_token_seconds)
     provider = EmbeddedProvider(
-        store, key, tokens, settings.oauth_refresh_token_days, settings.klaviyo_mcp_registration_unused_hours
+        store,
+        key,
+        tokens,
+        settings.oauth_refresh_token_days,
+        settings.klaviyo_mcp_registration_unused_hours,
+        settings.klaviyo_mcp_refresh_reuse_grace_seconds,
     )
     registration = ClientRegistrationOptions(enabled=True)
     try:

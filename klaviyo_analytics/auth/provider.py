@@ -10,7 +10,8 @@ server's /mcp URL (RFC 8707), a login page stands between /authorize and the cod
 use and expire (CODE_TTL_SECONDS, checked again when exchanged), refresh tokens rotate, and revoking
 either token revokes the grant behind both.
 
-Refresh reuse: a rotated refresh token presented again more than REFRESH_RACE_SECONDS after it was
+Refresh reuse: a rotated refresh token presented again more than ``refresh_race_seconds``
+(KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS) after it was
 used is a replay (someone holds a copy), so the grant ends. Within that window it is a client racing
 itself (two tabs, a retry): the late request gets ``invalid_grant`` and the grant, with the winner's
 new pair, stays valid. A thief's replay inside the window gains nothing and the legitimate client's
@@ -48,7 +49,7 @@ LOGIN_PATH = "/oauth/login"
 LOGIN_TTL_SECONDS = 600
 CODE_TTL_SECONDS = 120
 # Long enough for two requests of one client racing over a slow link; short enough that a replay is one.
-REFRESH_RACE_SECONDS = 10.0
+REFRESH_RACE_SECONDS = 5.0
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -81,11 +82,12 @@ class EmbeddedProvider:
         tokens: EmbeddedTokens,
         refresh_days: float,
         unused_client_hours: float = 24.0,
+        refresh_race_seconds: float = REFRESH_RACE_SECONDS,
     ) -> None:
         self.store, self.key, self.tokens = store, key, tokens
         self.refresh_seconds = refresh_days * 86400
         self.unused_client_seconds = unused_client_hours * 3600
-        self.refresh_race_seconds = REFRESH_RACE_SECONDS
+        self.refresh_race_seconds = refresh_race_seconds
 
     @property
     def issuer(self) -> str:

@@ -51,9 +51,10 @@ ERROR_STATUSES = {
     429: "Too many requests from this token, or from Klaviyo's limits (`RATE_LIMITED`); see `Retry-After`.",
     500: "Unexpected failure (`INTERNAL_ERROR`, `CONFIG_ERROR`); the body never carries internals.",
     502: "Klaviyo failed or refused (`UPSTREAM_ERROR`, `UPSTREAM_AUTH`).",
+    503: "A store this server depends on (the ledger's database) is unreachable; retry (`UNAVAILABLE`).",
     504: "The call's deadline passed (`DEADLINE_EXCEEDED`).",
 }
-TOOL_ERRORS = (400, 401, 403, 404, 429, 500, 502, 504)
+TOOL_ERRORS = (400, 401, 403, 404, 429, 500, 502, 503, 504)
 RATE_HEADERS = {
     "X-RateLimit-Limit": "Requests allowed in the current window for this token.",
     "X-RateLimit-Remaining": "Requests left in the current window.",

@@ -127,8 +127,14 @@ DECISION_RESPONSE = "#decision"  # replaced by the action view's schema when the
 
 EXTRA_ROUTES: dict[str, Route] = {
     "health": Route(
-        "Health of this process: the action ledger and the account registry.", "service",
+        "Health of this process: each component's status only (ledger, accounts, quota, auth).", "service",
         _json(HEALTH_SCHEMA), public=True,
+        extra_responses={"503": {"description": "A component is unavailable.", "content": _json(HEALTH_SCHEMA)}},
+    ),
+    "health_details": Route(
+        "Health with each component's details (ledger counts, backends, users). Needs an approver's token.",
+        "service",
+        _json(HEALTH_SCHEMA), errors=(401, 403, 429, 500),
         extra_responses={"503": {"description": "A component is unavailable.", "content": _json(HEALTH_SCHEMA)}},
     ),
     "openapi": Route("This document.", "service", _json({"type": "object"}), public=True),

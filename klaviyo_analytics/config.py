@@ -313,6 +313,31 @@ SETTINGS: tuple[Setting, ...] = (
         "OAUTH_SIGNING_KEY", _optional_str, None, "PEM key signing access tokens (default: a 0600 file).", secret=True
     ),
     Setting("OAUTH_LOGIN_RATE_LIMIT", _rate_limits, "5/minute", "Login attempts per user name and per client address."),
+    Setting(
+        "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
+        _rate_limits,
+        "20/hour",
+        "OAuth client registrations (/register) per client address.",
+    ),
+    Setting(
+        "KLAVIYO_MCP_REGISTRATION_TOKEN",
+        _optional_str,
+        None,
+        "If set, /register needs it as a Bearer token (RFC 7591 initial access token).",
+        secret=True,
+    ),
+    Setting(
+        "KLAVIYO_MCP_REGISTRATION_UNUSED_HOURS",
+        _positive_float,
+        24.0,
+        "A registered OAuth client that completes no authorization in this time is deleted.",
+    ),
+    Setting(
+        "KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS",
+        _nonneg_float,
+        5.0,
+        "A used refresh token presented again within this time is a race (refused, grant kept), later a replay.",
+    ),
     Setting("PUBLIC_BASE_URL", _optional_url, None, "Console/REST base URL in approve links (default: host:port)."),
     Setting("CONSOLE_SECRET_KEY", _optional_str, None, "Signs console sessions (default: a 0600 file).", secret=True),
     Setting("CONSOLE_SECURE_COOKIES", _bool, False, "Mark console cookies Secure even behind a TLS proxy."),
@@ -378,6 +403,10 @@ class Settings:
     oauth_state_path: Path | None = None
     oauth_signing_key: str | None = field(default=None, repr=False)
     oauth_login_rate_limit: str = "5/minute"
+    klaviyo_mcp_registration_rate_limit: str = "20/hour"
+    klaviyo_mcp_registration_token: str | None = field(default=None, repr=False)
+    klaviyo_mcp_registration_unused_hours: float = 24.0
+    klaviyo_mcp_refresh_reuse_grace_seconds: float = 5.0
     public_base_url: str | None = None
     console_secret_key: str | None = None
     console_secure_cookies: bool = False
@@ -458,7 +487,7 @@ def load_settings(
         register_secret(token)
     if settings.oauth_signing_key:
         register_secret(settings.oauth_signing_key)
-    for secret in (settings.console_secret_key, settings.webhook_secret):
+    for secret in (settings.console_secret_key, settings.webhook_secret, settings.klaviyo_mcp_registration_token):
         if secret:
             register_secret(secret)
     register_env_secrets(env)  # the webhook signing secrets a plan may name (secret_env.py)

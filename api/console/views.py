@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from api.console import access, present
@@ -80,20 +80,23 @@ def home() -> Response:
 def sign_in() -> Any:
     form = SignInForm()
     error = None
+    status = 401 if request.method == "POST" else 200
     if form.validate_on_submit():
         fields = {name: getattr(form, name).data or "" for name in ("token", "username", "password")}
+        if not current_app.extensions["klaviyo_console_sign_in_limit"].allow(fields):
+            error, status = "Too many sign-in attempts for this user. Wait a minute, then try again.", 429
+            return render_template("console/sign_in.html", form=form, error=error), status
         viewer = access.sign_in(current_app.extensions["klaviyo_users"], fields)
         if viewer is not None:
-            access.start_session(viewer)
+            access.start_session(viewer, service().settings)
             return redirect(_safe_next(request.args.get("next")))
         error = "That token, or that user name and password, is not valid for this server."
-    status = 401 if request.method == "POST" else 200
     return render_template("console/sign_in.html", form=form, error=error), status
 
 
 def sign_out() -> Response:
     if SignOutForm().validate_on_submit():
-        session.clear()
+        access.end_session()  # server-side too: a copy of the cookie no longer signs anyone in
     return redirect(url_for("console_pages.sign_in"))
 
 

@@ -143,7 +143,10 @@ def test_tokens_not_in_the_users_file_are_refused(team: Team) -> None:
 
 
 def test_health_reports_the_auth_component(team: Team) -> None:
-    answer = team.http.get("/health")
+    public = team.http.get("/health")
+    assert public.status_code == 200 and public.json["components"]["auth"] == {"status": "ok"}
+    assert team.http.get("/health/details", headers=auth("rita")).status_code == 403  # a reader: no details
+    answer = team.http.get("/health/details", headers=auth("ann"))
     assert answer.status_code == 200
     assert answer.json["components"]["auth"] == {"status": "ok", "source": "users file", "users": 6, "tokens": 6}
     assert "rita" not in answer.get_data(as_text=True)

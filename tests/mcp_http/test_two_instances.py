@@ -43,6 +43,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[McpHttpServ
         shared = {
             "OAUTH_MODE": "embedded",
             "OAUTH_LOGIN_RATE_LIMIT": "1000/minute",
+            "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT": "1000/minute",
             "LEDGER_URL": pg.create_database("team"),
             "OAUTH_SIGNING_KEY": signing_key,
             "APPROVAL_SECRET": "approval-secret-of-the-two-instances-0001",

@@ -312,7 +312,12 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
     from tests.mcp_http.process import ALICE_TOKEN, PASSWORDS, mcp_http_server
 
     wrong_password = "wrong_sweep_password_4e5f6a7b8c"
-    with mcp_http_server(tmp_path, OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="1000/minute") as node:
+    with mcp_http_server(
+        tmp_path,
+        OAUTH_MODE="embedded",
+        OAUTH_LOGIN_RATE_LIMIT="1000/minute",
+        KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="1000/minute",
+    ) as node:
         client = register(node.url).json()
         verifier, challenge = pkce()
         _, page = open_login(node.url, authorize_params(client["client_id"], challenge, node.mcp_url))

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.quota_hammer import hammer
+
+# The 0-429 promise is timed against the sandbox's real windows: run alone (make test's serial pass).
+pytestmark = pytest.mark.serial
 
 
 def test_four_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:

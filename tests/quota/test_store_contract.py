@@ -113,6 +113,7 @@ def test_the_sandbox_rule_and_the_store_rule_agree() -> None:
     assert earliest([], WINDOWS, 5.0, 7.0) == (7.0, BLOCKED)
 
 
+@pytest.mark.slow
 @pytest.mark.serial  # real-time windows across processes: run alone (make test's serial pass)
 def test_processes_sharing_a_store_never_exceed_a_limit(shared_url: str, tmp_path: Path) -> None:
     store_from_url(shared_url).ping()

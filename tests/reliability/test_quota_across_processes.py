@@ -10,7 +10,7 @@ import pytest
 from bench.quota_hammer import hammer
 
 # The 0-429 promise is timed against the sandbox's real windows: run alone (make test's serial pass).
-pytestmark = pytest.mark.serial
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def test_four_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:

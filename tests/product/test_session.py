@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.session import QUESTIONS, needed_reports, run_session
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.sandbox import Sandbox
@@ -37,6 +39,7 @@ def test_session_spends_one_report_call_per_endpoint_and_window(sandbox: Sandbox
     assert report_calls(sandbox) == before, "the rerun spent report calls"
 
 
+@pytest.mark.slow
 def test_session_benchmark_script_runs_time_scaled() -> None:
     out = subprocess.run(
         [sys.executable, str(REPO / "bench" / "session.py"), "--time-scale", str(TIME_SCALE)],

@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from klaviyo_analytics.quota import BLOCKED, QuotaStore, Window, store_from_url
 from klaviyo_analytics.quota.base import earliest
 from tests.quota.conftest import BACKENDS
@@ -122,6 +124,8 @@ def test_the_sandbox_rule_and_the_store_rule_agree() -> None:
     assert earliest([], WINDOWS, 5.0, 7.0) == (7.0, BLOCKED)
 
 
+@pytest.mark.slow
+@pytest.mark.serial  # real-time windows across processes: run alone (make test's serial pass)
 def test_processes_sharing_a_store_never_exceed_a_limit(shared_url: str, tmp_path: Path) -> None:
     store_from_url(shared_url).ping()
     spec = json.dumps([{"name": w.name, "seconds": w.seconds, "limit": w.limit} for w in WINDOWS])

@@ -30,6 +30,7 @@ def operations(doc: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     return {(m.upper(), path): op for path, item in doc["paths"].items() for m, op in item.items() if m in METHODS}
 
 
+@pytest.mark.slow
 def test_document_is_valid_openapi_3_1_and_needs_no_token(app: Flask) -> None:
     doc = document(app)  # no Authorization header
     assert doc["openapi"].startswith("3.1")

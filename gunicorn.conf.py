@@ -1,4 +1,4 @@
-"""The one gunicorn configuration of every documented way to serve the REST API (README, Dockerfile,
+"""The one gunicorn configuration of every documented way to serve the REST API (docs/, Dockerfile,
 docker-compose.yml, `make serve`): `.venv/bin/gunicorn -c gunicorn.conf.py "api:create_app()"`.
 Every value comes from the settings table (klaviyo_analytics/config.py), like the app's own.
 

@@ -7,8 +7,13 @@ grants answers the same FORBIDDEN as one that does not exist. The approver recor
 is the caller's user (``g.principal.user``: the token's fingerprint without a users file), never
 the token.
 
-    POST /v1/actions/<action_id>/approve   {"reason": "...", "acknowledge": ["live_flow_sends"]} optional
+    POST /v1/actions/<action_id>/approve   {"plan_hash": "<the plan_hash you reviewed>"} required,
+                                           "reason", "acknowledge": ["live_flow_sends"] optional
     POST /v1/actions/<action_id>/reject    {"reason": "..."} optional
+
+``plan_hash`` is the ``plan_hash`` of the action as the approver read it (GET /v1/actions/<id>):
+missing is 400, a plan that no longer hashes to it is 409 (field ``plan_hash``), whatever the
+ledger's own hash column says.
 """
 
 from __future__ import annotations
@@ -29,15 +34,21 @@ approvals = Blueprint("approvals", __name__)
 ACTION_ID = re.compile(ACTION_ID_PATTERN.strip("^$"))
 
 
-def _body() -> tuple[str | None, list[str] | None]:
-    """``reason`` and ``acknowledge`` (what the approver accepts: flow_guard) from the optional body."""
+def _body() -> tuple[str | None, list[str] | None, str | None]:
+    """``reason``, ``acknowledge`` (what the approver accepts: flow_guard) and ``plan_hash`` (the
+    plan the approver was shown; approving needs it: audit.decide) from the body."""
     if not request.content_length:
-        return None, None
+        return None, None, None
     body = json_body() if request.is_json else None
-    if not isinstance(body, dict) or set(body) - {"reason", "acknowledge"}:
+    if not isinstance(body, dict) or set(body) - {"reason", "acknowledge", "plan_hash"}:
         raise InvalidArgumentError(
-            'the body, if any, must be a JSON object {"reason": "...", "acknowledge": ["..."]}', field="(body)"
+            'the body must be a JSON object {"plan_hash": "<the plan_hash you reviewed>", "reason": "...", '
+            '"acknowledge": ["..."]}',
+            field="(body)",
         )
+    shown = body.get("plan_hash")
+    if shown is not None and not isinstance(shown, str):
+        raise InvalidArgumentError("plan_hash must be text: the plan_hash shown with the plan", field="plan_hash")
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise InvalidArgumentError("reason must be text", field="reason")
@@ -46,7 +57,7 @@ def _body() -> tuple[str | None, list[str] | None]:
         not isinstance(acknowledge, list) or not all(isinstance(a, str) for a in acknowledge)
     ):
         raise InvalidArgumentError('acknowledge must be a list, e.g. ["live_flow_sends"]', field="acknowledge")
-    return reason, acknowledge
+    return reason, acknowledge, shown
 
 
 def _checked_id(action_id: str) -> str:
@@ -66,10 +77,11 @@ def _decide(action_id: str, approve: bool) -> Response:
     _require_approver(service, principal, action_id)
     if approve and service.settings.require_second_approver:
         _require_second_person(service, principal, action_id)
-    reason, acknowledge = _body()
+    reason, acknowledge, shown = _body()
     proposal = audit.decide(
-        service.ledger, action_id, approve, approver=principal.user, reason=reason, acknowledge=acknowledge
-    )
+        service.ledger, action_id, approve, approver=principal.user, reason=reason, acknowledge=acknowledge,
+        plan_hash=shown,
+    )  # fmt: skip
     result = audit.result(service.ledger, service.settings, proposal)
     return jsonify(
         {

@@ -31,7 +31,6 @@ import json
 import math
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +43,7 @@ from limits.storage import Storage, storage_from_string
 from api.auth import fingerprint, is_console, presented_token
 from api.errors import error_response
 from klaviyo_analytics.auth.users import UserDirectory
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, RateLimitedError
 from klaviyo_analytics.logs import get_logger
@@ -74,7 +74,7 @@ class Counter(Protocol):
 class LocalWindows:
     """``memory://``: fixed windows counted in this process; expired windows are dropped lazily."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = SYSTEM_CLOCK.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, list[float]] = {}  # key -> [count, expires_at]
@@ -182,7 +182,7 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
         g.rate_window = window
         if window.refused is None:
             return None
-        wait = max(1, math.ceil(window.reset_at - time.time()))
+        wait = max(1, math.ceil(window.reset_at - SYSTEM_CLOCK.time()))
         return error_response(
             RateLimitedError(
                 f"too many requests: this caller may make {window.refused} requests; retry in {wait} s",

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ QUESTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("Which segments grew the most this past month?", "klaviyo_get_segment_growth", {"timeframe": "last_30_days"}),
 ]  # fmt: skip
 REPORT_SUFFIX = "-reports"
+
+BENCH_TODAY = date(2026, 12, 7)
 
 
 def needed_reports(questions: list[tuple[str, str, dict[str, Any]]], today: date) -> set[tuple[str, Period]]:
@@ -155,12 +157,14 @@ def main() -> int:
     if args.child:
         return child(args.child)
 
+    from klaviyo_analytics.clock import pinned_on
     from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
     scale = args.time_scale
     pause = 60 * scale if args.pause == "auto" else float(args.pause)
-    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=scale))
-    today = datetime.now(UTC).date()
+    # One pinned today for the sandbox and the product (KLAVIYO_MCP_TODAY): comparable runs on any day.
+    today = BENCH_TODAY
+    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=scale, clock=pinned_on(today)))
     needed = needed_reports(QUESTIONS, today)
     runs = []
     with tempfile.TemporaryDirectory() as tmp, serve(sandbox) as base_url:
@@ -174,6 +178,7 @@ def main() -> int:
             "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
             "KLAVIYO_BASE_URL": base_url,
             "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(scale),
+            "KLAVIYO_MCP_TODAY": today.isoformat(),
             "SESSION_GAP_SECONDS": str(args.gap * scale),
             "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
             **{a.key_env: a.api_key for a in sandbox.accounts},

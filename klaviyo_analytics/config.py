@@ -31,7 +31,7 @@ from dotenv import dotenv_values
 
 from klaviyo_analytics import paths
 from klaviyo_analytics.errors import ConfigError
-from klaviyo_analytics.redact import register_secret
+from klaviyo_analytics.redact import register_env_secrets, register_secret
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ def _port(raw: str) -> int:
 
 def _revision(raw: str) -> str:
     """A revision Klaviyo published (revisions.py) and still serves as itself today."""
-    from datetime import date
-
     from klaviyo_analytics import revisions
+    from klaviyo_analytics.clock import SYSTEM_CLOCK
 
     try:
         found = revisions.lookup(raw)
@@ -104,12 +103,20 @@ def _revision(raw: str) -> str:
             f"expected {what}: one of {revisions.PUBLISHED[0]} … {revisions.latest()} (quarterly); "
             f"this product is built for {revisions.BUILT_FOR}"
         ) from None
-    if found.status(date.today()) == "retired":
+    # The machine's date, never a pinned one: Klaviyo retires a revision on the real calendar.
+    if found.status(SYSTEM_CLOCK.today()) == "retired":
         raise ValueError(
             f"that revision was retired on {found.retired} (Klaviyo serves a newer one in its place); "
             f"use {revisions.BUILT_FOR}, the revision this product is built for"
         )
     return found.name
+
+
+def _today(raw: str) -> str:
+    from klaviyo_analytics.clock import pinned
+
+    pinned(raw)  # the error names the forms allowed
+    return raw.strip()
 
 
 def _url(raw: str) -> str:
@@ -678,6 +685,37 @@ class Settings:
         group="team",
         old="OAUTH_LOGIN_RATE_LIMIT",
     )
+    registration_rate_limit: str = setting(
+        "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
+        _rate_limits,
+        "20/hour",
+        "embedded: OAuth client registrations (/register) per client address; past it 429 with Retry-After.",
+        group="team",
+    )
+    registration_token: str | None = setting(
+        "KLAVIYO_MCP_REGISTRATION_TOKEN",
+        _optional_str,
+        None,
+        "embedded: if set, /register needs it as a Bearer token (RFC 7591 initial access token); "
+        "empty: registration is open, bounded by the rate limit and the unused-client sweep.",
+        group="team",
+        secret=True,
+    )
+    registration_unused_hours: float = setting(
+        "KLAVIYO_MCP_REGISTRATION_UNUSED_HOURS",
+        _positive_float,
+        24.0,
+        "embedded: a registered OAuth client that completes no authorization in this many hours is deleted.",
+        group="team",
+    )
+    refresh_reuse_grace_seconds: float = setting(
+        "KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS",
+        _nonneg_float,
+        5.0,
+        "embedded: a used refresh token presented again within this many seconds is a race (refused, grant "
+        "kept); later it is a replay and the whole grant is revoked.",
+        group="team",
+    )
 
     # -- Storage: ledger, quota and cache -----------------------------------------------------------
     ledger_path: Path | None = setting(
@@ -706,14 +744,6 @@ class Settings:
         "sqlite:///path or redis://host:6379/0 (across hosts). Empty: a SQLite file beside the ledger.",
         group="storage",
         old="QUOTA_STORE",
-    )
-    quota_fallback_processes: int = setting(
-        "KLAVIYO_MCP_QUOTA_FALLBACK_PROCESSES",
-        _positive_int,
-        4,
-        "If the quota store stops answering, each process paces alone as if this many processes shared the quota.",
-        group="storage",
-        old="QUOTA_FALLBACK_PROCESSES",
     )
     quota_warn_share: float = setting(
         "KLAVIYO_MCP_QUOTA_WARN_SHARE",
@@ -773,6 +803,14 @@ class Settings:
         "Multiplies Klaviyo's rate-limit windows and Retry-After; only for the sandbox's time-scaled mode. Leave at 1.",
         group="sandbox",
         old="RATE_LIMIT_TIME_SCALE",
+    )
+    today: str | None = setting(
+        "KLAVIYO_MCP_TODAY",
+        _today,
+        None,
+        "Pins the product's and the sandbox's today (YYYY-MM-DD, or an ISO instant) for demos, tests and "
+        "benchmarks; empty: the machine's date. Revision retirement always follows the real calendar.",
+        group="sandbox",
     )
 
     # -- Logging and observability ------------------------------------------------------------------
@@ -913,6 +951,8 @@ def _register_secrets(settings: Settings) -> None:
             register_secret(password)
     for token in settings.rest_tokens + settings.approver_tokens:
         register_secret(token)
-    for secret in (settings.oauth_signing_key, settings.console_secret_key, settings.webhook_secret):
+    secrets = (settings.oauth_signing_key, settings.console_secret_key, settings.webhook_secret)
+    for secret in (*secrets, settings.registration_token):
         if secret:
             register_secret(secret)
+    register_env_secrets(settings.env)  # the webhook signing secrets a plan may name (secret_env.py)

@@ -28,10 +28,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from klaviyo_analytics.client import retry_delay, should_retry
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.logs import get_logger
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def verify(secret: str, header: str, body: bytes, now: float | None = None, tole
         timestamp = int(parts["t"])
     except (KeyError, ValueError):
         return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+    if abs((SYSTEM_CLOCK.shared_time() if now is None else now) - timestamp) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
 
@@ -69,7 +69,7 @@ def event(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": "evt_" + secrets.token_urlsafe(12),
         "type": kind,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
         "data": dict(data),
     }
 
@@ -142,7 +142,7 @@ class Notifier:
             headers = {
                 "Content-Type": "application/json",
                 EVENT_HEADER: item["type"],
-                SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),  # fresh per attempt
+                SIGNATURE_HEADER: sign(self._secret, int(SYSTEM_CLOCK.shared_time()), body),  # fresh per attempt
             }
             try:
                 response = http.post(str(self.url), content=body, headers=headers)

@@ -97,3 +97,10 @@ def jsonapi(document: dict[str, Any], status: int = 200, headers: dict[str, str]
         content=json.dumps(document).encode(),
         headers={"content-type": "application/vnd.api+json", **(headers or {})},
     )
+
+
+def shown_plan_hash(ledger: Any, action_id: str) -> str:
+    """The plan_hash a reviewer is shown for ``action_id`` (ActionView.plan_hash): approving names it."""
+    from klaviyo_analytics.actions.models import plan_hash
+
+    return plan_hash(ledger.get_proposal(action_id).plan)

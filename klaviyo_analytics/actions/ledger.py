@@ -24,6 +24,7 @@ An ``executing`` proposal whose lease has run out (a crashed executor) is taken 
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -181,6 +182,19 @@ def tampered_error(proposal_id: str) -> ConflictError:
     )
 
 
+def shown_hash_refusal(proposal: Proposal, shown_hash: str | None) -> KlaviyoMCPError | None:
+    """An approval names the plan hash the approver was shown; the plan as stored now must hash to it
+    (recomputed from the plan, never read from the plan_hash column an edit could rewrite too)."""
+    if shown_hash is None or hmac.compare_digest(plan_hash(proposal.plan), shown_hash.strip().lower()):
+        return None
+    return ConflictError(
+        f"Proposal {proposal.id}'s plan is not the one you were shown (plan_hash differs): it changed after you "
+        "reviewed it, so it was not approved. Review it again.",
+        field="plan_hash",
+        status="plan_changed",
+    )
+
+
 def require_text(value: str, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidArgumentError(f"{field} must be a non-empty string.", field=field)
@@ -330,7 +344,9 @@ class Ledger(Protocol):
         self, account: str | None = None, status: ProposalStatus | str | None = None, limit: int = 50
     ) -> list[Proposal]: ...
 
-    def decide(self, proposal_id: str, approve: bool, approver: str, reason: str | None = None) -> Proposal: ...
+    def decide(
+        self, proposal_id: str, approve: bool, approver: str, reason: str | None = None, shown_hash: str | None = None
+    ) -> Proposal: ...
 
     def begin_execution(self, proposal_id: str, executor: str, lease_seconds: float) -> ExecutionHandle: ...
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from klaviyo_analytics import untrusted
-from klaviyo_analytics.actions import audit, events, flow_guard, plans, recipes
+from klaviyo_analytics.actions import audit, events, flow_guard, plans, recipes, secret_env
 from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
 from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.errors import ForbiddenActionError, InvalidArgumentError, NotFoundError
@@ -84,6 +84,9 @@ def _store(
     warnings: Sequence[str],
     ctx: CallContext,
 ) -> ToolResult[ActionView]:
+    # Free-form input never asks for a secret; the plan holds only the secrets its tool declared.
+    secret_env.refuse_in_input(params.model_dump(mode="json", exclude_none=True))
+    secret_env.check_plan(plan)
     plans.check_refs(plan)
     warnings = [*warnings, *_twin_warnings(service, account, plan)]
     proposal = service.ledger.create_proposal(

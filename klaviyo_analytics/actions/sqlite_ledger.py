@@ -254,7 +254,9 @@ class SqliteLedger:
             rows = conn.execute(sql, [*args, limit]).fetchall()
         return [proposal_from_row(r) for r in rows]
 
-    def decide(self, proposal_id: str, approve: bool, approver: str, reason: str | None = None) -> Proposal:
+    def decide(
+        self, proposal_id: str, approve: bool, approver: str, reason: str | None = None, shown_hash: str | None = None
+    ) -> Proposal:
         approver = rules.require_text(approver, "approver")
         now = self._now()
         with self._tx() as conn:
@@ -262,6 +264,8 @@ class SqliteLedger:
             refusal = rules.decide_refusal(proposal) or (
                 rules.own_approval_refusal(proposal, approver) if approve and self._second_approver else None
             )
+            if refusal is None and approve:  # read in this transaction: what is signed is what was shown
+                refusal = rules.shown_hash_refusal(proposal, shown_hash)
             if refusal is None:
                 if approve:
                     self._verify_plan(proposal)

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from klaviyo_analytics import untrusted
 from klaviyo_analytics.auth.provider import LOGIN_PATH, EmbeddedProvider
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
@@ -31,6 +32,8 @@ CSS_PATH = "/oauth/login.css"
 COOKIE = "klaviyo_mcp_login"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FIELD = 256
+# The per-user counter's key; the console's password sign-in counts in it too (one budget per user).
+LOGIN_USER_KEY = "oauth-login-user"
 
 
 class LoginPages:
@@ -93,7 +96,7 @@ class LoginPages:
         username = str(fields["username"] or "").strip()
         address = request.client.host if request.client else "unknown"
         allowed = [
-            self.limiter.hit(self.limit, "oauth-login-user", username.lower()),
+            self.limiter.hit(self.limit, LOGIN_USER_KEY, username.lower()),
             self.limiter.hit(self.limit, "oauth-login-addr", address),
         ]
         if not all(allowed):
@@ -129,13 +132,18 @@ class LoginPages:
             )
         client, params = pending
         target = urlsplit(str(params.redirect_uri))
+        # The host as a browser parses it (never userinfo: "claude.ai@evil.example" is evil.example).
+        host = (f"[{target.hostname}]" if ":" in (target.hostname or "") else target.hostname or "") + (
+            f":{target.port}" if target.port else ""
+        )
         response = self._render(
             "login.html",
             status=status,
-            form_target=f"{target.scheme}://{target.netloc}",
+            form_target=f"{target.scheme}://{host}",
             error=error,
-            client_name=client.client_name or "An application",
-            redirect_host=target.netloc,
+            # Bidi controls and other format characters stripped; the template isolates it too (<bdi>).
+            client_name=untrusted.cap(untrusted.strip_controls(client.client_name or ""), 200) or "An application",
+            redirect_host=host,
             login_id=login_id,
             csrf=self._csrf(nonce, login_id),
             username=username,

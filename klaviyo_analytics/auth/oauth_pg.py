@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import psycopg
 
-from klaviyo_analytics.auth.oauth_store import SCHEMA, OAuthStore
+from klaviyo_analytics.auth.oauth_store import ADDED_COLUMNS, SCHEMA, OAuthStore
 from klaviyo_analytics.pg import QmarkConnection, connect
 
 SCHEMA_NAME = "oauth"
@@ -30,6 +30,9 @@ class PostgresOAuthStore(OAuthStore):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA_NAME}")
             for statement in SCHEMA:
                 conn.execute(statement.format(time="DOUBLE PRECISION"))
+            for table, column, kind in ADDED_COLUMNS:
+                kind = kind.format(time="DOUBLE PRECISION")
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         return connect(self.url, self.connect_timeout, "The OAuth state", options=f"-c search_path={SCHEMA_NAME}")

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Decision:
 class RateLimiter:
     def __init__(self, time_scale: float = 1.0, clock: Callable[[], float] | None = None) -> None:
         self.time_scale = time_scale
-        self._clock = clock or time.monotonic
+        self._clock = clock or SYSTEM_CLOCK.monotonic
         self._windows: dict[tuple[str, str, str], list[float]] = {}  # key -> [start, count]
         self._lock = threading.Lock()
 

@@ -122,7 +122,7 @@ class DeleteFlowParams(AccountParams):
 
 class UpdateFlowParams(AccountParams):
     flow_id: KlaviyoId
-    action_id: KlaviyoId  # an email (give subject) or a wait (give delay) of that flow
+    flow_action_id: KlaviyoId  # a Klaviyo flow action: an email (give subject) or a wait (give delay)
     subject: str | None = None
     delay: str | None = None  # e.g. '3 days'
 
@@ -143,6 +143,7 @@ class ActionView(OutputModel):
     status: str
     summary: UntrustedSummary
     plan: list[dict[str, Any]]
+    plan_hash: str  # sha256 of this plan as shown: an approval names it (approve what was shown)
     expires_at: str
     # who proposed it, and who approved or rejected it (None while pending); a pair keeps the
     # output schema (repeated in every action tool's entry of tools/list) small

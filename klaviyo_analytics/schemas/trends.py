@@ -55,7 +55,7 @@ class OverTimeResult(OutputModel):
 
 class CompareParams(WindowParams):
     entity: Entity
-    # The rules per preset are in the tool's description and the README (comparisons.py).
+    # The rules per preset are in the tool's description and docs/numbers-and-comparisons.md (comparisons.py).
     compare_to: CompareTo | None = None
     prior_start_date: CalendarDate | None = Field(None, description="Prior window start (with prior_end_date).")
     prior_end_date: CalendarDate | None = Field(None, description="Prior window end (instead of compare_to).")

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from klaviyo_analytics.redact import SECRET_ENV_PREFIX
 from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, full_pattern, matching
 from klaviyo_analytics.untrusted import UntrustedText
 
 # The signing secret is named, never given: only variables with this prefix can be named, so a
 # proposal cannot point Klaviyo at another of the process's secrets (an API key, a token).
-SECRET_ENV_PREFIX = "KLAVIYO_WEBHOOK_SECRET"  # noqa: S105 - a variable-name prefix, not a secret
 _SECRET_ENV = rf"{SECRET_ENV_PREFIX}[A-Z0-9_]{{0,40}}"
 SecretEnv = Annotated[
     str,

@@ -91,7 +91,7 @@ class ToolSpec:
     def built_output_schema(self) -> dict[str, Any]:
         schema = compact_schema(self.envelope.model_json_schema(mode="serialization"), output=True)
         # The metadata block is identical for every tool (account, period, revision, latency_ms);
-        # the README documents it once instead of every tool repeating it on every turn.
+        # docs/rest-api.md documents it once instead of every tool repeating it on every turn.
         schema["properties"]["metadata"] = {"type": "object"}
         return schema
 
@@ -152,7 +152,7 @@ def compact_schema(schema: dict[str, Any], *, output: bool = False, contract: bo
     is how a caller says "none") or X with ``null`` in its type (outputs). Outputs are typed two
     levels deep — the envelope and the fields of ``data`` — and anything nested further is only
     ``object`` or ``array``; no ``required`` lists (every declared field is always present). Rows
-    are described in the README's generated tool reference; spelling them out here would double
+    are described in the generated tool reference (docs/tools.md); spelling them out here would double
     the size of ``tools/list``. With ``contract``, the constraints fields declare under
     :data:`CONTRACT_KEY` (``schemas/common.py``) and the generous length ceilings are kept.
     """

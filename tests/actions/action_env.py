@@ -19,6 +19,7 @@ import httpx
 from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.audit import decide
 from klaviyo_analytics.actions.backends import open_ledger
+from klaviyo_analytics.actions.models import plan_hash
 from klaviyo_analytics.client import KlaviyoClient
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.deadline import Deadline
@@ -111,7 +112,8 @@ class Env:
         return str(self.call(f"klaviyo_propose_{action}", **args)["data"]["action_id"])
 
     def approve(self, action_id: str, who: str = "approver:alice", acknowledge: list[str] | None = None) -> None:
-        decide(self.ledger, action_id, True, who, "reviewed", acknowledge)
+        shown = plan_hash(self.ledger.get_proposal(action_id).plan)  # what a reviewer would have been shown
+        decide(self.ledger, action_id, True, who, "reviewed", acknowledge, plan_hash=shown)
 
     def run(self, action: str, acknowledge: list[str] | None = None, **args: Any) -> dict[str, Any]:
         """Propose, approve (accepting ``acknowledge``) and execute; the execute answer."""

@@ -24,6 +24,7 @@ from klaviyo_analytics.actions.cli import main as cli_main
 from klaviyo_analytics.sandbox import Sandbox
 from klaviyo_analytics.service import KlaviyoService
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment, settings_for
+from tests.helpers import shown_plan_hash
 
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
@@ -56,12 +57,15 @@ def test_rest_approval_needs_an_approver_token(env: Env, http: FlaskClient) -> N
     assert "approver token" in refused.json["error"]["message"]
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
 
-    approved = http.post(url, headers=APPROVER, json={"reason": "looks right"})
+    unbound = http.post(url, headers=APPROVER, json={"reason": "looks right"})
+    assert unbound.status_code == 400 and unbound.json["error"]["details"]["field"] == "plan_hash"
+    shown = http.get(f"/v1/actions/{action_id}", headers=READER).json["data"]["plan_hash"]
+    approved = http.post(url, headers=APPROVER, json={"reason": "looks right", "plan_hash": shown})
     assert approved.status_code == 200 and approved.json["data"]["status"] == "approved"
     decision = env.ledger.get_history(action_id).decision
     assert decision is not None and (decision.approver, decision.reason) == (fingerprint(APPROVER_TOKEN), "looks right")
     assert APPROVER_TOKEN not in approved.get_data(as_text=True)
-    again = http.post(url, headers=APPROVER)
+    again = http.post(url, headers=APPROVER, json={"plan_hash": shown})
     assert again.status_code == 409 and again.json["error"]["code"] == "CONFLICT"
 
 
@@ -70,7 +74,8 @@ def test_rest_execute_needs_approval_then_runs_once(env: Env, http: FlaskClient)
     early = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
     assert early.status_code == 409 and early.json["error"]["code"] == "APPROVAL_REQUIRED"
     assert f"/v1/actions/{action_id}/approve" in early.json["error"]["message"]
-    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER).status_code == 200
+    shown = {"plan_hash": shown_plan_hash(env.ledger, action_id)}
+    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER, json=shown).status_code == 200
     ran = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
     assert ran.status_code == 200 and ran.json["data"]["status"] == "succeeded"
     assert ran.json["data"]["history"][-1]["by"] == fingerprint(REST_TOKEN)
@@ -101,7 +106,8 @@ def test_rest_decision_bodies_are_checked(http: FlaskClient, body: dict[str, Any
 
 
 def test_unknown_action_is_404(http: FlaskClient) -> None:
-    assert http.post("/v1/actions/act_nope/approve", headers=APPROVER).json["error"]["code"] == "NOT_FOUND"
+    response = http.post("/v1/actions/act_nope/approve", headers=APPROVER, json={"plan_hash": "0" * 64})
+    assert response.json["error"]["code"] == "NOT_FOUND"
 
 
 async def _mcp(service: KlaviyoService, calls: list[tuple[str, dict[str, Any]]], **client: Any) -> list[Any]:

@@ -8,6 +8,7 @@ from flask import Flask
 
 from api import create_app
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.registry import load_registry
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
@@ -33,7 +34,7 @@ def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
         tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN, KLAVIYO_MCP_APPROVER_TOKENS=APPROVER_TOKEN
     )
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""README "Deploy for a team": every block names the test that runs it, and these run theirs."""
+"""docs/deploying-for-a-team.md: every block names the test that runs it, and these run theirs."""
 
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_readme_users_toml_loads(tmp_path: Path) -> None:
 
 
 def test_readme_token_recipe(tmp_path: Path) -> None:
-    # Run in an empty directory, with this checkout's venv for the README's .venv/bin/python.
+    # Run in an empty directory, with this checkout's venv for the page's .venv/bin/python.
     script = recipe(SECTION, "test_readme_token_recipe").code.replace(".venv/bin/python", sys.executable)
     (tmp_path / ".env").write_text("KLAVIYO_ACME_KEY=pk_test_acme_0123456789\n")
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -68,7 +68,7 @@ def test_readme_token_recipe(tmp_path: Path) -> None:
         make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_OAUTH_SIGNING_KEY=env["KLAVIYO_MCP_OAUTH_SIGNING_KEY"])
     )
     assert signing.kid  # an ES256 key the servers accept, read back from .env as one value
-    # The tokens it wrote are the ones the README's users.toml names.
+    # The tokens it wrote are the ones the page's users.toml names.
     users_file = readme_users(tmp_path)
     users = load_directory(
         make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_USERS_FILE=str(users_file), **env), ["acme", "globex"]

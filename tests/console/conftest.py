@@ -70,6 +70,16 @@ def app(env: Env) -> Flask:
     return create_app(service=env.service)
 
 
+PLAN_HASH = re.compile(r'name="plan_hash" type="hidden" value="([0-9a-f]{64})"')
+
+
+def plan_hash_of(html: str) -> str:
+    """The plan hash the decision form carries: the page's plan, bound by the approval."""
+    found = PLAN_HASH.search(html)
+    assert found, "the page's decision form carries no plan_hash"
+    return found.group(1)
+
+
 def csrf_token(html: str) -> str:
     found = CSRF.search(html)
     assert found, "the page has no CSRF token"

@@ -25,6 +25,7 @@ from tests.deploy.conftest import (
     replace_one,
     running,
 )
+from tests.readme_recipes import docs_text
 
 COMPOSE = REPO / "docker-compose.yml"
 
@@ -259,7 +260,6 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
     assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     assert postgres["environment"]["POSTGRES_PASSWORD"] == PASSWORD_FROM_ENV
     assert volume_mounts(postgres)["/var/lib/postgresql/data"][0] in compose["volumes"]
-    # The README's command starts exactly these services (and, through depends_on, the stores).
-    readme = (REPO / "README.md").read_text()
-    assert TEAM_UP in readme
+    # The docs' command starts exactly these services (and, through depends_on, the stores).
+    assert TEAM_UP in docs_text()
     assert set(TEAM_UP.split()[-2:]) == {"team-api", "team-mcp"}

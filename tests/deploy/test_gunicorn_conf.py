@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from tests.deploy.conftest import DOCKERFILE, REPO
+from tests.readme_recipes import docs_text
 
 CONF = REPO / "gunicorn.conf.py"
 VENV_BIN = Path(sys.executable).parent
@@ -42,7 +43,7 @@ def loaded(env: dict[str, str]) -> dict[str, object]:
 
 def test_defaults_bind_loopback_8080_with_a_timeout_above_the_deadline() -> None:
     conf = loaded({"KLAVIYO_MCP_ACCOUNTS_FILE": "/nonexistent"})
-    assert conf["bind"] == ["127.0.0.1:8080"], "every curl example in the README uses 127.0.0.1:8080"
+    assert conf["bind"] == ["127.0.0.1:8080"], "every curl example in the docs uses 127.0.0.1:8080"
     assert conf["workers"] == 2
     assert isinstance(conf["timeout"], int) and conf["timeout"] > 45
     assert conf["hooks"] == ["api.gunicorn_hooks", "api.gunicorn_hooks"], "the metrics hooks come with it"
@@ -61,8 +62,7 @@ def test_the_timeout_follows_the_tool_deadline_and_the_bind_follows_the_rest_set
 
 
 def documented_gunicorn_commands() -> list[str]:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```(?:sh|bash|console)\n(.*?)```", readme, re.S)
+    blocks = re.findall(r"```(?:sh|bash|console)\n(.*?)```", docs_text(), re.S)
     lines = [line for block in blocks for line in block.splitlines() if re.search(r"(^|/|\s)gunicorn\s", line)]
     docker = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD")]
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
@@ -76,7 +76,7 @@ def documented_gunicorn_commands() -> list[str]:
 
 def test_every_documented_gunicorn_command_uses_the_one_config() -> None:
     commands = documented_gunicorn_commands()
-    assert len(commands) >= 4, commands  # README: REST, without an account, team; Dockerfile; compose
+    assert len(commands) >= 4, commands  # docs: REST, without an account, team; Dockerfile; compose
     for command in commands:
         assert "gunicorn.conf.py" in command, command
         assert "--timeout" not in command, f"a second timeout drifts from the config: {command}"
@@ -86,11 +86,10 @@ def test_every_documented_gunicorn_command_uses_the_one_config() -> None:
 
 @pytest.mark.parametrize("needle", ["python ", "gunicorn "])
 def test_readme_commands_name_the_venvs_programs(needle: str) -> None:
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", readme, re.S):
+    for block in re.findall(r"```(?:sh|bash|console)\n(.*?)```", docs_text(), re.S):
         for line in block.splitlines():
             command = line.split("#")[0]
             for segment in re.split(r"[;&|]|\$\(", command):
                 words = segment.strip().split("=")[-1] if segment.strip().startswith(("export ",)) else segment
                 if re.match(rf"\s*(\w+=\S+\s+)*{needle}", words):
-                    raise AssertionError(f"bare `{needle.strip()}` in README: {line!r} (use .venv/bin/…)")
+                    raise AssertionError(f"bare `{needle.strip()}` in the docs: {line!r} (use .venv/bin/…)")

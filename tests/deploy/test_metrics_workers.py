@@ -48,7 +48,7 @@ def wait_for_workers(log: Path, count: int) -> None:
 
 
 def gunicorn(port: int) -> list[str]:
-    """The README's command ("Deploy for a team"), on a free port."""
+    """The docs' command ("Deploy for a team"), on a free port."""
     block = recipe("Deploy for a team", "test_one_scrape_sees_calls_served_by_both_workers").code
     line = next(line for line in block.splitlines() if line.startswith(".venv/bin/gunicorn "))
     argv = shlex.split(line.split("#")[0])

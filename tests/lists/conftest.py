@@ -23,6 +23,7 @@ import pytest
 
 from klaviyo_analytics.cache import TTLCache
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.ratelimit import Pacer
 from klaviyo_analytics.registry import load_registry
@@ -99,7 +100,7 @@ def build_world(
         sleep=clock.sleep,
         rand=lambda: 0.5,
     )
-    svc = KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
+    svc = KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(ANCHOR))
     return World(svc, clock, recorder)
 
 

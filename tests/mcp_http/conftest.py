@@ -15,6 +15,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpHttpServer
         tmp_path_factory.mktemp("embedded"),
         KLAVIYO_MCP_OAUTH_MODE="embedded",
         KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="1000/minute",
+        KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="1000/minute",
     ) as node:
         yield node
 

@@ -51,7 +51,7 @@ class McpHttpServer:
 
 
 def server_argv(port: int) -> list[str]:
-    """The command README "Connect Claude's custom connector" shows, on a free port."""
+    """The command docs/remote-mcp-and-oauth.md "Connect Claude's custom connector" shows, on a free port."""
     return [
         sys.executable,
         str(REPO / "server.py"),

@@ -150,7 +150,7 @@ def test_sdk_client_through_registration_login_token_call_refresh_and_revocation
 
 
 def test_readme_connector_recipe_is_what_the_end_to_end_test_runs() -> None:
-    """The README block: the server command the end-to-end test starts, with settings that exist."""
+    """The docs' block: the server command the end-to-end test starts, with settings that exist."""
     import shlex
     from pathlib import Path
 

@@ -132,3 +132,24 @@ def test_a_bad_setting_stops_the_http_server_with_config_error(tmp_path: Path) -
         cwd=tmp_path,
     )
     assert proc.returncode == 2 and proc.stderr.startswith("CONFIG_ERROR") and "KLAVIYO_MCP_OAUTH_MODE" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}', "method"),
+        (
+            b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"klaviyo_list_accounts",'
+            b'"arguments":{"account":"acme","account":"globex"}}}',
+            "account",
+        ),
+    ],
+)
+def test_duplicate_json_keys_are_refused_as_rest_refuses_them(node: McpHttpServer, body: bytes, key: str) -> None:
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    response = httpx.post(node.mcp_url, headers=headers, content=body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["error"]["code"] == -32600 and f"{key!r} appears twice" in error["error"]["message"]
+    stranger = httpx.post(node.mcp_url, headers={**headers, "Authorization": "Bearer nope"}, content=body)
+    assert stranger.status_code == 401  # the bearer check comes first: strangers' bodies are not parsed

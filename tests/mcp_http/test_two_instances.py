@@ -23,13 +23,15 @@ from klaviyo_analytics.errors import ConfigError
 from tests.mcp_http.oauth_client import REDIRECT_URI, code_from, pkce, register
 from tests.mcp_http.process import PASSWORDS, McpHttpServer, mcp_http_server
 from tests.reliability.harness import REPO, free_port
-from tests.servers import postgres_server
+from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[McpHttpServer, McpHttpServer]]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: PostgresServer
+) -> Iterator[tuple[McpHttpServer, McpHttpServer]]:
     directory = tmp_path_factory.mktemp("two-instances")
     key_line = subprocess.run(
         [sys.executable, "-m", "klaviyo_analytics", "users", "signing-key"],
@@ -39,20 +41,21 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[McpHttpServ
     signing_key = dotenv_values(directory / "key.env")["KLAVIYO_MCP_OAUTH_SIGNING_KEY"]
     assert signing_key is not None
     port_a, port_b = free_port(), free_port()
-    with postgres_server(directory / "pg") as pg:
-        shared = {
-            "KLAVIYO_MCP_OAUTH_MODE": "embedded",
-            "KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT": "1000/minute",
-            "KLAVIYO_MCP_LEDGER_URL": pg.create_database("team"),
-            "KLAVIYO_MCP_OAUTH_SIGNING_KEY": signing_key,
-            "KLAVIYO_MCP_APPROVAL_SECRET": "approval-secret-of-the-two-instances-0001",
-            "KLAVIYO_MCP_HTTP_PUBLIC_URL": f"http://127.0.0.1:{port_a}",  # what the load balancer would be
-        }
-        with (
-            mcp_http_server(directory / "a", port_a, **shared) as a,
-            mcp_http_server(directory / "b", port_b, **shared) as b,
-        ):
-            yield a, b
+    # The run's PostgreSQL (tests/conftest.py), with a database only this module uses.
+    shared = {
+        "KLAVIYO_MCP_OAUTH_MODE": "embedded",
+        "KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT": "1000/minute",
+        "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT": "1000/minute",
+        "KLAVIYO_MCP_LEDGER_URL": pg_server.fresh_database("team"),
+        "KLAVIYO_MCP_OAUTH_SIGNING_KEY": signing_key,
+        "KLAVIYO_MCP_APPROVAL_SECRET": "approval-secret-of-the-two-instances-0001",
+        "KLAVIYO_MCP_HTTP_PUBLIC_URL": f"http://127.0.0.1:{port_a}",  # what the load balancer would be
+    }
+    with (
+        mcp_http_server(directory / "a", port_a, **shared) as a,
+        mcp_http_server(directory / "b", port_b, **shared) as b,
+    ):
+        yield a, b
     assert not list(directory.glob("[ab]/**/oauth*")), "no instance kept OAuth state or a key of its own"
 
 

@@ -22,7 +22,8 @@ def without_metric_ids(sandbox: Sandbox, directory: Path) -> KlaviyoService:
     settings = sandbox_settings(sandbox, directory, KLAVIYO_MCP_QUOTA_STORE="memory://")
     accounts = Path(settings.accounts_file or "")
     accounts.write_text(re.sub(r'conversion_metric_id = "\w+"\n', "", accounts.read_text()))
-    return KlaviyoService(settings, load_registry(settings), KlaviyoClient(settings, transport=sandbox.transport))
+    client = KlaviyoClient(settings, transport=sandbox.transport, clock=sandbox.clock)
+    return KlaviyoService(settings, load_registry(settings), client, clock=sandbox.clock)
 
 
 def ask(service: KlaviyoService, tool: str, **arguments: object) -> dict[str, object]:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import ManualClock
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.digest import tool as digest_tool
 from klaviyo_analytics.digest.build import Digest
@@ -31,7 +32,7 @@ def fixed(tmp_path: Path) -> KlaviyoService:
     settings = sandbox_settings(sandbox, tmp_path)
     client = KlaviyoClient(settings, transport=sandbox.transport)
     noon = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 12, tzinfo=UTC)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR, now=lambda: noon)
+    return KlaviyoService(settings, load_registry(settings), client, clock=ManualClock(noon))
 
 
 def ask(service: KlaviyoService, name: str, **arguments: Any) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_compare_periods_reuses_the_current_window_and_spends_one_call(
     # (An own cache in memory: a client built from the settings alone would share the default store's.)
     cache = TTLCache(MemoryStore())
     client = KlaviyoClient(service.settings, transport=sandbox.transport, pacer=service.client.pacer, cache=cache)
-    fresh = KlaviyoService(service.settings, service.registry, client)
+    fresh = KlaviyoService(service.settings, service.registry, client, clock=service.clock)
     assert (
         ask(fresh, "klaviyo_compare_periods", entity="campaign", timeframe="last_30_days")["data"] == (compared["data"])
     )

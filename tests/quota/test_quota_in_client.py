@@ -145,28 +145,41 @@ def test_a_bad_quota_store_value_names_the_variable(tmp_path: Path, value: str) 
     assert caught.value.details["variable"] == "KLAVIYO_MCP_QUOTA_STORE"
 
 
-def test_redis_going_down_degrades_to_a_slower_safe_pace(tmp_path: Path) -> None:
+def test_redis_going_down_pauses_calls_serves_the_cache_and_resumes_when_it_answers(tmp_path: Path) -> None:
     from api.health import quota_component
     from klaviyo_analytics.service import KlaviyoService
 
     fake = counting_fake()
     with redis_server(tmp_path / "redis") as server:
-        settings = make_settings(tmp_path, KLAVIYO_MCP_QUOTA_STORE=server.url, KLAVIYO_MCP_QUOTA_FALLBACK_PROCESSES="3")
+        settings = make_settings(tmp_path, KLAVIYO_MCP_QUOTA_STORE=server.url)
         client = KlaviyoClient(settings, transport=fake.transport)
         service = KlaviyoService(settings, load_registry(settings), client)
         acme = load_registry(settings).resolve("acme")
         client.post(acme, REPORT, report_body("up"), deadline=Deadline(10))
         assert quota_component(service) == {"status": "ok", "backend": "redis", "degraded": False}
-    # The server is gone: calls still work, paced alone at a third of the rate, and say so.
+    # The server is gone: no request goes out (a process alone cannot keep the per-window counts
+    # of the others), the refusal says why and when to retry, and what was cached still answers.
+    sent = len(fake.requests)
     with tally() as use:
-        client.post(acme, REPORT, report_body("down-1"), deadline=Deadline(10))
         with pytest.raises(errors.RateLimitedError) as caught:
-            client.post(acme, REPORT, report_body("down-2"), deadline=Deadline(2))
-    assert caught.value.details["limit"] == "burst" and caught.value.details["retry_after_seconds"] == 4
+            client.post(acme, REPORT, report_body("down-1"), deadline=Deadline(10))
+        cached = client.post(acme, REPORT, report_body("up"), deadline=Deadline(10))
+    assert len(fake.requests) == sent and cached is not None
+    assert caught.value.details["limit"] == "quota_store" and caught.value.details["retry_after_seconds"] >= 1
+    assert "KLAVIYO_MCP_QUOTA_STORE" in caught.value.message
     assert isinstance(client.store, GuardedStore) and client.store.degraded
-    assert any("KLAVIYO_MCP_QUOTA_STORE" in w for w in use.metadata(client.pacer, 0.5)[1])
+    assert any("KLAVIYO_MCP_QUOTA_STORE" in w and "paused" in w for w in use.metadata(client.pacer, 0.5)[1])
     health = quota_component(service)
     assert health["status"] == "unavailable" and health["degraded"] is True
+    # Back on the same port: the next probe ends the pause (nothing was sent meanwhile, so the
+    # shared log is still complete) and calls go out again.
+    server.start()
+    try:
+        assert quota_component(service)["status"] == "ok"
+        client.post(acme, REPORT, report_body("back"), deadline=Deadline(10))
+        assert len(fake.requests) == sent + 1 and not client.store.degraded
+    finally:
+        server.stop()
 
 
 def test_clients_of_different_klaviyo_hosts_do_not_share_cached_answers(tmp_path: Path) -> None:

@@ -190,9 +190,12 @@ class Cluster:
             return http.request(method, path, headers=headers, **kw)
 
     def approve(self, action_id: str) -> httpx.Response:
+        # The plan_hash the approver reads, as a reviewer would (GET the action, then approve it).
+        shown = self.rest("GET", f"/v1/actions/{action_id}", self.approver_token).json()["data"]["plan_hash"]
         response = self.rest(
-            "POST", f"/v1/actions/{action_id}/approve", self.approver_token, json={"reason": "reviewed"}
-        )
+            "POST", f"/v1/actions/{action_id}/approve", self.approver_token,
+            json={"reason": "reviewed", "plan_hash": shown},
+        )  # fmt: skip
         assert response.status_code == 200, response.text
         return response
 

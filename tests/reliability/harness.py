@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.registry import load_registry
 from klaviyo_analytics.sandbox import Sandbox, SandboxConfig, accounts_toml
@@ -73,7 +74,7 @@ def settings_for(sb: Sandbox, directory: Path, base_url: str | None = None, **ex
 def service_for(settings: Settings, sb: Sandbox | None = None) -> KlaviyoService:
     """Over real sockets to ``settings.klaviyo_base_url``, or in-process to ``sb``'s transport."""
     client = KlaviyoClient(settings, transport=sb.transport if sb is not None else None)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(ANCHOR))
 
 
 def first_list(sb: Sandbox, slug: str = "acme") -> str:

@@ -69,6 +69,8 @@ SCENARIOS: dict[str, FaultConfig] = {
 # RELIABILITY.md (the extra trials are marked slow).
 TRIALS = int(os.environ.get("FAULT_TRIALS", "1"))
 SEEDS = [1, *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, TRIALS + 1))]
+# Every call is held to DEADLINE + EPSILON of wall time: run alone, never beside the parallel pass.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @dataclass

@@ -313,7 +313,10 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
 
     wrong_password = "wrong_sweep_password_4e5f6a7b8c"
     with mcp_http_server(
-        tmp_path, KLAVIYO_MCP_OAUTH_MODE="embedded", KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="1000/minute"
+        tmp_path,
+        KLAVIYO_MCP_OAUTH_MODE="embedded",
+        KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="1000/minute",
+        KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="1000/minute",
     ) as node:
         client = register(node.url).json()
         verifier, challenge = pkce()

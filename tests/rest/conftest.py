@@ -11,6 +11,7 @@ from flask import Flask
 
 from api import create_app
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.registry import load_registry
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
@@ -46,7 +47,7 @@ def make_service(tmp_path: Path, fake: FakeKlaviyo) -> MakeService:
             **env,
         )
         client = KlaviyoClient(settings, transport=fake.transport)
-        return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+        return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
     return build
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.registry import load_registry
@@ -43,7 +44,7 @@ def make_service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path)
     return KlaviyoService(
         settings, load_registry(settings), KlaviyoClient(settings, transport=fake.transport),
-        today=lambda: date(2026, 3, 15),
+        clock=pinned_on(date(2026, 3, 15)),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.comparisons import compare_window, comparison_warnings
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
@@ -151,7 +152,7 @@ def ctx() -> CallContext:
 def service(tmp_path: Path, fake: FakeKlaviyo, today: str = "2026-12-01") -> KlaviyoService:
     settings = make_settings(tmp_path)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: D(today))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(D(today)))
 
 
 def campaign_reports(request: httpx.Request) -> httpx.Response:

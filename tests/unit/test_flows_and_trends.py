@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.registry import load_registry
@@ -34,7 +35,7 @@ def ctx() -> CallContext:
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
 
 def flow_row(flow: str, message: str, channel: str, statistics: dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from klaviyo_analytics.client import KlaviyoClient
+from klaviyo_analytics.clock import ManualClock
 from klaviyo_analytics.deadline import Deadline
 from klaviyo_analytics.registry import load_registry
 from klaviyo_analytics.service import CallContext, KlaviyoService
@@ -23,7 +24,7 @@ def service(tmp_path: Path, now: datetime, timezone: str | None) -> tuple[Klaviy
     )
     fake = FakeKlaviyo()
     client = KlaviyoClient(settings, transport=fake.transport)
-    svc = KlaviyoService(settings, load_registry(settings), client, today=lambda: TODAY_UTC, now=lambda: now)
+    svc = KlaviyoService(settings, load_registry(settings), client, clock=ManualClock(now))
     return svc, fake
 
 

@@ -12,12 +12,21 @@ from pathlib import Path
 import pytest
 
 from klaviyo_analytics import config, config_docs, metrics
+from klaviyo_analytics.actions.cli_identity import CREDENTIAL_ENV
 from klaviyo_analytics.config import BY_NAME, GROUPS, SETTINGS, Settings, load_settings
 from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.paths import CONFIG_DIR_VARIABLE, REPO_ROOT
 
 # Variables other software reads by these names: renaming them would break that software.
 FOREIGN = {"WEB_CONCURRENCY", "PROMETHEUS_MULTIPROC_DIR"}
+# Settings added after the rename, so born with the prefix: they have no old name to keep.
+BORN_PREFIXED = {
+    "KLAVIYO_MCP_TODAY",
+    "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
+    "KLAVIYO_MCP_REGISTRATION_TOKEN",
+    "KLAVIYO_MCP_REGISTRATION_UNUSED_HOURS",
+    "KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -52,6 +61,9 @@ def test_every_name_carries_the_product_prefix() -> None:
             continue
         assert row.name.startswith("KLAVIYO_"), f"{row.name}: give it the KLAVIYO_MCP_ prefix (old name in old=)"
         if not row.name.startswith("KLAVIYO_MCP_"):
+            continue
+        if row.name in BORN_PREFIXED:
+            assert row.old is None, row.name
             continue
         assert row.old and not row.old.startswith("KLAVIYO_"), f"{row.name} keeps its old name for one release"
     olds = [s.old for s in SETTINGS if s.old]
@@ -112,30 +124,55 @@ def test_generated_files_list_every_setting_by_group_with_secrets_marked() -> No
             assert f"| `{row.old}` | `{row.name}` |" in page
 
 
+def _module_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level ``NAME = "text"`` assignments, so ``os.environ.get(NAME)`` is seen too."""
+    found = {}
+    for node in tree.body:
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            found.update({t.id: value.value for t in targets if isinstance(t, ast.Name)})
+    return found
+
+
 def _literal_env_reads(path: Path) -> set[str]:
-    """Names read as os.environ.get("X"), os.environ["X"] or os.getenv("X") in one file."""
+    """Names read as os.environ.get("X"), os.environ["X"] or os.getenv("X") in one file, X a literal or a
+    module-level string constant."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    constants = _module_constants(tree)
+
+    def name_of(node: ast.expr) -> str | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        return constants.get(node.id) if isinstance(node, ast.Name) else None
+
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree):
         target = None
-        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
-            func = ast.unparse(node.func)
-            if func in {"os.environ.get", "os.getenv", "environ.get"}:
-                target = node.args[0].value
-        elif (
-            isinstance(node, ast.Subscript)
-            and ast.unparse(node.value) == "os.environ"
-            and isinstance(node.slice, ast.Constant)
-        ):
-            target = node.slice.value
-        if isinstance(target, str):
+        if isinstance(node, ast.Call) and node.args:
+            if ast.unparse(node.func) in {"os.environ.get", "os.getenv", "environ.get"}:
+                target = name_of(node.args[0])
+        elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ":
+            target = name_of(node.slice)
+        if target is not None:
             names.add(target)
     return names
+
+
+# Read from the environment, deliberately not settings (so not in .env files or .env.example): why.
+NOT_SETTINGS = {
+    CONFIG_DIR_VARIABLE: "locates .env itself, so it can only come from the real environment",
+    CREDENTIAL_ENV: "one person's password or token proving who approves at the CLI, for that one command: "
+    "read from a .env file the machine keeps for everyone, it would prove nothing",
+}
 
 
 def test_the_product_reads_no_variable_outside_the_table() -> None:
     files = [*(REPO_ROOT / "klaviyo_analytics").rglob("*.py"), *(REPO_ROOT / "api").rglob("*.py")]
     files += [REPO_ROOT / name for name in ("server.py", "gunicorn.conf.py")]
     read = set().union(*(_literal_env_reads(p) for p in files if "sandbox" not in p.parts))
-    # The config dir locates .env itself, so it can only come from the real environment.
-    assert read - set(BY_NAME) - {CONFIG_DIR_VARIABLE} == set()
+    assert read - set(BY_NAME) - set(NOT_SETTINGS) == set()
+    assert set(NOT_SETTINGS) <= read, "each allowance is a variable the product still reads"
+    assert not set(NOT_SETTINGS) & set(BY_NAME)
+    assert all(name.startswith(config.PREFIX) for name in NOT_SETTINGS), "not settings, but the product's names"
     assert metrics.MULTIPROC_ENV in BY_NAME

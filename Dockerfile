@@ -9,7 +9,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     WEB_CONCURRENCY=2 \
-    LEDGER_PATH=/data/ledger.sqlite3
+    KLAVIYO_MCP_LEDGER_PATH=/data/ledger.sqlite3
 
 # /data is created here, owned by the app user, so a fresh named volume mounted on it is writable.
 # A numeric user, so the runtime can tell it is not root without reading /etc/passwd.
@@ -35,5 +35,5 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4)"]
 # gunicorn.conf.py, the one config of every documented command, keeps the worker timeout above
-# TOOL_DEADLINE_SECONDS, so a slow tool call ends with its own error instead of a killed worker.
+# KLAVIYO_MCP_TOOL_DEADLINE_SECONDS, so a slow tool call ends with its own error instead of a killed worker.
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "--bind", "0.0.0.0:8080", "api:create_app()"]

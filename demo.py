@@ -24,12 +24,15 @@ import anyio
 from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 
+from klaviyo_analytics.clock import clock_for
 from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
 REPO = Path(__file__).resolve().parent
 # Klaviyo's rate-limit windows, shrunk 50x in both the sandbox and the product's pacer, so
 # the demo shows real pacing without real waiting.
 TIME_SCALE = 0.02
+# The demo's today, for the sandbox and the server alike (KLAVIYO_MCP_TODAY): the same transcript every day.
+DEMO_TODAY = "2026-12-07"
 WIDTH = 100
 
 
@@ -275,11 +278,12 @@ def write_demo_config(sandbox: Sandbox, base_url: str, directory: Path) -> dict[
         "HOME": str(directory),
         "XDG_CONFIG_HOME": str(directory / "config"),
         "XDG_DATA_HOME": str(directory / "data"),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
         "KLAVIYO_BASE_URL": base_url,
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_TODAY": DEMO_TODAY,
+        "KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
 
@@ -431,7 +435,7 @@ async def welcome_series(client: Client, env: dict[str, str], list_id: str) -> i
 
 def main() -> int:
     started = time.perf_counter()
-    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
+    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE, clock=clock_for(DEMO_TODAY)))
     with tempfile.TemporaryDirectory(prefix="klaviyo-mcp-demo-") as tmp, serve(sandbox) as base_url:
         env = write_demo_config(sandbox, base_url, Path(tmp))
         heading(f"Klaviyo sandbox on {base_url}; MCP server: {sys.executable} server.py (stdio)")

@@ -185,11 +185,11 @@ def sandbox_target() -> Iterator[tuple[Settings, str]]:
         accounts_file = Path(tmp) / "accounts.toml"
         accounts_file.write_text(accounts_toml(sandbox.accounts), encoding="utf-8")
         environ = {
-            "ACCOUNTS_FILE": str(accounts_file),
+            "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts_file),
             "KLAVIYO_BASE_URL": url,
-            "RATE_LIMIT_TIME_SCALE": str(SANDBOX_TIME_SCALE),
-            "LEDGER_PATH": str(Path(tmp) / "ledger.sqlite3"),
-            "LOG_LEVEL": "WARNING",
+            "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(SANDBOX_TIME_SCALE),
+            "KLAVIYO_MCP_LEDGER_PATH": str(Path(tmp) / "ledger.sqlite3"),
+            "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
             **{a.key_env: a.api_key for a in sandbox.accounts},
         }
         # Only this environment: the user's own .env and keys play no part in a sandbox run.

@@ -237,7 +237,7 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
     )
     offered = {spec.name for spec in visible_tools(settings.read_only, settings.toolsets)}
     for prompt in PROMPTS:
-        # A prompt that names a tool TOOLSETS hides would send the model after a tool it cannot call.
+        # A prompt that names a tool KLAVIYO_MCP_TOOLSETS hides would send the model after a tool it cannot call.
         if set(prompt.tools) <= offered:
             server.add_prompt(make_prompt(prompt))
     return server
@@ -276,8 +276,8 @@ async def run_stdio(server: MCPServer) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="server.py", description="The klaviyo-mcp MCP server.")
     parser.add_argument("--transport", choices=["stdio", "streamable-http"], default="stdio")
-    parser.add_argument("--host", help="interface to bind (default MCP_HOST)")
-    parser.add_argument("--port", type=int, help="port (default MCP_PORT)")
+    parser.add_argument("--host", help="interface to bind (default KLAVIYO_MCP_HTTP_HOST)")
+    parser.add_argument("--port", type=int, help="port (default KLAVIYO_MCP_HTTP_PORT)")
     return parser.parse_args(argv)
 
 

@@ -33,17 +33,18 @@ def create_app(config: Settings | None = None, service: KlaviyoService | None = 
     configure_logging(settings.log_level)
     if not settings.rest_tokens and settings.users_file is None:
         raise ConfigError(
-            "no REST credential configured: set REST_API_KEY or REST_API_TOKENS (or USERS_FILE with users' "
+            "no REST credential configured: set KLAVIYO_MCP_REST_API_KEY or KLAVIYO_MCP_REST_API_TOKENS "
+            "(or KLAVIYO_MCP_USERS_FILE with users' "
             "tokens_env) before starting the REST API",
-            variable="REST_API_KEY",
+            variable="KLAVIYO_MCP_REST_API_KEY",
         )
     service = service or build_service(settings)
     # Account slugs check the users file's grants; without one there is nothing to check.
     directory = load_directory(settings, service.registry.names if settings.users_file else ())
     if not directory.tokens:
         raise ConfigError(
-            "no REST credential configured: USERS_FILE gives no user a token; add tokens_env to a user",
-            variable="USERS_FILE",
+            "no REST credential configured: KLAVIYO_MCP_USERS_FILE gives no user a token; add tokens_env to a user",
+            variable="KLAVIYO_MCP_USERS_FILE",
         )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES

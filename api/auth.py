@@ -1,7 +1,7 @@
 """Token authentication for every route but /health and /openapi.json.
 
 A token arrives as ``Authorization: Bearer <token>`` or ``X-API-Key: <token>`` and resolves,
-through the user directory (``klaviyo_analytics.auth.users``: ``USERS_FILE``, or else the REST
+through the user directory (``klaviyo_analytics.auth.users``: ``KLAVIYO_MCP_USERS_FILE``, or else the REST
 token settings), to a ``Principal``: the user and their grants, which the tool runner enforces.
 ``g.caller`` (rate limits, logs) is a short fingerprint of the token, never the token;
 ``g.principal.user`` is who the ledger records.

@@ -22,7 +22,6 @@ Two gaps of ``gthread`` are closed here:
 from __future__ import annotations
 
 import json
-import os
 import socket
 import time
 from typing import Any
@@ -31,11 +30,21 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from api.errors import HTTP_CODES, RequestReadTimeout
+from klaviyo_analytics.config import Settings, load_settings
+from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.rules.untrusted import strip_controls
 
-# Request line, headers and a body of at most MAX_BODY_BYTES, from a client on any sane link
-# (GUNICORN_READ_SECONDS, like WEB_CONCURRENCY and GUNICORN_THREADS, is read by the server, not the app).
-READ_SECONDS = float(os.environ.get("GUNICORN_READ_SECONDS", "10"))
+
+def _read_seconds() -> float:
+    """KLAVIYO_MCP_GUNICORN_READ_SECONDS, read by the server (like the worker count), not the app."""
+    try:
+        return load_settings().gunicorn_read_seconds
+    except ConfigError:  # create_app names the bad setting when the worker boots
+        return Settings().gunicorn_read_seconds
+
+
+# Request line, headers and a body of at most MAX_BODY_BYTES, from a client on any sane link.
+READ_SECONDS = _read_seconds()
 # Writing an answer to a client that does not read it: bounded too, separately from the read.
 SEND_SECONDS = 30.0
 

@@ -1,13 +1,13 @@
 """What a REST request may be: how often per caller, and what its JSON body may look like.
 
-Rate (``REST_RATE_LIMIT`` per caller, fixed windows counted in ``REST_RATE_LIMIT_STORAGE``, by the
-``limits`` package that Flask-Limiter is built on): the caller is the token's fingerprint — the
-same ``g.caller`` auth records — or, for a request without a valid token, its remote address, so
-guessing tokens is throttled too. The check runs before auth for that reason. Every limited
-response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; past the limit the answer
-is 429 ``RATE_LIMITED`` with ``Retry-After``, in the one error shape. ``/health`` and
-``/openapi.json`` are never limited. If a shared store is unreachable the check fails open and
-logs it: an outage of the counter store should not become an outage of the API.
+Rate (``KLAVIYO_MCP_REST_RATE_LIMIT`` per caller, fixed windows counted in
+``KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE``, by the ``limits`` package that Flask-Limiter is built on): the
+caller is the token's fingerprint — the same ``g.caller`` auth records — or, for a request without a
+valid token, its remote address, so guessing tokens is throttled too. The check runs before auth for
+that reason. Every limited response carries ``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset``; past
+the limit the answer is 429 ``RATE_LIMITED`` with ``Retry-After``, in the one error shape. ``/health``
+and ``/openapi.json`` are never limited. If a shared store is unreachable the check fails open and logs
+it: an outage of the counter store should not become an outage of the API.
 
 The check is the storage calls alone — one increment per window and one expiry read for the
 headers (two round trips for one window on Redis) — instead of Flask-Limiter's per-request
@@ -31,7 +31,6 @@ import json
 import math
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -44,6 +43,7 @@ from limits.storage import Storage, storage_from_string
 from api.auth import fingerprint, is_console, presented_token
 from api.errors import error_response
 from klaviyo_analytics.auth.users import UserDirectory
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError, InvalidArgumentError, RateLimitedError
 from klaviyo_analytics.logs import get_logger
@@ -74,7 +74,7 @@ class Counter(Protocol):
 class LocalWindows:
     """``memory://``: fixed windows counted in this process; expired windows are dropped lazily."""
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = SYSTEM_CLOCK.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
         self._windows: dict[str, list[float]] = {}  # key -> [count, expires_at]
@@ -121,10 +121,14 @@ class RestLimiter:
             storage = storage_from_string(settings.rest_rate_limit_storage)
         except ConfigurationError as exc:
             raise ConfigError(
-                f"REST_RATE_LIMIT_STORAGE cannot be used: {exc}", variable="REST_RATE_LIMIT_STORAGE"
+                f"KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE cannot be used: {exc}",
+                variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
             ) from None
         if not isinstance(storage, Storage):  # an async+ storage: the settings refuse it already
-            raise ConfigError("REST_RATE_LIMIT_STORAGE must be a synchronous store", variable="REST_RATE_LIMIT_STORAGE")
+            raise ConfigError(
+                "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE must be a synchronous store",
+                variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
+            )
         self.storage = storage
         self._directory = directory
 
@@ -160,8 +164,9 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
     # Storages other than memory connect lazily, so one that cannot answer is found here.
     if not settings.rest_rate_limit_storage.startswith("memory://") and not limiter.storage.check():
         raise ConfigError(
-            "REST_RATE_LIMIT_STORAGE cannot be reached; start it or point the variable at a reachable store",
-            variable="REST_RATE_LIMIT_STORAGE",
+            "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE cannot be reached; "
+            "start it or point the variable at a reachable store",
+            variable="KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE",
         )
     app.extensions["klaviyo_limiter"] = limiter
 
@@ -177,7 +182,7 @@ def install_rate_limits(app: Flask, settings: Settings, directory: UserDirectory
         g.rate_window = window
         if window.refused is None:
             return None
-        wait = max(1, math.ceil(window.reset_at - time.time()))
+        wait = max(1, math.ceil(window.reset_at - SYSTEM_CLOCK.time()))
         return error_response(
             RateLimitedError(
                 f"too many requests: this caller may make {window.refused} requests; retry in {wait} s",

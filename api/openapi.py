@@ -51,9 +51,10 @@ ERROR_STATUSES = {
     429: "Too many requests from this token, or from Klaviyo's limits (`RATE_LIMITED`); see `Retry-After`.",
     500: "Unexpected failure (`INTERNAL_ERROR`, `CONFIG_ERROR`); the body never carries internals.",
     502: "Klaviyo failed or refused (`UPSTREAM_ERROR`, `UPSTREAM_AUTH`).",
+    503: "A store this server depends on (the ledger's database) is unreachable; retry (`UNAVAILABLE`).",
     504: "The call's deadline passed (`DEADLINE_EXCEEDED`).",
 }
-TOOL_ERRORS = (400, 401, 403, 404, 429, 500, 502, 504)
+TOOL_ERRORS = (400, 401, 403, 404, 429, 500, 502, 503, 504)
 RATE_HEADERS = {
     "X-RateLimit-Limit": "Requests allowed in the current window for this token.",
     "X-RateLimit-Remaining": "Requests left in the current window.",
@@ -126,8 +127,14 @@ DECISION_RESPONSE = "#decision"  # replaced by the action view's schema when the
 
 EXTRA_ROUTES: dict[str, Route] = {
     "health": Route(
-        "Health of this process: the action ledger and the account registry.", "service",
+        "Health of this process: each component's status only (ledger, accounts, quota, auth).", "service",
         _json(HEALTH_SCHEMA), public=True,
+        extra_responses={"503": {"description": "A component is unavailable.", "content": _json(HEALTH_SCHEMA)}},
+    ),
+    "health_details": Route(
+        "Health with each component's details (ledger counts, backends, users). Needs an approver's token.",
+        "service",
+        _json(HEALTH_SCHEMA), errors=(401, 403, 429, 500),
         extra_responses={"503": {"description": "A component is unavailable.", "content": _json(HEALTH_SCHEMA)}},
     ),
     "openapi": Route("This document.", "service", _json({"type": "object"}), public=True),

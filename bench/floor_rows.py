@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.product import call, service_for
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.tools import get_tool
 from klaviyo_sandbox import Sandbox, SandboxConfig
-from tests.product.conftest import TIME_SCALE, sandbox_service
+from tests.product.conftest import TIME_SCALE, TODAY, sandbox_service
 
 
 def warm_call(directory: Path, runs: int) -> list[list[Any]]:
-    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
+    sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY), time_scale=TIME_SCALE))
     svc = service_for(sandbox, directory)
     args = {"account": "acme", "timeframe": "last_30_days"}
     call(svc, "klaviyo_get_campaign_performance", args)
@@ -37,8 +38,10 @@ def warm_call(directory: Path, runs: int) -> list[list[Any]]:
 
 def segment_sizes(directory: Path) -> list[list[Any]]:
     """Upstream calls and wall time for 'my segments and their sizes' at Klaviyo's real limits."""
-    sandbox = Sandbox(SandboxConfig(seed=7))  # time scale 1: the published windows, unscaled
-    svc = sandbox_service(sandbox, directory, RATE_LIMIT_TIME_SCALE="1", QUOTA_STORE="memory://")
+    sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY)))  # time scale 1: the published windows, unscaled
+    svc = sandbox_service(
+        sandbox, directory, KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE="1", KLAVIYO_MCP_QUOTA_STORE="memory://"
+    )
     started = time.perf_counter()
     data = call(svc, "klaviyo_get_segments", {"account": "acme"})["data"]
     elapsed = time.perf_counter() - started

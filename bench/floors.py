@@ -43,15 +43,19 @@ UNBOUND_LIMIT = "100000000/minute"
 
 
 def rest_env(sandbox: Sandbox, directory: Path, base_url: str) -> dict[str, str]:
-    settings_env = {"KLAVIYO_BASE_URL": base_url, "REST_RATE_LIMIT": UNBOUND_LIMIT, "LOG_LEVEL": "WARNING"}
+    settings_env = {
+        "KLAVIYO_BASE_URL": base_url,
+        "KLAVIYO_MCP_REST_RATE_LIMIT": UNBOUND_LIMIT,
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
+    }
     sandbox_settings(sandbox, directory, **settings_env)  # writes accounts.toml
     return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(directory),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "REST_API_KEY": REST_TOKEN,
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "KLAVIYO_MCP_REST_API_KEY": REST_TOKEN,
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
         **settings_env,
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
@@ -154,7 +158,9 @@ def in_process(directory: Path, requests: int, rounds: int) -> list[list[Any]]:
     from api import create_app
 
     sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
-    svc = sandbox_service(sandbox, directory, REST_RATE_LIMIT=UNBOUND_LIMIT, LOG_LEVEL="WARNING")
+    svc = sandbox_service(
+        sandbox, directory, KLAVIYO_MCP_REST_RATE_LIMIT=UNBOUND_LIMIT, KLAVIYO_MCP_LOG_LEVEL="WARNING"
+    )
     product = create_app(service=svc).test_client()
     body = product.get(FLOWS, headers=AUTH).data
     bare_app = Flask("floor")
@@ -218,8 +224,8 @@ def mcp_start(directory: Path, starts: int, baseline: Path | None) -> list[list[
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(directory),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
     arms = {

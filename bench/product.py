@@ -23,11 +23,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from klaviyo_analytics.clock import pinned_on  # noqa: E402
 from klaviyo_analytics.klaviyo.deadline import Deadline  # noqa: E402
 from klaviyo_analytics.service import CallContext, KlaviyoService  # noqa: E402
 from klaviyo_analytics.tools import CATALOG, get_tool, run_tool  # noqa: E402
 from klaviyo_sandbox import Sandbox, SandboxConfig  # noqa: E402
-from tests.product.conftest import TIME_SCALE, sandbox_service  # noqa: E402
+from tests.product.conftest import TIME_SCALE, TODAY, sandbox_service  # noqa: E402
 
 REPORT_OPS = {
     "campaign-values-reports",
@@ -40,7 +41,7 @@ REPORT_OPS = {
 
 def service_for(sandbox: Sandbox, directory: Path) -> KlaviyoService:
     # The same wiring the product tests use, with a deadline long enough for 200 paced sizes.
-    return sandbox_service(sandbox, directory, TOOL_DEADLINE_SECONDS="600")
+    return sandbox_service(sandbox, directory, KLAVIYO_MCP_TOOL_DEADLINE_SECONDS="600")
 
 
 def call(svc: KlaviyoService, name: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -60,7 +61,7 @@ def upstream_calls(directory: Path) -> list[list[Any]]:
         for interval in ("monthly", "weekly", "daily")
     ]
     for index, (name, args) in enumerate(calls):
-        sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
+        sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY), time_scale=TIME_SCALE))
         # A data directory of its own: the default quota store (SQLite beside the ledger) would
         # otherwise answer one call from the cache an earlier call filled.
         fresh = directory / f"calls-{index}"
@@ -90,7 +91,7 @@ def bound_seconds(n: int, burst: int = 1, steady: int = 15) -> float:
 
 def list_health(directory: Path, lists: int) -> list[Any]:
     size = "large" if lists > 100 else "small"
-    sandbox = Sandbox(SandboxConfig(seed=7, size=size, time_scale=TIME_SCALE))
+    sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY), size=size, time_scale=TIME_SCALE))
     svc = service_for(sandbox, directory)
     account = svc.account("acme")
     count = len(svc.client.get_all(account, "/api/lists", deadline=Deadline(600)))
@@ -117,7 +118,7 @@ def list_health(directory: Path, lists: int) -> list[Any]:
 
 
 def warm_cached_call(directory: Path, runs: int = 500) -> tuple[float, float]:
-    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=TIME_SCALE))
+    sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY), time_scale=TIME_SCALE))
     svc = service_for(sandbox, directory)
     args = {"account": "acme", "timeframe": "last_30_days"}
     call(svc, "klaviyo_get_campaign_performance", args)
@@ -132,13 +133,14 @@ def warm_cached_call(directory: Path, runs: int = 500) -> tuple[float, float]:
 
 
 def mcp_cold_start(directory: Path, runs: int = 5) -> tuple[float, float, int]:
-    sandbox = Sandbox(SandboxConfig(seed=7))
+    sandbox = Sandbox(SandboxConfig(seed=7, clock=pinned_on(TODAY)))
     service_for(sandbox, directory)  # writes accounts.toml
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(directory),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_TODAY": TODAY.isoformat(),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
     messages = [

@@ -13,6 +13,7 @@ answered or refused with RATE_LIMITED.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -22,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -48,11 +49,21 @@ def questions(seed: int) -> itertools.cycle[tuple[str, dict[str, Any]]]:
 
 
 def outcome_of_error(text: str) -> str:
-    return "RATE_LIMITED" if "RATE_LIMITED" in text else f"other:{text[:120]}"
+    if "RATE_LIMITED" in text:
+        return PAUSED if "KLAVIYO_MCP_QUOTA_STORE" in text else "RATE_LIMITED"
+    return f"other:{text[:120]}"
 
 
-def host_main(seconds: float, out: Path) -> None:
-    """The second host: its own process and Redis client, on the settings in its environment."""
+# A refusal because the shared quota store is away (Klaviyo calls paused), told apart from the limits.
+PAUSED = "RATE_LIMITED:store_paused"
+PAUSED_BACKOFF_SECONDS = 0.1
+
+
+def host_main(seconds: float, out: Path, seed: int = 3, go: Path | None = None) -> None:
+    """The second host: its own process and Redis client, on the settings in its environment.
+
+    With ``go``, it says it is ready (``out`` + ``.ready``) and starts when that file appears, so a
+    crowd of processes starts its load at one instant (the harshest start for a shared pacer)."""
     from klaviyo_analytics.config import load_settings
     from klaviyo_analytics.errors import KlaviyoMCPError
     from klaviyo_analytics.klaviyo.deadline import Deadline
@@ -63,8 +74,14 @@ def host_main(seconds: float, out: Path) -> None:
     settings = load_settings()
     service = build_service(settings)
     outcomes: Counter[str] = Counter()
+    if go is not None:
+        warm_up(service, settings.tool_deadline_seconds)
+        Path(f"{out}.ready").touch()
+        give_up = time.monotonic() + CROWD_READY_SECONDS
+        while not go.exists() and time.monotonic() < give_up:
+            time.sleep(0.01)
     stop = time.monotonic() + seconds
-    for name, args in questions(3):
+    for name, args in questions(seed):
         if time.monotonic() >= stop:
             break
         ctx = CallContext(Deadline(settings.tool_deadline_seconds), caller="host-2")
@@ -72,7 +89,10 @@ def host_main(seconds: float, out: Path) -> None:
             run_tool(get_tool(name), service, args, ctx)
             outcomes["ok"] += 1
         except KlaviyoMCPError as exc:
-            outcomes[outcome_of_error(exc.code)] += 1
+            outcome = outcome_of_error(f"{exc.code}: {exc.message}")
+            outcomes[outcome] += 1
+            if outcome == PAUSED:  # a client told "paused, retry in N s" waits a little, as a person would
+                time.sleep(PAUSED_BACKOFF_SECONDS)
     out.write_text(json.dumps(outcomes))
 
 
@@ -87,8 +107,9 @@ def hammer(
 
     sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=scale))
     with redis_server(directory / "redis") as redis:
-        settings = {"QUOTA_STORE": redis.url if shared else "memory://", "RATE_LIMIT_TIME_SCALE": repr(scale),
-                    "TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
+        settings = {"KLAVIYO_MCP_QUOTA_STORE": redis.url if shared else "memory://",
+                    "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": repr(scale),
+                    "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
         with cluster(sb, directory / "cluster", **settings) as node:
             outcomes: dict[str, Counter[str]] = {"rest": Counter(), "mcp": Counter()}
             stop = time.monotonic() + seconds
@@ -134,13 +155,7 @@ def hammer(
             workers = node.access_pids("/v1/")
     log = sb.log()
     reports = [e for e in log if e["path"].endswith("-reports") and e["status"] == 200]
-    throttled = []
-    for i, entry in enumerate(log):
-        if entry["status"] == 429:
-            same = [e for e in log[:i] if e["operation"] == entry["operation"] and e["status"] != 429][-3:]
-            at = datetime.fromisoformat(entry["time"])
-            gaps = [round((at - datetime.fromisoformat(e["time"])).total_seconds(), 4) for e in same]
-            throttled.append({"operation": entry["operation"], "seconds_after_previous": gaps})
+    throttled = throttled_detail(log)
     return {
         "seconds": seconds,
         "scale": scale,
@@ -155,15 +170,134 @@ def hammer(
     }
 
 
+def warm_up(service: Any, deadline_seconds: float) -> None:
+    """Everything a first call pays once (imports, the HTTP client), without calling Klaviyo: on a
+    starved machine 12 fresh processes otherwise spend the first seconds of the load importing."""
+    from klaviyo_analytics.errors import KlaviyoMCPError
+    from klaviyo_analytics.klaviyo.deadline import Deadline
+    from klaviyo_analytics.service.core import CallContext
+    from klaviyo_analytics.tools import get_tool
+    from klaviyo_analytics.tools.runner import run_tool
+
+    service.client._http  # noqa: B018 - builds the httpx client
+    for name, args in [
+        ("klaviyo_get_campaign_performance", {"account": "acme", "start_date": "2025-06-09", "end_date": "2025-06-01"}),
+        ("klaviyo_get_list_health", {"account": "no-such-account"}),
+    ]:
+        with contextlib.suppress(KlaviyoMCPError):  # refused before any request: reversed dates, unknown account
+            run_tool(get_tool(name), service, args, CallContext(Deadline(deadline_seconds), caller="warm-up"))
+
+
+CROWD_READY_SECONDS = 45.0
+# Upstream calls the crowd must have made before its store is stopped (it was really under way).
+STARTED_CALLS = 3
+
+
+def crowd(
+    directory: Path,
+    processes: int = 12,
+    seconds: float = 8.0,
+    scale: float = 0.05,
+    stop_store_after: float | None = None,
+) -> dict[str, Any]:
+    """``processes`` product processes (each its own Redis client) ask one sandbox account at once.
+
+    With ``stop_store_after``, Redis is stopped that many seconds into the load: the processes
+    must then pause their Klaviyo calls rather than send into each other's windows.
+    """
+    from klaviyo_sandbox import Sandbox, SandboxConfig, serve
+    from tests.reliability.harness import ANCHOR, environment, machine
+    from tests.servers import redis_server, stop_process
+
+    sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=scale))
+    go = directory / "go"
+    with redis_server(directory / "redis") as redis, serve(sb) as base_url:
+        env = {**machine(directory), **environment(sb, directory, base_url, KLAVIYO_MCP_QUOTA_STORE=redis.url,
+               KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE=repr(scale), KLAVIYO_MCP_TOOL_DEADLINE_SECONDS="5")}  # fmt: skip
+        outs = [directory / f"p{i}.json" for i in range(processes)]
+        errs = [(directory / f"p{i}.err").open("wb") for i in range(processes)]
+        command = [sys.executable, "-m", "bench.quota_hammer", "--seconds", str(seconds), "--go", str(go)]
+        procs = [
+            subprocess.Popen([*command, "--host", str(out), "--seed", str(10 + i)], env=env, cwd=REPO, stderr=err)
+            for i, (out, err) in enumerate(zip(outs, errs, strict=True))
+        ]
+        try:
+            give_up = time.monotonic() + CROWD_READY_SECONDS
+            while not all(Path(f"{out}.ready").exists() for out in outs) and time.monotonic() < give_up:
+                time.sleep(0.05)
+            ready = sum(Path(f"{out}.ready").exists() for out in outs)
+            go.touch()
+            started = time.monotonic()
+            stopped_at = None
+            if stop_store_after is not None:
+                # Stop it once the crowd is under way (on a starved machine the first calls of 12
+                # fresh processes can take longer than stop_store_after) but within the run.
+                while time.monotonic() - started < seconds * 0.75 and (
+                    time.monotonic() - started < stop_store_after or len(sb.log()) < STARTED_CALLS
+                ):
+                    time.sleep(0.02)
+                redis.stop()
+                stopped_at = datetime.now(UTC).isoformat()
+            codes = [p.wait(timeout=seconds + 30) for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    stop_process(p)
+            for err in errs:
+                err.close()
+        elapsed = time.monotonic() - started
+    failed = [(directory / f"p{i}.err").read_text()[-1500:] for i, code in enumerate(codes) if code != 0]
+    assert not failed, failed[0]
+    outcomes: Counter[str] = Counter()
+    for out in outs:
+        outcomes.update(json.loads(out.read_text()))
+    log = sb.log()
+    return {
+        "processes": processes,
+        "ready_together": ready,
+        "seconds": round(elapsed, 1),
+        "scale": scale,
+        "store_stopped_after": stop_store_after,
+        "sandbox_429s": sb.state()["rate_limited"],
+        "throttled": throttled_detail(log),
+        "upstream_calls": len(log),
+        # Sent after Redis stopped: only requests whose slot was taken before (a slot is slept for).
+        "upstream_after_stop": sum(1 for e in log if stopped_at and e["time"] > stopped_at),
+        "outcomes": dict(outcomes),
+        "calls": [f"{e['time'][11:23]} {e['operation']} {e['status']}" for e in log],
+    }
+
+
+def throttled_detail(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each 429 with the gaps to the previous calls of its operation (what a pacer bug looks like)."""
+    found = []
+    for i, entry in enumerate(log):
+        if entry["status"] == 429:
+            same = [e for e in log[:i] if e["operation"] == entry["operation"] and e["status"] != 429][-3:]
+            at = datetime.fromisoformat(entry["time"])
+            gaps = [round((at - datetime.fromisoformat(e["time"])).total_seconds(), 4) for e in same]
+            found.append({"operation": entry["operation"], "seconds_after_previous": gaps})
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--per-process", action="store_true", help="baseline: one in-memory store per process")
+    parser.add_argument("--crowd", type=int, help="this many product processes on one Redis, no cluster")
+    parser.add_argument("--stop-store-after", type=float, help="with --crowd: stop Redis this far into the load")
     parser.add_argument("--host", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument("--go", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.host is not None:
-        host_main(args.seconds, args.host)
+        host_main(args.seconds, args.host, args.seed, args.go)
+        return
+    if args.crowd:
+        with TemporaryDirectory() as tmp:
+            result = crowd(Path(tmp), args.crowd, args.seconds, args.scale, args.stop_store_after)
+        print(json.dumps(result, indent=2))
         return
     with TemporaryDirectory() as tmp:
         result = hammer(Path(tmp), args.seconds, args.scale, shared=not args.per_process)

@@ -4,7 +4,7 @@
 
 Each run is a new process (``--child``) wired the ordinary way (settings from the environment,
 ``build_service``), so it uses whatever cache/quota store the environment configures
-(``QUOTA_STORE`` is passed through; both runs share one data directory). The sandbox is served
+(``KLAVIYO_MCP_QUOTA_STORE`` is passed through; both runs share one data directory). The sandbox is served
 on loopback by this parent process, which counts the report calls in its log. A question is
 asked ``--gap`` seconds after the previous answer, as a person reading would; the time scale,
 if not 1, shrinks the sandbox's windows, the product's pacer and the gap alike.
@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,8 @@ QUESTIONS: list[tuple[str, str, dict[str, Any]]] = [
     ("Which segments grew the most this past month?", "klaviyo_get_segment_growth", {"timeframe": "last_30_days"}),
 ]  # fmt: skip
 REPORT_SUFFIX = "-reports"
+
+BENCH_TODAY = date(2026, 12, 7)
 
 
 def needed_reports(questions: list[tuple[str, str, dict[str, Any]]], today: date) -> set[tuple[str, Period]]:
@@ -155,12 +157,14 @@ def main() -> int:
     if args.child:
         return child(args.child)
 
+    from klaviyo_analytics.clock import pinned_on
     from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
     scale = args.time_scale
     pause = 60 * scale if args.pause == "auto" else float(args.pause)
-    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=scale))
-    today = datetime.now(UTC).date()
+    # One pinned today for the sandbox and the product (KLAVIYO_MCP_TODAY): comparable runs on any day.
+    today = BENCH_TODAY
+    sandbox = Sandbox(SandboxConfig(seed=7, time_scale=scale, clock=pinned_on(today)))
     needed = needed_reports(QUESTIONS, today)
     runs = []
     with tempfile.TemporaryDirectory() as tmp, serve(sandbox) as base_url:
@@ -171,13 +175,14 @@ def main() -> int:
             "HOME": str(directory),
             "XDG_DATA_HOME": str(directory / "data"),
             "XDG_CONFIG_HOME": str(directory / "config"),
-            "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+            "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
             "KLAVIYO_BASE_URL": base_url,
-            "RATE_LIMIT_TIME_SCALE": str(scale),
+            "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(scale),
+            "KLAVIYO_MCP_TODAY": today.isoformat(),
             "SESSION_GAP_SECONDS": str(args.gap * scale),
-            "LOG_LEVEL": "WARNING",
+            "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
             **{a.key_env: a.api_key for a in sandbox.accounts},
-            **{k: v for k, v in os.environ.items() if k == "QUOTA_STORE"},
+            **{k: v for k, v in os.environ.items() if k == "KLAVIYO_MCP_QUOTA_STORE"},
         }
         for label in ("cold start", "rerun after a restart"):
             if runs:
@@ -192,10 +197,10 @@ def main() -> int:
                 "report_calls": sum(1 for e in reports if e["status"] == 200),
                 "throttled": sum(1 for e in entries if e["status"] == 429), "calls": len(entries),
             })  # fmt: skip
-    store = os.environ.get("QUOTA_STORE", "(the product's default)")
+    store = os.environ.get("KLAVIYO_MCP_QUOTA_STORE", "(the product's default)")
     lines = [
         f"Session of {len(QUESTIONS)} questions, time scale {scale}, {args.gap} s between an answer and the next "
-        f"question, {pause:.1f} s between the runs; QUOTA_STORE={store}. Report calls needed (distinct "
+        f"question, {pause:.1f} s between the runs; KLAVIYO_MCP_QUOTA_STORE={store}. Report calls needed (distinct "
         f"endpoint, window pairs): {len(needed)}.",
         "",
         "| run | questions answered | failed | report calls | all Klaviyo calls | 429s | wall s | slowest answer s |",

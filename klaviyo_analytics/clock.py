@@ -35,6 +35,12 @@ class Clock:
     def time(self) -> float:
         return self.now().timestamp()
 
+    def shared_time(self) -> float:
+        """Epoch seconds for expiries and windows kept where other processes read them (the quota
+        store, the cache, OAuth grants). Same as ``time()`` except on a pinned clock, whose offset
+        is private to its process: there the machine's time keeps every process on one timeline."""
+        return self.time()
+
     def monotonic(self) -> float:
         return _time.monotonic()
 
@@ -65,6 +71,9 @@ class ShiftedClock(Clock):
 
     def now(self) -> datetime:
         return self.start + timedelta(seconds=_time.monotonic() - self._origin)
+
+    def shared_time(self) -> float:
+        return _time.time()
 
 
 class ManualClock(Clock):
@@ -123,3 +132,8 @@ def pinned(text: str) -> datetime:
 def clock_for(today: str | None) -> Clock:
     """The system clock, or a :class:`ShiftedClock` starting at ``today`` when one is pinned."""
     return SYSTEM_CLOCK if not today else ShiftedClock(pinned(today))
+
+
+def pinned_on(day: date) -> Clock:
+    """A :class:`ShiftedClock` from noon (UTC) of ``day``: "today" is ``day`` in every timezone within ±11 h."""
+    return ShiftedClock(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))

@@ -17,6 +17,7 @@ into this tree where they happen.
     ├── ReadOnlyError                   READ_ONLY            403
     ├── ForbiddenActionError            FORBIDDEN_ACTION     403
     ├── DeadlineExceededError           DEADLINE_EXCEEDED    504
+    ├── UnavailableError                UNAVAILABLE          503  (a store of ours, e.g. PostgreSQL, is down)
     └── UpstreamError                   UPSTREAM_ERROR       502
         ├── UpstreamAuthError           UPSTREAM_AUTH        502
         ├── MissingScopeError           MISSING_SCOPE        403
@@ -143,6 +144,15 @@ class DeadlineExceededError(KlaviyoMCPError):
     http_status = 504
 
 
+class UnavailableError(KlaviyoMCPError):
+    """A store this server depends on (the ledger's PostgreSQL) cannot be reached now: retry later.
+
+    Never names the connection (user, host, port, database): the server log has that."""
+
+    code = "UNAVAILABLE"
+    http_status = 503
+
+
 class UpstreamError(KlaviyoMCPError):
     """Klaviyo answered with an error, or could not be reached."""
 
@@ -178,6 +188,7 @@ ALL_ERRORS: tuple[type[KlaviyoMCPError], ...] = (
     ReadOnlyError,
     ForbiddenActionError,
     DeadlineExceededError,
+    UnavailableError,
     UpstreamError,
     UpstreamAuthError,
     MissingScopeError,

@@ -9,10 +9,11 @@ Serving prints one line with the base URL to stdout and logs requests to stderr;
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
-from datetime import date
 
+from klaviyo_analytics.clock import Clock, clock_for
 from klaviyo_sandbox.adapters import is_loopback
 from klaviyo_sandbox.app import Sandbox
 from klaviyo_sandbox.config import SIZES, DemoAccount, SandboxConfig, accounts_toml
@@ -27,13 +28,37 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated accounts (default: 7)")
     parser.add_argument("--size", choices=SIZES, default="small")
     parser.add_argument("--time-scale", type=float, default=1.0, help="multiplies rate-limit windows (default: 1)")
-    parser.add_argument("--anchor", type=date.fromisoformat, default=None, help="date the data ends (default: today)")
+    parser.add_argument(
+        "--today",
+        "--anchor",
+        dest="today",
+        type=_pin,
+        default=_pin_default(),
+        metavar="YYYY-MM-DD|INSTANT",
+        help="pin the sandbox's today; its data ends there (default: KLAVIYO_MCP_TODAY, else the real date)",
+    )
     parser.add_argument("--faults", default=None, metavar="SPEC", help="e.g. error_rate=0.1,storm=0.05,seed=3")
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
     parser.add_argument("--print-env", action="store_true", help="print shell env lines and exit")
     parser.add_argument("--print-accounts-toml", action="store_true", help="print accounts.toml and exit")
     parser.add_argument("--quiet", action="store_true", help="do not log requests to stderr")
     return parser
+
+
+def _pin(text: str) -> Clock:
+    try:
+        return clock_for(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _pin_default() -> Clock:
+    """KLAVIYO_MCP_TODAY, the product's setting, so one variable pins both sides of a demo."""
+    raw = os.environ.get("KLAVIYO_MCP_TODAY", "").strip()
+    try:
+        return clock_for(raw or None)
+    except ValueError as exc:
+        raise SystemExit(f"KLAVIYO_MCP_TODAY is invalid: {exc}") from None
 
 
 def env_lines(url: str, accounts: list[DemoAccount]) -> list[str]:
@@ -51,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         faults = FaultConfig.parse(args.faults) if args.faults else None
         config = SandboxConfig(
-            seed=args.seed, size=args.size, time_scale=args.time_scale, faults=faults, anchor=args.anchor
+            seed=args.seed, size=args.size, time_scale=args.time_scale, faults=faults, clock=args.today
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock, pinned_on
 from klaviyo_analytics.klaviyo import revisions
 from klaviyo_sandbox import faults as faults_mod
 from klaviyo_sandbox import params, spec
@@ -52,16 +52,26 @@ class ApiKey:
     scopes: frozenset[str] | None  # None: every scope
 
 
+def sandbox_clock(config: SandboxConfig) -> Clock:
+    """The sandbox's clock: the configured one, else noon (UTC) of the anchor running on, else the machine's."""
+    if isinstance(config.clock, Clock):
+        return config.clock
+    if config.anchor is not None:
+        return pinned_on(config.anchor)
+    return SYSTEM_CLOCK
+
+
 class Sandbox:
     """A Klaviyo emulator with seeded accounts. See the package docstring for the interface."""
 
     def __init__(self, config: SandboxConfig | None = None) -> None:
         self.config = config or SandboxConfig()
-        self.anchor: date = self.config.anchor or datetime.now(UTC).date()
-        self._fixed_clock = self.config.anchor is not None
-        self._started = time.monotonic()
-        self.store = Store(self.config.seed, self.config.size, self.anchor)
-        self.limiter = RateLimiter(self.config.time_scale, self.config.clock)
+        self.clock = sandbox_clock(self.config)
+        self.anchor: date = self.config.anchor or self.clock.today()
+        self.store = Store(self.config.seed, self.config.size, self.anchor, self.clock)
+        given = self.config.clock
+        limiter_clock = given if given is not None and not isinstance(given, Clock) else self.clock.monotonic
+        self.limiter = RateLimiter(self.config.time_scale, limiter_clock)
         self._faults: faults_mod.FaultInjector | None = None
         self._faults_lock = threading.Lock()
         self.set_faults(self.config.faults)
@@ -117,15 +127,13 @@ class Sandbox:
         self.set_faults(self.faults)
 
     def now(self) -> datetime:
-        """Real time; with a fixed anchor, noon (UTC) of the anchor date plus the time since start.
+        """The sandbox clock's instant; with an anchor alone, noon (UTC) of the anchor date plus the
+        time since start.
 
-        The seeded data ends at the anchor's midnight (UTC), so "today" in every account's
+        The seeded data ends at the anchor's midnight (UTC), so at noon "today" in every account's
         timezone is the anchor date and its "yesterday" holds the last seeded events.
         """
-        if not self._fixed_clock:
-            return datetime.now(UTC)
-        noon = datetime(self.anchor.year, self.anchor.month, self.anchor.day, 12, tzinfo=UTC)
-        return noon + timedelta(seconds=time.monotonic() - self._started)
+        return self.clock.now()
 
     # -- the pipeline ---------------------------------------------------------------------------
 
@@ -133,7 +141,7 @@ class Sandbox:
         if req.path.startswith("/__sandbox/"):
             return introspect(self, req)
         entry: dict[str, Any] = {
-            "time": datetime.now(UTC).isoformat(),
+            "time": self.clock.now().isoformat(),
             "method": req.method,
             "path": req.path,
             "query": dict(req.query),
@@ -162,7 +170,7 @@ class Sandbox:
         decision = injector.decide(req.method, req.path) if injector else faults_mod.NO_FAULT
         entry["fault"] = decision.kind
         if decision.latency:
-            time.sleep(decision.latency)
+            self.clock.sleep(decision.latency)
         if decision.kind is not None and decision.kind != "applied_error":
             return self._fault_response(decision, req, op, path_params, entry)
         response = self._serve(req, op, path_params, entry)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from klaviyo_analytics.clock import Clock
 from klaviyo_sandbox.faults import FaultConfig
 
 Size = Literal["small", "large"]
@@ -20,8 +21,11 @@ class SandboxConfig:
     ``time_scale`` multiplies every rate-limit window (0.01 makes a 60 s window last 0.6 s);
     Retry-After and RateLimit-Reset stay whole Klaviyo seconds (unscaled, rounded up), so a
     client multiplies them by the same scale. ``anchor`` is the date the seeded data ends (it
-    covers the ~400 days before it); ``None`` means today (UTC). ``clock`` replaces the monotonic
-    clock of the rate limiter (tests only).
+    covers the ~400 days before it): the pinned today. ``clock`` is the sandbox's one clock
+    (klaviyo_analytics.clock): its ``now()`` is the sandbox's now and its date the default anchor,
+    its ``monotonic()`` runs the rate limiter. Without a clock: an anchor pins noon (UTC) of that
+    date, running from there; neither pins the machine's clocks. A bare ``() -> float`` callable
+    is still taken as the rate limiter's monotonic clock alone (older tests).
     """
 
     seed: int = 7
@@ -29,7 +33,7 @@ class SandboxConfig:
     time_scale: float = 1.0
     faults: FaultConfig | None = None
     anchor: date | None = None
-    clock: Callable[[], float] | None = field(default=None, compare=False, repr=False)
+    clock: Clock | Callable[[], float] | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.size not in SIZES:

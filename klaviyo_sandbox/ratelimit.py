@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Decision:
 class RateLimiter:
     def __init__(self, time_scale: float = 1.0, clock: Callable[[], float] | None = None) -> None:
         self.time_scale = time_scale
-        self._clock = clock or time.monotonic
+        self._clock = clock or SYSTEM_CLOCK.monotonic
         self._windows: dict[tuple[str, str, str], list[float]] = {}  # key -> [start, count]
         self._lock = threading.Lock()
 
@@ -75,5 +76,5 @@ class RateLimiter:
 def format_seconds(seconds: float, time_scale: float) -> str:
     """``seconds`` of scaled (real) time as whole Klaviyo seconds: divided by ``time_scale``, rounded
     up, at least 1. Always an integer, as Klaviyo sends it (its SDK parses Retry-After with ``int()``);
-    a client that knows the scale (the product's RATE_LIMIT_TIME_SCALE) multiplies it back."""
+    a client that knows the scale (the product's KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE) multiplies it back."""
     return str(max(1, math.ceil(seconds / time_scale - 1e-9)))

@@ -10,9 +10,10 @@ served. ``reset()`` returns to the seeded objects and clears all of it.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_sandbox.config import ACCOUNT_SEEDS, Size
 from klaviyo_sandbox.data import build_world
 from klaviyo_sandbox.models import Account
@@ -40,8 +41,8 @@ RECORD_KINDS = (
 
 
 class Store:
-    def __init__(self, seed: int, size: Size, anchor: date) -> None:
-        self.seed, self.size, self.anchor = seed, size, anchor
+    def __init__(self, seed: int, size: Size, anchor: date, clock: Clock = SYSTEM_CLOCK) -> None:
+        self.seed, self.size, self.anchor, self.clock = seed, size, anchor, clock
         self.lock = threading.RLock()
         self.accounts: dict[str, Account] = {}
         self.records: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -60,7 +61,7 @@ class Store:
 
     def record(self, slug: str, kind: str, **item: Any) -> None:
         with self.lock:
-            self.records[slug][kind].append({**item, "time": datetime.now(UTC).isoformat()})
+            self.records[slug][kind].append({**item, "time": self.clock.now().isoformat()})
 
     def log(self, entry: dict[str, Any]) -> None:
         with self.lock:

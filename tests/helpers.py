@@ -50,10 +50,10 @@ TWO_ACCOUNTS = {
 def make_settings(tmp_path: Path, accounts: dict[str, dict[str, str]] | None = None, **env: str) -> Settings:
     accounts_file = write_accounts(tmp_path / "accounts.toml", accounts or ONE_ACCOUNT)
     environ = {
-        "ACCOUNTS_FILE": str(accounts_file),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts_file),
         "KLAVIYO_ACME_KEY": ACME_KEY,
         "KLAVIYO_GLOBEX_KEY": GLOBEX_KEY,
-        "LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
         **env,
     }
     return load_settings(environ, use_dotenv=False)
@@ -97,3 +97,10 @@ def jsonapi(document: dict[str, Any], status: int = 200, headers: dict[str, str]
         content=json.dumps(document).encode(),
         headers={"content-type": "application/vnd.api+json", **(headers or {})},
     )
+
+
+def shown_plan_hash(ledger: Any, action_id: str) -> str:
+    """The plan_hash a reviewer is shown for ``action_id`` (ActionView.plan_hash): approving names it."""
+    from klaviyo_analytics.actions.models import plan_hash
+
+    return plan_hash(ledger.get_proposal(action_id).plan)

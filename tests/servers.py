@@ -13,6 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -158,6 +159,10 @@ class PostgresServer:
         with psycopg.connect(self.url(), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         return self.url(name)
+
+    def fresh_database(self, prefix: str = "t") -> str:
+        """A new, empty database: how tests share one server without sharing state."""
+        return self.create_database(f"{prefix}_{uuid.uuid4().hex[:16]}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

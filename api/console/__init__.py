@@ -1,6 +1,6 @@
 """The approval console: server-rendered pages where a person reviews, approves and audits actions.
 
-    /console/sign-in      a token, or a user name and password (USERS_FILE) → a session
+    /console/sign-in      a token, or a user name and password (KLAVIYO_MCP_USERS_FILE) → a session
     /console/queue        pending proposals per account, newest first, with the time left
     /console/actions/<id> one proposal: summary, every planned call and body, warnings, what it
                           creates or changes, same-named objects; Approve / Reject with a reason

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, HiddenField, PasswordField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from klaviyo_analytics.actions.approvals import MAX_REASON
@@ -26,6 +26,8 @@ class DecisionForm(FlaskForm):
             Length(max=MAX_REASON, message=f"At most {MAX_REASON} characters."),
         ],
     )
+    # The hash of the plan this page displayed: the approval binds it (approvals.decide).
+    plan_hash = HiddenField(validators=[Optional(), Length(min=64, max=64)])
     # Shown only for a plan with a BLOCKING warning (flow_guard): approving it needs this ticked.
     acknowledge = BooleanField("I understand that live flows will send their messages to the profiles this adds")
     approve = SubmitField("Approve")

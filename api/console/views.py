@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from api.console import access, present
 from api.console.forms import DecisionForm, ResolveForm, SignInForm, SignOutForm
-from klaviyo_analytics.actions import approvals, flow_guard
-from klaviyo_analytics.actions.models import Proposal, ProposalStatus, utc_now
+from klaviyo_analytics.actions import approvals, flow_guard, secret_env
+from klaviyo_analytics.actions.models import Proposal, ProposalStatus, plan_hash, utc_now
 from klaviyo_analytics.auth import Role
-from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
+from klaviyo_analytics.errors import ConflictError, InvalidArgumentError, NotFoundError
 from klaviyo_analytics.service import KlaviyoService
 
 S = ProposalStatus
@@ -80,20 +80,23 @@ def home() -> Response:
 def sign_in() -> Any:
     form = SignInForm()
     error = None
+    status = 401 if request.method == "POST" else 200
     if form.validate_on_submit():
         fields = {name: getattr(form, name).data or "" for name in ("token", "username", "password")}
+        if not current_app.extensions["klaviyo_console_sign_in_limit"].allow(fields):
+            error, status = "Too many sign-in attempts for this user. Wait a minute, then try again.", 429
+            return render_template("console/sign_in.html", form=form, error=error), status
         viewer = access.sign_in(current_app.extensions["klaviyo_users"], fields)
         if viewer is not None:
-            access.start_session(viewer)
+            access.start_session(viewer, service().settings)
             return redirect(_safe_next(request.args.get("next")))
         error = "That token, or that user name and password, is not valid for this server."
-    status = 401 if request.method == "POST" else 200
     return render_template("console/sign_in.html", form=form, error=error), status
 
 
 def sign_out() -> Response:
     if SignOutForm().validate_on_submit():
-        session.clear()
+        access.end_session()  # server-side too: a copy of the cookie no longer signs anyone in
     return redirect(url_for("console_pages.sign_in"))
 
 
@@ -126,6 +129,8 @@ def _render_action(
     _proposal(action_id)
     history = ledger.get_history(action_id)
     proposal, execution = history.proposal, history.execution
+    shown_hash = plan_hash(proposal.plan)  # of the plan this page displays, never the stored column
+    form.plan_hash.data = shown_hash
     return (
         render_template(
             "console/action.html",
@@ -143,6 +148,8 @@ def _render_action(
             resolve_form=resolve_form or ResolveForm(),
             may_approve=g.viewer.may_approve(proposal.account),
             acknowledge=bool(flow_guard.required(proposal.plan)),
+            plan_hash=shown_hash,
+            secrets=secret_env.describe(proposal.plan),
         ),
         status,
     )
@@ -154,7 +161,10 @@ def decide(action_id: str) -> Any:
     if not viewer.may_approve(proposal.account):
         abort(403, description=f"Your sign-in can read the proposals of {proposal.account!r} but not decide them.")
     if service().settings.require_second_approver and viewer.identity == proposal.proposed_by:
-        abort(403, description="REQUIRE_SECOND_APPROVER is on: someone other than its proposer must decide this.")
+        abort(
+            403,
+            description="KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on: someone other than its proposer must decide this.",
+        )
     form = DecisionForm()
     if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
         return _render_action(action_id, form, 400)
@@ -162,13 +172,18 @@ def decide(action_id: str) -> Any:
     acknowledge = [flow_guard.LIVE_FLOW_SENDS] if form.acknowledge.data else None
     try:
         proposal = approvals.decide(
-            service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge
+            service().ledger, action_id, approve, viewer.identity, form.reason.data, acknowledge, form.plan_hash.data
         )
     except InvalidArgumentError as exc:
         if exc.field != "acknowledge":
             raise
         form.acknowledge.errors = [exc.message]
         return _render_action(action_id, form, 400)
+    except ConflictError as exc:
+        if exc.details.get("field") != "plan_hash":
+            raise
+        flash(f"Not approved: {exc.message}")
+        return _render_action(action_id, DecisionForm(), 409)
     flash(f"{'Approved' if approve else 'Rejected'}. " + ("It runs when someone executes it." if approve else ""))
     return redirect(url_for("console_pages.action", action_id=proposal.id))
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from klaviyo_analytics.actions import flow_guard
+from klaviyo_analytics.actions import flow_guard, secret_env
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
+from klaviyo_analytics.actions.models import plan_hash as hash_of_plan
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ApprovalRequiredError
 from klaviyo_analytics.schemas.actions import ActionList, ActionParams, ActionRow, ActionView, ListActionsParams
@@ -20,21 +21,22 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 
 
 def approve_command(action_id: str, settings: Settings | None = None) -> str:
-    """The approver's command; with LEDGER_PATH set it names that ledger, or the CLI would read the default one.
+    """The approver's command; with KLAVIYO_MCP_LEDGER_PATH set it names that ledger, or the CLI would read the
+    default one.
 
-    A ``LEDGER_URL`` carries the database password, so it is named, never written out: the
+    A ``KLAVIYO_MCP_LEDGER_URL`` carries the database password, so it is named, never written out: the
     approver's shell needs the server's value (its .env does it).
     """
     ledger = ""
     if settings and settings.ledger_url:
-        ledger = "LEDGER_URL=$LEDGER_URL "
+        ledger = "KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL "
     elif settings and settings.ledger_path:
-        ledger = f"LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
+        ledger = f"KLAVIYO_MCP_LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
     return f"{ledger}python -m klaviyo_analytics actions approve {action_id}"
 
 
 def approve_url(settings: Settings, action_id: str) -> str:
-    """The proposal's page in the approval console (PUBLIC_BASE_URL), where a person reviews it."""
+    """The proposal's page in the approval console (KLAVIYO_MCP_PUBLIC_BASE_URL), where a person reviews it."""
     return f"{settings.base_url}/console/actions/{action_id}"
 
 
@@ -113,6 +115,7 @@ def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = Fal
         status=proposal.status.value,
         summary=proposal.summary,
         plan=[s if full else {k: v for k, v in s.items() if k not in _MACHINERY} for s in proposal.plan],
+        plan_hash=hash_of_plan(proposal.plan),
         expires_at=iso(proposal.expires_at),
         by=[proposal.proposed_by, history.decision.approver if history.decision else None],
         approve=_approve_hint(settings, proposal) if proposal.status is ProposalStatus.PENDING else None,
@@ -123,10 +126,11 @@ def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = Fal
 
 
 def result(ledger: Ledger, settings: Settings, proposal: Proposal, *, full: bool = False) -> ToolResult[ActionView]:
+    # Every secret the plan inserts, in words, computed from the plan itself (secret_env.describe).
     return ToolResult(
         data=view(ledger, settings, proposal.id, full=full),
         account=proposal.account,
-        warnings=list(proposal.warnings),
+        warnings=[*proposal.warnings, *secret_env.describe(proposal.plan)],
     )
 
 

@@ -1,4 +1,4 @@
-"""Which ledger a process opens: ``LEDGER_URL`` (PostgreSQL) or a SQLite file (the default).
+"""Which ledger a process opens: ``KLAVIYO_MCP_LEDGER_URL`` (PostgreSQL) or a SQLite file (the default).
 
 One function for every opener (the services, the CLI, the console), so no two processes of one
 deployment can disagree about where proposals live.
@@ -35,6 +35,10 @@ def ledger_location(settings: Settings) -> str:
     if settings.ledger_url:
         from klaviyo_analytics.storage.pg import redacted
 
-        return f"{redacted(settings.ledger_url)} (LEDGER_URL)"
-    where = "LEDGER_PATH" if settings.ledger_path else "the per-user default; LEDGER_PATH picks another"
+        return f"{redacted(settings.ledger_url)} (KLAVIYO_MCP_LEDGER_URL)"
+    where = (
+        "KLAVIYO_MCP_LEDGER_PATH"
+        if settings.ledger_path
+        else "the per-user default; KLAVIYO_MCP_LEDGER_PATH picks another"
+    )
     return f"{settings.resolved_ledger_path} ({where})"

@@ -2,7 +2,7 @@
 
     python -m klaviyo_analytics actions list [--status S] [--account A] [--limit N]
     python -m klaviyo_analytics actions show <id> [--json]
-    python -m klaviyo_analytics actions approve <id> [--reason TEXT] [--as NAME] [--acknowledge live_flow_sends]
+    python -m klaviyo_analytics actions approve <id> [--plan-hash H] [--reason TEXT] [--as NAME] [--acknowledge …]
     python -m klaviyo_analytics actions reject <id> [--reason TEXT] [--as NAME]
     python -m klaviyo_analytics actions resolve <id> (--adopt OBJECT_ID | --none | --abandon) [--note TEXT]
 
@@ -16,8 +16,15 @@ person types back a short code it shows there. A process without a terminal (a m
 tool) is refused. It is a speed bump, not a wall, on a single-user machine: a program running as
 the same OS user that can drive a pseudo-terminal could still type the code (see docs/approvals.md).
 
-Same settings and ledger as the servers (LEDGER_URL, LEDGER_PATH, or the per-user data dir). The approver is
-``--as NAME``, or ``cli:$USER``. Exit status: 0 done, 1 refused (the message says why), 2 usage.
+``approve`` binds the plan hash the person saw: ``--plan-hash`` (read in the console, REST or
+``show``), else the plan is printed above the code prompt with its hash, and that hash is approved;
+a plan that no longer hashes to it is refused (approvals.decide).
+
+Same settings and ledger as the servers (KLAVIYO_MCP_LEDGER_URL, KLAVIYO_MCP_LEDGER_PATH, or the per-user
+data dir). The approver is ``--as NAME``, or ``cli:$USER``. With KLAVIYO_MCP_USERS_FILE set, ``--as`` must
+name an approver of the proposal's account, proven by that user's password or token
+(``KLAVIYO_MCP_APPROVER_CREDENTIAL``, a hidden prompt, or stdin; never an argument): cli_identity.py.
+Exit status: 0 done, 1 refused (the message says why), 2 usage.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from typing import Any, TextIO
 
 from klaviyo_analytics.actions import approvals, audit, flow_guard
 from klaviyo_analytics.actions.backends import ledger_location, open_ledger
+from klaviyo_analytics.actions.cli_identity import proven_user
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.config import Settings, load_settings
@@ -55,8 +63,17 @@ def parser() -> argparse.ArgumentParser:
         decide = commands.add_parser(name, help=f"{name} a pending proposal")
         decide.add_argument("action_id")
         decide.add_argument("--reason")
-        decide.add_argument("--as", dest="approver", help="your name in the audit (default cli:$USER)")
+        decide.add_argument(
+            "--as",
+            dest="approver",
+            help="who decides (default cli:$USER); with KLAVIYO_MCP_USERS_FILE, a user proven by password or token",
+        )
         if name == "approve":
+            decide.add_argument(
+                "--plan-hash",
+                help="the plan_hash you reviewed (console, REST or `actions show`); without it, the plan is shown "
+                "here and what is shown is what you approve",
+            )
             decide.add_argument(
                 "--acknowledge",
                 action="append",
@@ -116,6 +133,7 @@ def render(view: ActionView, warnings: Sequence[str], out: TextIO) -> None:
             out.write(f"     path: {json.dumps(item['path_params'])}\n")
         if item.get("body") is not None:
             out.write("     body: " + json.dumps(item["body"], indent=2).replace("\n", "\n     ") + "\n")
+    out.write(f"\nPlan hash (sha256; approving binds it): {view.plan_hash}\n")
     out.write("\nHistory:\n")
     for entry in view.history:
         note = f" — {entry['note']}" if entry.get("note") else ""
@@ -149,24 +167,37 @@ def run(
         else:
             render(result.data, result.warnings, out)
         return
+    stdin, stdout = tty or (sys.stdin, sys.stdout)
     if args.command == "resolve":
         resolution = "adopt" if args.adopt else "none" if args.none else "abandon"
-        if ledger.get_proposal(args.action_id).status is ProposalStatus.NEEDS_ATTENTION:
-            confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)), verb="resolve")
-        who = _approver(args.approver)
+        target = ledger.get_proposal(args.action_id)
+        proven = proven_user(settings, args.approver, target.account, target.proposed_by, False, stdin, sys.stderr)
+        if target.status is ProposalStatus.NEEDS_ATTENTION:
+            confirm_at_terminal(args.action_id, stdin, stdout, verb="resolve")
+        who = proven or _approver(args.approver)
         proposal = approvals.resolve(ledger, args.action_id, resolution, who, args.adopt, args.note)
         out.write(f"{proposal.id} {proposal.status.value} ({resolution}) by {who}.\n")
         if proposal.status is ProposalStatus.APPROVED:
             out.write("It resumes when someone calls klaviyo_execute_action again.\n")
         return
     approve = args.command == "approve"
+    target = ledger.get_proposal(args.action_id)
+    # With KLAVIYO_MCP_USERS_FILE, --as is proven (password or token) and must be an approver there (cli_identity).
+    proven = proven_user(settings, args.approver, target.account, target.proposed_by, approve, stdin, sys.stderr)
+    who = proven or _approver(args.approver)
+    shown = getattr(args, "plan_hash", None)
     # Rejecting needs no terminal (it can never make anything run); an unknown or already decided
     # id says so (in decide) without asking for a code.
-    if approve and ledger.get_proposal(args.action_id).status is ProposalStatus.PENDING:
-        confirm_at_terminal(args.action_id, *(tty or (sys.stdin, sys.stdout)))
+    if approve and target.status is ProposalStatus.PENDING:
+        if shown is None:  # show what is approved, on the screen where the code is typed
+            result = audit.result(ledger, settings, target)
+            render(result.data, result.warnings, stdout)
+            shown = result.data.plan_hash
+        stdout.write(f"You approve the plan with sha256 {shown}.\n")
+        confirm_at_terminal(args.action_id, stdin, stdout)
     acknowledge = getattr(args, "acknowledge", None)
-    proposal = approvals.decide(ledger, args.action_id, approve, _approver(args.approver), args.reason, acknowledge)
-    out.write(f"{proposal.id} {proposal.status.value} by {_approver(args.approver)}.\n")
+    proposal = approvals.decide(ledger, args.action_id, approve, who, args.reason, acknowledge, plan_hash=shown)
+    out.write(f"{proposal.id} {proposal.status.value} by {who}.\n")
     if approve:
         out.write("It runs when someone calls klaviyo_execute_action (or POST /v1/actions/<id>/execute).\n")
 

@@ -1,7 +1,7 @@
 """An optional second confirmation from the person at the MCP client (elicitation).
 
 Never instead of approval: execute asks only once the ledger says a person has approved, and only
-when ``CONFIRM_WITH_ELICITATION`` is on. The adapter supplies ``confirm`` when its client can
+when ``KLAVIYO_MCP_CONFIRM_WITH_ELICITATION`` is on. The adapter supplies ``confirm`` when its client can
 ask; the service calls it without knowing how the question is put.
 """
 

@@ -136,7 +136,7 @@ class Run:
             self.snapshots[sid] = snapshot
         try:
             # A named secret's value goes into the outgoing body only (redacted in the trace).
-            document = self.call(sid, item["method"], path, body=secret_env.fill(body))
+            document = self.call(sid, item["method"], path, body=secret_env.fill(item, body))
         except KlaviyoMCPError as exc:
             if not (ambiguous(exc) and check):
                 self.fail(sid, exc)
@@ -304,9 +304,11 @@ def execute_action(service: KlaviyoService, params: ActionParams, ctx: CallConte
         raise audit.approval_required(settings, proposal.id)
     account = service.account(proposal.account)
     if proposal.status in (ProposalStatus.APPROVED, ProposalStatus.EXECUTING):
-        for item in proposal.plan:  # a secret the plan names must be here before anything is sent
-            for name in secret_env.names(item.get("body")):
-                secret_env.value_of(name)
+        # Before any call: only declared secrets (plans stored before declarations existed are
+        # refused), and each one set here.
+        secret_env.check_plan(proposal.plan, proposal.id)
+        for name in secret_env.required(proposal.plan):
+            secret_env.value_of(name)
     if proposal.status is ProposalStatus.APPROVED:
         _confirm(service, ctx, proposal.id, proposal.summary)
     try:

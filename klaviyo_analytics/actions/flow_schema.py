@@ -96,10 +96,16 @@ def _rules(definition: dict[str, Any]) -> list[tuple[str, str]]:
             problems.append((f"actions[{i}].temporary_id", "required, and unique"))
         temps.append(str(temp))
         data = action.get("data") or {}
+        if not isinstance(data, dict):  # the schema leaves some actions' data open (a code action's)
+            problems.append((f"actions[{i}].data", "must be an object"))
+            continue
         if data.get("status") not in (None, "draft"):
             problems.append((f"actions[{i}].data.status", "must be draft: a person turns the flow on in Klaviyo"))
         if action.get("type") == "send-email":
             message = data.get("message") or {}
+            if not isinstance(message, dict):
+                problems.append((f"actions[{i}].data.message", "must be an object"))
+                continue
             for key in ("subject_line", "template_id"):
                 if not message.get(key):
                     problems.append((f"actions[{i}].data.message.{key}", "required"))

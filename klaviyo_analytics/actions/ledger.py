@@ -12,7 +12,7 @@
 ``needs_attention``: a create whose answer was lost could not be proven to be ours or proven not
 to have landed; only a person (``resolve``, from the CLI or the console) moves it on.
 
-An approval is valid until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS): a plan
+An approval is valid until the proposal's ``expires_at`` (created + KLAVIYO_MCP_ACTION_TTL_HOURS): a plan
 approved but not begun by then expires like an undecided one, and must be proposed again. An
 execution that has begun is never expired: ``executing`` (lease held, or lapsed and resumable)
 and ``approved`` again after a retryable failure (journal kept) both finish what they started,
@@ -24,6 +24,7 @@ An ``executing`` proposal whose lease has run out (a crashed executor) is taken 
 
 from __future__ import annotations
 
+import hmac
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -115,11 +116,11 @@ def decide_refusal(proposal: Proposal) -> KlaviyoMCPError | None:
 
 
 def own_approval_refusal(proposal: Proposal, approver: str) -> KlaviyoMCPError | None:
-    """With REQUIRE_SECOND_APPROVER, the proposer may not approve their own proposal."""
+    """With KLAVIYO_MCP_REQUIRE_SECOND_APPROVER, the proposer may not approve their own proposal."""
     if approver != proposal.proposed_by:
         return None
     return ForbiddenError(
-        f"Proposal {proposal.id} was proposed by {approver}, and REQUIRE_SECOND_APPROVER is on: another "
+        f"Proposal {proposal.id} was proposed by {approver}, and KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on: another "
         "person must approve it (the proposer may still reject it).",
         proposed_by=approver,
     )
@@ -178,6 +179,19 @@ def tampered_error(proposal_id: str) -> ConflictError:
         f"Proposal {proposal_id}'s stored plan no longer matches its hash: it was altered after it "
         "was proposed and will not run. Propose the change again.",
         status="tampered",
+    )
+
+
+def shown_hash_refusal(proposal: Proposal, shown_hash: str | None) -> KlaviyoMCPError | None:
+    """An approval names the plan hash the approver was shown; the plan as stored now must hash to it
+    (recomputed from the plan, never read from the plan_hash column an edit could rewrite too)."""
+    if shown_hash is None or hmac.compare_digest(plan_hash(proposal.plan), shown_hash.strip().lower()):
+        return None
+    return ConflictError(
+        f"Proposal {proposal.id}'s plan is not the one you were shown (plan_hash differs): it changed after you "
+        "reviewed it, so it was not approved. Review it again.",
+        field="plan_hash",
+        status="plan_changed",
     )
 
 
@@ -330,7 +344,9 @@ class Ledger(Protocol):
         self, account: str | None = None, status: ProposalStatus | str | None = None, limit: int = 50
     ) -> list[Proposal]: ...
 
-    def decide(self, proposal_id: str, approve: bool, approver: str, reason: str | None = None) -> Proposal: ...
+    def decide(
+        self, proposal_id: str, approve: bool, approver: str, reason: str | None = None, shown_hash: str | None = None
+    ) -> Proposal: ...
 
     def begin_execution(self, proposal_id: str, executor: str, lease_seconds: float) -> ExecutionHandle: ...
 

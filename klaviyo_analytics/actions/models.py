@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.errors import InvalidArgumentError
 
 # "started" is written before a step's upstream call: a later attempt that finds it without a
@@ -52,7 +53,7 @@ class ExecutionStatus(StrEnum):
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    return SYSTEM_CLOCK.now()
 
 
 def new_proposal_id() -> str:

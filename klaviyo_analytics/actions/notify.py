@@ -1,11 +1,11 @@
 """Signed webhook notifications, so a team can route "a change waits for you" to Slack or email.
 
-Each event is one JSON POST to ``WEBHOOK_URL``::
+Each event is one JSON POST to ``KLAVIYO_MCP_WEBHOOK_URL``::
 
     {"id": "evt_…", "type": "proposal.waiting" | "action.executed", "created_at": "…", "data": {…}}
 
     X-Klaviyo-MCP-Event:     the type
-    X-Klaviyo-MCP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(WEBHOOK_SECRET, "<t>.<raw body>")>
+    X-Klaviyo-MCP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(KLAVIYO_MCP_WEBHOOK_SECRET, "<t>.<raw body>")>
 
 A receiver recomputes the HMAC over the timestamp, a dot and the raw body, compares it in constant
 time (:func:`verify` does exactly that), refuses a timestamp older than a few minutes (a replay),
@@ -28,9 +28,9 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.klaviyo.client import retry_delay, should_retry
 from klaviyo_analytics.logs import get_logger
 
@@ -60,7 +60,7 @@ def verify(secret: str, header: str, body: bytes, now: float | None = None, tole
         timestamp = int(parts["t"])
     except (KeyError, ValueError):
         return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+    if abs((SYSTEM_CLOCK.shared_time() if now is None else now) - timestamp) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
 
@@ -69,7 +69,7 @@ def event(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": "evt_" + secrets.token_urlsafe(12),
         "type": kind,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": SYSTEM_CLOCK.now().isoformat(timespec="seconds"),
         "data": dict(data),
     }
 
@@ -120,7 +120,7 @@ class Notifier:
                 self._thread.start()
 
     def _drain(self) -> None:
-        import httpx  # the first event only: a server without WEBHOOK_URL never loads it here
+        import httpx  # the first event only: a server without KLAVIYO_MCP_WEBHOOK_URL never loads it here
 
         with httpx.Client(timeout=TIMEOUT_SECONDS, transport=self._transport) as http:
             while True:
@@ -142,7 +142,7 @@ class Notifier:
             headers = {
                 "Content-Type": "application/json",
                 EVENT_HEADER: item["type"],
-                SIGNATURE_HEADER: sign(self._secret, int(time.time()), body),  # fresh per attempt
+                SIGNATURE_HEADER: sign(self._secret, int(SYSTEM_CLOCK.shared_time()), body),  # fresh per attempt
             }
             try:
                 response = http.post(str(self.url), content=body, headers=headers)

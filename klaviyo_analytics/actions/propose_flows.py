@@ -168,7 +168,7 @@ def _edited(definition: dict[str, Any], params: UpdateFlowParams) -> tuple[dict[
     wanted = "subject" if kind == "send-email" else "delay" if kind == "time-delay" else None
     if wanted is None:
         raise InvalidArgumentError(
-            f"only emails and waits are edited here, not {kind!r}.", field="action_id", rule="flow_recipe"
+            f"only emails and waits are edited here, not {kind!r}.", field="flow_action_id", rule="flow_recipe"
         )
     raise InvalidArgumentError(f"this action is a {kind}: give {wanted} (only).", field=wanted, rule="flow_recipe")
 
@@ -183,18 +183,19 @@ def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: 
         raise InvalidArgumentError(
             f"{label} is {status}: only draft flows are edited here.", field="flow_id", rule="account_state"
         )
-    action = reader.require(f"/api/flow-actions/{params.action_id}", "action_id", "flow action")
+    action = reader.require(f"/api/flow-actions/{params.flow_action_id}", "flow_action_id", "flow action")
     if ((action.get("relationships") or {}).get("flow") or {}).get("data", {}).get("id") != params.flow_id:
         raise InvalidArgumentError(
-            f"action {params.action_id} is not in {label}.", field="action_id", rule="account_state"
+            f"action {params.flow_action_id} is not in {label}.", field="flow_action_id", rule="account_state"
         )
     definition, change = _edited((action.get("attributes") or {}).get("definition") or {}, params)
-    body = {"data": {"type": "flow-action", "id": params.action_id, "attributes": {"definition": definition}}}
+    body = {"data": {"type": "flow-action", "id": params.flow_action_id, "attributes": {"definition": definition}}}
     item = step(
-        "update_flow_action", f"Edit action {params.action_id} of {label}", "PATCH", "/api/flow-actions/{action_id}",
-        path_params={"action_id": params.action_id}, body=body, returns={"id": "id"},
+        "update_flow_action", f"Edit action {params.flow_action_id} of {label}", "PATCH",
+        "/api/flow-actions/{flow_action_id}", path_params={"flow_action_id": params.flow_action_id}, body=body,
+        returns={"id": "id"},
     )  # fmt: skip
     item["precondition"] = preconditions.flow_not_live(params.flow_id)
-    summary = f"In the draft {label}, action {params.action_id}: {untrusted.clean(change)}."
+    summary = f"In the draft {label}, action {params.flow_action_id}: {untrusted.clean(change)}."
     warnings = ["The flow stays a draft; the change shows in Klaviyo at once."]
     return store(service, account, "update_flow", params, [item], summary, warnings, ctx)

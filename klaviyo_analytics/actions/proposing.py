@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from klaviyo_analytics.actions import audit, events, plans
+from klaviyo_analytics.actions import audit, events, plans, secret_env
 from klaviyo_analytics.actions.ledger import MAX_LIST_LIMIT
 from klaviyo_analytics.actions.models import ProposalStatus
 from klaviyo_analytics.errors import NotFoundError
@@ -58,7 +58,7 @@ def name_of(resource: dict[str, Any]) -> str:
 
 def shown_name(resource: dict[str, Any]) -> str:
     """A Klaviyo object's name as summaries and plan notes quote it: account text, so cleaned (or
-    hidden under USER_CONTENT=drop) like every other (untrusted.py)."""
+    hidden under KLAVIYO_MCP_USER_CONTENT=drop) like every other (untrusted.py)."""
     return untrusted.clean(name_of(resource))
 
 
@@ -72,6 +72,9 @@ def store(
     warnings: Sequence[str],
     ctx: CallContext,
 ) -> ToolResult[ActionView]:
+    # Free-form input never asks for a secret; the plan holds only the secrets its tool declared.
+    secret_env.refuse_in_input(params.model_dump(mode="json", exclude_none=True))
+    secret_env.check_plan(plan)
     plans.check_refs(plan)
     warnings = [*warnings, *twin_warnings(service, account, plan)]
     proposal = service.ledger.create_proposal(

@@ -6,7 +6,7 @@ recomputes it from the rows as they are now and refuses any mismatch, so a plan 
 rehashed, an ``account`` switched, an expiry pushed back, a status flipped to ``approved`` with
 no decision row, or a decision row copied from another proposal never runs.
 
-The key lives outside the ledger: ``APPROVAL_SECRET``, else a 0600 file in the per-user config dir,
+The key lives outside the ledger: ``KLAVIYO_MCP_APPROVAL_SECRET``, else a 0600 file in the per-user config dir,
 created on first use. Not beside the ledger file: whoever can copy or edit the ledger (a backup, a
 shared volume, another user of the database) must not thereby hold the key that signs approvals.
 It protects against edits of the ledger, not against a process that can read the key.
@@ -35,10 +35,10 @@ def key_path(config_dir: Path | None = None) -> Path:
 
 
 def load_key(secret: str | None = None, config_dir: Path | None = None) -> bytes:
-    """The signing key: ``secret`` (APPROVAL_SECRET) if given, else the key file (created 0600)."""
+    """The signing key: ``secret`` (KLAVIYO_MCP_APPROVAL_SECRET) if given, else the key file (created 0600)."""
     if secret is not None:
         if len(secret) < MIN_SECRET_LENGTH:
-            raise ConfigError(f"APPROVAL_SECRET must be at least {MIN_SECRET_LENGTH} characters.")
+            raise ConfigError(f"KLAVIYO_MCP_APPROVAL_SECRET must be at least {MIN_SECRET_LENGTH} characters.")
         return secret.encode()
     path = key_path(config_dir)
     try:

@@ -82,7 +82,7 @@ class SqlLedger:
         self._clock = clock
         self._default_ttl = default_ttl
         self.db: Database = self._open_database(path, busy_timeout)
-        # None: APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
+        # None: KLAVIYO_MCP_APPROVAL_SECRET was not set; the per-user key file (``signing.load_key``).
         self._second_approver = require_second_approver
         self._approval_key = approval_key if approval_key is not None else signing.load_key()
 
@@ -255,7 +255,9 @@ class SqlLedger:
             rows = conn.execute(sql, [*args, limit]).fetchall()
         return [proposal_from_row(r) for r in rows]
 
-    def decide(self, proposal_id: str, approve: bool, approver: str, reason: str | None = None) -> Proposal:
+    def decide(
+        self, proposal_id: str, approve: bool, approver: str, reason: str | None = None, shown_hash: str | None = None
+    ) -> Proposal:
         approver = rules.require_text(approver, "approver")
         now = self._now()
         with self._tx() as conn:
@@ -263,6 +265,8 @@ class SqlLedger:
             refusal = rules.decide_refusal(proposal) or (
                 rules.own_approval_refusal(proposal, approver) if approve and self._second_approver else None
             )
+            if refusal is None and approve:  # read in this transaction: what is signed is what was shown
+                refusal = rules.shown_hash_refusal(proposal, shown_hash)
             if refusal is None:
                 if approve:
                     self._verify_plan(proposal)

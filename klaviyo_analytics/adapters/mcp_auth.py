@@ -1,9 +1,10 @@
-"""Auth for the MCP HTTP server, by OAUTH_MODE: which tokens /mcp accepts and which OAuth routes exist.
+"""Auth for the MCP HTTP server, by KLAVIYO_MCP_OAUTH_MODE: which tokens /mcp accepts and which OAuth routes exist.
 
-- ``off``: static bearer tokens only (REST_API_KEY, REST_API_TOKENS, users-file tokens).
+- ``off``: static bearer tokens only (KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS, users-file tokens).
 - ``embedded``: also this server's own OAuth 2.1 authorization server (the SDK's routes: metadata,
-  /register, /authorize, /token, /revoke; plus the login page), issuer = the public URL.
-- ``external``: also JWTs of an identity provider (OAUTH_ISSUER_URL, OAUTH_JWKS_URL).
+  /authorize, /token; /register and /revoke through ``registration``; plus the login page), issuer =
+  the public URL.
+- ``external``: also JWTs of an identity provider (KLAVIYO_MCP_OAUTH_ISSUER_URL, KLAVIYO_MCP_OAUTH_JWKS_URL).
 
 Every mode publishes RFC 9728 metadata at /.well-known/oauth-protected-resource/mcp and answers a
 missing or refused token with 401 and ``WWW-Authenticate: Bearer …, resource_metadata="…"``.
@@ -13,9 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from mcp.server.auth.handlers.register import RegistrationHandler
 from mcp.server.auth.middleware.auth_context import AuthContextMiddleware
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend, RequireAuthMiddleware
-from mcp.server.auth.routes import build_resource_metadata_url, create_auth_routes, create_protected_resource_routes
+from mcp.server.auth.middleware.client_auth import ClientAuthenticator
+from mcp.server.auth.routes import (
+    REGISTRATION_PATH,
+    REVOCATION_PATH,
+    build_resource_metadata_url,
+    create_auth_routes,
+    create_protected_resource_routes,
+)
 from mcp.server.auth.settings import AuthSettings, ClientRegistrationOptions, RevocationOptions
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
@@ -71,7 +80,10 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     resource = resource_url(settings)
     if settings.oauth_mode == "external":
         if not (settings.oauth_issuer_url and settings.oauth_jwks_url):
-            raise ConfigError("OAUTH_MODE=external needs OAUTH_ISSUER_URL and OAUTH_JWKS_URL", variable="OAUTH_MODE")
+            raise ConfigError(
+                "KLAVIYO_MCP_OAUTH_MODE=external needs KLAVIYO_MCP_OAUTH_ISSUER_URL and KLAVIYO_MCP_OAUTH_JWKS_URL",
+                variable="KLAVIYO_MCP_OAUTH_MODE",
+            )
         external: JwtVerifier = ExternalTokens(
             settings.oauth_jwks_url,
             settings.oauth_issuer_url,
@@ -86,19 +98,39 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
         return HttpAuth(BearerVerifier(directory, resource, None), resource, issuer)
     from klaviyo_analytics.auth.login import LoginPages
     from klaviyo_analytics.auth.provider import EmbeddedProvider
+    from klaviyo_analytics.auth.registration import PublicRevocationHandler, RegistrationGate
 
     store = open_oauth_store(settings)
     key = load_signing_key(settings)
     tokens = EmbeddedTokens(key, store, directory, issuer, resource, settings.oauth_access_token_seconds)
-    provider = EmbeddedProvider(store, key, tokens, settings.oauth_refresh_token_days)
+    provider = EmbeddedProvider(
+        store,
+        key,
+        tokens,
+        settings.oauth_refresh_token_days,
+        settings.registration_unused_hours,
+        settings.refresh_reuse_grace_seconds,
+    )
+    registration = ClientRegistrationOptions(enabled=True)
     try:
         oauth_routes = create_auth_routes(
             provider=provider,
             issuer_url=exact_url(issuer),
-            client_registration_options=ClientRegistrationOptions(enabled=True),
+            client_registration_options=registration,
             revocation_options=RevocationOptions(enabled=True),
         )
     except ValueError as exc:  # the SDK refuses a non-https, non-loopback issuer
-        raise ConfigError(f"OAUTH_ISSUER_URL / MCP_PUBLIC_URL: {exc}", variable="MCP_PUBLIC_URL") from None
+        raise ConfigError(
+            f"KLAVIYO_MCP_OAUTH_ISSUER_URL / KLAVIYO_MCP_HTTP_PUBLIC_URL: {exc}", variable="KLAVIYO_MCP_HTTP_PUBLIC_URL"
+        ) from None
+    gate = RegistrationGate(
+        RegistrationHandler(provider, registration),
+        settings.registration_rate_limit,
+        settings.rest_rate_limit_storage,
+        settings.registration_token,
+    )
+    revoke = PublicRevocationHandler(provider, ClientAuthenticator(provider))
+    replaced = {REGISTRATION_PATH: gate.route(REGISTRATION_PATH), REVOCATION_PATH: revoke.route(REVOCATION_PATH)}
+    oauth_routes = [replaced.get(r.path, r) if isinstance(r, Route) else r for r in oauth_routes]
     login = LoginPages(provider, directory, settings.oauth_login_rate_limit, settings.rest_rate_limit_storage)
     return HttpAuth(BearerVerifier(directory, resource, tokens), resource, issuer, [*oauth_routes, *login.routes()])

@@ -2,14 +2,18 @@
 
 Stateless (a fresh transport per request, JSON responses) so any instance behind a load balancer can
 answer any request. Slow clients cannot hold the server: uvicorn's event loop serves other connections
-while one dribbles, a connection that has not finished its headers within MCP_HEADER_TIMEOUT_SECONDS is
-closed, a body that stalls longer than MCP_BODY_TIMEOUT_SECONDS gets 408, bodies past
-MCP_MAX_BODY_BYTES get 413, and past MCP_MAX_CONNECTIONS open connections new requests get 503.
+while one dribbles, a connection that has not finished its headers within
+KLAVIYO_MCP_HTTP_HEADER_TIMEOUT_SECONDS is closed, a body that stalls longer than
+KLAVIYO_MCP_HTTP_BODY_TIMEOUT_SECONDS gets 408, bodies past KLAVIYO_MCP_HTTP_MAX_BODY_BYTES get 413, and
+past KLAVIYO_MCP_HTTP_MAX_CONNECTIONS open connections new requests get 503.
+A JSON body with a key twice in one object is refused (400, JSON-RPC -32600 naming the key) after
+auth and before the SDK parses it, which would keep the last (REST refuses it the same way).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -19,6 +23,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import RequestBodyLimitMiddleware, TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -81,6 +86,72 @@ class BodyTimeout:
             if not started:
                 body = {"error": "request_timeout", "error_description": "the request body did not arrive in time"}
                 await JSONResponse(body, status_code=408, headers={"Connection": "close"})(scope, receive, send)
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Duplicate(key)
+        out[key] = value
+    return out
+
+
+def duplicate_key(body: bytes | str) -> str | None:
+    """The first key that appears twice in one object of a JSON text; None if none (or not JSON)."""
+    try:
+        json.loads(body, object_pairs_hook=_unique_pairs)
+    except _Duplicate as found:
+        return found.key
+    except (ValueError, RecursionError):  # not JSON (or absurdly deep): the SDK answers its own error
+        return None
+    return None
+
+
+def duplicate_key_error(key: str) -> dict[str, object]:
+    message = f"Invalid request: the key {key!r} appears twice in one object; give it once"
+    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+
+
+class RefuseDuplicateKeys:
+    """400 for a POST body with a key twice in one object (``{"name": "a", "name": "b"}`` ran as "b")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:  # the body limit outside has buffered the (bounded) body already
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        key = duplicate_key(body)
+        if key is not None:
+            log.info("mcp.duplicate_key", key=key[:64])
+            await JSONResponse(duplicate_key_error(key), status_code=400)(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
 
 
 class RequestLog:
@@ -161,6 +232,9 @@ def build_http_app(settings: Settings, server: MCPServer, auth: HttpAuth) -> Sta
         max_request_body_size=settings.mcp_max_body_bytes,
         transport_security=transport_security(settings),
     )
+    for index, route in enumerate(app.router.routes):  # inside the bearer check: strangers' bodies are not parsed
+        if isinstance(route, Route) and route.path == MCP_PATH:
+            app.router.routes[index] = Route(MCP_PATH, endpoint=RefuseDuplicateKeys(route.endpoint))
     auth.install(app)
     # /mcp limits its own body; this covers the OAuth routes and the login form too.
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.mcp_max_body_bytes)

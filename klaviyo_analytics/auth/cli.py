@@ -1,5 +1,5 @@
 """``python -m klaviyo_analytics users hash-password`` — an argon2 hash for ``users.toml``;
-``python -m klaviyo_analytics users signing-key`` — an ``OAUTH_SIGNING_KEY=…`` line for ``.env``
+``python -m klaviyo_analytics users signing-key`` — an ``KLAVIYO_MCP_OAUTH_SIGNING_KEY=…`` line for ``.env``
 (several instances sharing the OAuth state must sign with one key).
 
 The password is read from the terminal (asked twice, not echoed) or, when stdin is not a
@@ -26,7 +26,7 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="python -m klaviyo_analytics users", description="users.toml helpers")
     commands = top.add_subparsers(dest="command", required=True)
     commands.add_parser("hash-password", help="print an argon2 hash of a password read from the terminal or stdin")
-    commands.add_parser("signing-key", help="print a new OAUTH_SIGNING_KEY line for .env")
+    commands.add_parser("signing-key", help="print a new KLAVIYO_MCP_OAUTH_SIGNING_KEY line for .env")
     return top
 
 

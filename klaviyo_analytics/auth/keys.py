@@ -1,6 +1,6 @@
 """The key that signs access tokens (ES256) and derives client secrets, kept outside every database.
 
-From OAUTH_SIGNING_KEY (a PEM) if set, else a file next to the OAuth state, created once with mode
+From KLAVIYO_MCP_OAUTH_SIGNING_KEY (a PEM) if set, else a file next to the OAuth state, created once with mode
 0600 (O_EXCL, so processes starting together agree on one key). Several instances must share it.
 """
 
@@ -48,9 +48,9 @@ def _from_pem(pem: bytes, source: str) -> SigningKey:
     try:
         key = serialization.load_pem_private_key(pem, password=None)
     except (ValueError, TypeError):
-        raise ConfigError(f"{source} is not a PEM private key", variable="OAUTH_SIGNING_KEY") from None
+        raise ConfigError(f"{source} is not a PEM private key", variable="KLAVIYO_MCP_OAUTH_SIGNING_KEY") from None
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
-        raise ConfigError(f"{source} must be an EC P-256 key (ES256)", variable="OAUTH_SIGNING_KEY")
+        raise ConfigError(f"{source} must be an EC P-256 key (ES256)", variable="KLAVIYO_MCP_OAUTH_SIGNING_KEY")
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return SigningKey(key, hashlib.sha256(public).hexdigest()[:16])
 
@@ -63,8 +63,9 @@ def new_pem() -> bytes:
 
 
 def env_line(pem: bytes) -> str:
-    """``OAUTH_SIGNING_KEY="…"`` for a .env file: one line, newlines escaped (dotenv and Compose read them)."""
-    return 'OAUTH_SIGNING_KEY="' + pem.decode().strip().replace("\n", "\\n") + '"'
+    """``KLAVIYO_MCP_OAUTH_SIGNING_KEY="…"`` for a .env file: one line, newlines escaped (dotenv and Compose
+    read them)."""
+    return 'KLAVIYO_MCP_OAUTH_SIGNING_KEY="' + pem.decode().strip().replace("\n", "\\n") + '"'
 
 
 def _create(path: Path) -> None:
@@ -73,10 +74,12 @@ def _create(path: Path) -> None:
 
 def load_signing_key(settings: Settings) -> SigningKey:
     if settings.oauth_signing_key:
-        return _from_pem(settings.oauth_signing_key.encode(), "OAUTH_SIGNING_KEY")
+        return _from_pem(settings.oauth_signing_key.encode(), "KLAVIYO_MCP_OAUTH_SIGNING_KEY")
     path = settings.resolved_oauth_state_path.parent / KEY_FILE
     if not path.exists():
         _create(path)
     if path.stat().st_mode & 0o077:
-        raise ConfigError(f"{path} must be readable by its owner only (chmod 600)", variable="OAUTH_SIGNING_KEY")
+        raise ConfigError(
+            f"{path} must be readable by its owner only (chmod 600)", variable="KLAVIYO_MCP_OAUTH_SIGNING_KEY"
+        )
     return _from_pem(path.read_bytes(), str(path))

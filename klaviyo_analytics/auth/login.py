@@ -3,7 +3,7 @@
 Server-rendered (Jinja, autoescaped: client names are attacker-chosen text), no script at all and a
 CSP that forbids any; a CSRF token per login (an HMAC over a cookie nonce and the login id, checked
 in constant time); attempts rate-limited per user name and per client address on the `limits`
-package's moving window (REST_RATE_LIMIT_STORAGE, so instances share counts with redis://).
+package's moving window (KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE, so instances share counts with redis://).
 Passwords are checked by the user directory (argon2) and never logged.
 """
 
@@ -25,12 +25,15 @@ from starlette.routing import Route
 from klaviyo_analytics.auth.provider import LOGIN_PATH, EmbeddedProvider
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
+from klaviyo_analytics.rules import untrusted
 
 log = get_logger("klaviyo_analytics.auth")
 CSS_PATH = "/oauth/login.css"
 COOKIE = "klaviyo_mcp_login"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FIELD = 256
+# The per-user counter's key; the console's password sign-in counts in it too (one budget per user).
+LOGIN_USER_KEY = "oauth-login-user"
 
 
 class LoginPages:
@@ -93,7 +96,7 @@ class LoginPages:
         username = str(fields["username"] or "").strip()
         address = request.client.host if request.client else "unknown"
         allowed = [
-            self.limiter.hit(self.limit, "oauth-login-user", username.lower()),
+            self.limiter.hit(self.limit, LOGIN_USER_KEY, username.lower()),
             self.limiter.hit(self.limit, "oauth-login-addr", address),
         ]
         if not all(allowed):
@@ -129,13 +132,18 @@ class LoginPages:
             )
         client, params = pending
         target = urlsplit(str(params.redirect_uri))
+        # The host as a browser parses it (never userinfo: "claude.ai@evil.example" is evil.example).
+        host = (f"[{target.hostname}]" if ":" in (target.hostname or "") else target.hostname or "") + (
+            f":{target.port}" if target.port else ""
+        )
         response = self._render(
             "login.html",
             status=status,
-            form_target=f"{target.scheme}://{target.netloc}",
+            form_target=f"{target.scheme}://{host}",
             error=error,
-            client_name=client.client_name or "An application",
-            redirect_host=target.netloc,
+            # Bidi controls and other format characters stripped; the template isolates it too (<bdi>).
+            client_name=untrusted.cap(untrusted.strip_controls(client.client_name or ""), 200) or "An application",
+            redirect_host=host,
             login_id=login_id,
             csrf=self._csrf(nonce, login_id),
             username=username,

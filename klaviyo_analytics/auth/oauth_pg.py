@@ -1,4 +1,4 @@
-"""The embedded authorization server's state in PostgreSQL (``LEDGER_URL``), for several machines.
+"""The embedded authorization server's state in PostgreSQL (``KLAVIYO_MCP_LEDGER_URL``), for several machines.
 
 Same SQL as the SQLite store, in its own ``oauth`` schema of the ledger's database (created on
 first use, under an advisory lock so instances starting together do not race).
@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import psycopg
 
-from klaviyo_analytics.auth.oauth_store import SCHEMA, OAuthStore
+from klaviyo_analytics.auth.oauth_store import ADDED_COLUMNS, SCHEMA, OAuthStore
 from klaviyo_analytics.storage.pg import QmarkConnection, connect
 
 SCHEMA_NAME = "oauth"
@@ -30,6 +30,9 @@ class PostgresOAuthStore(OAuthStore):
             conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA_NAME}")
             for statement in SCHEMA:
                 conn.execute(statement.format(time="DOUBLE PRECISION"))
+            for table, column, kind in ADDED_COLUMNS:
+                kind = kind.format(time="DOUBLE PRECISION")
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     def _connect(self) -> AbstractContextManager[psycopg.Connection[Any]]:
         return connect(self.url, self.connect_timeout, "The OAuth state", options=f"-c search_path={SCHEMA_NAME}")

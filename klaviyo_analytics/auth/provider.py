@@ -3,14 +3,23 @@
 The SDK's handlers (mcp.server.auth) parse and validate /authorize, /token, /register and /revoke —
 PKCE S256 is the only method they accept, codes are checked against the verifier, redirect URIs
 against the registration. This provider adds the policy: redirect URIs must be https or loopback
-http (no open redirects), the ``resource`` must be this server's /mcp URL (RFC 8707), a login page
-stands between /authorize and the code, codes are single use, refresh tokens rotate (a reused one
-revokes its grant), and revoking either token revokes the grant behind both.
+http with no userinfo (no open redirects, nothing to dress up the host the consent page shows), the
+registration's fields are bounded (``registration.check_metadata``) and a registration that never
+completes an authorization is deleted after ``unused_client_hours``, the ``resource`` must be this
+server's /mcp URL (RFC 8707), a login page stands between /authorize and the code, codes are single
+use and expire (CODE_TTL_SECONDS, checked again when exchanged), refresh tokens rotate, and revoking
+either token revokes the grant behind both.
+
+Refresh reuse: a rotated refresh token presented again more than ``refresh_race_seconds``
+(KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS) after it was
+used is a replay (someone holds a copy), so the grant ends. Within that window it is a client racing
+itself (two tabs, a retry): the late request gets ``invalid_grant`` and the grant, with the winner's
+new pair, stays valid. A thief's replay inside the window gains nothing and the legitimate client's
+next use of the old token, after it, still ends the grant.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -30,13 +39,17 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
 from klaviyo_analytics.auth.keys import SigningKey
 from klaviyo_analytics.auth.oauth_store import Grant, OAuthStore, new_secret
+from klaviyo_analytics.auth.registration import check_metadata
 from klaviyo_analytics.auth.tokens import CallerToken, EmbeddedTokens
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.logs import get_logger
 
 log = get_logger("klaviyo_analytics.auth")
 LOGIN_PATH = "/oauth/login"
 LOGIN_TTL_SECONDS = 600
 CODE_TTL_SECONDS = 120
+# Long enough for two requests of one client racing over a slow link; short enough that a replay is one.
+REFRESH_RACE_SECONDS = 5.0
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -48,6 +61,8 @@ def _check_redirect_uri(uri: str) -> None:
     parts = urlsplit(uri)
     if parts.fragment:
         raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not have a fragment")
+    if "@" in parts.netloc:  # https://claude.ai@evil.example/ reads as claude.ai but goes to evil.example
+        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not carry userinfo (user@host)")
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname in LOOPBACK:
@@ -60,9 +75,22 @@ def _same_resource(a: str, b: str) -> bool:
 
 
 class EmbeddedProvider:
-    def __init__(self, store: OAuthStore, key: SigningKey, tokens: EmbeddedTokens, refresh_days: float) -> None:
+    # Expiries are shared with other processes (and PyJWT checks them on the real clock): shared time.
+    clock: Clock = SYSTEM_CLOCK
+
+    def __init__(
+        self,
+        store: OAuthStore,
+        key: SigningKey,
+        tokens: EmbeddedTokens,
+        refresh_days: float,
+        unused_client_hours: float = 24.0,
+        refresh_race_seconds: float = REFRESH_RACE_SECONDS,
+    ) -> None:
         self.store, self.key, self.tokens = store, key, tokens
         self.refresh_seconds = refresh_days * 86400
+        self.unused_client_seconds = unused_client_hours * 3600
+        self.refresh_race_seconds = refresh_race_seconds
 
     @property
     def issuer(self) -> str:
@@ -79,8 +107,12 @@ class EmbeddedProvider:
         return client
 
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
+        check_metadata(client_info)
         for uri in client_info.redirect_uris or []:
             _check_redirect_uri(str(uri))
+        purged = self.store.purge_unused_clients(self.clock.shared_time() - self.unused_client_seconds)
+        if purged:
+            log.info("oauth.unused_clients_deleted", count=purged)
         if client_info.client_secret is not None:
             # The SDK answers with this object: the client gets the derived secret, the file none.
             client_info.client_secret = self.key.client_secret(client_info.client_id)
@@ -116,20 +148,21 @@ class EmbeddedProvider:
             )
         code = new_secret()
         data = {**raw, "subject": user, "client_id": client_id, "scopes": params.scopes or []}
-        self.store.put_code(code, client_id, data, time.time() + CODE_TTL_SECONDS)
+        self.store.put_code(code, client_id, data, self.clock.shared_time() + CODE_TTL_SECONDS)
         log.info("oauth.login_granted", user=user, client_id=client_id)
         return construct_redirect_uri(str(params.redirect_uri), code=code, state=params.state, iss=self.issuer)
 
     async def load_authorization_code(
         self, client: OAuthClientInformationFull, authorization_code: str
     ) -> AuthorizationCode | None:
-        data = self.store.get_code(authorization_code)
-        if data is None or data["client_id"] != client.client_id:
+        found = self.store.get_code(authorization_code)
+        if found is None or found[0]["client_id"] != client.client_id:
             return None
+        data, expires_at = found
         return AuthorizationCode(
             code=authorization_code,
             scopes=data["scopes"],
-            expires_at=time.time() + CODE_TTL_SECONDS,  # the store drops expired codes itself
+            expires_at=expires_at,  # the SDK refuses it past this; take_code checks again at the exchange
             client_id=data["client_id"],
             code_challenge=data["code_challenge"],
             redirect_uri=data["redirect_uri"],
@@ -149,7 +182,7 @@ class EmbeddedProvider:
             subject=authorization_code.subject or "",
             scopes=authorization_code.scopes,
             resource=self.tokens.resource,
-            expires_at=time.time() + self.refresh_seconds,
+            expires_at=self.clock.shared_time() + self.refresh_seconds,
         )
         self.store.put_grant(grant)
         return self._issue(grant, grant.scopes)
@@ -174,9 +207,12 @@ class EmbeddedProvider:
         found = self.store.refresh_grant(refresh_token)
         if found is None:
             return None
-        grant_id, expires_at, used = found
-        if used:  # a rotated token presented again: someone holds a copy, so end the grant
-            log.warning("oauth.refresh_reused", grant_id=grant_id)
+        grant_id, expires_at, used_at = found
+        if used_at is not None:
+            if self.clock.shared_time() - used_at <= self.refresh_race_seconds:
+                self._raced(grant_id)  # the SDK answers None with invalid_grant (a raise here would be a 500)
+                return None
+            log.warning("oauth.refresh_reused", grant_id=grant_id)  # someone holds a copy: end the grant
             self.store.revoke_grant(grant_id)
             return None
         grant = self.store.live_grant(grant_id)
@@ -196,12 +232,18 @@ class EmbeddedProvider:
         self, client: OAuthClientInformationFull, refresh_token: GrantRefreshToken, scopes: list[str]
     ) -> OAuthToken:
         if not self.store.use_refresh(refresh_token.token):
-            self.store.revoke_grant(refresh_token.grant_id)
-            raise TokenError("invalid_grant", "refresh token was already used")
+            # Loaded unused a moment ago, used by another request since: a race, not a replay.
+            raise self._raced(refresh_token.grant_id)
         grant = self.store.live_grant(refresh_token.grant_id)
         if grant is None:
             raise TokenError("invalid_grant", "the grant was revoked")
         return self._issue(grant, scopes)
+
+    def _raced(self, grant_id: str) -> TokenError:
+        log.info("oauth.refresh_raced", grant_id=grant_id)
+        return TokenError(
+            "invalid_grant", "this refresh token was just used by another request; use the tokens that request got"
+        )
 
     async def exchange_identity_assertion(
         self, client: OAuthClientInformationFull, params: IdentityAssertionParams

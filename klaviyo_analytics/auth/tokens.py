@@ -1,6 +1,6 @@
 """Bearer tokens accepted on /mcp, and the one TokenVerifier the SDK's bearer middleware asks.
 
-In order: a static token (REST_API_KEY, REST_API_TOKENS, users-file tokens) with the grants the
+In order: a static token (KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS, users-file tokens) with the grants the
 directory gives it; then, by mode, an embedded access token (an ES256 JWT this server signed, bound
 to its /mcp URL, its grant not revoked) or an external IdP's JWT (signature by JWKS, issuer,
 audience, expiry; a configurable claim names the user). Anything else — expired, another audience or
@@ -10,7 +10,6 @@ middleware answers 401 with ``WWW-Authenticate: Bearer error="invalid_token", re
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any, Protocol
 
@@ -22,6 +21,7 @@ from klaviyo_analytics.auth.keys import ALGORITHM, SigningKey
 from klaviyo_analytics.auth.oauth_store import OAuthStore
 from klaviyo_analytics.auth.principal import Principal
 from klaviyo_analytics.auth.users import UserDirectory
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.logs import get_logger
 
 log = get_logger("klaviyo_analytics.auth")
@@ -47,6 +47,9 @@ class JwtVerifier(Protocol):
 class EmbeddedTokens:
     """Access tokens of the embedded authorization server: issue and verify."""
 
+    # Expiries are shared with other processes (and PyJWT checks them on the real clock): shared time.
+    clock: Clock = SYSTEM_CLOCK
+
     def __init__(
         self, key: SigningKey, store: OAuthStore, directory: UserDirectory, issuer: str, resource: str, ttl: int
     ) -> None:
@@ -54,7 +57,7 @@ class EmbeddedTokens:
         self.issuer, self.resource, self.ttl = issuer, resource, ttl
 
     def issue(self, *, subject: str, client_id: str, scopes: list[str], grant_id: str) -> str:
-        now = int(time.time())
+        now = int(self.clock.shared_time())
         claims = {
             "iss": self.issuer,
             "aud": self.resource,

@@ -1,6 +1,6 @@
 """The user directory: who may sign in, with which tokens, and with which grants.
 
-Loaded once at start-up from ``USERS_FILE`` (a TOML file safe to commit: it holds password
+Loaded once at start-up from ``KLAVIYO_MCP_USERS_FILE`` (a TOML file safe to commit: it holds password
 *hashes* and the *names* of the env vars that hold each user's static bearer tokens, never a
 token)::
 
@@ -10,8 +10,8 @@ token)::
     tokens_env = ["ALICE_TOKEN"]          # optional: env vars holding her tokens (comma-separated)
     grants = { acme = "approver", globex = "reader" }   # "*" as a key = every account
 
-Without a users file the REST token settings keep their meaning: ``REST_API_KEY`` and
-``REST_API_TOKENS`` read and propose on every account, ``APPROVER_TOKENS`` also approve; each
+Without a users file the REST token settings keep their meaning: ``KLAVIYO_MCP_REST_API_KEY`` and
+``KLAVIYO_MCP_REST_API_TOKENS`` read and propose on every account, ``KLAVIYO_MCP_APPROVER_TOKENS`` also approve; each
 token's user is its fingerprint. With a users file every token must belong to a user, so no
 credential keeps powers the file does not show.
 
@@ -130,7 +130,7 @@ class UserDirectory:
 
 
 def load_directory(settings: Settings, accounts: Collection[str]) -> UserDirectory:
-    """The directory for this process: ``USERS_FILE`` if set, else the REST token settings."""
+    """The directory for this process: ``KLAVIYO_MCP_USERS_FILE`` if set, else the REST token settings."""
     if settings.users_file is None:
         return _from_token_settings(settings)
     return _from_file(settings.users_file, settings, accounts)
@@ -158,7 +158,11 @@ class _FileErrors:
             if field_name is not None:
                 where += f".{field_name}"
         return ConfigError(
-            f"USERS_FILE {where}: {message}", variable="USERS_FILE", file=str(self.path), user=user, field=field_name
+            f"KLAVIYO_MCP_USERS_FILE {where}: {message}",
+            variable="KLAVIYO_MCP_USERS_FILE",
+            file=str(self.path),
+            user=user,
+            field=field_name,
         )
 
 
@@ -196,7 +200,8 @@ def _from_file(path: Path, settings: Settings, accounts: Collection[str]) -> Use
     unclaimed = [t for t in settings.rest_tokens + settings.approver_tokens if t not in owner]
     if unclaimed:
         raise error(
-            "REST_API_KEY, REST_API_TOKENS or APPROVER_TOKENS holds a token no user claims; with a users file, "
+            "KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS or KLAVIYO_MCP_APPROVER_TOKENS holds a token "
+            "no user claims; with a users file, "
             "name that variable in a user's tokens_env (so the file says its grants) or unset it"
         )
     return UserDirectory(users=users, tokens=tuple(pairs), source=path)

@@ -76,16 +76,16 @@ def accounts_file_path(settings: Settings) -> Path:
     if settings.accounts_file is not None:
         if not settings.accounts_file.is_file():
             raise ConfigError(
-                f"ACCOUNTS_FILE points to a file that does not exist: {settings.accounts_file}",
-                variable="ACCOUNTS_FILE",
+                f"KLAVIYO_MCP_ACCOUNTS_FILE points to a file that does not exist: {settings.accounts_file}",
+                variable="KLAVIYO_MCP_ACCOUNTS_FILE",
             )
         return settings.accounts_file
     found = paths.find_config_file("accounts.toml", settings.config_dir)
     if found is None:
         searched = ", ".join(str(p) for p in paths.config_search_path("accounts.toml", settings.config_dir))
         raise ConfigError(
-            f"no accounts.toml found (searched {searched}); run `python install.py` or set ACCOUNTS_FILE",
-            variable="ACCOUNTS_FILE",
+            f"no accounts.toml found (searched {searched}); run `python install.py` or set KLAVIYO_MCP_ACCOUNTS_FILE",
+            variable="KLAVIYO_MCP_ACCOUNTS_FILE",
         )
     return found
 
@@ -140,8 +140,8 @@ def load_registry(settings: Settings) -> AccountRegistry:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", variable="ACCOUNTS_FILE") from None
+        raise ConfigError(f"cannot read {path}: {exc}", variable="KLAVIYO_MCP_ACCOUNTS_FILE") from None
     accounts = parse_accounts(document, settings.env, paths.config_search_path(".env", settings.config_dir)[0])
     if not accounts:
-        raise ConfigError(f"{path} defines no accounts", variable="ACCOUNTS_FILE")
+        raise ConfigError(f"{path} defines no accounts", variable="KLAVIYO_MCP_ACCOUNTS_FILE")
     return AccountRegistry(accounts, path)

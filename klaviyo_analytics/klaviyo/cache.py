@@ -3,20 +3,22 @@
 Keys are built by the client from account + method + path + params + body, so accounts never
 share entries; the store sees a hash of that key. Values travel as JSON, so a caller that
 mutates a result cannot corrupt the cache, and a corrupt entry is discarded by the store, never
-served. Only successful responses are stored. An expired entry is kept ``keep`` seconds longer
-as *stale*: never served as fresh, only as an honest, flagged answer when the quota refuses a
-new call.
+served. Only successful responses to reads are stored (the client never offers a write's
+answer), and never one that holds a registered secret (redact.holds_secret). An expired entry
+is kept ``keep`` seconds longer as *stale*: never served as fresh, only as an honest, flagged
+answer when the quota refuses a new call.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.klaviyo.memo import ResultMemo, note_read, note_uncacheable
+from klaviyo_analytics.klaviyo.redact import holds_secret
 from klaviyo_analytics.quota import CacheEntry, MemoryStore, QuotaStore, StoreUnavailable
 
 DEFAULT_KEEP_SECONDS = 7 * 86400.0
@@ -39,7 +41,7 @@ class TTLCache:
     def __init__(
         self,
         store: QuotaStore | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = SYSTEM_CLOCK.time,
         keep_seconds: float = DEFAULT_KEEP_SECONDS,
     ) -> None:
         self.store: QuotaStore = store if store is not None else MemoryStore(clock)
@@ -69,7 +71,10 @@ class TTLCache:
         return entry is not None and entry.fresh(self._clock())
 
     def put(self, key: str, value: Any, ttl: float) -> None:
-        if ttl <= 0:
+        if ttl <= 0 or holds_secret(value):
+            # A read whose answer holds a secret this process knows (a key, a token, a webhook
+            # secret Klaviyo echoed) is answered once and never kept: the shared store (Redis,
+            # a SQLite file) outlives the process and is read by others.
             note_uncacheable()
             return
         expires_at = self._clock() + ttl

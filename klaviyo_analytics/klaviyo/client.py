@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ForbiddenActionError, KlaviyoMCPError, RateLimitedError, UpstreamError
 from klaviyo_analytics.klaviyo.accounts import Account
@@ -128,14 +129,25 @@ class KlaviyoClient:
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
         observers: list[Observer] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.settings = settings
-        # One store for pacing, cache and single-flight; opened (and checked) from QUOTA_STORE unless
+        # One store for pacing, cache and single-flight; opened (and checked) from KLAVIYO_MCP_QUOTA_STORE unless
         # a test hands in its own pacer and cache.
         if store is None and (cache is None or pacer is None):
             store = open_store(settings)
-        self.cache = cache if cache is not None else TTLCache(store, keep_seconds=settings.cache_stale_seconds)
-        self.pacer = pacer if pacer is not None else Pacer(settings.rate_limit_time_scale, sleep=sleep, store=store)
+        # Expiries and pacing windows live in a store other processes share: the clock's shared time.
+        self.clock = clock
+        self.cache = (
+            cache
+            if cache is not None
+            else TTLCache(store, clock=clock.shared_time, keep_seconds=settings.cache_stale_seconds)
+        )
+        self.pacer = (
+            pacer
+            if pacer is not None
+            else Pacer(settings.rate_limit_time_scale, clock=clock.shared_time, sleep=sleep, store=store)
+        )
         self.store: QuotaStore = store if store is not None else self.pacer.store
         self._sleep = sleep
         self._rand = rand

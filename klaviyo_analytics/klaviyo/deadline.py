@@ -1,20 +1,20 @@
 """A wall-clock budget for one tool call.
 
 Claude Desktop abandons a tool call after about 60 s, so every call carries a deadline
-(``TOOL_DEADLINE_SECONDS``, 45 s by default) and nothing waits, sleeps or retries past it.
+(``KLAVIYO_MCP_TOOL_DEADLINE_SECONDS``, 45 s by default) and nothing waits, sleeps or retries past it.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.errors import DeadlineExceededError
 
 
 class Deadline:
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, seconds: float, clock: Callable[[], float] = SYSTEM_CLOCK.monotonic) -> None:
         self._clock = clock
         self.budget = seconds
         self.expires_at = clock() + seconds

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 
 DEFAULT_MAX_ENTRIES = 512
 
@@ -86,7 +87,7 @@ class Memoized:
 
 
 class ResultMemo:
-    def __init__(self, clock: Callable[[], float] = time.time, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(self, clock: Callable[[], float] = SYSTEM_CLOCK.time, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self._clock = clock
         self._max = max_entries
         self._lock = threading.Lock()

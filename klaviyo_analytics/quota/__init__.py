@@ -1,6 +1,6 @@
 """The quota store: pacer windows, the daily count, the shared cache and single-flight.
 
-One setting, ``QUOTA_STORE``, picks the implementation; every process naming the same store
+One setting, ``KLAVIYO_MCP_QUOTA_STORE``, picks the implementation; every process naming the same store
 shares one quota per Klaviyo account and one cache:
 
     memory://               this process only (tests, single-process use)
@@ -8,12 +8,13 @@ shares one quota per Klaviyo account and one cache:
     redis://host:port/db    every process on every host using that Redis
 
 :func:`open_store` checks the store answers before the product starts (``CONFIG_ERROR`` naming
-``QUOTA_STORE`` if not) and wraps it in :class:`GuardedStore`, which degrades safely if it stops
-answering later.
+``KLAVIYO_MCP_QUOTA_STORE`` if not) and wraps it in :class:`GuardedStore`, which pauses Klaviyo calls if it stops
+answering later (and resumes when it answers again).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from klaviyo_analytics.config import Settings
@@ -50,9 +51,9 @@ def default_sqlite_path(settings: Settings) -> Path:
 
 
 def store_from_url(url: str) -> QuotaStore:
-    """The store a ``QUOTA_STORE`` value names (raises StoreUnavailable if it cannot be opened)."""
+    """The store a ``KLAVIYO_MCP_QUOTA_STORE`` value names (raises StoreUnavailable if it cannot be opened)."""
     if url.startswith("memory://"):
-        return MemoryStore()
+        return MemoryStore(monotonic=time.monotonic)
     if url.startswith("sqlite://"):
         from klaviyo_analytics.quota.sqlite import SqliteStore
 
@@ -69,8 +70,8 @@ def open_store(settings: Settings) -> GuardedStore:
         store.ping()
     except StoreUnavailable as exc:
         raise ConfigError(
-            f"QUOTA_STORE cannot be used: {exc}. Point it at a reachable store "
+            f"KLAVIYO_MCP_QUOTA_STORE cannot be used: {exc}. Point it at a reachable store "
             "(memory://, sqlite:///path/quota.sqlite3 or redis://host:6379/0)",
-            variable="QUOTA_STORE",
+            variable="KLAVIYO_MCP_QUOTA_STORE",
         ) from None
-    return GuardedStore(store, settings.quota_fallback_processes)
+    return GuardedStore(store)

@@ -60,6 +60,12 @@ class QuotaStore(Protocol):
     def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
         """Atomically take the next slot if it is at most ``max_wait`` away; a negative max_wait only peeks."""
 
+    def unreserve(self, account: str, bucket: str, at: float) -> None:
+        """Give back a slot that was never used (``Reservation.at``): a late caller that will not send.
+
+        Safe at any time: every later slot was placed after it, and a new slot is never placed
+        before the last one handed out, so removing it only frees the quota it would have spent."""
+
     def block(self, account: str, bucket: str, seconds: float) -> None:
         """Hold the bucket for every process until ``seconds`` from now (never shortens a block)."""
 

@@ -20,8 +20,18 @@ DEFAULT_MAX_ENTRIES = 4096
 class MemoryStore:
     backend = "memory"
 
-    def __init__(self, clock: Callable[[], float] = time.time, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.time,
+        max_entries: int = DEFAULT_MAX_ENTRIES,
+        *,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        # Cache times are wall times (an answer says when it was fetched); slot times are only ever
+        # compared with each other inside this process, so ``monotonic`` (when given) keeps the
+        # pacer's windows immune to steps of the wall clock.
         self._clock = clock
+        self._slot_clock = monotonic or clock
         self._max = max_entries
         self._lock = threading.Lock()
         self._logs: dict[tuple[str, str], deque[float]] = {}
@@ -35,7 +45,7 @@ class MemoryStore:
     def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
         key = (account, bucket)
         with self._lock:
-            now = self._clock()
+            now = self._slot_clock()
             log = self._logs.setdefault(key, deque())
             slot, limit = earliest(log, windows, now, self._blocked.get(key, 0.0))
             wait = slot - now
@@ -47,14 +57,20 @@ class MemoryStore:
                 log.popleft()
             return Reservation(True, wait, limit, slot)
 
+    def unreserve(self, account: str, bucket: str, at: float) -> None:
+        with self._lock:
+            log = self._logs.get((account, bucket))
+            if log is not None and at in log:
+                log.remove(at)
+
     def block(self, account: str, bucket: str, seconds: float) -> None:
         with self._lock:
-            until = self._clock() + seconds
+            until = self._slot_clock() + seconds
             self._blocked[(account, bucket)] = max(self._blocked.get((account, bucket), until), until)
 
     def used(self, account: str, bucket: str, seconds: float) -> int:
         with self._lock:
-            since = self._clock() - seconds
+            since = self._slot_clock() - seconds
             return sum(1 for at in self._logs.get((account, bucket), ()) if at > since)
 
     def cache_get(self, key: str) -> CacheEntry | None:

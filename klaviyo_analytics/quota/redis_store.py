@@ -121,6 +121,10 @@ class RedisStore:
         name = binding.decode() if isinstance(binding, bytes) else str(binding)
         return Reservation(bool(granted), float(wait), name, float(slot))
 
+    def unreserve(self, account: str, bucket: str, at: float) -> None:
+        # Slots are stored as '%.6f' text and Reservation.at is parsed from that same text.
+        self._call(lambda: self._redis.lrem(self._keys(account, bucket)[0], 1, f"{at:.6f}"))
+
     def block(self, account: str, bucket: str, seconds: float) -> None:
         self._call(lambda: self._block(keys=self._keys(account, bucket)[1:], args=[repr(float(seconds))]))
 

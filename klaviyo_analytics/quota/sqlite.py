@@ -103,6 +103,14 @@ class SqliteStore:
             )
             return Reservation(True, wait, limit, slot)
 
+    def unreserve(self, account: str, bucket: str, at: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "DELETE FROM slots WHERE rowid = (SELECT rowid FROM slots WHERE account = ? AND bucket = ? AND at = ? "
+                "LIMIT 1)",
+                (account, bucket, at),
+            )
+
     def block(self, account: str, bucket: str, seconds: float) -> None:
         with self._tx() as db:
             until = self._clock() + seconds

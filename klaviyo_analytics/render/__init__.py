@@ -1,1 +1,2 @@
-"""Rendering tool results for people: text, charts (PNG, the MCP App), prompts, the digest, docs."""
+"""Rendering tool results for people: text, charts (PNG, the MCP App), prompts, the digest, docs and the
+settings files."""

@@ -1,9 +1,11 @@
-"""Generates the docs' tool reference and scopes table from the code, so the docs cannot drift.
+"""Generates the docs' tool reference and scopes table, the tools' committed schemas, and the
+settings files (``.env.example``, ``docs/configuration.md``: see ``config_docs``) from the code, so
+the docs cannot drift.
 
 ``python -m klaviyo_analytics.render.docs`` rewrites the blocks between the markers in the pages of
-``docs/`` that hold them (``PAGES``) and the tools' committed schemas (``tools/schemas.json``,
-read at start instead of built); ``--check`` exits 1 when any is stale (a test runs the same
-comparison).
+``docs/`` that hold them (``PAGES``), the tools' committed schemas (``tools/schemas.json``, read at
+start instead of built) and the settings files; ``--check`` exits 1 naming whichever is stale (a
+test runs the same comparison).
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from klaviyo_analytics.config import SETTINGS
 from klaviyo_analytics.paths import REPO_ROOT
+from klaviyo_analytics.render import config_docs
 from klaviyo_analytics.tools import CATALOG, ToolSpec
 from klaviyo_analytics.tools.spec import SCHEMAS_FILE, build_schemas
 
@@ -101,15 +103,6 @@ def render_reference() -> str:
     return "\n".join(summary) + "\n\n" + "\n".join(render_tool(spec) for spec in CATALOG)
 
 
-def render_settings() -> str:
-    rows = ["| variable | default | what it does |", "|---|---|---|"]
-    for setting in SETTINGS:
-        default = "(secret)" if setting.secret else setting.default
-        shown = "" if default in (None, (), "") else f"`{default}`"
-        rows.append(f"| `{setting.name}` | {shown} | {setting.help} |")
-    return "\n".join(rows)
-
-
 def render_scopes() -> str:
     by_scope: dict[str, list[str]] = {}
     for spec in CATALOG:
@@ -131,13 +124,12 @@ def render_tools_list_size() -> str:
 
 SECTIONS = {
     "tool-reference": render_reference,
-    "settings": render_settings,
     "scopes": render_scopes,
     "tools-list-size": render_tools_list_size,
 }
 
-# Which generated sections each page holds (paths from the repository root). The settings table
-# renders here too, for the configuration page that is generated from the settings table.
+# Which generated sections each page holds (paths from the repository root). The settings files
+# (.env.example, docs/configuration.md) are whole files, rendered by config_docs.
 PAGES: dict[str, tuple[str, ...]] = {
     "docs/tools.md": ("tools-list-size", "tool-reference"),
     "docs/accounts-and-scopes.md": ("scopes",),
@@ -160,7 +152,9 @@ def updated_page(text: str, sections: tuple[str, ...], page: str = "the page") -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if a page or the schemas are stale")
-    parser.add_argument("--root", type=Path, default=REPO_ROOT, help="the repository whose docs/ to update")
+    parser.add_argument(
+        "--root", type=Path, default=REPO_ROOT, help="the repository whose docs/ and .env.example to update"
+    )
     parser.add_argument("--schemas", type=Path, default=SCHEMAS_FILE)
     args = parser.parse_args(argv)
     stale = []
@@ -181,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
         if schemas != old_schemas:
             sys.stderr.write(f"{args.schemas.name} (the tools' committed schemas) is stale: run `make docs`\n")
             return 1
+        stale = config_docs.stale(args.root)
+        if stale:
+            sys.stderr.write(f"{', '.join(stale)} (generated from the settings table) stale: run `make docs`\n")
+            return 1
         return 0
     args.schemas.write_text(schemas, encoding="utf-8")
+    config_docs.write(args.root)
     return 0
 
 

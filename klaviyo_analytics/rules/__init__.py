@@ -1,1 +1,2 @@
-"""Domain rules the service applies: reporting windows, comparisons, health bands, untrusted text."""
+"""Domain rules the service applies: reporting windows, comparisons, significance, health bands, untrusted
+text, outbound endpoint URLs."""

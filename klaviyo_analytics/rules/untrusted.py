@@ -8,7 +8,7 @@ events and profiles created with the public key, by anyone who visits the shop. 
 - **Cleaning, in the output models** (both adapters alike): fields typed :data:`UntrustedText` lose
   control and format characters (NUL, ANSI escapes, bidi overrides, invisible tag characters; line
   breaks become spaces) and are capped at :data:`MAX_CHARS`.
-- **The switch** ``USER_CONTENT``: ``fence`` (the default) keeps the cleaned text; ``drop`` replaces
+- **The switch** ``KLAVIYO_MCP_USER_CONTENT``: ``fence`` (the default) keeps the cleaned text; ``drop`` replaces
   it with :data:`PLACEHOLDER`. ``run_tool`` sets the mode for the call (:func:`user_content`).
 - **The fence, in the text rendering** (``render/text.py``): the payload goes inside
   ``<klaviyo-data untrusted="true">…</klaviyo-data>`` after a line saying it is data, with ``<``
@@ -58,7 +58,7 @@ _mode: ContextVar[UserContent] = ContextVar("user_content", default="fence")
 
 @contextmanager
 def user_content(mode: UserContent) -> Iterator[None]:
-    """Within the block, :data:`UntrustedText` fields follow ``mode`` (``USER_CONTENT``)."""
+    """Within the block, :data:`UntrustedText` fields follow ``mode`` (``KLAVIYO_MCP_USER_CONTENT``)."""
     token = _mode.set(mode)
     try:
         yield
@@ -104,7 +104,7 @@ def cap(value: str, limit: int) -> str:
 
 
 def clean(value: str, limit: int = MAX_CHARS) -> str:
-    """Controls stripped and length capped; :data:`PLACEHOLDER` when ``USER_CONTENT=drop``."""
+    """Controls stripped and length capped; :data:`PLACEHOLDER` when ``KLAVIYO_MCP_USER_CONTENT=drop``."""
     if _mode.get() == "drop":
         return PLACEHOLDER
     return cap(strip_controls(value), limit)

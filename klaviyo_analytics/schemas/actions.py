@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from klaviyo_analytics.klaviyo.redact import SECRET_ENV_PREFIX
 from klaviyo_analytics.rules.untrusted import UntrustedSummary, UntrustedText
 from klaviyo_analytics.schemas.common import (
     CONTRACT_KEY,
@@ -124,7 +125,7 @@ class DeleteFlowParams(AccountParams):
 
 class UpdateFlowParams(AccountParams):
     flow_id: KlaviyoId
-    action_id: KlaviyoId  # an email (give subject) or a wait (give delay) of that flow
+    flow_action_id: KlaviyoId  # a Klaviyo flow action: an email (give subject) or a wait (give delay)
     subject: str | None = None
     delay: str | None = None  # e.g. '3 days'
 
@@ -145,6 +146,7 @@ class ActionView(OutputModel):
     status: str
     summary: UntrustedSummary
     plan: list[dict[str, Any]]
+    plan_hash: str  # sha256 of this plan as shown: an approval names it (approve what was shown)
     expires_at: str
     # who proposed it, and who approved or rejected it (None while pending); a pair keeps the
     # output schema (repeated in every action tool's entry of tools/list) small
@@ -170,11 +172,8 @@ class ActionList(OutputModel):
     actions: list[ActionRow]
 
 
-# The signing secret is named, never given: only variables with this prefix can be named, so a
-# proposal cannot point Klaviyo at another of the process's secrets (an API key, a token).
-SECRET_ENV_PREFIX = "KLAVIYO_WEBHOOK_SECRET"  # noqa: S105 - a variable-name prefix, not a secret
-
-
+# The signing secret is named, never given: only variables with this prefix (redact.SECRET_ENV_PREFIX)
+# can be named, so a proposal cannot point Klaviyo at another of the process's secrets (an API key, a token).
 _SECRET_ENV = rf"{SECRET_ENV_PREFIX}[A-Z0-9_]{{0,40}}"
 
 

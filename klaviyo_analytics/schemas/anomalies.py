@@ -26,6 +26,9 @@ class Anomaly(OutputModel):
     current: int | float | None
     prior: int | float | None
     pct_change: float | None
+    current_volume: int | None = Field(None, description="Deliveries (a rate's trials) or the count itself.")
+    prior_volume: int | None = None
+    p_value: float | None = Field(None, description="Chance of a change this large from noise alone.")
 
 
 class AnomalyResult(OutputModel):
@@ -34,3 +37,4 @@ class AnomalyResult(OutputModel):
     prior_period: PeriodOut
     anomalies: list[Anomaly]
     checked: int
+    suppressed: int = Field(0, description="Changes past the threshold left out: too little volume or not significant.")

@@ -76,7 +76,7 @@ def get_campaign_performance(
     svc: KlaviyoService, params: CampaignPerformanceParams, ctx: CallContext
 ) -> ToolResult[CampaignPerformanceResult]:
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None  # required=True
     per_campaign, warnings = campaign_counts(svc, account, period, params.campaign, ctx)
     if not per_campaign:

@@ -44,7 +44,7 @@ def deltas(now: dict[str, int | float | None], before: dict[str, int | float | N
 
 def compare_periods(svc: KlaviyoService, params: CompareParams, ctx: CallContext) -> ToolResult[CompareResult]:
     account = svc.account(params.account)
-    today = svc.today()
+    today = svc.today(account)
     current = resolve_period(params.start_date, params.end_date, params.timeframe, today)
     assert current is not None
     prior = resolve_period(params.prior_start_date, params.prior_end_date, None, today, prefix="prior_",

@@ -9,13 +9,15 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
 from klaviyo_analytics.actions.notify import Notifier
 from klaviyo_analytics.auth.principal import LOCAL, Principal
+from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock, clock_for
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.klaviyo.accounts import Account, AccountRegistry, load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient, Observer
@@ -73,14 +75,6 @@ class Report:
     date_times: list[str] = field(default_factory=list)
 
 
-def utc_today() -> date:
-    return datetime.now(UTC).date()
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class KlaviyoService:
     def __init__(
         self,
@@ -88,21 +82,30 @@ class KlaviyoService:
         registry: AccountRegistry,
         client: KlaviyoClient,
         *,
-        today: Callable[[], date] = utc_today,
-        now: Callable[[], datetime] = utc_now,
+        clock: Clock = SYSTEM_CLOCK,
         ledger: Ledger | None = None,
         notifier: Notifier | None = None,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self.client = client
-        self.today = today
-        # The instant (timezone-aware) that decides which report windows are over (freshness.py).
-        self.now = now
+        # The one clock: presets and "today" (its date in UTC), and the instant that decides which
+        # report windows are over (freshness.py). KLAVIYO_MCP_TODAY pins it (build_service).
+        self.clock = clock
         self._ledger = ledger
-        # Idle until the first event (WEBHOOK_URL unset: a no-op); see webhooks.py.
+        # Idle until the first event (KLAVIYO_MCP_WEBHOOK_URL unset: a no-op); see webhooks.py.
         self.notifier = notifier or Notifier(settings.webhook_url, settings.webhook_secret)
         self._parent: KlaviyoService | None = None
+
+    def today(self, account: Account | None = None) -> date:
+        """Today in ``account``'s timezone (the one Klaviyo reads report windows in) when it names
+        one, else in UTC: at 00:20 UTC on 1 January it is still 31 December in New York, so there
+        "yesterday" is 30 December and "last_month" is November."""
+        zone = _zone(account.timezone) if account is not None and account.timezone else None
+        return self.clock.now().astimezone(zone).date() if zone else self.clock.today()
+
+    def now(self) -> datetime:
+        return self.clock.now()
 
     def scoped(self, accounts: Collection[str]) -> KlaviyoService:
         """This service seeing only ``accounts`` (a caller's grants): same client, cache and ledger.
@@ -127,7 +130,7 @@ class KlaviyoService:
         if self._ledger is None:
             from klaviyo_analytics.actions.backends import open_ledger
 
-            self._ledger = open_ledger(self.settings)
+            self._ledger = open_ledger(self.settings, self.clock.now)
         return self._ledger
 
     def account(self, name: str | None) -> Account:
@@ -174,6 +177,13 @@ class KlaviyoService:
             params = {"page_cursor": cursor}
 
 
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None  # the registry checks names; an unknown one falls back to UTC here
+
+
 def _page_cursor(next_url: Any) -> str | None:
     if not isinstance(next_url, str):
         return None
@@ -185,8 +195,14 @@ def _page_cursor(next_url: Any) -> str | None:
 
 
 def build_service(
-    settings: Settings, *, transport: httpx.BaseTransport | None = None, ledger: Ledger | None = None
+    settings: Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    ledger: Ledger | None = None,
+    clock: Clock | None = None,
 ) -> KlaviyoService:
+    """The service and its client on one clock: ``clock``, else KLAVIYO_MCP_TODAY's pin, else the machine's."""
+    clock = clock or clock_for(settings.today)
     registry = load_registry(settings)
-    client = KlaviyoClient(settings, transport=transport)
-    return KlaviyoService(settings, registry, client, ledger=ledger)
+    client = KlaviyoClient(settings, transport=transport, clock=clock)
+    return KlaviyoService(settings, registry, client, ledger=ledger, clock=clock)

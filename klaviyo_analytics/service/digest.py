@@ -22,9 +22,9 @@ def get_weekly_digest(svc: KlaviyoService, params: DigestParams, ctx: CallContex
     lines = content.rstrip("\n").split("\n")
     result = DigestResult(account=digest.account, format=params.format, lines=lines, missing=digest.missing)
     warnings = [f"Sections not finished: {', '.join(digest.missing)}; ask again."] if digest.missing else []
-    return ToolResult(
-        result, account=digest.account, period=preset_period("last_7_days", svc.today()), warnings=warnings
-    )
+    # The week the sections read: last_7_days in the account's timezone, as each section resolves it.
+    week = preset_period("last_7_days", svc.today(svc.account(digest.account)))
+    return ToolResult(result, account=digest.account, period=week, warnings=warnings)
 
 
 def main(argv: list[str] | None = None) -> int:

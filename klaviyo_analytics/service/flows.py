@@ -77,7 +77,7 @@ def get_flow_performance(
     svc: KlaviyoService, params: FlowPerformanceParams, ctx: CallContext
 ) -> ToolResult[FlowPerformanceResult]:
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None
     rows, warnings = flow_counts(svc, account, period, params.flow, ctx)
     if not rows:

@@ -1,8 +1,8 @@
 """How long a cached report may answer: long once its window is over, short while it is not.
 
 A report over a window that ended before today (in the account's timezone, the one Klaviyo
-reads a custom timeframe in) no longer moves, so it is kept for ``CACHE_TTL_CLOSED_SECONDS``;
-a window that includes today is still filling up and is kept for ``CACHE_TTL_OPEN_SECONDS``.
+reads a custom timeframe in) no longer moves, so it is kept for ``KLAVIYO_MCP_CACHE_TTL_CLOSED_SECONDS``;
+a window that includes today is still filling up and is kept for ``KLAVIYO_MCP_CACHE_TTL_OPEN_SECONDS``.
 The same rule holds for metric aggregates over a window.
 """
 

@@ -63,7 +63,7 @@ def total_revenue(svc: KlaviyoService, account: Account, metric_id: str, period:
 
 def revenue_split(svc: KlaviyoService, params: RevenueSplitParams, ctx: CallContext) -> ToolResult[RevenueSplitResult]:
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None
     metric_id = conversion_metric_id(svc, account, ctx)
     warnings = [TIME_BASIS_WARNING]
@@ -118,7 +118,7 @@ def revenue_split(svc: KlaviyoService, params: RevenueSplitParams, ctx: CallCont
 
 def rank_entities(svc: KlaviyoService, params: RankParams, ctx: CallContext) -> ToolResult[RankResult]:
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None
     entities, warnings = per_entity(svc, account, params.entity, period, ctx)
     warnings = [TIME_BASIS_WARNING, *warnings]

@@ -208,7 +208,7 @@ def get_list_growth_by_list(
     ambiguous = sorted(n for n in names if n is not None and len(ids.get(n, [])) > 1)
     unmatched = sum(1 for n in names if n is None or n not in ids)
     if ambiguous:
-        shown = ", ".join(repr(untrusted.clean(n)) for n in ambiguous)  # account text: USER_CONTENT applies
+        shown = ", ".join(repr(untrusted.clean(n)) for n in ambiguous)  # account text: KLAVIYO_MCP_USER_CONTENT applies
         warnings.append(f"Several lists are named {shown}; those rows have no list_id.")
     if unmatched:
         warnings.append(f"{unmatched} row(s) match no current list (deleted or renamed lists); list_id is null.")
@@ -250,7 +250,7 @@ def get_list_breakdown(
         )
     shared = sorted(n for n, uses in name_uses.items() if uses > 1)
     if shared:
-        shown = ", ".join(repr(untrusted.clean(n)) for n in shared)  # account text: USER_CONTENT applies
+        shown = ", ".join(repr(untrusted.clean(n)) for n in shared)  # account text: KLAVIYO_MCP_USER_CONTENT applies
         warnings.append(f"Several lists are named {shown}; their growth is null.")
     orphans = sum(v for n, v in (subscribed or {}).items() if n is None or n not in name_uses)
     if orphans:

@@ -140,7 +140,7 @@ def query_metric_aggregates(
     from klaviyo_analytics.service.trends import AGGREGATE_INTERVAL, INTERVAL_MAX_DAYS
 
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None
     if params.interval == "hourly" and period.days > INTERVAL_MAX_DAYS["hourly"]:
         raise InvalidArgumentError(

@@ -68,7 +68,7 @@ def summarise(
         if not ctx.deadline.allows(RESERVE_SECONDS):
             raise ctx.deadline.exceeded(f"portfolio of {account.slug}")
         before = per_entity(svc, account, "flow", prior, ctx)[0]
-        found = detect("flow", now["flow"], before, AnomalyParams())
+        found = detect("flow", now["flow"], before, AnomalyParams(), (current.days, prior.days)).anomalies
         fields.update(top_mover=found[0] if found else None, anomaly_count=len(found))
         done = 2
     except KlaviyoMCPError as exc:
@@ -78,9 +78,12 @@ def summarise(
 
 
 def get_portfolio(svc: KlaviyoService, params: PortfolioParams, ctx: CallContext) -> ToolResult[PortfolioResult]:
-    current = preset_period(params.timeframe, svc.today())
-    comparison = compare_window(current, params.timeframe, "previous_period")
     accounts = sorted(svc.registry.accounts.values(), key=lambda a: a.slug)
+    # One window for every account, resolved on the earliest of their todays: at 00:20 UTC on
+    # 1 January, "last_7_days" must not take in 31 December, still under way in New York.
+    today = min((svc.today(a) for a in accounts), default=svc.today())
+    current = preset_period(params.timeframe, today)
+    comparison = compare_window(current, params.timeframe, "previous_period")
     rows, pending = [], []
     for index, account in enumerate(accounts):
         ctx.progress(index, len(accounts), f"account {account.slug}")

@@ -14,7 +14,7 @@ two may differ or the report is not worth its cost:
   report tool;
 - fewer than :data:`MIN_SEGMENTS` segments to size (one lookup costs no daily report quota).
 
-Freshness and limits: the report is cached for ``LIST_SIZE_CACHE_TTL_SECONDS``, as the lookups
+Freshness and limits: the report is cached for ``KLAVIYO_MCP_LIST_SIZE_CACHE_TTL_SECONDS``, as the lookups
 are, so a size is at most that old either way. Klaviyo has no segment report data before
 2023-06-01 (:data:`DATA_START`); a ``today`` timeframe always starts later, and a clock set
 earlier falls back to the lookups.

@@ -10,7 +10,7 @@ of quota: more than one tool call's deadline. :func:`fetch_sizes` therefore
 - before each uncached lookup asks the pacer how far away the next slot is, and stops
   looking up once that wait plus the request itself would run past the call's deadline;
 - returns the sizes it has and the ids it has not reached as ``pending``. Sizes are cached
-  for ``LIST_SIZE_CACHE_TTL_SECONDS`` (they change slowly), so the next call resumes.
+  for ``KLAVIYO_MCP_LIST_SIZE_CACHE_TTL_SECONDS`` (they change slowly), so the next call resumes.
 
 A lookup that fails for one object (deleted meanwhile, a 5xx after retries) leaves that size
 null with a warning. Only account-wide failures (a bad key, a missing scope) fail the call.

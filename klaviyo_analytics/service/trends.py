@@ -204,7 +204,7 @@ def get_performance_over_time(
     svc: KlaviyoService, params: OverTimeParams, ctx: CallContext
 ) -> ToolResult[OverTimeResult]:
     account = svc.account(params.account)
-    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today())
+    period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None
     warnings: list[str] = []
     if params.entity == "flow":

@@ -18,13 +18,13 @@ def toolsets() -> tuple[str, ...]:
 
 
 def visible_tools(read_only: bool, only: tuple[str, ...] = ()) -> tuple[ToolSpec, ...]:
-    """The tools a server offers; READ_ONLY hides everything that could change anything, and
-    TOOLSETS (``only``) keeps a client's tools/list to the areas it needs."""
+    """The tools a server offers; KLAVIYO_MCP_READ_ONLY hides everything that could change anything, and
+    KLAVIYO_MCP_TOOLSETS (``only``) keeps a client's tools/list to the areas it needs."""
     unknown = sorted(set(only) - set(toolsets()))
     if unknown:
         raise ConfigError(
-            f"TOOLSETS names unknown toolsets {', '.join(unknown)}; known: {', '.join(toolsets())}",
-            setting="TOOLSETS",
+            f"KLAVIYO_MCP_TOOLSETS names unknown toolsets {', '.join(unknown)}; known: {', '.join(toolsets())}",
+            setting="KLAVIYO_MCP_TOOLSETS",
         )
     keep = set(only) | {ALWAYS} if only else set(toolsets())
     return tuple(spec for spec in CATALOG if (spec.read_only or not read_only) and spec.toolset in keep)

@@ -8,7 +8,7 @@ such an answer also carries ``metadata.resume``, a short token; a call with ``re
 answer and is known now, the totals and warnings of the whole table as before, and either a new
 token (still pending) or ``metadata.complete: true``.
 
-A token names a state kept in the quota store for ``LIST_SIZE_CACHE_TTL_SECONDS`` (the sizes'
+A token names a state kept in the quota store for ``KLAVIYO_MCP_LIST_SIZE_CACHE_TTL_SECONDS`` (the sizes'
 own lifetime), so any process sharing the store resumes it: the tool, the account, the other
 arguments and the ids still pending. A token for other arguments, or one that expired, is an
 ``INVALID_ARGUMENT`` that says to call again without it.

@@ -10,10 +10,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
 
+from klaviyo_analytics.actions.secret_env import refuse_in_input
 from klaviyo_analytics.errors import InvalidArgumentError, KlaviyoMCPError
 from klaviyo_analytics.klaviyo.memo import Memoized, recording
 from klaviyo_analytics.logs import get_logger
@@ -78,11 +80,13 @@ def run_tool_envelope(
     outcome, partial = "INTERNAL_ERROR", False
     try:
         params = validate_params(spec.params, raw)
+        if not spec.read_only:  # before any read: a write tool's input never asks for a secret
+            refuse_in_input(params.model_dump(mode="json", exclude_none=True))
         scoped, params = authorize(spec, service, params, ctx)
         memo = service.client.cache.memo if spec.read_only else None
         key = _memo_key(spec, scoped, params) if memo is not None else None
         hit = memo.get(key) if memo is not None else None
-        # Account text in the output models is cleaned, or dropped, as USER_CONTENT says (untrusted.py).
+        # Account text in the output models is cleaned, or dropped, as KLAVIYO_MCP_USER_CONTENT says (untrusted.py).
         with user_content(service.settings.user_content), tally() as quota_use, recording() as reads:
             notes_before = len(ctx.notes)
             if hit is not None:
@@ -107,7 +111,7 @@ def run_tool_envelope(
                 latency_ms=round((time.perf_counter() - started) * 1000, 2),
                 **extra,
             )
-            late = future_warning(result.period, service.today()) if result.period else None
+            late = future_warning(result.period, _today_of(service, result.account)) if result.period else None
             found = [*ctx.notes, *quota_warnings, *([late] if late else [])]
             warnings = [*result.warnings, *dict.fromkeys(w for w in found if w not in result.warnings)]
             envelope = spec.envelope(data=result.data, metadata=metadata, warnings=warnings)
@@ -142,8 +146,16 @@ def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tu
         tuple(scoped.registry.names),
         default.slug if default else None,
         scoped.settings.user_content,
+        # Each account's own date: presets move when any of them turns a day, not only at UTC midnight.
         scoped.today(),
+        tuple(scoped.today(account) for account in scoped.registry.accounts.values()),
     )
+
+
+def _today_of(service: KlaviyoService, slug: str | None) -> date:
+    """Today where the answer's account is (UTC for an answer about no one account)."""
+    account = service.registry.accounts.get(slug) if slug else None
+    return service.today(account)
 
 
 def internal_error(spec_name: str, exc: BaseException) -> KlaviyoMCPError:

@@ -19,6 +19,7 @@ import httpx
 from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.approvals import decide
 from klaviyo_analytics.actions.backends import open_ledger
+from klaviyo_analytics.actions.models import plan_hash
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.errors import KlaviyoMCPError
 from klaviyo_analytics.klaviyo.accounts import load_registry
@@ -52,19 +53,19 @@ class ShiftedClock:
 
 
 def environment(sb: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
-    """The product's environment on the sandbox; ``LEDGER_URL`` in ``extra`` replaces the SQLite file."""
+    """The product's environment on the sandbox; ``KLAVIYO_MCP_LEDGER_URL`` in ``extra`` replaces the SQLite file."""
     acme = next(a for a in sb.accounts if a.slug == "acme")
     accounts = {
         "acme": {"api_key_env": acme.key_env, "conversion_metric_id": acme.conversion_metric_id, "label": "Acme"}
     }
     return {
-        "ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
         acme.key_env: acme.api_key,
-        **({} if "LEDGER_URL" in extra else {"LEDGER_PATH": str(tmp / "ledger.sqlite3")}),
-        "RATE_LIMIT_TIME_SCALE": TIME_SCALE,
+        **({} if "KLAVIYO_MCP_LEDGER_URL" in extra else {"KLAVIYO_MCP_LEDGER_PATH": str(tmp / "ledger.sqlite3")}),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": TIME_SCALE,
         "KLAVIYO_MAX_RETRIES": "2",
-        "REST_API_KEY": REST_TOKEN,
-        "APPROVER_TOKENS": APPROVER_TOKEN,
+        "KLAVIYO_MCP_REST_API_KEY": REST_TOKEN,
+        "KLAVIYO_MCP_APPROVER_TOKENS": APPROVER_TOKEN,
         **extra,
     }
 
@@ -111,7 +112,8 @@ class Env:
         return str(self.call(f"klaviyo_propose_{action}", **args)["data"]["action_id"])
 
     def approve(self, action_id: str, who: str = "approver:alice", acknowledge: list[str] | None = None) -> None:
-        decide(self.ledger, action_id, True, who, "reviewed", acknowledge)
+        shown = plan_hash(self.ledger.get_proposal(action_id).plan)  # what a reviewer would have been shown
+        decide(self.ledger, action_id, True, who, "reviewed", acknowledge, plan_hash=shown)
 
     def run(self, action: str, acknowledge: list[str] | None = None, **args: Any) -> dict[str, Any]:
         """Propose, approve (accepting ``acknowledge``) and execute; the execute answer."""

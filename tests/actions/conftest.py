@@ -3,7 +3,6 @@ whole product on the Klaviyo sandbox (``env``)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import Env, settings_for
 from tests.actions.ledger_helpers import FakeClock, plan_of
-from tests.servers import PostgresServer, postgres_server
+from tests.servers import PostgresServer
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +37,7 @@ def sb(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def env(sb: Sandbox, tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Env:
-    extra = {"LEDGER_URL": request.getfixturevalue("pg_url")} if backend == "postgres" else {}
+    extra = {"KLAVIYO_MCP_LEDGER_URL": request.getfixturevalue("pg_url")} if backend == "postgres" else {}
     return Env(sb, tmp_path, settings_for(sb, tmp_path, **extra), extra)
 
 
@@ -52,17 +51,11 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "ledger" / "actions.sqlite3"  # parents do not exist yet
 
 
-@pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
-    with postgres_server(tmp_path_factory.mktemp("pg") / "data") as server:
-        yield server
-
-
 @pytest.fixture
 def pg_url(request: pytest.FixtureRequest) -> str:
     """A fresh database on the session's PostgreSQL server, for one test."""
-    server: PostgresServer = request.getfixturevalue("pg_server")
-    return server.create_database(f"t_{uuid.uuid4().hex[:16]}")
+    server: PostgresServer = request.getfixturevalue("pg_server")  # the session's: tests/conftest.py
+    return server.fresh_database()
 
 
 @pytest.fixture

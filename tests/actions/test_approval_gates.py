@@ -1,5 +1,5 @@
 """Approval happens outside the model's reach: REST with an approver token, or the CLI. No MCP tool
-approves; READ_ONLY hides every write tool; elicitation is an extra look, never the gate."""
+approves; KLAVIYO_MCP_READ_ONLY hides every write tool; elicitation is an extra look, never the gate."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from klaviyo_analytics.actions.cli import main as cli_main
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment, settings_for
+from tests.helpers import shown_plan_hash
 
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
@@ -56,12 +57,15 @@ def test_rest_approval_needs_an_approver_token(env: Env, http: FlaskClient) -> N
     assert "approver token" in refused.json["error"]["message"]
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
 
-    approved = http.post(url, headers=APPROVER, json={"reason": "looks right"})
+    unbound = http.post(url, headers=APPROVER, json={"reason": "looks right"})
+    assert unbound.status_code == 400 and unbound.json["error"]["details"]["field"] == "plan_hash"
+    shown = http.get(f"/v1/actions/{action_id}", headers=READER).json["data"]["plan_hash"]
+    approved = http.post(url, headers=APPROVER, json={"reason": "looks right", "plan_hash": shown})
     assert approved.status_code == 200 and approved.json["data"]["status"] == "approved"
     decision = env.ledger.get_history(action_id).decision
     assert decision is not None and (decision.approver, decision.reason) == (fingerprint(APPROVER_TOKEN), "looks right")
     assert APPROVER_TOKEN not in approved.get_data(as_text=True)
-    again = http.post(url, headers=APPROVER)
+    again = http.post(url, headers=APPROVER, json={"plan_hash": shown})
     assert again.status_code == 409 and again.json["error"]["code"] == "CONFLICT"
 
 
@@ -70,7 +74,8 @@ def test_rest_execute_needs_approval_then_runs_once(env: Env, http: FlaskClient)
     early = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
     assert early.status_code == 409 and early.json["error"]["code"] == "APPROVAL_REQUIRED"
     assert f"/v1/actions/{action_id}/approve" in early.json["error"]["message"]
-    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER).status_code == 200
+    shown = {"plan_hash": shown_plan_hash(env.ledger, action_id)}
+    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER, json=shown).status_code == 200
     ran = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
     assert ran.status_code == 200 and ran.json["data"]["status"] == "succeeded"
     assert ran.json["data"]["history"][-1]["by"] == fingerprint(REST_TOKEN)
@@ -101,7 +106,8 @@ def test_rest_decision_bodies_are_checked(http: FlaskClient, body: dict[str, Any
 
 
 def test_unknown_action_is_404(http: FlaskClient) -> None:
-    assert http.post("/v1/actions/act_nope/approve", headers=APPROVER).json["error"]["code"] == "NOT_FOUND"
+    response = http.post("/v1/actions/act_nope/approve", headers=APPROVER, json={"plan_hash": "0" * 64})
+    assert response.json["error"]["code"] == "NOT_FOUND"
 
 
 async def _mcp(service: KlaviyoService, calls: list[tuple[str, dict[str, Any]]], **client: Any) -> list[Any]:
@@ -149,7 +155,7 @@ def _elicitation(answer: str, asked: list[str]) -> Any:
 def test_elicitation_is_an_extra_look_never_the_gate(
     env: Env, setting: str, answer: str, runs: bool, asks: bool
 ) -> None:
-    env.service = env.make_service(settings_for(env.sb, env.tmp, CONFIRM_WITH_ELICITATION=setting))
+    env.service = env.make_service(settings_for(env.sb, env.tmp, KLAVIYO_MCP_CONFIRM_WITH_ELICITATION=setting))
     unapproved = env.propose("create_list", name="Never without approval")
     action_id = env.propose("create_list", name="Confirm me")
     env.approve(action_id)
@@ -173,7 +179,7 @@ def test_elicitation_is_an_extra_look_never_the_gate(
 @pytest.mark.parametrize("client", [{"mode": "legacy"}, {"elicitation_callback": _elicitation("decline", [])}])
 def test_elicitation_is_skipped_when_the_question_cannot_be_put(env: Env, client: dict[str, Any]) -> None:
     """No elicitation capability, or a session with no server-to-client channel: approval suffices."""
-    env.service = env.make_service(settings_for(env.sb, env.tmp, CONFIRM_WITH_ELICITATION="true"))
+    env.service = env.make_service(settings_for(env.sb, env.tmp, KLAVIYO_MCP_CONFIRM_WITH_ELICITATION="true"))
     action_id = env.propose("create_list", name="No elicitation")
     env.approve(action_id)
     (result,) = anyio.run(lambda: _mcp(env.service, [("klaviyo_execute_action", {"action_id": action_id})], **client))
@@ -213,13 +219,16 @@ def test_cli_lists_shows_approves_and_rejects(env: Env, monkeypatch: pytest.Monk
 def test_cli_names_the_ledger_it_read_and_the_hint_carries_ledger_path(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ledger_path = environment(env.sb, env.tmp)["LEDGER_PATH"]
+    ledger_path = environment(env.sb, env.tmp)["KLAVIYO_MCP_LEDGER_PATH"]
     code, out, _ = _cli(env, monkeypatch, "actions", "list", "--status", "expired")
-    assert code == 0 and out == f"no actions in the ledger {ledger_path} (LEDGER_PATH)\n"
+    assert code == 0 and out == f"no actions in the ledger {ledger_path} (KLAVIYO_MCP_LEDGER_PATH)\n"
     action_id = env.propose("create_list", name="Approved elsewhere")
     code, out, _ = _cli(env, monkeypatch, "actions", "show", action_id)
-    # Without LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
-    assert code == 0 and f"LEDGER_PATH={ledger_path} python -m klaviyo_analytics actions approve {action_id}" in out
+    # Without KLAVIYO_MCP_LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
+    assert (
+        code == 0
+        and f"KLAVIYO_MCP_LEDGER_PATH={ledger_path} python -m klaviyo_analytics actions approve {action_id}" in out
+    )
 
 
 def test_the_cli_reads_a_postgresql_ledger_and_never_prints_its_password(
@@ -229,16 +238,19 @@ def test_the_cli_reads_a_postgresql_ledger_and_never_prints_its_password(
     password = "pg-secret-password-0001"
     url = pg_url.replace("postgresql://klaviyo@", f"postgresql://klaviyo:{password}@", 1)
     assert password in url
-    env = Env(sb, tmp_path, settings_for(sb, tmp_path, LEDGER_URL=url), {"LEDGER_URL": url})
-    for key, value in environment(sb, tmp_path, LEDGER_URL=url).items():
+    env = Env(sb, tmp_path, settings_for(sb, tmp_path, KLAVIYO_MCP_LEDGER_URL=url), {"KLAVIYO_MCP_LEDGER_URL": url})
+    for key, value in environment(sb, tmp_path, KLAVIYO_MCP_LEDGER_URL=url).items():
         monkeypatch.setenv(key, value)
-    monkeypatch.delenv("LEDGER_PATH", raising=False)
+    monkeypatch.delenv("KLAVIYO_MCP_LEDGER_PATH", raising=False)
     out, err = io.StringIO(), io.StringIO()
     assert cli_main(["actions", "list"], out, err) == 0
-    assert out.getvalue() == f"no actions in the ledger {url.replace(password, '***')} (LEDGER_URL)\n"
+    assert out.getvalue() == f"no actions in the ledger {url.replace(password, '***')} (KLAVIYO_MCP_LEDGER_URL)\n"
     action_id = env.propose("create_list", name="Reviewed on PostgreSQL")
     shown = env.call("klaviyo_get_action", action_id=action_id)
-    assert f"LEDGER_URL=$LEDGER_URL python -m klaviyo_analytics actions approve {action_id}" in json.dumps(shown)
+    assert (
+        f"KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL python -m klaviyo_analytics actions approve {action_id}"
+        in json.dumps(shown)
+    )
     out = io.StringIO()
     assert cli_main(["actions", "reject", action_id, "--reason", "not now"], out, err) == 0
     assert "rejected by cli:" in out.getvalue() and password not in out.getvalue() + err.getvalue()

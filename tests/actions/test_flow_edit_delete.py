@@ -91,11 +91,13 @@ def test_editing_a_draft_flows_subject_and_wait(env: Env) -> None:
     flow_id, steps = _new_draft(env)
     email = next(s for s in steps if s["action_type"] == "send-email")
     wait = next(s for s in steps if s["action_type"] == "time-delay")
-    proposed = env.call("klaviyo_propose_update_flow", flow_id=flow_id, action_id=email["action_id"], subject="Hi!")
+    proposed = env.call(
+        "klaviyo_propose_update_flow", flow_id=flow_id, flow_action_id=email["action_id"], subject="Hi!"
+    )
     assert f"subject {email['subject']!r} → 'Hi!'" in proposed["data"]["summary"]
     env.approve(proposed["data"]["action_id"])
     assert env.call("klaviyo_execute_action", action_id=proposed["data"]["action_id"])["data"]["status"] == "succeeded"
-    edited = env.run("update_flow", flow_id=flow_id, action_id=wait["action_id"], delay="3 days")["data"]
+    edited = env.run("update_flow", flow_id=flow_id, flow_action_id=wait["action_id"], delay="3 days")["data"]
     assert "wait 1 day → wait 3 days" in edited["summary"]
     # read straight from Klaviyo: the product's read cache may still hold the structure from before
     message = env.get(f"/api/flow-actions/{email['action_id']}")["attributes"]["definition"]["data"]["message"]
@@ -111,11 +113,11 @@ def test_edit_refusals_name_the_field(env: Env) -> None:
     wait = next(s for s in steps if s["action_type"] == "time-delay")["action_id"]
     live = _flow(env, "live")["id"]
     cases = [
-        ({"flow_id": live, "action_id": email, "subject": "x"}, "flow_id"),
-        ({"flow_id": flow_id, "action_id": email, "delay": "2 days"}, "subject"),
-        ({"flow_id": flow_id, "action_id": wait, "delay": "-2 days"}, "delay"),
-        ({"flow_id": flow_id, "action_id": email, "subject": "x" * 90}, "subject"),
-        ({"flow_id": flow_id, "action_id": "99999999", "subject": "x"}, "action_id"),
+        ({"flow_id": live, "flow_action_id": email, "subject": "x"}, "flow_id"),
+        ({"flow_id": flow_id, "flow_action_id": email, "delay": "2 days"}, "subject"),
+        ({"flow_id": flow_id, "flow_action_id": wait, "delay": "-2 days"}, "delay"),
+        ({"flow_id": flow_id, "flow_action_id": email, "subject": "x" * 90}, "subject"),
+        ({"flow_id": flow_id, "flow_action_id": "99999999", "subject": "x"}, "flow_action_id"),
     ]
     before = len(env.ledger.list_proposals(account="acme"))
     for args, field in cases:
@@ -126,13 +128,13 @@ def test_edit_refusals_name_the_field(env: Env) -> None:
 
 
 def test_with_two_person_approval_the_proposer_cannot_approve_a_delete(sb: Sandbox, tmp_path: Path) -> None:
-    strict = Env(sb, tmp_path, settings_for(sb, tmp_path, REQUIRE_SECOND_APPROVER="true"))
+    strict = Env(sb, tmp_path, settings_for(sb, tmp_path, KLAVIYO_MCP_REQUIRE_SECOND_APPROVER="true"))
     # the ledger as the servers open it from these settings (backends.open_ledger; Env's own ignores it)
     strict.service = KlaviyoService(strict.settings, strict.service.registry, strict.service.client,
                                     ledger=open_ledger(strict.settings))  # fmt: skip
     action_id = strict.propose("delete_flow", flow_id=_flow(strict, "draft")["id"])
     proposer = strict.ledger.get_proposal(action_id).proposed_by
-    with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER"):
+    with pytest.raises(ForbiddenError, match="KLAVIYO_MCP_REQUIRE_SECOND_APPROVER"):
         strict.approve(action_id, who=proposer)
     strict.approve(action_id, who="approver:alice")
     assert strict.call("klaviyo_execute_action", action_id=action_id)["data"]["status"] == "succeeded"

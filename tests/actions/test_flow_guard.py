@@ -133,12 +133,13 @@ def test_a_key_that_cannot_read_flows_blocks_too(env: Env) -> None:
 def test_rest_and_cli_approval_take_the_acknowledgement(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     http: FlaskClient = create_app(service=env.service).test_client()
     approver = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
-    action_id = propose_add(env)["data"]["action_id"]
+    proposed = propose_add(env)["data"]
+    action_id, shown = proposed["action_id"], proposed["plan_hash"]
     url = f"/v1/actions/{action_id}/approve"
-    refused = http.post(url, headers=approver, json={"reason": "ok"})
+    refused = http.post(url, headers=approver, json={"reason": "ok", "plan_hash": shown})
     assert refused.status_code == 400 and refused.json["error"]["details"]["field"] == "acknowledge"
     assert http.post(url, headers=approver, json={"acknowledge": "live_flow_sends"}).status_code == 400
-    approved = http.post(url, headers=approver, json={"reason": "ok", "acknowledge": ACK})
+    approved = http.post(url, headers=approver, json={"reason": "ok", "acknowledge": ACK, "plan_hash": shown})
     assert approved.status_code == 200 and approved.json["data"]["status"] == "approved"
     ran = http.post(f"/v1/actions/{action_id}/execute", headers={"Authorization": f"Bearer {REST_TOKEN}"})
     assert ran.status_code == 200 and len(sends(env)) == 2

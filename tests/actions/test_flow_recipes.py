@@ -169,7 +169,8 @@ def test_welcome_series_through_rest(env: Env) -> None:
     bad = http.post("/v1/actions/propose/flow", json={"recipe": "welcome_series", "trigger_id": VIP, "emails": 0},
                     headers=reader)  # fmt: skip
     assert bad.status_code == 400 and bad.json["error"]["code"] == "INVALID_ARGUMENT"
-    assert http.post(f"/v1/actions/{view['action_id']}/approve", headers=approver).status_code == 200
+    shown = {"plan_hash": view["plan_hash"]}
+    assert http.post(f"/v1/actions/{view['action_id']}/approve", headers=approver, json=shown).status_code == 200
     ran = http.post(f"/v1/actions/{view['action_id']}/execute", headers=reader)
     assert ran.status_code == 200 and ran.json["data"]["status"] == "succeeded"
     flow_id = ran.json["data"]["created"]["create_flow"]["id"]

@@ -128,7 +128,7 @@ def test_the_ledger_files_are_created_0600(ledger: SqliteLedger, approved: Propo
 def test_a_second_approver_is_required_when_set(reopen: Callable[..., SqliteLedger]) -> None:
     strict = reopen(require_second_approver=True)
     mine = strict.create_proposal("acme", "create_list", {}, [{"step_id": "s"}], "s", [], "user:bob")
-    with pytest.raises(ForbiddenError, match="REQUIRE_SECOND_APPROVER is on") as err:
+    with pytest.raises(ForbiddenError, match="KLAVIYO_MCP_REQUIRE_SECOND_APPROVER is on") as err:
         strict.decide(mine.id, True, "user:bob", "my own")
     assert err.value.code == "FORBIDDEN"
     assert strict.get_proposal(mine.id).status is ProposalStatus.PENDING

@@ -19,10 +19,12 @@ def test_execute_without_approval_says_exactly_how_to_approve(env: Env) -> None:
     action_id = env.propose("create_list", name="Waiting")
     error = env.error("klaviyo_execute_action", action_id=action_id)
     assert error.code == "APPROVAL_REQUIRED"
-    # The ledger here is LEDGER_PATH's, so the command names it (the CLI would read another otherwise).
+    # The ledger here is KLAVIYO_MCP_LEDGER_PATH's, so the command names it (the CLI would read another otherwise).
     ledger = env.service.settings.ledger_path
     assert ledger is not None
-    assert f"`LEDGER_PATH={ledger} python -m klaviyo_analytics actions approve {action_id}`" in error.message
+    assert (
+        f"`KLAVIYO_MCP_LEDGER_PATH={ledger} python -m klaviyo_analytics actions approve {action_id}`" in error.message
+    )
     assert f"http://127.0.0.1:8080/console/actions/{action_id}" in error.message
     assert f"http://127.0.0.1:8080/v1/actions/{action_id}/approve" in error.message
     assert error.details["approve_url"] == f"http://127.0.0.1:8080/console/actions/{action_id}"

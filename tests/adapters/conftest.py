@@ -7,6 +7,7 @@ import pytest
 from flask import Flask
 
 from api import create_app
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
@@ -29,9 +30,11 @@ def fake() -> FakeKlaviyo:
 
 @pytest.fixture
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
-    settings = make_settings(tmp_path, TWO_ACCOUNTS, REST_API_KEY=REST_TOKEN, APPROVER_TOKENS=APPROVER_TOKEN)
+    settings = make_settings(
+        tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN, KLAVIYO_MCP_APPROVER_TOKENS=APPROVER_TOKEN
+    )
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
 
 @pytest.fixture

@@ -143,4 +143,4 @@ def test_toolsets_keep_tools_list_to_what_a_client_needs(service: KlaviyoService
     service.settings = replace(service.settings, toolsets=("insight",))
     with pytest.raises(ConfigError) as caught:
         server.build_server(service=service)
-    assert "insights" in caught.value.message and caught.value.details["setting"] == "TOOLSETS"
+    assert "insights" in caught.value.message and caught.value.details["setting"] == "KLAVIYO_MCP_TOOLSETS"

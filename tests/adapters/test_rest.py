@@ -45,7 +45,7 @@ def test_bearer_and_x_api_key_both_work(app: Flask) -> None:
 def test_refuses_to_start_without_a_credential(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         create_app(make_settings(tmp_path))
-    assert caught.value.details["variable"] == "REST_API_KEY"
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_REST_API_KEY"
 
 
 def test_tools_route_lists_the_catalog(app: Flask, auth: dict[str, str]) -> None:

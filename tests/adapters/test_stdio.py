@@ -24,9 +24,9 @@ def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "ACCOUNTS_FILE": str(accounts),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts),
         "KLAVIYO_ACME_KEY": ACME_KEY,
-        "LOG_LEVEL": "DEBUG",
+        "KLAVIYO_MCP_LOG_LEVEL": "DEBUG",
     }
     proc = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "server.py")],
@@ -81,7 +81,11 @@ def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
 
 
 def test_startup_config_error_exits_non_zero_on_stderr(tmp_path: Path) -> None:
-    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "ACCOUNTS_FILE": str(tmp_path / "missing.toml")}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": str(tmp_path),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "missing.toml"),
+    }
     proc = subprocess.run(
         [sys.executable, str(REPO_ROOT / "server.py")],
         capture_output=True,

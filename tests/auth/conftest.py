@@ -60,12 +60,12 @@ def team_environment(sb: Sandbox, tmp: Path, **extra: str) -> dict[str, str]:
     users = tmp / "users.toml"
     users.write_text(users_toml())
     return {
-        "ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(write_accounts(tmp / "accounts.toml", accounts)),
         **{a.key_env: a.api_key for a in sb.accounts},
-        "LEDGER_PATH": str(tmp / "ledger.sqlite3"),
-        "RATE_LIMIT_TIME_SCALE": "0.01",
-        "REST_RATE_LIMIT": "100000/minute",
-        "USERS_FILE": str(users),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp / "ledger.sqlite3"),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": "0.01",
+        "KLAVIYO_MCP_REST_RATE_LIMIT": "100000/minute",
+        "KLAVIYO_MCP_USERS_FILE": str(users),
         **{f"{user.upper()}_TOKEN": token_of(user) for user in GRANTS},
         **extra,
     }

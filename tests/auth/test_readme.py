@@ -39,7 +39,7 @@ def readme_users(tmp_path: Path) -> Path:
 def test_readme_users_toml_loads(tmp_path: Path) -> None:
     tokens = {"ALICE_TOKEN": "a" * 32, "BOB_TOKEN": "b" * 32}
     users_file = readme_users(tmp_path)
-    settings = make_settings(tmp_path, TWO_ACCOUNTS, USERS_FILE=str(users_file), **tokens)
+    settings = make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_USERS_FILE=str(users_file), **tokens)
     users = load_directory(settings, ["acme", "globex"])
     alice = users.principal_for_token("a" * 32)
     assert alice == Principal("alice", {"acme": Role.APPROVER, "globex": Role.READER})
@@ -62,12 +62,16 @@ def test_readme_token_recipe(tmp_path: Path) -> None:
     assert env["KLAVIYO_ACME_KEY"] == "pk_test_acme_0123456789"  # appended, nothing overwritten
     assert len(env["ALICE_TOKEN"]) >= 40 and len(env["BOB_TOKEN"]) >= 40 and env["ALICE_TOKEN"] != env["BOB_TOKEN"]
     # One approval key for both servers: approved over REST, verified where it runs.
-    assert len(env["APPROVAL_SECRET"]) >= 40
-    assert len(env["POSTGRES_PASSWORD"]) >= 40 and env["POSTGRES_PASSWORD"] != env["APPROVAL_SECRET"]
-    signing = load_signing_key(make_settings(tmp_path, TWO_ACCOUNTS, OAUTH_SIGNING_KEY=env["OAUTH_SIGNING_KEY"]))
+    assert len(env["KLAVIYO_MCP_APPROVAL_SECRET"]) >= 40
+    assert len(env["POSTGRES_PASSWORD"]) >= 40 and env["POSTGRES_PASSWORD"] != env["KLAVIYO_MCP_APPROVAL_SECRET"]
+    signing = load_signing_key(
+        make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_OAUTH_SIGNING_KEY=env["KLAVIYO_MCP_OAUTH_SIGNING_KEY"])
+    )
     assert signing.kid  # an ES256 key the servers accept, read back from .env as one value
     # The tokens it wrote are the ones the page's users.toml names.
     users_file = readme_users(tmp_path)
-    users = load_directory(make_settings(tmp_path, TWO_ACCOUNTS, USERS_FILE=str(users_file), **env), ["acme", "globex"])
+    users = load_directory(
+        make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_USERS_FILE=str(users_file), **env), ["acme", "globex"]
+    )
     alice = users.principal_for_token(env["ALICE_TOKEN"])
     assert alice is not None and alice.user == "alice"

@@ -8,6 +8,7 @@ import pytest
 
 from klaviyo_analytics.actions import ProposalStatus
 from tests.auth.conftest import Team, auth
+from tests.helpers import shown_plan_hash
 
 PROPOSE = "/v1/actions/propose/create-list"
 
@@ -79,6 +80,10 @@ def test_reader_cannot_propose(team: Team) -> None:
     assert team.ledger.get_proposal(action_id).proposed_by == "paul"
 
 
+def shown(team: Team, action_id: str) -> dict[str, str]:
+    return {"plan_hash": shown_plan_hash(team.ledger, action_id)}
+
+
 def test_proposer_cannot_approve_and_approver_is_recorded(team: Team) -> None:
     action_id = propose(team, "paul")
     url = f"/v1/actions/{action_id}/approve"
@@ -87,7 +92,7 @@ def test_proposer_cannot_approve_and_approver_is_recorded(team: Team) -> None:
     error(team.http.post(url, headers=auth("rita")))
     assert team.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
 
-    approved = team.http.post(url, headers=auth("ann"), json={"reason": "fine"})
+    approved = team.http.post(url, headers=auth("ann"), json={"reason": "fine", **shown(team, action_id)})
     assert approved.status_code == 200 and approved.json["data"]["status"] == "approved"
     decision = team.ledger.get_history(action_id).decision
     assert decision is not None and decision.approver == "ann"
@@ -138,23 +143,28 @@ def test_tokens_not_in_the_users_file_are_refused(team: Team) -> None:
 
 
 def test_health_reports_the_auth_component(team: Team) -> None:
-    answer = team.http.get("/health")
+    public = team.http.get("/health")
+    assert public.status_code == 200 and public.json["components"]["auth"] == {"status": "ok"}
+    assert team.http.get("/health/details", headers=auth("rita")).status_code == 403  # a reader: no details
+    answer = team.http.get("/health/details", headers=auth("ann"))
     assert answer.status_code == 200
     assert answer.json["components"]["auth"] == {"status": "ok", "source": "users file", "users": 6, "tokens": 6}
     assert "rita" not in answer.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("team", [{"REQUIRE_SECOND_APPROVER": "true"}], indirect=True)
+@pytest.mark.parametrize("team", [{"KLAVIYO_MCP_REQUIRE_SECOND_APPROVER": "true"}], indirect=True)
 def test_a_second_person_approves_when_required(team: Team) -> None:
     own = propose(team, "ann")
-    refused = error(team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann")))
-    assert "REQUIRE_SECOND_APPROVER" in refused["message"]
+    refused = error(team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann"), json=shown(team, own)))
+    assert "KLAVIYO_MCP_REQUIRE_SECOND_APPROVER" in refused["message"]
     assert team.ledger.get_proposal(own).status is ProposalStatus.PENDING
     assert team.http.post(f"/v1/actions/{own}/reject", headers=auth("ann")).status_code == 200
     other = propose(team, "paul")
-    assert team.http.post(f"/v1/actions/{other}/approve", headers=auth("ann")).status_code == 200
+    assert (
+        team.http.post(f"/v1/actions/{other}/approve", headers=auth("ann"), json=shown(team, other)).status_code == 200
+    )
 
 
 def test_without_the_setting_an_approver_may_approve_their_own(team: Team) -> None:
     own = propose(team, "ann")
-    assert team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann")).status_code == 200
+    assert team.http.post(f"/v1/actions/{own}/approve", headers=auth("ann"), json=shown(team, own)).status_code == 200

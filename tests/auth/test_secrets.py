@@ -26,7 +26,7 @@ def leaks(data: bytes) -> list[str]:
     return [label for label, secret in SECRETS.items() if any(form in data for form in forms(secret))]
 
 
-@pytest.mark.parametrize("team", [{"LOG_LEVEL": "DEBUG"}], indirect=True)
+@pytest.mark.parametrize("team", [{"KLAVIYO_MCP_LOG_LEVEL": "DEBUG"}], indirect=True)
 def test_no_users_file_secret_in_anything_the_api_puts_out(team: Team, capfd: pytest.CaptureFixture[str]) -> None:
     http, out = team.http, []
 
@@ -69,7 +69,7 @@ def test_no_users_file_secret_in_anything_the_api_puts_out(team: Team, capfd: py
 def test_config_errors_quote_no_secret(tmp_path: Path, text: str) -> None:
     users = tmp_path / "users.toml"
     users.write_text(text)
-    env = {"USERS_FILE": str(users), "SHORT": "tiny-secret", "A": token_of("ann"), "B": token_of("ann")}
+    env = {"KLAVIYO_MCP_USERS_FILE": str(users), "SHORT": "tiny-secret", "A": token_of("ann"), "B": token_of("ann")}
     with pytest.raises(ConfigError) as caught:
         load_directory(make_settings(tmp_path, TWO_ACCOUNTS, **env), ["acme", "globex"])
     shown = (caught.value.message + repr(caught.value.details)).encode()

@@ -40,7 +40,11 @@ def directory(tmp_path: Path, text: str = USERS, **env: str) -> UserDirectory:
 
     users = tmp_path / "users.toml"
     users.write_text(text)
-    base = {"ALICE_TOKEN": ALICE_TOKEN, "BOB_TOKENS": f"{BOB_TOKEN}, {BOB_TOKEN}-second", "USERS_FILE": str(users)}
+    base = {
+        "ALICE_TOKEN": ALICE_TOKEN,
+        "BOB_TOKENS": f"{BOB_TOKEN}, {BOB_TOKEN}-second",
+        "KLAVIYO_MCP_USERS_FILE": str(users),
+    }
     return load_directory(make_settings(tmp_path, **{**base, **env}), ACCOUNTS)
 
 
@@ -61,7 +65,7 @@ def test_users_file_gives_principals_by_user_and_token(tmp_path: Path) -> None:
     alice = users.principal_for_user("alice")
     assert alice == Principal("alice", {"acme": Role.APPROVER, "globex": Role.READER})
     assert users.principal_for_token(ALICE_TOKEN) == alice
-    # One env var may hold several comma-separated tokens, like REST_API_TOKENS.
+    # One env var may hold several comma-separated tokens, like KLAVIYO_MCP_REST_API_TOKENS.
     bob = users.principal_for_token(BOB_TOKEN + "-second")
     assert bob is not None and bob.user == "bob" and bob.role_for("globex") is Role.PROPOSER
     assert users.principal_for_token("not-a-token-0123456789") is None
@@ -87,7 +91,9 @@ def test_tokens_and_hashes_are_registered_as_secrets(tmp_path: Path) -> None:
 def test_without_users_file_the_token_settings_keep_their_meaning(tmp_path: Path) -> None:
     from tests.helpers import make_settings
 
-    settings = make_settings(tmp_path, REST_API_KEY="read-token-0123", APPROVER_TOKENS="approve-token-0123")
+    settings = make_settings(
+        tmp_path, KLAVIYO_MCP_REST_API_KEY="read-token-0123", KLAVIYO_MCP_APPROVER_TOKENS="approve-token-0123"
+    )
     users = load_directory(settings, ACCOUNTS)
     assert not users.from_file and users.users == {}
     reader = users.principal_for_token("read-token-0123")
@@ -125,26 +131,26 @@ def test_bad_users_files_name_file_user_and_field(
 ) -> None:
     with pytest.raises(ConfigError) as caught:
         directory(tmp_path, text, **env)
-    assert caught.value.message.startswith(f"USERS_FILE {tmp_path / 'users.toml'}")
+    assert caught.value.message.startswith(f"KLAVIYO_MCP_USERS_FILE {tmp_path / 'users.toml'}")
     assert expected in caught.value.message
-    assert caught.value.details["variable"] == "USERS_FILE"
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_USERS_FILE"
     assert "hunter2" not in caught.value.message and "shared-token" not in caught.value.message
 
 
 def test_missing_users_file(tmp_path: Path) -> None:
     from tests.helpers import make_settings
 
-    settings = make_settings(tmp_path, USERS_FILE=str(tmp_path / "nope.toml"))
+    settings = make_settings(tmp_path, KLAVIYO_MCP_USERS_FILE=str(tmp_path / "nope.toml"))
     with pytest.raises(ConfigError, match=r"nope\.toml: the file does not exist"):
         load_directory(settings, ACCOUNTS)
 
 
 def test_a_rest_token_no_user_claims_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="holds a token no user claims"):
-        directory(tmp_path, REST_API_KEY="legacy-token-0123456789")
+        directory(tmp_path, KLAVIYO_MCP_REST_API_KEY="legacy-token-0123456789")
     # Claimed by naming the variable in tokens_env, it gets the file's grants.
-    text = USERS + '\n[users.ci]\ntokens_env = ["REST_API_KEY"]\ngrants = { acme = "reader" }\n'
-    users = directory(tmp_path, text, REST_API_KEY="legacy-token-0123456789")
+    text = USERS + '\n[users.ci]\ntokens_env = ["KLAVIYO_MCP_REST_API_KEY"]\ngrants = { acme = "reader" }\n'
+    users = directory(tmp_path, text, KLAVIYO_MCP_REST_API_KEY="legacy-token-0123456789")
     assert users.principal_for_token("legacy-token-0123456789") == Principal("ci", {"acme": Role.READER})
 
 

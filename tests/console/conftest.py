@@ -30,7 +30,7 @@ def sandbox() -> Sandbox:
 def env(sandbox: Sandbox, tmp_path: Path) -> Env:
     sandbox.reset()
     sandbox.set_faults(None)
-    return Env(sandbox, tmp_path, settings_for(sandbox, tmp_path, REST_RATE_LIMIT="10000/minute"))
+    return Env(sandbox, tmp_path, settings_for(sandbox, tmp_path, KLAVIYO_MCP_REST_RATE_LIMIT="10000/minute"))
 
 
 LEAD_PASSWORD = "lead-password-0001"
@@ -45,12 +45,12 @@ def users_file(tmp: Path) -> Path:
         f"""[users.lead]
 name = "Lead"
 password_hash = "{hash_password(LEAD_PASSWORD)}"
-tokens_env = ["APPROVER_TOKENS"]
+tokens_env = ["KLAVIYO_MCP_APPROVER_TOKENS"]
 grants = {{ acme = "approver" }}
 
 [users.analyst]
 password_hash = "{hash_password(ANALYST_PASSWORD)}"
-tokens_env = ["REST_API_KEY"]
+tokens_env = ["KLAVIYO_MCP_REST_API_KEY"]
 grants = {{ acme = "reader" }}
 """
     )
@@ -61,13 +61,23 @@ grants = {{ acme = "reader" }}
 def users_env(sandbox: Sandbox, tmp_path: Path) -> Env:
     sandbox.reset()
     sandbox.set_faults(None)
-    extra = {"REST_RATE_LIMIT": "10000/minute", "USERS_FILE": str(users_file(tmp_path))}
+    extra = {"KLAVIYO_MCP_REST_RATE_LIMIT": "10000/minute", "KLAVIYO_MCP_USERS_FILE": str(users_file(tmp_path))}
     return Env(sandbox, tmp_path, settings_for(sandbox, tmp_path, **extra))
 
 
 @pytest.fixture
 def app(env: Env) -> Flask:
     return create_app(service=env.service)
+
+
+PLAN_HASH = re.compile(r'name="plan_hash" type="hidden" value="([0-9a-f]{64})"')
+
+
+def plan_hash_of(html: str) -> str:
+    """The plan hash the decision form carries: the page's plan, bound by the approval."""
+    found = PLAN_HASH.search(html)
+    assert found, "the page's decision form carries no plan_hash"
+    return found.group(1)
 
 
 def csrf_token(html: str) -> str:

@@ -82,15 +82,15 @@ def console(sandbox: Sandbox, tmp_path: Path) -> Iterator[Console]:
     sandbox.reset()
     sandbox.set_faults(None)
     holder: dict[str, Any] = {}
-    # Bind first, so the approve links can carry the real port (PUBLIC_BASE_URL).
+    # Bind first, so the approve links can carry the real port (KLAVIYO_MCP_PUBLIC_BASE_URL).
     httpd = make_server("127.0.0.1", 0, lambda environ, start: holder["app"](environ, start), threaded=True)
     base_url = f"http://127.0.0.1:{httpd.server_port}"
     settings = settings_for(
         sandbox,
         tmp_path,
-        PUBLIC_BASE_URL=base_url,
-        REST_RATE_LIMIT="10000/minute",
-        USERS_FILE=str(users_file(tmp_path)),
+        KLAVIYO_MCP_PUBLIC_BASE_URL=base_url,
+        KLAVIYO_MCP_REST_RATE_LIMIT="10000/minute",
+        KLAVIYO_MCP_USERS_FILE=str(users_file(tmp_path)),
     )
     env = Env(sandbox, tmp_path, settings)
     holder["app"] = create_app(service=env.service)

@@ -14,7 +14,8 @@ from api.auth import fingerprint
 from api.console import CSP
 from klaviyo_analytics.actions import ProposalStatus
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
-from tests.console.conftest import csrf_token, signed_in
+from tests.console.conftest import csrf_token, plan_hash_of, signed_in
+from tests.helpers import shown_plan_hash
 
 HOSTILE = "<script>alert(1)</script>\u202eevil"
 
@@ -85,7 +86,10 @@ def test_a_post_without_the_csrf_token_is_refused(approver: FlaskClient, env: En
     assert forged.status_code == 400 and "security token" in forged.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
     # The JSON API is not under CSRF: an approver token still approves over REST.
-    rest = approver.post(f"/v1/actions/{action_id}/approve", headers={"Authorization": f"Bearer {APPROVER_TOKEN}"})
+    rest = approver.post(
+        f"/v1/actions/{action_id}/approve", headers={"Authorization": f"Bearer {APPROVER_TOKEN}"},
+        json={"plan_hash": shown_plan_hash(env.ledger, action_id)},
+    )  # fmt: skip
     assert rest.status_code == 200 and env.ledger.get_proposal(action_id).status is ProposalStatus.APPROVED
 
 
@@ -94,12 +98,14 @@ def test_approve_needs_a_reason_and_records_the_approver(approver: FlaskClient, 
     page = approver.get(f"/console/actions/{action_id}")
     token = csrf_token(page.text)
     blank = approver.post(
-        f"/console/actions/{action_id}/decide", data={"csrf_token": token, "reason": " ", "approve": "Approve"}
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": token, "plan_hash": plan_hash_of(page.text), "reason": " ", "approve": "Approve"},
     )
     assert blank.status_code == 400 and "Say why" in blank.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
     done = approver.post(
-        f"/console/actions/{action_id}/decide", data={"csrf_token": token, "reason": "fits Q3", "approve": "Approve"}
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": token, "plan_hash": plan_hash_of(page.text), "reason": "fits Q3", "approve": "Approve"},
     )
     assert done.status_code == 302
     decision = env.ledger.get_history(action_id).decision
@@ -116,7 +122,7 @@ def test_a_reader_sees_no_decision_form_and_a_forged_post_gets_403(reader: Flask
     assert 'name="approve"' not in page.text and "read-only" in page.text
     forged = reader.post(
         f"/console/actions/{action_id}/decide",
-        data={"csrf_token": csrf_token(page.text), "reason": "sneaky", "approve": "Approve"},
+        data={"csrf_token": csrf_token(page.text), "plan_hash": "0" * 64, "reason": "sneaky", "approve": "Approve"},
     )
     assert forged.status_code == 403
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
@@ -193,7 +199,7 @@ def test_users_sign_in_with_a_password_and_the_page_follows_their_role(users_env
     assert ">reader<" in seen.text
     forged = analyst.post(
         f"/console/actions/{action_id}/decide",
-        data={"csrf_token": csrf_token(seen.text), "reason": "let me", "approve": "Approve"},
+        data={"csrf_token": csrf_token(seen.text), "plan_hash": "0" * 64, "reason": "let me", "approve": "Approve"},
     )
     assert forged.status_code == 403
     assert users_env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
@@ -203,7 +209,12 @@ def test_users_sign_in_with_a_password_and_the_page_follows_their_role(users_env
     assert 'name="approve"' in page.text
     lead.post(
         f"/console/actions/{action_id}/decide",
-        data={"csrf_token": csrf_token(page.text), "reason": "ok for spring", "approve": "Approve"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "plan_hash": plan_hash_of(page.text),
+            "reason": "ok for spring",
+            "approve": "Approve",
+        },
     )
     decision = users_env.ledger.get_history(action_id).decision
     assert decision is not None and decision.approver == "lead"  # the user, as the REST route records
@@ -217,9 +228,14 @@ def test_a_proposer_cannot_decide_their_own_proposal_when_a_second_approver_is_r
     page = client.get(f"/console/actions/{action_id}")
     refused = client.post(
         f"/console/actions/{action_id}/decide",
-        data={"csrf_token": csrf_token(page.text), "reason": "mine", "approve": "Approve"},
+        data={
+            "csrf_token": csrf_token(page.text),
+            "plan_hash": plan_hash_of(page.text),
+            "reason": "mine",
+            "approve": "Approve",
+        },
     )
-    assert refused.status_code == 403 and "REQUIRE_SECOND_APPROVER" in refused.text
+    assert refused.status_code == 403 and "KLAVIYO_MCP_REQUIRE_SECOND_APPROVER" in refused.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
 
 
@@ -232,8 +248,19 @@ def test_a_plan_that_starts_live_flows_needs_the_acknowledgement_box(approver: F
     assert "BLOCKING:" in page.text and 'name="acknowledge"' in page.text
     token = csrf_token(page.text)
     url = f"/console/actions/{action_id}/decide"
-    unticked = approver.post(url, data={"csrf_token": token, "reason": "ok", "approve": "Approve"})
+    unticked = approver.post(
+        url, data={"csrf_token": token, "plan_hash": plan_hash_of(page.text), "reason": "ok", "approve": "Approve"}
+    )
     assert unticked.status_code == 400 and "live_flow_sends" in unticked.text
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
-    ticked = approver.post(url, data={"csrf_token": token, "reason": "ok", "approve": "Approve", "acknowledge": "y"})
+    ticked = approver.post(
+        url,
+        data={
+            "csrf_token": token,
+            "plan_hash": plan_hash_of(page.text),
+            "reason": "ok",
+            "approve": "Approve",
+            "acknowledge": "y",
+        },
+    )
     assert ticked.status_code == 302 and env.ledger.get_proposal(action_id).status is ProposalStatus.APPROVED

@@ -74,7 +74,7 @@ def receiver() -> Iterator[Receiver]:
 
 def hooked_env(sandbox: Sandbox, tmp: Any, url: str) -> Env:
     sandbox.reset()
-    return Env(sandbox, tmp, settings_for(sandbox, tmp, WEBHOOK_URL=url, WEBHOOK_SECRET=SECRET))
+    return Env(sandbox, tmp, settings_for(sandbox, tmp, KLAVIYO_MCP_WEBHOOK_URL=url, KLAVIYO_MCP_WEBHOOK_SECRET=SECRET))
 
 
 def test_waiting_and_executed_events_arrive_signed(sandbox: Sandbox, tmp_path: Any, receiver: Receiver) -> None:
@@ -125,8 +125,8 @@ def test_the_action_never_waits_on_the_receiver(sandbox: Sandbox, tmp_path: Any,
 
 def test_a_webhook_url_needs_a_secret(sandbox: Sandbox, tmp_path: Any) -> None:
     with pytest.raises(ConfigError) as refused:
-        load_settings(environment(sandbox, tmp_path, WEBHOOK_URL="http://127.0.0.1:9/x"), use_dotenv=False)
-    assert refused.value.details["variable"] == "WEBHOOK_SECRET"
+        load_settings(environment(sandbox, tmp_path, KLAVIYO_MCP_WEBHOOK_URL="http://127.0.0.1:9/x"), use_dotenv=False)
+    assert refused.value.details["variable"] == "KLAVIYO_MCP_WEBHOOK_SECRET"
 
 
 def test_verify_refuses_a_stale_or_altered_event() -> None:

@@ -54,9 +54,9 @@ def test_the_api_service(compose: dict[str, Any]) -> None:
     assert api["build"] == "." and api["image"]
     assert [e["path"] if isinstance(e, dict) else e for e in api["env_file"]] == [".env"]
     mounts = volume_mounts(api)
-    accounts = api["environment"]["ACCOUNTS_FILE"]
+    accounts = api["environment"]["KLAVIYO_MCP_ACCOUNTS_FILE"]
     assert mounts[accounts] == ("./accounts.toml", "ro")
-    ledger_dir = str(PurePosixPath(api["environment"]["LEDGER_PATH"]).parent)
+    ledger_dir = str(PurePosixPath(api["environment"]["KLAVIYO_MCP_LEDGER_PATH"]).parent)
     volume, _ = mounts[ledger_dir]
     assert volume in compose["volumes"], "the ledger lives in a named volume"
     assert "8080" in api["ports"][0].split(":")[-1]
@@ -77,13 +77,13 @@ def test_the_sandbox_profile_is_the_api_image_beside_a_sandbox_image(compose: di
     port = re.search(r"--port (\d+)", script)
     assert port and env["KLAVIYO_BASE_URL"] == f"http://sandbox:{port.group(1)}"
     time_scale = re.search(r"--time-scale ([\d.]+)", script)
-    assert time_scale and float(env["RATE_LIMIT_TIME_SCALE"]) == float(time_scale.group(1))
+    assert time_scale and float(env["KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE"]) == float(time_scale.group(1))
     # The demo keys are the sandbox's own, and the accounts file is the one the sandbox writes.
     assert {a.key_env: a.api_key for a in Sandbox().accounts}.items() <= env.items()
-    assert f"--print-accounts-toml > {env['ACCOUNTS_FILE']}" in script
-    shared = str(PurePosixPath(env["ACCOUNTS_FILE"]).parent)
+    assert f"--print-accounts-toml > {env['KLAVIYO_MCP_ACCOUNTS_FILE']}" in script
+    shared = str(PurePosixPath(env["KLAVIYO_MCP_ACCOUNTS_FILE"]).parent)
     assert volume_mounts(sandbox)[shared] == volume_mounts(demo)[shared]
-    assert env["REST_API_KEY"]
+    assert env["KLAVIYO_MCP_REST_API_KEY"]
 
 
 @pytest.mark.slow
@@ -125,7 +125,7 @@ def test_the_sandbox_demo_runs(compose: dict[str, Any], app_dir: Path, sandbox_d
         cmd = replace_one(only("CMD").exec_form, "0.0.0.0:8080", f"127.0.0.1:{api_port}")
         base = f"http://127.0.0.1:{api_port}"
         with running(cmd, app_dir, demo_env, tmp_path / "api.log", f"{base}/health") as api:
-            auth = {"Authorization": f"Bearer {services['api-demo']['environment']['REST_API_KEY']}"}
+            auth = {"Authorization": f"Bearer {services['api-demo']['environment']['KLAVIYO_MCP_REST_API_KEY']}"}
             status, body = http_request(f"{base}/v1/flows?account=acme", auth)
             assert status == 200, body.decode() + api.output()
             assert json.loads(body)["data"]["flow_count"] > 0
@@ -234,7 +234,7 @@ def test_the_sandbox_image_context_is_what_sandbox_dockerfile_copies() -> None:
 TEAM_UP = "docker compose --profile team up --build -d team-api team-mcp"
 # Compose refuses to start without it, instead of running PostgreSQL with an empty password.
 PASSWORD_FROM_ENV = "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD in .env}"
-LEDGER_URL = f"postgresql://klaviyo:{PASSWORD_FROM_ENV}@postgres:5432/klaviyo"
+KLAVIYO_MCP_LEDGER_URL = f"postgresql://klaviyo:{PASSWORD_FROM_ENV}@postgres:5432/klaviyo"
 
 
 def test_the_team_profile(compose: dict[str, Any]) -> None:
@@ -257,23 +257,25 @@ def test_the_team_profile(compose: dict[str, Any]) -> None:
     assert api["ports"][0].split(":")[-1] == command[command.index("--bind") + 1].split(":")[-1]
     for app in (api, mcp):
         env = app["environment"]
-        assert env["QUOTA_STORE"] == "redis://redis:6379/0"
+        assert env["KLAVIYO_MCP_QUOTA_STORE"] == "redis://redis:6379/0"
         assert app["depends_on"]["redis"]["condition"] == "service_healthy"
         assert app["depends_on"]["postgres"]["condition"] == "service_healthy"
         mounts = volume_mounts(app)
         # Both servers read and write one ledger in PostgreSQL; its password only ever comes from .env.
-        assert "LEDGER_PATH" not in env
-        assert env["LEDGER_URL"] == LEDGER_URL and load_settings({"LEDGER_URL": LEDGER_URL}, use_dotenv=False)
+        assert "KLAVIYO_MCP_LEDGER_PATH" not in env
+        assert env["KLAVIYO_MCP_LEDGER_URL"] == KLAVIYO_MCP_LEDGER_URL and load_settings(
+            {"KLAVIYO_MCP_LEDGER_URL": KLAVIYO_MCP_LEDGER_URL}, use_dotenv=False
+        )
         assert "/data" not in mounts, "no state in the containers: Redis and PostgreSQL hold it"
-        assert mounts[env["ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
-        assert mounts[env["USERS_FILE"]] == ("./users.toml", "ro")
+        assert mounts[env["KLAVIYO_MCP_ACCOUNTS_FILE"]] == ("./accounts.toml", "ro")
+        assert mounts[env["KLAVIYO_MCP_USERS_FILE"]] == ("./users.toml", "ro")
         # The approval and token signing keys are secrets shared by both: from .env, never this file.
-        assert not {"APPROVAL_SECRET", "OAUTH_SIGNING_KEY"} & set(env) and [e["path"] for e in app["env_file"]] == [
-            ".env"
-        ]
+        assert not {"KLAVIYO_MCP_APPROVAL_SECRET", "KLAVIYO_MCP_OAUTH_SIGNING_KEY"} & set(env) and [
+            e["path"] for e in app["env_file"]
+        ] == [".env"]
     mcp_env = mcp["environment"]
-    # OAuth state goes to the ledger's PostgreSQL database (no OAUTH_STATE_PATH: any instance answers).
-    assert mcp_env["OAUTH_MODE"] == "embedded" and "OAUTH_STATE_PATH" not in mcp_env
+    # OAuth state goes to the ledger's PostgreSQL database (no KLAVIYO_MCP_OAUTH_STATE_PATH: any instance answers).
+    assert mcp_env["KLAVIYO_MCP_OAUTH_MODE"] == "embedded" and "KLAVIYO_MCP_OAUTH_STATE_PATH" not in mcp_env
     assert redis["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
     assert postgres["healthcheck"]["test"][:2] == ["CMD", "pg_isready"]
     assert postgres["environment"]["POSTGRES_PASSWORD"] == PASSWORD_FROM_ENV

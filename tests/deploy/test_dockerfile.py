@@ -31,7 +31,7 @@ from tests.deploy.conftest import (
     running,
 )
 
-TOOL_DEADLINE = next(s.default for s in SETTINGS if s.name == "TOOL_DEADLINE_SECONDS")
+TOOL_DEADLINE = next(s.default for s in SETTINGS if s.name == "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS")
 PRODUCTION_BIND = "0.0.0.0:8080"
 
 
@@ -78,7 +78,7 @@ def test_cmd_is_gunicorn_on_all_interfaces_with_workers_from_the_environment() -
     # comes from gunicorn.conf.py (tests/deploy/test_gunicorn_conf.py), never a second number here.
     assert cmd[cmd.index("-c") + 1] == "gunicorn.conf.py" and "--timeout" not in cmd
     assert only("EXPOSE").arguments == "8080"
-    assert image_env()["LEDGER_PATH"].startswith("/data/")
+    assert image_env()["KLAVIYO_MCP_LEDGER_PATH"].startswith("/data/")
 
 
 def test_healthcheck_uses_the_standard_library() -> None:
@@ -98,10 +98,10 @@ def test_the_exact_cmd_serves_the_api_and_passes_its_healthcheck(app_dir: Path, 
     env = base_env(
         tmp_path,
         WEB_CONCURRENCY=workers,
-        ACCOUNTS_FILE=str(accounts),
-        LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        KLAVIYO_MCP_ACCOUNTS_FILE=str(accounts),
+        KLAVIYO_MCP_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
         KLAVIYO_ACME_KEY="pk_deploy_test_0123456789",
-        REST_API_KEY=REST_TOKEN,
+        KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
     )
     base = f"http://127.0.0.1:{port}"
     health = [a.replace("127.0.0.1:8080", f"127.0.0.1:{port}") for a in healthcheck_command()]
@@ -163,10 +163,10 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, sandbox_dir: 
     env = base_env(
         tmp_path,
         PATH=str(venv / "bin"),
-        ACCOUNTS_FILE=str(accounts),
+        KLAVIYO_MCP_ACCOUNTS_FILE=str(accounts),
         KLAVIYO_ACME_KEY="pk_deploy_test_0123456789",
-        REST_API_KEY=REST_TOKEN,
-        LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
+        KLAVIYO_MCP_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
     )
     # -I would also drop the cwd from sys.path; -s keeps this machine's user site-packages out.
     done = subprocess.run(

@@ -27,7 +27,7 @@ def loaded(env: dict[str, str]) -> dict[str, object]:
         "    def load(self): return None\n"
         "sys.argv = ['gunicorn', '-c', sys.argv[1], 'api:create_app()']\n"
         "c = A().cfg\n"
-        "print(json.dumps({'bind': c.bind, 'timeout': c.timeout, 'workers': c.workers,"
+        "print(json.dumps({'bind': c.bind, 'timeout': c.timeout, 'workers': c.workers, 'threads': c.threads,"
         " 'hooks': [c.on_starting.__module__, c.child_exit.__module__]}))\n"
     )
     done = subprocess.run(
@@ -42,7 +42,7 @@ def loaded(env: dict[str, str]) -> dict[str, object]:
 
 
 def test_defaults_bind_loopback_8080_with_a_timeout_above_the_deadline() -> None:
-    conf = loaded({"ACCOUNTS_FILE": "/nonexistent"})
+    conf = loaded({"KLAVIYO_MCP_ACCOUNTS_FILE": "/nonexistent"})
     assert conf["bind"] == ["127.0.0.1:8080"], "every curl example in the docs uses 127.0.0.1:8080"
     assert conf["workers"] == 2
     assert isinstance(conf["timeout"], int) and conf["timeout"] > 45
@@ -50,11 +50,15 @@ def test_defaults_bind_loopback_8080_with_a_timeout_above_the_deadline() -> None
 
 
 def test_the_timeout_follows_the_tool_deadline_and_the_bind_follows_the_rest_settings() -> None:
-    conf = loaded({"TOOL_DEADLINE_SECONDS": "100", "REST_PORT": "9123", "WEB_CONCURRENCY": "3"})
+    conf = loaded({"KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": "100", "KLAVIYO_MCP_REST_PORT": "9123", "WEB_CONCURRENCY": "3"})
     assert isinstance(conf["timeout"], int) and conf["timeout"] > 100
     assert conf["bind"] == ["127.0.0.1:9123"] and conf["workers"] == 3
+    assert conf["threads"] == 8
+    # The threads come from the settings table too, under the new name or (for one release) the old one.
+    assert loaded({"KLAVIYO_MCP_GUNICORN_THREADS": "3"})["threads"] == 3
+    assert loaded({"GUNICORN_THREADS": "5"})["threads"] == 5
     # A bad value leaves create_app to name it; the config itself still loads with the defaults.
-    assert loaded({"TOOL_DEADLINE_SECONDS": "soon"})["timeout"] == 45 + 15
+    assert loaded({"KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": "soon"})["timeout"] == 45 + 15
 
 
 def documented_gunicorn_commands() -> list[str]:

@@ -66,11 +66,11 @@ def test_one_scrape_sees_calls_served_by_both_workers(tmp_path: Path) -> None:
     multiproc = tmp_path / "metrics"
     env = base_env(
         tmp_path,
-        ACCOUNTS_FILE=str(write_accounts(tmp_path / "accounts.toml", accounts)),
+        KLAVIYO_MCP_ACCOUNTS_FILE=str(write_accounts(tmp_path / "accounts.toml", accounts)),
         KLAVIYO_ACME_KEY="pk_test_acme_0123456789",
-        LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
-        REST_API_KEY=REST_TOKEN,
-        REST_RATE_LIMIT="100000/minute",
+        KLAVIYO_MCP_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
+        KLAVIYO_MCP_REST_RATE_LIMIT="100000/minute",
         PROMETHEUS_MULTIPROC_DIR=str(multiproc),
     )
     port = free_port()
@@ -128,9 +128,9 @@ def test_cache_and_pacer_counts_are_summed_across_workers(tmp_path: Path) -> Non
     multiproc.mkdir()
     env = base_env(
         tmp_path,
-        ACCOUNTS_FILE=str(write_accounts(tmp_path / "accounts.toml", accounts)),
+        KLAVIYO_MCP_ACCOUNTS_FILE=str(write_accounts(tmp_path / "accounts.toml", accounts)),
         KLAVIYO_ACME_KEY="pk_test_acme_0123456789",
-        LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
+        KLAVIYO_MCP_LEDGER_PATH=str(tmp_path / "ledger.sqlite3"),
         PROMETHEUS_MULTIPROC_DIR=str(multiproc),
         PYTHONPATH=str(REPO),
     )

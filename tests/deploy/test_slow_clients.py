@@ -22,7 +22,7 @@ from klaviyo_sandbox import Sandbox, SandboxConfig, serve
 from tests.rest.live import LIVE_TOKEN, free_port, server_environment, wait_ready
 from tests.servers import stop_process
 
-READ_SECONDS = 2  # the deadline this test's server gets (GUNICORN_READ_SECONDS)
+READ_SECONDS = 2  # the deadline this test's server gets (KLAVIYO_MCP_GUNICORN_READ_SECONDS)
 HEALTH_BOUND = 5.0  # seconds a /health call may take here; with sync workers it took 31.9 s
 
 
@@ -31,7 +31,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     directory = tmp_path_factory.mktemp("slow")
     sandbox = Sandbox(SandboxConfig(seed=11, time_scale=0.001))
     with serve(sandbox) as base_url:
-        env = server_environment(directory, sandbox, base_url, GUNICORN_READ_SECONDS=str(READ_SECONDS))
+        env = server_environment(directory, sandbox, base_url, KLAVIYO_MCP_GUNICORN_READ_SECONDS=str(READ_SECONDS))
         port = free_port()
         command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
                    "api:create_app()"]  # fmt: skip

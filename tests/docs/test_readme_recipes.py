@@ -88,8 +88,8 @@ def test_every_page_is_linked_and_every_relative_link_resolves() -> None:
 def running_recipe(code: str, tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     rest, sandbox = free_port(), free_port()
     script = code.replace("8080", str(rest)).replace("8765", str(sandbox)).replace("/tmp/", f"{tmp_path}/")
-    # gunicorn.conf.py binds REST_PORT, as a user's .env may set it.
-    env = {**env, "REST_PORT": str(rest)}
+    # gunicorn.conf.py binds KLAVIYO_MCP_REST_PORT, as a user's .env may set it.
+    env = {**env, "KLAVIYO_MCP_REST_PORT": str(rest)}
     out = tmp_path / "recipe.out"
     with out.open("w") as sink:
         process = subprocess.Popen(
@@ -158,7 +158,7 @@ def test_the_rest_api_recipe(tmp_path: Path) -> None:
         accounts = tmp_path / "accounts.toml"
         accounts.write_text(toml)
         env = clean_env(
-            tmp_path, ACCOUNTS_FILE=str(accounts), KLAVIYO_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
+            tmp_path, KLAVIYO_MCP_ACCOUNTS_FILE=str(accounts), KLAVIYO_BASE_URL=f"http://127.0.0.1:{sandbox_port}",
             KLAVIYO_ACME_KEY="pk_sandbox_acme_demo", KLAVIYO_GLOBEX_KEY="pk_sandbox_globex_demo",
         )  # fmt: skip
         with running_recipe(block.code, tmp_path, env) as (process, out):

@@ -54,8 +54,8 @@ def secrets(sandbox: Sandbox) -> list[str]:
 def environ(sandbox: Sandbox, tmp_path: Path) -> dict[str, str]:
     """What install.py sees as the real environment: the keys, a time scale, nothing of this machine's."""
     return {
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
 

@@ -75,9 +75,9 @@ def test_scaffold_never_overwrites_without_force(
 ) -> None:
     mine = config_dir / "accounts.toml"
     before = mine.read_text()
-    (config_dir / ".env").write_text("LOG_LEVEL=DEBUG\n")
+    (config_dir / ".env").write_text("KLAVIYO_MCP_LOG_LEVEL=DEBUG\n")
     assert run_install("--config-dir", str(config_dir), environ=environ).code == 0
-    assert mine.read_text() == before and (config_dir / ".env").read_text() == "LOG_LEVEL=DEBUG\n"
+    assert mine.read_text() == before and (config_dir / ".env").read_text() == "KLAVIYO_MCP_LOG_LEVEL=DEBUG\n"
 
     forced = run_install("--config-dir", str(config_dir), "--force", environ=environ)
     assert f"{mine}: replaced" in forced.out
@@ -88,9 +88,12 @@ def test_scaffold_never_overwrites_without_force(
 def test_no_scaffold_only_validates(tmp_path: Path, run_install: Runner, environ: dict[str, str]) -> None:
     config = tmp_path / "untouched"
     result = run_install(
-        "--config-dir", str(config), "--no-scaffold", environ={**environ, "ACCOUNTS_FILE": str(tmp_path / "nope")}
+        "--config-dir",
+        str(config),
+        "--no-scaffold",
+        environ={**environ, "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "nope")},
     )
-    assert result.code == 1 and "ACCOUNTS_FILE points to a file that does not exist" in result.err
+    assert result.code == 1 and "KLAVIYO_MCP_ACCOUNTS_FILE points to a file that does not exist" in result.err
     assert not config.exists()
 
 
@@ -395,7 +398,7 @@ def test_the_printed_entry_runs_as_claude_runs_it(sandbox: Sandbox, tmp_path: Pa
     with serve(sandbox) as url:
         (config / ".env").write_text(
             f"KLAVIYO_BASE_URL={url}\n" + "".join(f"{a.key_env}={a.api_key}\n" for a in sandbox.accounts)
-            + f"LEDGER_PATH={tmp_path / 'ledger.sqlite3'}\nQUOTA_STORE=memory://\n"
+            + f"KLAVIYO_MCP_LEDGER_PATH={tmp_path / 'ledger.sqlite3'}\nQUOTA_STORE=memory://\n"
         )  # fmt: skip
         printed = subprocess.run(
             [sys.executable, str(REPO / "install.py"), "--config-dir", str(config), "--no-scaffold"],

@@ -28,9 +28,9 @@ def sandbox_service(
 ) -> KlaviyoService:
     (tmp_path / "accounts.toml").write_text(accounts_toml(sandbox))
     environ = {
-        "ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
         **{a.key_env: a.api_key for a in sandbox.accounts},
         **env,
     }
@@ -140,7 +140,7 @@ def test_with_an_account_it_uses_the_users_own_settings(sandbox: Sandbox, tmp_pa
     for config in (home / "xdg" / "klaviyo-mcp", home / "Library" / "Application Support" / "klaviyo-mcp"):
         config.mkdir(parents=True)
         (config / "accounts.toml").write_text(accounts_toml(sandbox))
-        (config / ".env").write_text(keys + f"RATE_LIMIT_TIME_SCALE={TIME_SCALE}\nLOG_LEVEL=WARNING\n")
+        (config / ".env").write_text(keys + f"KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE={TIME_SCALE}\nLOG_LEVEL=WARNING\n")
     with serve(sandbox) as url:
         env = {
             "PATH": os.environ.get("PATH", ""),
@@ -165,11 +165,11 @@ def test_with_an_account_it_uses_the_users_own_settings(sandbox: Sandbox, tmp_pa
 def test_configuration_errors_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    monkeypatch.setenv("ACCOUNTS_FILE", str(tmp_path / "missing.toml"))
+    monkeypatch.setenv("KLAVIYO_MCP_ACCOUNTS_FILE", str(tmp_path / "missing.toml"))
     assert live_smoke.main(["--account", "acme"]) == 2
 
     (tmp_path / "accounts.toml").write_text(accounts_toml(sandbox))
-    monkeypatch.setenv("ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
+    monkeypatch.setenv("KLAVIYO_MCP_ACCOUNTS_FILE", str(tmp_path / "accounts.toml"))
     for account in sandbox.accounts:
         monkeypatch.setenv(account.key_env, account.api_key)
     assert live_smoke.main(["--account", "initech"]) == 2
@@ -184,7 +184,7 @@ def test_configuration_error_messages(tmp_path: Path, sandbox: Sandbox) -> None:
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
     command = [sys.executable, str(REPO / "live_smoke.py"), "--account", "initech"]

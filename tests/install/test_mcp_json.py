@@ -43,9 +43,9 @@ def test_claude_code_can_start_the_server_from_it(tmp_path: Path) -> None:
     entry = project_entry()
     env = {
         "HOME": str(tmp_path),  # no user config of this machine
-        "ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
-        "LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "accounts.toml"),
+        "KLAVIYO_MCP_LEDGER_PATH": str(tmp_path / "ledger.sqlite3"),
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         **{a.key_env: a.api_key for a in sandbox.accounts},
     }
     params = StdioServerParameters(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.cache import TTLCache
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -89,7 +90,7 @@ def build_world(
     tmp_path: Path, transport: httpx.BaseTransport, clock: FakeClock, key_env: str, api_key: str, metric: str
 ) -> World:
     accounts = {"acme": {"api_key_env": key_env, "conversion_metric_id": metric, "label": "Acme"}}
-    settings = make_settings(tmp_path, accounts, REST_API_KEY=REST_TOKEN, **{key_env: api_key})
+    settings = make_settings(tmp_path, accounts, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN, **{key_env: api_key})
     recorder = Recorder(transport, clock)
     client = KlaviyoClient(
         settings,
@@ -99,7 +100,7 @@ def build_world(
         sleep=clock.sleep,
         rand=lambda: 0.5,
     )
-    svc = KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
+    svc = KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(ANCHOR))
     return World(svc, clock, recorder)
 
 

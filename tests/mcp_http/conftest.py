@@ -12,7 +12,10 @@ from tests.mcp_http.process import McpHttpServer, mcp_http_server
 def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpHttpServer]:
     """One server process in embedded OAuth mode for the module (login limit high: the flow tests log in often)."""
     with mcp_http_server(
-        tmp_path_factory.mktemp("embedded"), OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="1000/minute"
+        tmp_path_factory.mktemp("embedded"),
+        KLAVIYO_MCP_OAUTH_MODE="embedded",
+        KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="1000/minute",
+        KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="1000/minute",
     ) as node:
         yield node
 

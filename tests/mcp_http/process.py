@@ -87,12 +87,16 @@ def mcp_http_server(directory: Path, port: int | None = None, **extra: str) -> I
         (directory / "users.toml").write_text(users_toml(accounts))
         env = {
             **machine(directory),
-            "LOG_LEVEL": "DEBUG",
-            "USERS_FILE": str(directory / "users.toml"),
+            "KLAVIYO_MCP_LOG_LEVEL": "DEBUG",
+            "KLAVIYO_MCP_USERS_FILE": str(directory / "users.toml"),
             "ALICE_TOKEN": ALICE_TOKEN,
-            # With LEDGER_URL the OAuth state lives in that PostgreSQL database instead.
-            **({} if "LEDGER_URL" in extra else {"OAUTH_STATE_PATH": str(directory / "oauth" / "oauth.sqlite3")}),
-            **environment(sb, directory, base_url, REST_API_KEY="", **extra),
+            # With KLAVIYO_MCP_LEDGER_URL the OAuth state lives in that PostgreSQL database instead.
+            **(
+                {}
+                if "KLAVIYO_MCP_LEDGER_URL" in extra
+                else {"KLAVIYO_MCP_OAUTH_STATE_PATH": str(directory / "oauth" / "oauth.sqlite3")}
+            ),
+            **environment(sb, directory, base_url, KLAVIYO_MCP_REST_API_KEY="", **extra),
         }
         stderr_path = directory / "mcp-http.stderr"
         with stderr_path.open("wb") as stderr:

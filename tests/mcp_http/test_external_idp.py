@@ -44,10 +44,10 @@ def idp_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpHttpServer
     thread = threading.Thread(target=jwks.serve_forever, daemon=True)
     thread.start()
     settings = {
-        "OAUTH_MODE": "external",
-        "OAUTH_ISSUER_URL": ISSUER,
-        "OAUTH_JWKS_URL": f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json",
-        "OAUTH_USER_CLAIM": "preferred_username",
+        "KLAVIYO_MCP_OAUTH_MODE": "external",
+        "KLAVIYO_MCP_OAUTH_ISSUER_URL": ISSUER,
+        "KLAVIYO_MCP_OAUTH_JWKS_URL": f"http://127.0.0.1:{jwks.server_address[1]}/jwks.json",
+        "KLAVIYO_MCP_OAUTH_USER_CLAIM": "preferred_username",
     }
     try:
         with mcp_http_server(tmp_path_factory.mktemp("external"), **settings) as node:

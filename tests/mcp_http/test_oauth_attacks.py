@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,7 +36,7 @@ def post_mcp(node: McpHttpServer, token: str) -> httpx.Response:
 
 
 def signing_key(node: McpHttpServer) -> ec.EllipticCurvePrivateKey:
-    pem = (Path(node.env["OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem").read_bytes()
+    pem = (Path(node.env["KLAVIYO_MCP_OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem").read_bytes()
     key = serialization.load_pem_private_key(pem, password=None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     return key
@@ -188,10 +190,26 @@ def test_a_reused_refresh_token_revokes_the_grant(embedded: McpHttpServer) -> No
     auth = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
     refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **auth}
     rotated = httpx.post(embedded.url + "/token", data=refresh).json()
+    # The replay comes a minute after the rotation: past the race window, so it is a replay, not a race.
+    with sqlite3.connect(embedded.env["KLAVIYO_MCP_OAUTH_STATE_PATH"]) as db:
+        db.execute("UPDATE refresh_tokens SET used_at = used_at - 60 WHERE used = 1")
     assert httpx.post(embedded.url + "/token", data=refresh).json()["error"] == "invalid_grant"  # replayed
     assert post_mcp(embedded, rotated["access_token"]).status_code == 401  # the thief's replay ended the grant
     again = {**refresh, "refresh_token": rotated["refresh_token"]}
     assert httpx.post(embedded.url + "/token", data=again).json()["error"] == "invalid_grant"
+
+
+def test_concurrent_refreshes_with_one_token_keep_the_winners_tokens(embedded: McpHttpServer) -> None:
+    client, tokens = login_and_get_tokens(embedded.url, embedded.mcp_url, "alice", PASSWORDS["alice"])
+    auth = {"client_id": client["client_id"], "client_secret": client["client_secret"]}
+    refresh = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **auth}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: httpx.post(embedded.url + "/token", data=refresh), range(8)))
+    won = [a.json() for a in answers if a.status_code == 200]
+    assert len(won) == 1 and all(a.json()["error"] == "invalid_grant" for a in answers if a.status_code != 200)
+    assert post_mcp(embedded, won[0]["access_token"]).status_code == 200  # the grant was not revoked
+    again = {**refresh, "refresh_token": won[0]["refresh_token"]}
+    assert httpx.post(embedded.url + "/token", data=again).status_code == 200
 
 
 def test_the_login_page_escapes_client_text_forbids_script_and_checks_csrf(embedded: McpHttpServer) -> None:
@@ -231,7 +249,9 @@ def test_wrong_password_gets_no_code_and_deny_returns_access_denied(embedded: Mc
 
 
 def test_logins_are_rate_limited(tmp_path: Path) -> None:
-    with mcp_http_server(tmp_path, OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="3/minute") as node:
+    with mcp_http_server(
+        tmp_path, KLAVIYO_MCP_OAUTH_MODE="embedded", KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="3/minute"
+    ) as node:
         client = register(node.url).json()
         _, challenge = pkce()
         _, page = open_login(node.url, authorize_params(client["client_id"], challenge, node.mcp_url))

@@ -163,7 +163,9 @@ def test_readme_connector_recipe_is_what_the_end_to_end_test_runs() -> None:
     assert lines[0] == ".venv/bin/python -m klaviyo_analytics users hash-password"
     exported = dict(word.split("=", 1) for word in shlex.split(lines[1])[1:])
     assert set(exported) <= {s.name for s in SETTINGS}
-    assert exported["OAUTH_MODE"] == "embedded" and exported["USERS_FILE"]  # as the embedded fixture runs it
+    assert (
+        exported["KLAVIYO_MCP_OAUTH_MODE"] == "embedded" and exported["KLAVIYO_MCP_USERS_FILE"]
+    )  # as the embedded fixture runs it
     command = shlex.split(lines[2])
     started = server_argv(8000)
     assert command[0] == ".venv/bin/python" and command[1] == Path(started[1]).name == "server.py"

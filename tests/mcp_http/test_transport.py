@@ -20,8 +20,12 @@ LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[McpHttpServer]:
-    settings = {"MCP_HEADER_TIMEOUT_SECONDS": "2", "MCP_BODY_TIMEOUT_SECONDS": "2", "MCP_MAX_BODY_BYTES": "65536"}
-    with mcp_http_server(tmp_path_factory.mktemp("transport"), OAUTH_MODE="off", **settings) as server:
+    settings = {
+        "KLAVIYO_MCP_HTTP_HEADER_TIMEOUT_SECONDS": "2",
+        "KLAVIYO_MCP_HTTP_BODY_TIMEOUT_SECONDS": "2",
+        "KLAVIYO_MCP_HTTP_MAX_BODY_BYTES": "65536",
+    }
+    with mcp_http_server(tmp_path_factory.mktemp("transport"), KLAVIYO_MCP_OAUTH_MODE="off", **settings) as server:
         yield server
 
 
@@ -113,7 +117,12 @@ def test_a_bad_setting_stops_the_http_server_with_config_error(tmp_path: Path) -
 
     from tests.reliability.harness import REPO
 
-    env = {"PATH": "", "HOME": str(tmp_path), "ACCOUNTS_FILE": str(tmp_path / "none.toml"), "OAUTH_MODE": "sometimes"}
+    env = {
+        "PATH": "",
+        "HOME": str(tmp_path),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "none.toml"),
+        "KLAVIYO_MCP_OAUTH_MODE": "sometimes",
+    }
     proc = subprocess.run(
         [sys.executable, str(REPO / "server.py"), "--transport", "streamable-http", "--port", "1"],
         capture_output=True,
@@ -122,4 +131,25 @@ def test_a_bad_setting_stops_the_http_server_with_config_error(tmp_path: Path) -
         timeout=30,
         cwd=tmp_path,
     )
-    assert proc.returncode == 2 and proc.stderr.startswith("CONFIG_ERROR") and "OAUTH_MODE" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr.startswith("CONFIG_ERROR") and "KLAVIYO_MCP_OAUTH_MODE" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call"}', "method"),
+        (
+            b'{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"klaviyo_list_accounts",'
+            b'"arguments":{"account":"acme","account":"globex"}}}',
+            "account",
+        ),
+    ],
+)
+def test_duplicate_json_keys_are_refused_as_rest_refuses_them(node: McpHttpServer, body: bytes, key: str) -> None:
+    headers = {**HEADERS, "Content-Type": "application/json"}
+    response = httpx.post(node.mcp_url, headers=headers, content=body)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["error"]["code"] == -32600 and f"{key!r} appears twice" in error["error"]["message"]
+    stranger = httpx.post(node.mcp_url, headers={**headers, "Authorization": "Bearer nope"}, content=body)
+    assert stranger.status_code == 401  # the bearer check comes first: strangers' bodies are not parsed

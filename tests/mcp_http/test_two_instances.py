@@ -1,5 +1,5 @@
-"""Two MCP HTTP servers behind one public URL, sharing only a PostgreSQL database (LEDGER_URL) and
-OAUTH_SIGNING_KEY: every step of the OAuth flow may land on either instance, as behind a load balancer.
+"""Two MCP HTTP servers behind one public URL, sharing only a PostgreSQL database (KLAVIYO_MCP_LEDGER_URL) and
+KLAVIYO_MCP_OAUTH_SIGNING_KEY: every step of the OAuth flow may land on either instance, as behind a load balancer.
 
 Registered on A, authorized on B, signed in on A, the code exchanged on B, the tool call on A, the
 refresh on B, the revocation on A, and the revoked token refused by B.
@@ -23,36 +23,39 @@ from klaviyo_analytics.errors import ConfigError
 from tests.mcp_http.oauth_client import REDIRECT_URI, code_from, pkce, register
 from tests.mcp_http.process import PASSWORDS, McpHttpServer, mcp_http_server
 from tests.reliability.harness import REPO, free_port
-from tests.servers import postgres_server
+from tests.servers import PostgresServer
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[McpHttpServer, McpHttpServer]]:
+def pair(
+    tmp_path_factory: pytest.TempPathFactory, pg_server: PostgresServer
+) -> Iterator[tuple[McpHttpServer, McpHttpServer]]:
     directory = tmp_path_factory.mktemp("two-instances")
     key_line = subprocess.run(
         [sys.executable, "-m", "klaviyo_analytics", "users", "signing-key"],
         cwd=REPO, capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     (directory / "key.env").write_text(key_line)
-    signing_key = dotenv_values(directory / "key.env")["OAUTH_SIGNING_KEY"]
+    signing_key = dotenv_values(directory / "key.env")["KLAVIYO_MCP_OAUTH_SIGNING_KEY"]
     assert signing_key is not None
     port_a, port_b = free_port(), free_port()
-    with postgres_server(directory / "pg") as pg:
-        shared = {
-            "OAUTH_MODE": "embedded",
-            "OAUTH_LOGIN_RATE_LIMIT": "1000/minute",
-            "LEDGER_URL": pg.create_database("team"),
-            "OAUTH_SIGNING_KEY": signing_key,
-            "APPROVAL_SECRET": "approval-secret-of-the-two-instances-0001",
-            "MCP_PUBLIC_URL": f"http://127.0.0.1:{port_a}",  # what the load balancer would be
-        }
-        with (
-            mcp_http_server(directory / "a", port_a, **shared) as a,
-            mcp_http_server(directory / "b", port_b, **shared) as b,
-        ):
-            yield a, b
+    # The run's PostgreSQL (tests/conftest.py), with a database only this module uses.
+    shared = {
+        "KLAVIYO_MCP_OAUTH_MODE": "embedded",
+        "KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT": "1000/minute",
+        "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT": "1000/minute",
+        "KLAVIYO_MCP_LEDGER_URL": pg_server.fresh_database("team"),
+        "KLAVIYO_MCP_OAUTH_SIGNING_KEY": signing_key,
+        "KLAVIYO_MCP_APPROVAL_SECRET": "approval-secret-of-the-two-instances-0001",
+        "KLAVIYO_MCP_HTTP_PUBLIC_URL": f"http://127.0.0.1:{port_a}",  # what the load balancer would be
+    }
+    with (
+        mcp_http_server(directory / "a", port_a, **shared) as a,
+        mcp_http_server(directory / "b", port_b, **shared) as b,
+    ):
+        yield a, b
     assert not list(directory.glob("[ab]/**/oauth*")), "no instance kept OAuth state or a key of its own"
 
 
@@ -119,7 +122,7 @@ def test_every_step_of_the_oauth_flow_may_land_on_either_instance(pair: tuple[Mc
 def test_shared_oauth_state_without_a_shared_signing_key_is_refused_at_start(tmp_path: Path) -> None:
     from klaviyo_analytics.auth.oauth_store import open_oauth_store
 
-    settings = load_settings({"LEDGER_URL": "postgresql://klaviyo@127.0.0.1:1/x"}, use_dotenv=False)
-    with pytest.raises(ConfigError, match="set OAUTH_SIGNING_KEY") as caught:
+    settings = load_settings({"KLAVIYO_MCP_LEDGER_URL": "postgresql://klaviyo@127.0.0.1:1/x"}, use_dotenv=False)
+    with pytest.raises(ConfigError, match="set KLAVIYO_MCP_OAUTH_SIGNING_KEY") as caught:
         open_oauth_store(settings)
-    assert caught.value.details["variable"] == "OAUTH_SIGNING_KEY"
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_OAUTH_SIGNING_KEY"

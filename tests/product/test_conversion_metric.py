@@ -19,10 +19,11 @@ from tests.product.conftest import sandbox_service, sandbox_settings
 
 
 def without_metric_ids(sandbox: Sandbox, directory: Path) -> KlaviyoService:
-    settings = sandbox_settings(sandbox, directory, QUOTA_STORE="memory://")
+    settings = sandbox_settings(sandbox, directory, KLAVIYO_MCP_QUOTA_STORE="memory://")
     accounts = Path(settings.accounts_file or "")
     accounts.write_text(re.sub(r'conversion_metric_id = "\w+"\n', "", accounts.read_text()))
-    return KlaviyoService(settings, load_registry(settings), KlaviyoClient(settings, transport=sandbox.transport))
+    client = KlaviyoClient(settings, transport=sandbox.transport, clock=sandbox.clock)
+    return KlaviyoService(settings, load_registry(settings), client, clock=sandbox.clock)
 
 
 def ask(service: KlaviyoService, tool: str, **arguments: object) -> dict[str, object]:
@@ -43,7 +44,7 @@ def test_the_placed_order_metric_stands_in_and_the_answer_says_to_record_it(
     (tmp_path / "b").mkdir()
     unset = without_metric_ids(sandbox, tmp_path / "a")
     assert unset.registry.accounts["acme"].conversion_metric_id is None
-    recorded = sandbox_service(sandbox, tmp_path / "b", QUOTA_STORE="memory://")
+    recorded = sandbox_service(sandbox, tmp_path / "b", KLAVIYO_MCP_QUOTA_STORE="memory://")
     placed_order = recorded.registry.accounts["acme"].conversion_metric_id
     guessed, direct = ask(unset, tool, **arguments), ask(recorded, tool, **arguments)
     assert guessed["data"] == direct["data"]

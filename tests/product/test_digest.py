@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from klaviyo_analytics.clock import ManualClock
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
@@ -31,7 +32,7 @@ def fixed(tmp_path: Path) -> KlaviyoService:
     settings = sandbox_settings(sandbox, tmp_path)
     client = KlaviyoClient(settings, transport=sandbox.transport)
     noon = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 12, tzinfo=UTC)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR, now=lambda: noon)
+    return KlaviyoService(settings, load_registry(settings), client, clock=ManualClock(noon))
 
 
 def ask(service: KlaviyoService, name: str, **arguments: Any) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_compare_periods_reuses_the_current_window_and_spends_one_call(
     # (An own cache in memory: a client built from the settings alone would share the default store's.)
     cache = TTLCache(MemoryStore())
     client = KlaviyoClient(service.settings, transport=sandbox.transport, pacer=service.client.pacer, cache=cache)
-    fresh = KlaviyoService(service.settings, service.registry, client)
+    fresh = KlaviyoService(service.settings, service.registry, client, clock=service.clock)
     assert (
         ask(fresh, "klaviyo_compare_periods", entity="campaign", timeframe="last_30_days")["data"] == (compared["data"])
     )
@@ -202,7 +202,9 @@ def test_one_segment_growth_is_a_selection_of_the_all_segments_report(
 
 def test_a_window_with_today_is_kept_briefly_and_a_closed_one_long(sandbox: Sandbox, tmp_path: Path) -> None:
     # Open windows not cached at all, closed ones for a day: the two TTLs are told apart.
-    service = sandbox_service(sandbox, tmp_path, CACHE_TTL_OPEN_SECONDS="0", CACHE_TTL_CLOSED_SECONDS="86400")
+    service = sandbox_service(
+        sandbox, tmp_path, KLAVIYO_MCP_CACHE_TTL_OPEN_SECONDS="0", KLAVIYO_MCP_CACHE_TTL_CLOSED_SECONDS="86400"
+    )
     for _ in range(2):
         ask(service, "klaviyo_get_flow_performance", timeframe="today")
     assert len(report_calls(sandbox)) == 2, "a window that includes today was served from a long-lived cache"

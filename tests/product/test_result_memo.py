@@ -57,7 +57,7 @@ def svc(sandbox: Sandbox, tmp_path: Path, clock: Clock) -> KlaviyoService:
     settings = sandbox_settings(sandbox, tmp_path)
     store = MemoryStore(clock)
     client = KlaviyoClient(settings, transport=sandbox.transport, store=store, cache=TTLCache(store, clock))
-    return KlaviyoService(settings, load_registry(settings), client)
+    return KlaviyoService(settings, load_registry(settings), client, clock=sandbox.clock)
 
 
 def without_latency(payload: dict[str, Any]) -> dict[str, Any]:

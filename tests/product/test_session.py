@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bench.session import QUESTIONS, needed_reports, run_session
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
@@ -31,12 +33,13 @@ def test_session_spends_one_report_call_per_endpoint_and_window(sandbox: Sandbox
 
     # A restart on the same store: a new client and service over the first one's cache.
     client = KlaviyoClient(service.settings, transport=sandbox.transport, cache=service.client.cache)
-    restarted = KlaviyoService(service.settings, service.registry, client)
+    restarted = KlaviyoService(service.settings, service.registry, client, clock=service.clock)
     before = report_calls(sandbox)
     assert all(r["ok"] for r in run_session(restarted, GAP))
     assert report_calls(sandbox) == before, "the rerun spent report calls"
 
 
+@pytest.mark.slow
 def test_session_benchmark_script_runs_time_scaled() -> None:
     out = subprocess.run(
         [sys.executable, str(REPO / "bench" / "session.py"), "--time-scale", str(TIME_SCALE)],

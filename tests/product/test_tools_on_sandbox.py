@@ -96,6 +96,7 @@ def test_product_traffic_is_spec_valid(sandbox: Sandbox, tmp_path: Path) -> None
     assert sandbox.state()["rate_limited"] == 0  # pacing at the published limits drew no 429
 
 
+@pytest.mark.slow
 def test_mcp_and_rest_payloads_are_identical_for_every_tool(service: KlaviyoService) -> None:
     app = create_app(service=service).test_client()
     headers = {"Authorization": f"Bearer {REST_TOKEN}"}

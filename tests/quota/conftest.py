@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 
 from klaviyo_analytics.quota import QuotaStore, store_from_url
-from tests.servers import RedisServer, redis_server
+from tests.servers import RedisServer  # the session's server: tests/conftest.py
 
 BACKENDS = ["memory", "sqlite", "redis"]
-
-
-@pytest.fixture(scope="session")
-def redis_instance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    with redis_server(tmp_path_factory.mktemp("redis")) as server:
-        yield server
 
 
 @pytest.fixture

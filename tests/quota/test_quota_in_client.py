@@ -131,42 +131,55 @@ def test_a_restart_reuses_the_cache_in_the_store(tmp_path: Path) -> None:
 @pytest.mark.parametrize("value", ["redis://127.0.0.1:1/0", "sqlite:///{tmp}/a-file/quota.sqlite3"])
 def test_an_unusable_store_at_start_is_a_config_error_naming_quota_store(tmp_path: Path, value: str) -> None:
     (tmp_path / "a-file").write_text("not a directory")
-    settings = make_settings(tmp_path, QUOTA_STORE=value.replace("{tmp}", str(tmp_path).lstrip("/")))
+    settings = make_settings(tmp_path, KLAVIYO_MCP_QUOTA_STORE=value.replace("{tmp}", str(tmp_path).lstrip("/")))
     with pytest.raises(errors.ConfigError) as caught:
         open_store(settings)
-    assert caught.value.details["variable"] == "QUOTA_STORE"
-    assert "QUOTA_STORE" in caught.value.message and "127.0.0.1:1" not in caught.value.message
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_QUOTA_STORE"
+    assert "KLAVIYO_MCP_QUOTA_STORE" in caught.value.message and "127.0.0.1:1" not in caught.value.message
 
 
 @pytest.mark.parametrize("value", ["postgres://x", "sqlite://", "memory", "redis://"])
 def test_a_bad_quota_store_value_names_the_variable(tmp_path: Path, value: str) -> None:
     with pytest.raises(errors.ConfigError) as caught:
-        make_settings(tmp_path, QUOTA_STORE=value)
-    assert caught.value.details["variable"] == "QUOTA_STORE"
+        make_settings(tmp_path, KLAVIYO_MCP_QUOTA_STORE=value)
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_QUOTA_STORE"
 
 
-def test_redis_going_down_degrades_to_a_slower_safe_pace(tmp_path: Path) -> None:
+def test_redis_going_down_pauses_calls_serves_the_cache_and_resumes_when_it_answers(tmp_path: Path) -> None:
     from api.status import quota_component
     from klaviyo_analytics.service import KlaviyoService
 
     fake = counting_fake()
     with redis_server(tmp_path / "redis") as server:
-        settings = make_settings(tmp_path, QUOTA_STORE=server.url, QUOTA_FALLBACK_PROCESSES="3")
+        settings = make_settings(tmp_path, KLAVIYO_MCP_QUOTA_STORE=server.url)
         client = KlaviyoClient(settings, transport=fake.transport)
         service = KlaviyoService(settings, load_registry(settings), client)
         acme = load_registry(settings).resolve("acme")
         client.post(acme, REPORT, report_body("up"), deadline=Deadline(10))
         assert quota_component(service) == {"status": "ok", "backend": "redis", "degraded": False}
-    # The server is gone: calls still work, paced alone at a third of the rate, and say so.
+    # The server is gone: no request goes out (a process alone cannot keep the per-window counts
+    # of the others), the refusal says why and when to retry, and what was cached still answers.
+    sent = len(fake.requests)
     with tally() as use:
-        client.post(acme, REPORT, report_body("down-1"), deadline=Deadline(10))
         with pytest.raises(errors.RateLimitedError) as caught:
-            client.post(acme, REPORT, report_body("down-2"), deadline=Deadline(2))
-    assert caught.value.details["limit"] == "burst" and caught.value.details["retry_after_seconds"] == 4
+            client.post(acme, REPORT, report_body("down-1"), deadline=Deadline(10))
+        cached = client.post(acme, REPORT, report_body("up"), deadline=Deadline(10))
+    assert len(fake.requests) == sent and cached is not None
+    assert caught.value.details["limit"] == "quota_store" and caught.value.details["retry_after_seconds"] >= 1
+    assert "KLAVIYO_MCP_QUOTA_STORE" in caught.value.message
     assert isinstance(client.store, GuardedStore) and client.store.degraded
-    assert any("QUOTA_STORE" in w for w in use.metadata(client.pacer, 0.5)[1])
+    assert any("KLAVIYO_MCP_QUOTA_STORE" in w and "paused" in w for w in use.metadata(client.pacer, 0.5)[1])
     health = quota_component(service)
     assert health["status"] == "unavailable" and health["degraded"] is True
+    # Back on the same port: the next probe ends the pause (nothing was sent meanwhile, so the
+    # shared log is still complete) and calls go out again.
+    server.start()
+    try:
+        assert quota_component(service)["status"] == "ok"
+        client.post(acme, REPORT, report_body("back"), deadline=Deadline(10))
+        assert len(fake.requests) == sent + 1 and not client.store.degraded
+    finally:
+        server.stop()
 
 
 def test_clients_of_different_klaviyo_hosts_do_not_share_cached_answers(tmp_path: Path) -> None:

@@ -9,6 +9,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from klaviyo_analytics.quota import BLOCKED, QuotaStore, Window, store_from_url
 from klaviyo_analytics.quota.base import earliest
 from tests.quota.conftest import BACKENDS
@@ -62,6 +64,17 @@ def test_a_block_holds_every_caller_and_never_shortens(store: QuotaStore) -> Non
     assert store.reserve("globex", "b", WINDOWS, max_wait=0).granted
 
 
+def test_an_unused_slot_given_back_frees_its_quota_and_nothing_else(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.01, 100), Window("steady", 60, 3)]
+    taken = [store.reserve("acme", "b", windows, max_wait=1) for _ in range(3)]
+    assert not store.reserve("acme", "b", windows, max_wait=1).granted  # the steady window is full
+    store.unreserve("acme", "b", taken[1].at)
+    store.unreserve("acme", "b", taken[1].at + 1.0)  # not a slot: nothing happens
+    assert store.used("acme", "b", 60) == 2
+    again = store.reserve("acme", "b", windows, max_wait=1)
+    assert again.granted and again.at >= taken[2].at  # never placed before the last slot handed out
+
+
 def test_used_counts_the_window(store: QuotaStore) -> None:
     windows = [Window("burst", 0.01, 100), Window("steady", 0.01, 100), Window("daily", 86400, 225)]
     for _ in range(7):
@@ -111,6 +124,8 @@ def test_the_sandbox_rule_and_the_store_rule_agree() -> None:
     assert earliest([], WINDOWS, 5.0, 7.0) == (7.0, BLOCKED)
 
 
+@pytest.mark.slow
+@pytest.mark.serial  # real-time windows across processes: run alone (make test's serial pass)
 def test_processes_sharing_a_store_never_exceed_a_limit(shared_url: str, tmp_path: Path) -> None:
     store_from_url(shared_url).ping()
     spec = json.dumps([{"name": w.name, "seconds": w.seconds, "limit": w.limit} for w in WINDOWS])

@@ -1,6 +1,6 @@
 """The product as deployed on one machine, for the cross-process tests: the Klaviyo sandbox served
 on loopback, ``gunicorn -w 2 "api:create_app()"`` on a loopback port, and ``server.py`` over
-stdio (``mcp.Client``), all three sharing one LEDGER_PATH.
+stdio (``mcp.Client``), all three sharing one KLAVIYO_MCP_LEDGER_PATH.
 
 Every process logs to a file in the test's directory (the secrets sweep reads them all); gunicorn's
 access log and a ``pre_request`` hook name the worker pid of each request, so a test can kill the
@@ -190,9 +190,12 @@ class Cluster:
             return http.request(method, path, headers=headers, **kw)
 
     def approve(self, action_id: str) -> httpx.Response:
+        # The plan_hash the approver reads, as a reviewer would (GET the action, then approve it).
+        shown = self.rest("GET", f"/v1/actions/{action_id}", self.approver_token).json()["data"]["plan_hash"]
         response = self.rest(
-            "POST", f"/v1/actions/{action_id}/approve", self.approver_token, json={"reason": "reviewed"}
-        )
+            "POST", f"/v1/actions/{action_id}/approve", self.approver_token,
+            json={"reason": "reviewed", "plan_hash": shown},
+        )  # fmt: skip
         assert response.status_code == 200, response.text
         return response
 
@@ -209,9 +212,19 @@ def cluster(sb: Sandbox, directory: Path, *, with_mcp: bool = True, **extra: str
     that share only what ``extra`` points both at (a Redis quota store, a PostgreSQL ledger).
     """
     with serve(sb) as base_url:
-        settings = {"REST_API_KEY": REST_TOKEN, "APPROVER_TOKENS": APPROVER_TOKEN, "REST_RATE_LIMIT": "100000/minute"}
+        settings = {
+            "KLAVIYO_MCP_REST_API_KEY": REST_TOKEN,
+            "KLAVIYO_MCP_APPROVER_TOKENS": APPROVER_TOKEN,
+            "KLAVIYO_MCP_REST_RATE_LIMIT": "100000/minute",
+        }
         env = {**machine(directory), **environment(sb, directory, base_url, **{**settings, **extra})}
-        node = Cluster(sb, directory, env, rest_token=env["REST_API_KEY"], approver_token=env["APPROVER_TOKENS"])
+        node = Cluster(
+            sb,
+            directory,
+            env,
+            rest_token=env["KLAVIYO_MCP_REST_API_KEY"],
+            approver_token=env["KLAVIYO_MCP_APPROVER_TOKENS"],
+        )
         node.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             node.start_gunicorn()

@@ -2,7 +2,7 @@
 calls of the whole catalog, payload comparison, and the figures each test reports.
 
 Rate windows are scaled 100x down on both sides (sandbox ``time_scale``, product
-``RATE_LIMIT_TIME_SCALE``), so real pacing runs without slowing the suite.
+``KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE``), so real pacing runs without slowing the suite.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -37,15 +38,15 @@ def make_sandbox(**config: Any) -> Sandbox:
 def environment(sb: Sandbox, directory: Path, base_url: str | None = None, **extra: str) -> dict[str, str]:
     """The settings a process of the product needs to reach ``sb`` (at ``base_url`` if served).
 
-    The ledger is a SQLite file in ``directory`` unless ``extra`` names a ``LEDGER_URL``.
+    The ledger is a SQLite file in ``directory`` unless ``extra`` names a ``KLAVIYO_MCP_LEDGER_URL``.
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "accounts.toml").write_text(accounts_toml(sb.accounts))
     env = {
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
-        **({} if "LEDGER_URL" in extra else {"LEDGER_PATH": str(directory / "ledger.sqlite3")}),
-        "RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
-        "REST_API_KEY": "rest-token-reliability-0001",
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        **({} if "KLAVIYO_MCP_LEDGER_URL" in extra else {"KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3")}),
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(TIME_SCALE),
+        "KLAVIYO_MCP_REST_API_KEY": "rest-token-reliability-0001",
         **{a.key_env: a.api_key for a in sb.accounts},
         **extra,
     }
@@ -73,7 +74,7 @@ def settings_for(sb: Sandbox, directory: Path, base_url: str | None = None, **ex
 def service_for(settings: Settings, sb: Sandbox | None = None) -> KlaviyoService:
     """Over real sockets to ``settings.klaviyo_base_url``, or in-process to ``sb``'s transport."""
     client = KlaviyoClient(settings, transport=sb.transport if sb is not None else None)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: ANCHOR)
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(ANCHOR))
 
 
 def first_list(sb: Sandbox, slug: str = "acme") -> str:

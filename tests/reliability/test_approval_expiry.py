@@ -1,4 +1,4 @@
-"""An approval holds until the proposal's ``expires_at`` (created + ACTION_TTL_HOURS), through the
+"""An approval holds until the proposal's ``expires_at`` (created + KLAVIYO_MCP_ACTION_TTL_HOURS), through the
 tools and REST as people use them: executing later is a CONFLICT that says to propose again, and
 nothing reaches Klaviyo; an execution already under way is finished, never expired mid-run."""
 
@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from api import create_app
 from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
+from tests.helpers import shown_plan_hash
 
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
@@ -24,7 +25,11 @@ def http(env: Env) -> FlaskClient:
 
 def approved_action(env: Env, http: FlaskClient, name: str) -> str:
     action_id = env.propose("create_list", name=name)
-    response = http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER, json={"reason": "ok"})
+    response = http.post(
+        f"/v1/actions/{action_id}/approve",
+        headers=APPROVER,
+        json={"reason": "ok", "plan_hash": shown_plan_hash(env.ledger, action_id)},
+    )
     assert response.status_code == 200 and response.json["data"]["status"] == "approved"
     return action_id
 
@@ -60,7 +65,8 @@ def test_an_approved_action_runs_until_its_expiry(env: Env, http: FlaskClient) -
 
 def test_an_execution_under_way_is_finished_after_the_expiry(env: Env, http: FlaskClient) -> None:
     action_id = env.propose("seed_demo_profiles", count=2, new_list_name="Half done")
-    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER).status_code == 200
+    shown = {"plan_hash": shown_plan_hash(env.ledger, action_id)}
+    assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER, json=shown).status_code == 200
     # The list and profiles are created, then adding them to the list fails (retryable): half done.
     env.sb.set_faults(FaultConfig(error_rate=1.0, only_methods=frozenset({"POST"}), only_paths=("/api/lists/",)))
     failed = http.post(f"/v1/actions/{action_id}/execute", headers=READER)

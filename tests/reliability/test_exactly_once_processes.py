@@ -37,7 +37,7 @@ from tests.reliability.harness import figures
 pytestmark = pytest.mark.slow
 
 RACE_TRIALS = 21
-DEADLINE = 5.0  # TOOL_DEADLINE_SECONDS of every process: the lease is this + 30 s
+DEADLINE = 5.0  # KLAVIYO_MCP_TOOL_DEADLINE_SECONDS of every process: the lease is this + 30 s
 HELD = 2.0  # seconds Klaviyo holds each create in the kill test
 # "started" is journaled just before the create is sent: give the request this long to go out
 # (it is then held HELD seconds in Klaviyo, so the kill still lands mid-create).
@@ -53,7 +53,7 @@ def sb() -> Sandbox:
 
 @pytest.fixture(scope="module")
 def node(sb: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    with cluster(sb, tmp_path_factory.mktemp("cluster"), TOOL_DEADLINE_SECONDS=str(DEADLINE)) as started:
+    with cluster(sb, tmp_path_factory.mktemp("cluster"), KLAVIYO_MCP_TOOL_DEADLINE_SECONDS=str(DEADLINE)) as started:
         yield started
 
 

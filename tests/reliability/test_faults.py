@@ -11,7 +11,7 @@ at once. Each trial runs every read tool of the catalog at the same time through
 - **a clean error** with a transient code (UPSTREAM_ERROR, RATE_LIMITED, DEADLINE_EXCEEDED):
   never INTERNAL_ERROR, never a traceback;
 
-and no call may run past TOOL_DEADLINE_SECONDS. Then faults are turned off and every call is
+and no call may run past KLAVIYO_MCP_TOOL_DEADLINE_SECONDS. Then faults are turned off and every call is
 repeated on the same service (same cache): each must now be the fault-free answer, complete — so
 the cache kept no failure and no partial answer. One trial per scenario runs in ``make test``;
 ``FAULT_TRIALS=6`` runs six (the figures in RELIABILITY.md).
@@ -69,6 +69,8 @@ SCENARIOS: dict[str, FaultConfig] = {
 # RELIABILITY.md (the extra trials are marked slow).
 TRIALS = int(os.environ.get("FAULT_TRIALS", "1"))
 SEEDS = [1, *(pytest.param(seed, marks=pytest.mark.slow) for seed in range(2, TRIALS + 1))]
+# Every call is held to DEADLINE + EPSILON of wall time: run alone, never beside the parallel pass.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 @dataclass
@@ -136,7 +138,7 @@ def report() -> Iterator[None]:
         return
     lines = [
         f"Every read tool ({len({s.name for s in CATALOG if s.read_only})} tools, {len(read_calls('x', 'y'))} calls "
-        f"a trial, all at once through the MCP adapter); TOOL_DEADLINE_SECONDS={DEADLINE:g}, KLAVIYO_MAX_RETRIES=2, "
+        f"a trial, all at once through the MCP adapter); KLAVIYO_MCP_TOOL_DEADLINE_SECONDS={DEADLINE:g}, KLAVIYO_MAX_RETRIES=2, "
         "time scale 0.01 on both sides; then faults off and every call repeated on the same cache.",
         "",
         "| faults | trials | calls | faults injected | correct | partial (flagged) | clean errors | "
@@ -250,8 +252,8 @@ def test_faults_give_the_right_answer_or_a_clean_error(
     calls, answers = reference.calls, reference.answers
     tally = TALLIES.setdefault(scenario, Tally())
     settings = settings_for(
-        sb, tmp_path, base_url, TOOL_DEADLINE_SECONDS=str(DEADLINE), KLAVIYO_MAX_RETRIES="2",
-        KLAVIYO_TIMEOUT_SECONDS="10", LEDGER_PATH=str(reference.ledger),
+        sb, tmp_path, base_url, KLAVIYO_MCP_TOOL_DEADLINE_SECONDS=str(DEADLINE), KLAVIYO_MAX_RETRIES="2",
+        KLAVIYO_TIMEOUT_SECONDS="10", KLAVIYO_MCP_LEDGER_PATH=str(reference.ledger),
     )  # fmt: skip
     service = service_for(settings)
     faults = SCENARIOS[scenario]
@@ -333,7 +335,7 @@ def test_an_answer_with_a_hole_is_flagged_partial_and_not_kept(hole: str, tmp_pa
     settings = settings_for(sb, tmp_path, KLAVIYO_MAX_RETRIES="0")
     # The complete answer from a twin sandbox, through a quota store of its own (the shared one would
     # hand its cached answer to the faulted run): its rate windows and its cache are its own.
-    twin = settings_for(make_sandbox(), tmp_path / "twin", KLAVIYO_MAX_RETRIES="0", QUOTA_STORE="memory://")
+    twin = settings_for(make_sandbox(), tmp_path / "twin", KLAVIYO_MAX_RETRIES="0", KLAVIYO_MCP_QUOTA_STORE="memory://")
     complete = comparable(run_tool(get_tool(tool), service_for(twin, make_sandbox()), args, CallContext(Deadline(30))))
     service = service_for(settings, sb)
     sb.set_faults(faults)

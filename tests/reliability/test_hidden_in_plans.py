@@ -8,6 +8,7 @@ from typing import Any
 
 from api import create_app
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
+from tests.helpers import shown_plan_hash
 from tests.reliability.test_untrusted import clean_everywhere, mcp_calls
 
 HIDDEN = "\x1b[31m\u202eVIP\u2066 list\u200b\U000e0063\r\n\x00"
@@ -44,7 +45,11 @@ def test_hostile_names_in_plans_never_reach_an_answer_unclean(env: Env) -> None:
         client.post("/v1/actions/propose/create-list", json={"name": NAME}, headers=read),
         client.get(f"/v1/actions/{action_ids[1]}", headers=read),
         client.get("/v1/actions", headers=read),
-        client.post(f"/v1/actions/{action_ids[1]}/approve", json={"reason": HIDDEN}, headers=approver),
+        client.post(
+            f"/v1/actions/{action_ids[1]}/approve",
+            json={"reason": HIDDEN, "plan_hash": shown_plan_hash(env.ledger, action_ids[1])},
+            headers=approver,
+        ),
     ]
     assert [r.status_code for r in rest] == [200, 200, 200, 200], [r.get_data(as_text=True)[:200] for r in rest]
     for response in rest:

@@ -1,6 +1,6 @@
 """Two instances of the team server, as two machines would run them: each its own gunicorn (2 workers)
 with its own home, config and data directories, sharing nothing but one Redis (quotas, cache, REST
-rate counts) and one PostgreSQL database (the action ledger), and one APPROVAL_SECRET.
+rate counts) and one PostgreSQL database (the action ledger), and one KLAVIYO_MCP_APPROVAL_SECRET.
 
 (a) Proposed on one instance, approved on the other, then executed by two clients of each at the
     same instant: exactly one execution per action, every other answer CONFLICT, nothing created
@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
@@ -35,43 +35,49 @@ from tests.reliability.test_exactly_once_processes import (
     execute_over_rest,
     race,
 )
-from tests.servers import postgres_server, redis_server
+from tests.servers import PostgresServer
 
-pytestmark = pytest.mark.slow
+# (b) is a 0-429 promise timed against the sandbox's real windows: run alone (make test's serial pass).
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 SCALE = 0.05  # Klaviyo's windows, scaled on both sides: 1/s becomes 1 per 50 ms
 RACE_TRIALS = 6
 HAMMER_SECONDS = 8.0
-APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
+KLAVIYO_MCP_APPROVAL_SECRET = "approval-secret-shared-by-both-instances-0001"
 # The test server trusts loopback, so any password connects: it is there to be looked for in the logs.
 DB_PASSWORD = "ledger-db-password-multi-0001"
 
 
 @pytest.fixture(scope="module")
-def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox, Cluster, Cluster]]:
+def instances(
+    tmp_path_factory: pytest.TempPathFactory, redis_database: Callable[[], str], pg_server: PostgresServer
+) -> Iterator[tuple[Sandbox, Cluster, Cluster]]:
     directory = tmp_path_factory.mktemp("instances")
     sb = Sandbox(SandboxConfig(time_scale=SCALE))  # real time: the executor compares created timestamps
-    with redis_server(directory / "redis") as redis, postgres_server(directory / "pg") as pg:
-        shared = {
-            "QUOTA_STORE": redis.url,
-            "REST_RATE_LIMIT_STORAGE": redis.url,
-            "LEDGER_URL": pg.create_database("ledger").replace("://klaviyo@", f"://klaviyo:{DB_PASSWORD}@", 1),
-            "APPROVAL_SECRET": APPROVAL_SECRET,
-            "RATE_LIMIT_TIME_SCALE": repr(SCALE),
-            "TOOL_DEADLINE_SECONDS": "5",
-        }
-        with (
-            cluster(sb, directory / "host-a", with_mcp=False, **shared) as a,
-            cluster(sb, directory / "host-b", with_mcp=False, **shared) as b,
-        ):
-            yield sb, a, b
-            logs = [path for node in (a, b) for path in node.log_files()]
-        assert logs
-        for path in logs:  # the database password and the approval key are in no log line
-            text = path.read_text(errors="replace")
-            assert DB_PASSWORD not in text and APPROVAL_SECRET not in text, path
-        # Neither machine kept a ledger or quota file of its own: all of it was in the shared servers.
-        assert not [p.name for p in directory.glob("host-*/**/*.sqlite3")]
+    # The run's Redis and PostgreSQL (tests/conftest.py), with a database of each that only this module uses.
+    redis_url = redis_database()
+    shared = {
+        "KLAVIYO_MCP_QUOTA_STORE": redis_url,
+        "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE": redis_url,
+        "KLAVIYO_MCP_LEDGER_URL": pg_server.fresh_database("ledger").replace(
+            "://klaviyo@", f"://klaviyo:{DB_PASSWORD}@", 1
+        ),
+        "KLAVIYO_MCP_APPROVAL_SECRET": KLAVIYO_MCP_APPROVAL_SECRET,
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": repr(SCALE),
+        "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": "5",
+    }
+    with (
+        cluster(sb, directory / "host-a", with_mcp=False, **shared) as a,
+        cluster(sb, directory / "host-b", with_mcp=False, **shared) as b,
+    ):
+        yield sb, a, b
+        logs = [path for node in (a, b) for path in node.log_files()]
+    assert logs
+    for path in logs:  # the database password and the approval key are in no log line
+        text = path.read_text(errors="replace")
+        assert DB_PASSWORD not in text and KLAVIYO_MCP_APPROVAL_SECRET not in text, path
+    # Neither machine kept a ledger or quota file of its own: all of it was in the shared servers.
+    assert not [p.name for p in directory.glob("host-*/**/*.sqlite3")]
 
 
 def call(http: httpx.Client, name: str, args: dict[str, Any]) -> httpx.Response:
@@ -100,7 +106,10 @@ def test_an_action_proposed_on_one_instance_and_raced_on_both_runs_once(
             proposed = call(proposer, f"klaviyo_propose_{recipe}", args_for(sb, recipe, label))
             assert proposed.status_code == 200, proposed.text
             action_id = proposed.json()["data"]["action_id"]
-            approved = approver.post(f"/v1/actions/{action_id}/approve", json={"reason": "reviewed"})
+            shown = proposed.json()["data"]["plan_hash"]
+            approved = approver.post(
+                f"/v1/actions/{action_id}/approve", json={"reason": "reviewed", "plan_hash": shown}
+            )
             assert approved.status_code == 200, approved.text  # host B reads host A's proposal
             answers = [what for _, what in race(a, action_id, [partial(execute_over_rest, http=h) for h in executors])]
             assert sorted(answers) == ["CONFLICT", "CONFLICT", "CONFLICT", "succeeded"], answers
@@ -164,7 +173,7 @@ def test_two_instances_on_one_account_draw_no_429(instances: tuple[Sandbox, Clus
 def test_the_shared_servers_hold_the_state(instances: tuple[Sandbox, Cluster, Cluster]) -> None:
     _, a, b = instances
     for node in (a, b):
-        health = httpx.get(f"{node.rest_url}/health", timeout=10).json()
+        health = node.rest("GET", "/health/details", node.approver_token).json()
         shown = json.dumps(health)
         assert "postgresql" in shown and "redis" in shown, health
         assert "@127.0.0.1" not in shown and DB_PASSWORD not in shown  # /health is public: no URL at all

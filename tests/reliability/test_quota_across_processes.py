@@ -1,15 +1,25 @@
-"""Two gunicorn workers, server.py over stdio and a second host share one account's quota via Redis:
-the sandbox serves no 429, and every call is answered or refused with RATE_LIMITED (a bounded run)."""
+"""Two gunicorn workers, server.py over stdio and a second host share one account's quota via Redis,
+beside two CPU-bound processes (issue 22: the machine saturated, so wake-ups come late and requests
+are stamped late): the sandbox serves no 429, and every call is answered or refused with
+RATE_LIMITED (a bounded run)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.quota_hammer import hammer
+from tests.reliability.busy import busy, still_spinning
+
+# The 0-429 promise is timed against the sandbox's real windows: run alone (make test's serial pass).
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
-def test_four_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:
-    result = hammer(tmp_path, seconds=10, scale=0.05)
+def test_four_processes_on_one_account_draw_no_429_beside_two_busy_processes(tmp_path: Path) -> None:
+    with busy(2) as neighbours:
+        result = hammer(tmp_path, seconds=10, scale=0.05)
+        assert still_spinning(neighbours), "the CPU-bound neighbours ended before the load did"
     assert result["sandbox_429s"] == 0, result
     for side in ("rest", "mcp", "host"):
         outcomes = result[side]

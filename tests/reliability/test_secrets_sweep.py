@@ -2,7 +2,7 @@
 every byte that comes out is searched for them.
 
 The deployment of tests/reliability/cluster.py (gunicorn -w 2, server.py over stdio, one ledger,
-the sandbox on loopback) runs at LOG_LEVEL=DEBUG: every read tool over MCP and REST, a
+the sandbox on loopback) runs at KLAVIYO_MCP_LOG_LEVEL=DEBUG: every read tool over MCP and REST, a
 propose → approve → execute over both, upstream 401 and 403, bad input, REST auth failures, and
 retries under injected faults. The same flows then run in this process with structlog captured.
 Searched: every log file and stderr, every MCP result (text and structured), every REST body and
@@ -123,13 +123,13 @@ def write_accounts(sb: Sandbox, directory: Path) -> Path:
 
 def secret_env(sb: Sandbox, directory: Path) -> dict[str, str]:
     return {
-        "ACCOUNTS_FILE": str(write_accounts(sb, directory)),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(write_accounts(sb, directory)),
         "KLAVIYO_ACME_KEY": SECRETS["acme key"],
         "KLAVIYO_GLOBEX_KEY": SECRETS["globex key (accounts:read only)"],
         "KLAVIYO_REVOKED_KEY": SECRETS["revoked key (unknown to Klaviyo)"],
-        "REST_API_KEY": SECRETS["REST read token"],
-        "APPROVER_TOKENS": SECRETS["approver token"],
-        "LOG_LEVEL": "DEBUG",
+        "KLAVIYO_MCP_REST_API_KEY": SECRETS["REST read token"],
+        "KLAVIYO_MCP_APPROVER_TOKENS": SECRETS["approver token"],
+        "KLAVIYO_MCP_LOG_LEVEL": "DEBUG",
     }
 
 
@@ -169,7 +169,7 @@ def rest_call(node: Cluster, spec_name: str, args: dict[str, Any], token: str | 
 
 def test_no_secret_in_anything_the_deployed_processes_put_out(sb: Sandbox, tmp_path: Path, swept: Artifacts) -> None:
     out = swept
-    with cluster(sb, tmp_path, TOOL_DEADLINE_SECONDS="10", **secret_env(sb, tmp_path)) as node:
+    with cluster(sb, tmp_path, KLAVIYO_MCP_TOOL_DEADLINE_SECONDS="10", **secret_env(sb, tmp_path)) as node:
         mcp = node.mcp
         assert mcp is not None
 
@@ -222,7 +222,7 @@ def test_no_secret_in_anything_the_deployed_processes_put_out(sb: Sandbox, tmp_p
             out.add(f"ledger history {action_id}", node.ledger().get_history(action_id).to_dict())
         used = {entry["key"] for entry in sb.log()}
         control = json.dumps(node.env).encode()
-        ledger = Path(node.env["LEDGER_PATH"])
+        ledger = Path(node.env["KLAVIYO_MCP_LEDGER_PATH"])
         live = [ledger.with_name(ledger.name + suffix) for suffix in ("", "-wal", "-shm")]
         for path in live:  # while the processes run (a WAL is deleted when its last connection closes)
             if path.exists():
@@ -245,7 +245,7 @@ def test_no_secret_in_logs_errors_or_traces_in_process(
 
     out = swept
     configure_logging("DEBUG")
-    env = {k: v for k, v in secret_env(sb, tmp_path).items() if k != "LOG_LEVEL"}
+    env = {k: v for k, v in secret_env(sb, tmp_path).items() if k != "KLAVIYO_MCP_LOG_LEVEL"}
     settings = settings_for(sb, tmp_path, **env)
     service: KlaviyoService = service_for(settings, sb)
 
@@ -312,7 +312,12 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
     from tests.mcp_http.process import ALICE_TOKEN, PASSWORDS, mcp_http_server
 
     wrong_password = "wrong_sweep_password_4e5f6a7b8c"
-    with mcp_http_server(tmp_path, OAUTH_MODE="embedded", OAUTH_LOGIN_RATE_LIMIT="1000/minute") as node:
+    with mcp_http_server(
+        tmp_path,
+        KLAVIYO_MCP_OAUTH_MODE="embedded",
+        KLAVIYO_MCP_OAUTH_LOGIN_RATE_LIMIT="1000/minute",
+        KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="1000/minute",
+    ) as node:
         client = register(node.url).json()
         verifier, challenge = pkce()
         _, page = open_login(node.url, authorize_params(client["client_id"], challenge, node.mcp_url))
@@ -349,7 +354,7 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
             answer = httpx.post(node.mcp_url, headers={**headers, "Authorization": f"Bearer {bearer}"}, json=call)
             assert answer.status_code == status
         httpx.post(node.url + "/revoke", data={"token": refreshed["refresh_token"], **auth})
-        key_file = Path(node.env["OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem"
+        key_file = Path(node.env["KLAVIYO_MCP_OAUTH_STATE_PATH"]).parent / "oauth-signing-key.pem"
         key_pem = key_file.read_text()
         sandbox_keys = {f"{a.slug} Klaviyo key": a.api_key for a in node.sandbox.accounts}
     secrets = {

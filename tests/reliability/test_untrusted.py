@@ -122,6 +122,7 @@ def check_fenced(text: str, structured: dict[str, Any], is_error: bool, where: s
     return inside.count(MARK)
 
 
+@pytest.mark.slow
 def test_hostile_text_stays_inside_the_fence_cleaned_and_capped(
     hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -193,11 +194,12 @@ def test_rest_answers_are_cleaned_and_capped_too(hostile: tuple[Sandbox, dict[st
     assert seen > 0
 
 
+@pytest.mark.slow
 def test_user_content_drop_hides_account_text_everywhere(
     hostile: tuple[Sandbox, dict[str, str]], tmp_path: Path
 ) -> None:
     sb, ids = hostile
-    service = service_for(settings_for(sb, tmp_path, USER_CONTENT="drop"), sb)
+    service = service_for(settings_for(sb, tmp_path, KLAVIYO_MCP_USER_CONTENT="drop"), sb)
     placeholders = 0
     for text, structured, _ in mcp_calls(service, calls_for(ids)):
         assert MARK not in text and MARK not in json.dumps(structured), text[:300]

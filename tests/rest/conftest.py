@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from api import create_app
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
@@ -40,13 +41,13 @@ def make_service(tmp_path: Path, fake: FakeKlaviyo) -> MakeService:
         settings = make_settings(
             tmp_path,
             TWO_ACCOUNTS,
-            REST_API_KEY=REST_TOKEN,
-            REST_API_TOKENS=OTHER_TOKEN,
-            APPROVER_TOKENS=APPROVER_TOKEN,
+            KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
+            KLAVIYO_MCP_REST_API_TOKENS=OTHER_TOKEN,
+            KLAVIYO_MCP_APPROVER_TOKENS=APPROVER_TOKEN,
             **env,
         )
         client = KlaviyoClient(settings, transport=fake.transport)
-        return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+        return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
     return build
 

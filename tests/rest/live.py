@@ -3,7 +3,7 @@
 Everything the server reads comes from a clean environment built here (no developer .env, no
 real keys): accounts.toml for one seeded sandbox account — so a fuzzed call that leaves
 ``account`` out still reaches its handler — a ledger in the test's directory, and the sandbox's
-rate-limit time scale mirrored in RATE_LIMIT_TIME_SCALE.
+rate-limit time scale mirrored in KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE.
 """
 
 from __future__ import annotations
@@ -58,17 +58,17 @@ def server_environment(directory: Path, sandbox: Sandbox, base_url: str, **extra
         "HOME": str(directory),
         "XDG_CONFIG_HOME": str(directory / "config"),
         "XDG_DATA_HOME": str(directory / "data"),
-        "ACCOUNTS_FILE": str(directory / "accounts.toml"),
+        "KLAVIYO_MCP_ACCOUNTS_FILE": str(directory / "accounts.toml"),
         account.key_env: account.api_key,
         "KLAVIYO_BASE_URL": base_url,
-        "RATE_LIMIT_TIME_SCALE": str(sandbox.config.time_scale),
-        "LEDGER_PATH": str(directory / "ledger.sqlite3"),
-        "REST_API_KEY": LIVE_TOKEN,
-        "APPROVER_TOKENS": LIVE_APPROVER,
-        "READ_ONLY": "false",
-        "LOG_LEVEL": "WARNING",
+        "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": str(sandbox.config.time_scale),
+        "KLAVIYO_MCP_LEDGER_PATH": str(directory / "ledger.sqlite3"),
+        "KLAVIYO_MCP_REST_API_KEY": LIVE_TOKEN,
+        "KLAVIYO_MCP_APPROVER_TOKENS": LIVE_APPROVER,
+        "KLAVIYO_MCP_READ_ONLY": "false",
+        "KLAVIYO_MCP_LOG_LEVEL": "WARNING",
         # A stuck call fails its case in seconds rather than holding the run for the default 45.
-        "TOOL_DEADLINE_SECONDS": "10",
+        "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": "10",
         **extra,
     }
 
@@ -92,7 +92,9 @@ def live_api_server(directory: Path, **settings: str) -> Iterator[LiveAPI]:
     """gunicorn on a free loopback port over a fresh sandbox; ``settings`` are extra env settings."""
     sandbox = Sandbox(SandboxConfig(seed=11, time_scale=TIME_SCALE))
     with serve(sandbox) as base_url:
-        env = server_environment(directory, sandbox, base_url, **{"REST_RATE_LIMIT": "1000000/minute", **settings})
+        env = server_environment(
+            directory, sandbox, base_url, **{"KLAVIYO_MCP_REST_RATE_LIMIT": "1000000/minute", **settings}
+        )
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = directory / "gunicorn.log"

@@ -10,6 +10,7 @@ from flask import Flask
 from api import create_app
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import ACME_KEY, GLOBEX_KEY
+from tests.rest.conftest import APPROVER_TOKEN, AUTH
 
 
 def test_healthy_components_are_200_ok(app: Flask, service: KlaviyoService) -> None:
@@ -18,13 +19,19 @@ def test_healthy_components_are_200_ok(app: Flask, service: KlaviyoService) -> N
     assert response.headers["Cache-Control"] == "no-store"
     body = response.json
     assert body["status"] == "ok" and body["version"]
-    ledger, accounts = body["components"]["ledger"], body["components"]["accounts"]
+    # Public: each component's status and nothing else (no proposal counts, backends or user counts).
+    assert body["components"] == {name: {"status": "ok"} for name in ("ledger", "accounts", "quota", "auth")}
+    text = response.get_data(as_text=True)
+    for private in (str(service.settings.resolved_ledger_path), "acme", "globex", ACME_KEY, GLOBEX_KEY, "proposals"):
+        assert private not in text
+    assert app.test_client().get("/health/details", headers=AUTH).status_code == 403  # a read token: no details
+    approver = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
+    detailed = app.test_client().get("/health/details", headers=approver).json
+    ledger, accounts = detailed["components"]["ledger"], detailed["components"]["accounts"]
     assert ledger["status"] == "ok" and ledger["journal_mode"] == "wal" and ledger["proposals"]["pending"] == 0
     assert accounts == {"status": "ok", "count": 2}
-    assert body["components"]["quota"] == {"status": "ok", "backend": "sqlite", "degraded": False}
-    text = response.get_data(as_text=True)
-    for private in (str(service.settings.resolved_ledger_path), "acme", "globex", ACME_KEY, GLOBEX_KEY):
-        assert private not in text
+    assert detailed["components"]["quota"] == {"status": "ok", "backend": "sqlite", "degraded": False}
+    assert app.test_client().get("/health/details").status_code == 401
 
 
 class BrokenLedger:
@@ -67,11 +74,18 @@ def test_a_quota_store_that_stops_answering_is_503_with_the_safe_pace_named(serv
     store = service.client.store
     assert isinstance(store, GuardedStore)
     store.primary = DownStore()  # type: ignore[assignment]
-    response = create_app(service=service).test_client().get("/health")
+    app = create_app(service=service)
+    response = app.test_client().get("/health")
     assert response.status_code == 503
     quota = response.json["components"]["quota"]
-    assert quota["status"] == "unavailable" and quota["degraded"] is True and quota["backend"] == "sqlite"
-    assert "QUOTA_STORE" in quota["message"] and "disk I/O" not in quota["message"]
+    assert (
+        quota["status"] == "unavailable"
+        and "KLAVIYO_MCP_QUOTA_STORE" in quota["message"]
+        and "disk I/O" not in quota["message"]
+    )
+    approver = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
+    detailed = app.test_client().get("/health/details", headers=approver).json["components"]["quota"]
+    assert detailed["degraded"] is True and detailed["backend"] == "sqlite"
     assert store.degraded  # the probe that found it down switched this process to the safe pace
 
 

@@ -120,7 +120,7 @@ def arguments(draw: st.DrawFn, spec: ToolSpec, accounts: list[str]) -> dict[str,
 @pytest.fixture(scope="module")
 def fuzz_service(tmp_path_factory: pytest.TempPathFactory) -> KlaviyoService:
     sandbox = Sandbox(SandboxConfig(seed=11, time_scale=0.001, anchor=ANCHOR))
-    return sandbox_service(sandbox, tmp_path_factory.mktemp("mcp-fuzz"), RATE_LIMIT_TIME_SCALE="0.001")
+    return sandbox_service(sandbox, tmp_path_factory.mktemp("mcp-fuzz"), KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE="0.001")
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ LIMIT = "3/minute"
 
 @pytest.fixture
 def limited(make_service: MakeService) -> Flask:
-    return create_app(service=make_service(REST_RATE_LIMIT=LIMIT))
+    return create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT=LIMIT))
 
 
 def test_each_token_gets_the_limit_then_429_rate_limited(limited: Flask) -> None:
@@ -72,7 +72,7 @@ def test_requests_without_a_valid_token_count_per_address(limited: Flask) -> Non
 
 def test_a_klaviyo_429_keeps_its_own_retry_after(make_service: MakeService, fake: Any) -> None:
     fake.route("GET", "/api/flows", lambda _r: jsonapi({"errors": [{"code": "throttled"}]}, 429, {"Retry-After": "2"}))
-    app = create_app(service=make_service(REST_RATE_LIMIT=LIMIT, KLAVIYO_MAX_RETRIES="0"))
+    app = create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT=LIMIT, KLAVIYO_MAX_RETRIES="0"))
     response = app.test_client().get("/v1/flows?account=acme", headers=AUTH)
     assert response.status_code == 429
     assert response.json["error"]["code"] == "RATE_LIMITED"
@@ -96,10 +96,12 @@ class SharedStore(MemoryStorage):
 
 
 def test_workers_sharing_a_store_share_the_limit(make_service: MakeService) -> None:
-    separate = [create_app(service=make_service(REST_RATE_LIMIT=LIMIT)) for _ in range(2)]
+    separate = [create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT=LIMIT)) for _ in range(2)]
     assert [a.test_client().get("/v1/accounts", headers=AUTH).status_code for a in separate * 2] == [200] * 4
     shared = [
-        create_app(service=make_service(REST_RATE_LIMIT=LIMIT, REST_RATE_LIMIT_STORAGE="sharedtest://"))
+        create_app(
+            service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT=LIMIT, KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE="sharedtest://")
+        )
         for _ in range(2)
     ]
     statuses = [a.test_client().get("/v1/accounts", headers=AUTH).status_code for a in shared * 2]
@@ -108,8 +110,8 @@ def test_workers_sharing_a_store_share_the_limit(make_service: MakeService) -> N
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("REST_RATE_LIMIT", "lots"), ("REST_RATE_LIMIT", "120/fortnight"), ("REST_RATE_LIMIT_STORAGE", "localhost:6379"),
-     ("REST_RATE_LIMIT_STORAGE", "async+redis://x")],
+    [("KLAVIYO_MCP_REST_RATE_LIMIT", "lots"), ("KLAVIYO_MCP_REST_RATE_LIMIT", "120/fortnight"), ("KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE", "localhost:6379"),
+     ("KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE", "async+redis://x")],
 )  # fmt: skip
 def test_bad_limit_settings_fail_fast_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -118,15 +120,15 @@ def test_bad_limit_settings_fail_fast_naming_the_variable(name: str, value: str)
 
 
 def test_limits_are_configurable(make_service: MakeService) -> None:
-    app = create_app(service=make_service(REST_RATE_LIMIT="1/second;5/minute"))
+    app = create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT="1/second;5/minute"))
     assert app.test_client().get("/v1/accounts", headers=AUTH).headers["X-RateLimit-Limit"] == "1"
     assert load_settings({}, use_dotenv=False).rest_rate_limit == "120/minute"
 
 
 def test_an_unusable_store_fails_at_start_naming_the_variable(make_service: MakeService) -> None:
     with pytest.raises(ConfigError) as caught:
-        create_app(service=make_service(REST_RATE_LIMIT_STORAGE="redis://127.0.0.1:1/0"))
-    assert caught.value.details["variable"] == "REST_RATE_LIMIT_STORAGE"
+        create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE="redis://127.0.0.1:1/0"))
+    assert caught.value.details["variable"] == "KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE"
 
 
 def test_local_windows_count_per_key_and_start_over_when_a_window_ends(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -148,7 +150,11 @@ def test_local_windows_count_per_key_and_start_over_when_a_window_ends(monkeypat
 def test_memory_limits_are_counted_in_local_windows_not_a_timer_threaded_store(make_service: MakeService) -> None:
     from api.limits import LocalWindows
 
-    app = create_app(service=make_service(REST_RATE_LIMIT="1000/minute"))
+    app = create_app(service=make_service(KLAVIYO_MCP_REST_RATE_LIMIT="1000/minute"))
     assert isinstance(app.extensions["klaviyo_limiter"].storage, LocalWindows)
-    shared = create_app(service=make_service(REST_RATE_LIMIT="1000/minute", REST_RATE_LIMIT_STORAGE="sharedtest://"))
+    shared = create_app(
+        service=make_service(
+            KLAVIYO_MCP_REST_RATE_LIMIT="1000/minute", KLAVIYO_MCP_REST_RATE_LIMIT_STORAGE="sharedtest://"
+        )
+    )
     assert isinstance(shared.extensions["klaviyo_limiter"].storage, SharedStore)

@@ -49,6 +49,7 @@ def test_page_size_is_honoured_and_links_carry_other_params(fast: httpx.Client) 
     assert "prev" in second["links"]
 
 
+@pytest.mark.slow
 def test_campaigns_default_page_is_one_hundred(make_client: ClientFactory) -> None:
     large = make_client(Sandbox(SandboxConfig(seed=3, size="large", anchor=ANCHOR, time_scale=1e-6)))
     doc = large.get("/api/campaigns", params={"filter": EMAIL}).json()

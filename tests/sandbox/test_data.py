@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from klaviyo_analytics.clock import ManualClock
 from klaviyo_sandbox import Sandbox, SandboxConfig
 from klaviyo_sandbox.data import COUNTS, build_world
 from klaviyo_sandbox.events import DATA_DAYS
@@ -84,12 +85,20 @@ def test_shapes_and_variety() -> None:
     assert first_hour * 3600 >= (end - timedelta(days=DATA_DAYS)).timestamp()
 
 
-def test_default_anchor_is_today_and_now_follows_the_anchor() -> None:
+def test_default_anchor_is_today_on_the_real_date() -> None:
     today = Sandbox(SandboxConfig())
     assert today.anchor == datetime.now(UTC).date()
     assert abs((today.now() - datetime.now(UTC)).total_seconds()) < 5
+
+
+def test_now_follows_the_anchor_or_the_clock() -> None:
     fixed = Sandbox(SandboxConfig(anchor=date(2025, 1, 10)))
     assert fixed.now().date() == date(2025, 1, 10)
+    night = ManualClock(datetime(2027, 1, 1, 0, 20, tzinfo=UTC))
+    pinned = Sandbox(SandboxConfig(clock=night))
+    assert pinned.anchor == date(2027, 1, 1) and pinned.now() == night.now()
+    night.advance(60)
+    assert pinned.now() == datetime(2027, 1, 1, 0, 21, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(

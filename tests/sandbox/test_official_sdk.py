@@ -41,6 +41,7 @@ def test_the_sdk_release_is_the_one_for_our_revision() -> None:
     assert KlaviyoAPI._REVISION == BUILT_FOR
 
 
+@pytest.mark.slow
 def test_every_read_the_product_makes(sandbox: Sandbox, sdk: KlaviyoAPI) -> None:
     acme = sandbox.store.accounts["acme"]
     conv = sandbox.accounts[0].conversion_metric_id

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -43,7 +44,7 @@ def make_service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path)
     return KlaviyoService(
         settings, load_registry(settings), KlaviyoClient(settings, transport=fake.transport),
-        today=lambda: date(2026, 3, 15),
+        clock=pinned_on(date(2026, 3, 15)),
     )  # fmt: skip
 
 

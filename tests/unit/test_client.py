@@ -70,8 +70,8 @@ def test_retry_honours_retry_after(settings: Settings, acme) -> None:  # type: i
 
 
 def test_retry_after_is_scaled_with_the_rate_windows(tmp_path: Path) -> None:
-    """A time-scaled sandbox answers whole Klaviyo seconds; RATE_LIMIT_TIME_SCALE shortens them alike."""
-    settings = make_settings(tmp_path, RATE_LIMIT_TIME_SCALE="0.01")
+    """A time-scaled sandbox answers whole Klaviyo seconds; KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE shortens them alike."""
+    settings = make_settings(tmp_path, KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE="0.01")
     answers = [jsonapi({"errors": [{"code": "throttled"}]}, 429, {"Retry-After": "57"}), jsonapi(LIST_DOC)]
     fake = FakeKlaviyo()
     fake.route("GET", "/api/lists", lambda r: answers.pop(0))
@@ -196,7 +196,7 @@ def test_pagination_page_cap(settings: Settings, acme) -> None:  # type: ignore[
 def test_cache_hits_isolation_ttl_and_no_errors(tmp_path: Path) -> None:
     from tests.helpers import TWO_ACCOUNTS
 
-    settings = make_settings(tmp_path, TWO_ACCOUNTS, CACHE_TTL_SECONDS="60")
+    settings = make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_CACHE_TTL_SECONDS="60")
     registry = load_registry(settings)
     acme, globex = registry.resolve("acme"), registry.resolve("globex")
     fake = FakeKlaviyo()
@@ -224,7 +224,7 @@ def test_cache_hits_isolation_ttl_and_no_errors(tmp_path: Path) -> None:
 
 
 def test_cache_disabled_with_zero_ttl(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, CACHE_TTL_SECONDS="0")
+    settings = make_settings(tmp_path, KLAVIYO_MCP_CACHE_TTL_SECONDS="0")
     acme = load_registry(settings).resolve("acme")
     fake = FakeKlaviyo()
     fake.route("GET", "/api/lists", LIST_DOC)

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -152,7 +153,7 @@ def ctx() -> CallContext:
 def service(tmp_path: Path, fake: FakeKlaviyo, today: str = "2026-12-01") -> KlaviyoService:
     settings = make_settings(tmp_path)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: D(today))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(D(today)))
 
 
 def campaign_reports(request: httpx.Request) -> httpx.Response:

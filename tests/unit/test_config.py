@@ -28,9 +28,9 @@ def test_dotenv_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     repo.mkdir()
     user.mkdir()
     monkeypatch.setattr(paths, "REPO_ROOT", repo)
-    (repo / ".env").write_text("CACHE_TTL_SECONDS=10\nKLAVIYO_MAX_RETRIES=7\nREST_PORT=9000\n")
-    (user / ".env").write_text("CACHE_TTL_SECONDS=20\nKLAVIYO_MAX_RETRIES=8\n")
-    settings = load_settings({"CACHE_TTL_SECONDS": "30"}, config_dir=user)
+    (repo / ".env").write_text("KLAVIYO_MCP_CACHE_TTL_SECONDS=10\nKLAVIYO_MAX_RETRIES=7\nREST_PORT=9000\n")
+    (user / ".env").write_text("KLAVIYO_MCP_CACHE_TTL_SECONDS=20\nKLAVIYO_MAX_RETRIES=8\n")
+    settings = load_settings({"KLAVIYO_MCP_CACHE_TTL_SECONDS": "30"}, config_dir=user)
     assert settings.cache_ttl_seconds == 30  # the real environment wins
     assert settings.klaviyo_max_retries == 8  # the per-user .env beats the repo root
     assert settings.rest_port == 9000  # the repo root .env is the fallback
@@ -39,15 +39,15 @@ def test_dotenv_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("TOOL_DEADLINE_SECONDS", "-1"),
+        ("KLAVIYO_MCP_TOOL_DEADLINE_SECONDS", "-1"),
         ("KLAVIYO_REVISION", "yesterday"),
         ("KLAVIYO_REVISION", "2026-07-16"),  # well formed, never published
         ("KLAVIYO_REVISION", "2023-02-22"),  # published, retired
-        ("READ_ONLY", "perhaps"),
-        ("REST_PORT", "70000"),
+        ("KLAVIYO_MCP_READ_ONLY", "perhaps"),
+        ("KLAVIYO_MCP_REST_PORT", "70000"),
         ("KLAVIYO_BASE_URL", "ftp://x"),
         ("KLAVIYO_MAX_RETRIES", "lots-of-secret-value"),
-        ("LEDGER_URL", "mysql://root:hunter2-secret@db/ledger"),
+        ("KLAVIYO_MCP_LEDGER_URL", "mysql://root:hunter2-secret@db/ledger"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable_not_the_value(name: str, value: str) -> None:
@@ -60,10 +60,12 @@ def test_bad_values_fail_fast_naming_the_variable_not_the_value(name: str, value
 
 def test_the_ledger_is_in_one_place_and_its_url_is_a_secret() -> None:
     url = "postgresql://ledger:pg-password-0001@db:5432/klaviyo"
-    with pytest.raises(ConfigError, match="LEDGER_PATH and LEDGER_URL are both set") as caught:
-        load_settings({"LEDGER_URL": url, "LEDGER_PATH": "/tmp/ledger.sqlite3"}, use_dotenv=False)
+    with pytest.raises(ConfigError, match="KLAVIYO_MCP_LEDGER_PATH and KLAVIYO_MCP_LEDGER_URL are both set") as caught:
+        load_settings(
+            {"KLAVIYO_MCP_LEDGER_URL": url, "KLAVIYO_MCP_LEDGER_PATH": "/tmp/ledger.sqlite3"}, use_dotenv=False
+        )
     assert "pg-password-0001" not in caught.value.message
-    settings = load_settings({"LEDGER_URL": url}, use_dotenv=False)
+    settings = load_settings({"KLAVIYO_MCP_LEDGER_URL": url}, use_dotenv=False)
     assert settings.ledger_url == url and "pg-password-0001" not in repr(settings)
     assert redact("could not connect with password pg-password-0001") == "could not connect with password [REDACTED]"
 
@@ -94,7 +96,7 @@ def test_registry_resolves_default_and_named_accounts(tmp_path: Path) -> None:
 
 def test_missing_key_env_fails_fast_naming_the_variable(tmp_path: Path) -> None:
     accounts = write_accounts(tmp_path / "accounts.toml", ONE_ACCOUNT)
-    settings = load_settings({"ACCOUNTS_FILE": str(accounts)}, use_dotenv=False)
+    settings = load_settings({"KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts)}, use_dotenv=False)
     with pytest.raises(ConfigError) as caught:
         load_registry(settings)
     assert caught.value.details["variable"] == "KLAVIYO_ACME_KEY"
@@ -117,15 +119,15 @@ def test_invalid_accounts_documents(document: dict[str, object], needle: str) ->
 
 def test_accounts_file_problems(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
-        load_registry(load_settings({"ACCOUNTS_FILE": str(tmp_path / "nope.toml")}, use_dotenv=False))
+        load_registry(load_settings({"KLAVIYO_MCP_ACCOUNTS_FILE": str(tmp_path / "nope.toml")}, use_dotenv=False))
     bad = tmp_path / "bad.toml"
     bad.write_text("[acme\n")
     with pytest.raises(ConfigError, match="cannot read"):
-        load_registry(load_settings({"ACCOUNTS_FILE": str(bad)}, use_dotenv=False))
+        load_registry(load_settings({"KLAVIYO_MCP_ACCOUNTS_FILE": str(bad)}, use_dotenv=False))
     empty = tmp_path / "empty.toml"
     empty.write_text("")
     with pytest.raises(ConfigError, match="defines no accounts"):
-        load_registry(load_settings({"ACCOUNTS_FILE": str(empty)}, use_dotenv=False))
+        load_registry(load_settings({"KLAVIYO_MCP_ACCOUNTS_FILE": str(empty)}, use_dotenv=False))
 
 
 def test_search_path_finds_the_user_config_dir_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from klaviyo_analytics.errors import ALL_ERRORS
 from klaviyo_analytics.paths import REPO_ROOT
-from klaviyo_analytics.render import docs
+from klaviyo_analytics.render import config_docs, docs
 from klaviyo_analytics.schemas.segments import SegmentsParams
 from klaviyo_analytics.tools import CATALOG, get_tool
 from klaviyo_analytics.tools.spec import SCHEMAS_FILE, build_schemas, committed_schemas
@@ -60,6 +60,7 @@ def test_check_mode_detects_a_stale_page(tmp_path: Path) -> None:
     )
     schemas = tmp_path / "schemas.json"
     schemas.write_text(SCHEMAS_FILE.read_text(encoding="utf-8"))
+    config_docs.write(root)  # the settings files, current: only the tools page is stale
     assert docs.main(["--check", "--root", str(root), "--schemas", str(schemas)]) == 1
     assert docs.main(["--root", str(root), "--schemas", str(schemas)]) == 0
     assert tools.read_text(encoding="utf-8") == fresh
@@ -72,6 +73,7 @@ def test_check_mode_detects_stale_committed_schemas(tmp_path: Path) -> None:
     committed = SCHEMAS_FILE.read_text(encoding="utf-8")
     assert '"type"' in committed
     schemas.write_text(committed.replace('"type"', '"typo"', 1))  # one stale key is enough
+    config_docs.write(root)
     assert docs.main(["--check", "--root", str(root), "--schemas", str(schemas)]) == 1
     assert docs.main(["--root", str(root), "--schemas", str(schemas)]) == 0
     assert schemas.read_text(encoding="utf-8") == SCHEMAS_FILE.read_text(encoding="utf-8")

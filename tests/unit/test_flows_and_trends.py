@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -35,7 +36,7 @@ def ctx() -> CallContext:
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 15))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
 
 
 def flow_row(flow: str, message: str, channel: str, statistics: dict[str, Any]) -> dict[str, Any]:

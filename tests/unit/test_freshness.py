@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from klaviyo_analytics.clock import ManualClock
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
@@ -18,10 +19,12 @@ TODAY_UTC = date(2026, 3, 15)
 
 def service(tmp_path: Path, now: datetime, timezone: str | None) -> tuple[KlaviyoService, FakeKlaviyo]:
     accounts = {"acme": {**ONE_ACCOUNT["acme"], **({"timezone": timezone} if timezone else {})}}
-    settings = make_settings(tmp_path, accounts, CACHE_TTL_CLOSED_SECONDS="7200", CACHE_TTL_OPEN_SECONDS="60")
+    settings = make_settings(
+        tmp_path, accounts, KLAVIYO_MCP_CACHE_TTL_CLOSED_SECONDS="7200", KLAVIYO_MCP_CACHE_TTL_OPEN_SECONDS="60"
+    )
     fake = FakeKlaviyo()
     client = KlaviyoClient(settings, transport=fake.transport)
-    svc = KlaviyoService(settings, load_registry(settings), client, today=lambda: TODAY_UTC, now=lambda: now)
+    svc = KlaviyoService(settings, load_registry(settings), client, clock=ManualClock(now))
     return svc, fake
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
@@ -22,7 +23,7 @@ from tests.helpers import FakeKlaviyo, jsonapi, make_settings
 def service(tmp_path: Path, fake: FakeKlaviyo) -> KlaviyoService:
     settings = make_settings(tmp_path)
     client = KlaviyoClient(settings, transport=fake.transport)
-    return KlaviyoService(settings, load_registry(settings), client, today=lambda: date(2026, 3, 1))
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 1)))
 
 
 def profile(i: int, churn: float | None) -> dict[str, Any]:

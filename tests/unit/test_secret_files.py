@@ -7,6 +7,8 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import pytest
+
 from klaviyo_analytics.secret_files import write_once
 
 
@@ -18,6 +20,7 @@ def _race(path: str, barrier: multiprocessing.synchronize.Barrier, queue: multip
     queue.put(target.read_text())
 
 
+@pytest.mark.slow
 def test_processes_starting_together_all_read_one_complete_secret(tmp_path: Path) -> None:
     context = multiprocessing.get_context("fork")
     path = tmp_path / "keys" / "secret"

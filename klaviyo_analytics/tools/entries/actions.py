@@ -62,7 +62,7 @@ def _propose(
         params=params,
         result=ActionView,
         handler=handler,
-        read_only=False,  # writes a proposal to the ledger; READ_ONLY hides it
+        read_only=False,  # writes a proposal to the ledger; KLAVIYO_MCP_READ_ONLY hides it
         scopes=tuple(scopes.split()),
         toolset="actions",
         method="POST",

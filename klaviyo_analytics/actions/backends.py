@@ -9,13 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import utc_now
 from klaviyo_analytics.actions.sql_ledger import SqliteLedger, SqlLedger
 from klaviyo_analytics.config import Settings
 
 
-def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> SqlLedger:
-    """The configured ledger; psycopg is imported only when PostgreSQL is. ``clock``: tests move time."""
+def open_ledger(settings: Settings, clock: Callable[[], datetime] = utc_now) -> Ledger:
+    """The configured ``Ledger``; psycopg is imported only when PostgreSQL is. ``clock``: tests move time.
+
+    Typed to the interface: both backends pass one contract suite (tests/actions/test_ledger_contract_*).
+    """
     kind: type[SqlLedger] = SqliteLedger
     if settings.ledger_url:
         from klaviyo_analytics.actions.postgres_ledger import PostgresLedger

@@ -13,14 +13,16 @@ from typing import Any, cast
 
 import psycopg
 
-from klaviyo_analytics.auth.oauth_store import ADDED_COLUMNS, SCHEMA, OAuthStore
+from klaviyo_analytics.auth.oauth_store import ADDED_COLUMNS, SCHEMA, SqliteOAuthStore
 from klaviyo_analytics.storage.pg import QmarkConnection, connect
 
 SCHEMA_NAME = "oauth"
 SCHEMA_LOCK_KEY = 0x6F617574  # "oaut": every instance creating the tables takes this lock
 
 
-class PostgresOAuthStore(OAuthStore):
+class PostgresOAuthStore(SqliteOAuthStore):
+    """The ``OAuthStore`` on PostgreSQL: the SQLite backend's SQL on psycopg."""
+
     def __init__(self, url: str, connect_timeout: float = 10.0) -> None:
         self.url = url
         self.connect_timeout = connect_timeout

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from klaviyo_analytics.auth.oauth_interface import OAuthStore
 from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError
@@ -62,8 +63,8 @@ class Grant:
     expires_at: float
 
 
-class OAuthStore:
-    """On SQLite; ``oauth_pg.PostgresOAuthStore`` runs the same SQL on PostgreSQL."""
+class SqliteOAuthStore:
+    """The ``OAuthStore`` on SQLite; ``oauth_pg.PostgresOAuthStore`` runs the same SQL on PostgreSQL."""
 
     # Expiries are shared with other processes (and PyJWT checks them on the real clock): shared time.
     clock: Clock = SYSTEM_CLOCK
@@ -268,7 +269,7 @@ def open_oauth_store(settings: Settings) -> OAuthStore:
         from klaviyo_analytics.auth.oauth_pg import PostgresOAuthStore
 
         return PostgresOAuthStore(settings.ledger_url)
-    return OAuthStore(settings.resolved_oauth_state_path)
+    return SqliteOAuthStore(settings.resolved_oauth_state_path)
 
 
 def open_session_store(settings: Settings) -> OAuthStore:
@@ -279,4 +280,11 @@ def open_session_store(settings: Settings) -> OAuthStore:
         from klaviyo_analytics.auth.oauth_pg import PostgresOAuthStore
 
         return PostgresOAuthStore(settings.ledger_url)
-    return OAuthStore(settings.oauth_state_path or settings.resolved_ledger_path.parent / "console-sessions.sqlite3")
+    return SqliteOAuthStore(
+        settings.oauth_state_path or settings.resolved_ledger_path.parent / "console-sessions.sqlite3"
+    )
+
+
+# ``OAuthStore`` was this module's SQLite class until the interface took the name; importers of the
+# type keep working, and the SQLite backend is ``SqliteOAuthStore``.
+__all__ = ["Grant", "OAuthStore", "SqliteOAuthStore", "open_oauth_store", "open_session_store"]

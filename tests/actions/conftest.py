@@ -4,6 +4,7 @@ whole product on the Klaviyo sandbox (``env``)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,7 @@ def ledger(backend: str, db_path: Path, clock: FakeClock, request: pytest.Fixtur
 def reopen(ledger: SqliteLedger, clock: FakeClock) -> Callable[..., SqliteLedger]:
     """Another ledger object of the same backend on the same storage (another process's view)."""
 
-    def make(**kwargs: Any) -> SqliteLedger:
+    def make(clock: Callable[[], datetime] = clock, **kwargs: Any) -> SqliteLedger:
         if isinstance(ledger, PostgresLedger):
             return PostgresLedger(ledger.db.url, clock, **kwargs)  # type: ignore[attr-defined]
         return SqliteLedger(ledger.path, clock, **kwargs)

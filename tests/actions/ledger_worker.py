@@ -1,7 +1,8 @@
 """A separate process for the concurrency tests: one JSON command per stdin line, one JSON
 answer per stdout line. Each command carries a wall-clock instant ``at``; every worker waits for
-it, so the processes hit the ledger together. Each command opens its own ``SqliteLedger``, so
-opening a fresh file (WAL switch, schema creation) races too.
+it, so the processes hit the ledger together. Each command opens its own ledger, so opening a fresh
+file or database (WAL switch, schema creation, migration) races too. The location is a SQLite path
+or a PostgreSQL URL: the concurrency contract runs on both backends.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_analytics.actions import SqliteLedger
+from klaviyo_analytics.actions.postgres_ledger import PostgresLedger
 from klaviyo_analytics.errors import KlaviyoMCPError
 
 PLAN = [{"step_id": "create", "method": "POST", "path": "/api/lists/", "body": {}}]
+
+
+def open_at(location: str) -> SqliteLedger:
+    if location.startswith("postgresql://"):
+        return PostgresLedger(location)
+    return SqliteLedger(Path(location))
 
 
 def wait_until(at: float) -> None:
@@ -36,21 +44,21 @@ def outcome(call: Any) -> dict[str, Any]:
     return {**answer, "started": started, "ended": time.time()}
 
 
-def run(db: Path, name: str, cmd: dict[str, Any]) -> Any:
+def run(db: str, name: str, cmd: dict[str, Any]) -> Any:
     op = cmd["op"]
     if op == "ping":
         return {"ok": True}
     wait_until(cmd["at"])
     if op == "open":
-        return outcome(lambda: SqliteLedger(Path(cmd["path"])).ledger_health()["schema_version"])
+        return outcome(lambda: open_at(cmd["path"]).ledger_health()["schema_version"])
     if op == "begin":
-        return outcome(lambda: SqliteLedger(db).begin_execution(cmd["id"], name, 30).lease_owner)
+        return outcome(lambda: open_at(db).begin_execution(cmd["id"], name, 30).lease_owner)
     if op == "decide":
-        ledger = SqliteLedger(db)
+        ledger = open_at(db)
         return [outcome(lambda pid=pid: ledger.decide(pid, cmd["approve"], name).status) for pid in cmd["ids"]]
     if op == "churn":  # create, list and decide proposals of our own, from a cold start
-        results = [outcome(lambda: SqliteLedger(db).ledger_health()["journal_mode"])]
-        ledger = SqliteLedger(db)
+        results = [outcome(lambda: open_at(db).ledger_health()["schema_version"])]
+        ledger = open_at(db)
         for i in range(cmd["n"]):
             made = outcome(lambda i=i: ledger.create_proposal(name, "create_list", {"i": i}, PLAN, "s", [], name).id)
             results.append(made)
@@ -62,7 +70,7 @@ def run(db: Path, name: str, cmd: dict[str, Any]) -> Any:
 
 
 def main() -> None:
-    db, name = Path(sys.argv[1]), sys.argv[2]
+    db, name = sys.argv[1], sys.argv[2]
     for line in sys.stdin:
         sys.stdout.write(json.dumps(run(db, name, json.loads(line))) + "\n")
         sys.stdout.flush()

@@ -12,7 +12,7 @@ from mcp.server.auth.provider import TokenError
 from mcp.shared.auth import OAuthClientInformationFull
 
 from klaviyo_analytics.auth.keys import load_signing_key
-from klaviyo_analytics.auth.oauth_store import OAuthStore
+from klaviyo_analytics.auth.oauth_store import SqliteOAuthStore
 from klaviyo_analytics.auth.provider import CODE_TTL_SECONDS, EmbeddedProvider
 from klaviyo_analytics.auth.tokens import EmbeddedTokens
 from klaviyo_analytics.auth.users import load_directory
@@ -86,7 +86,7 @@ def test_two_interleaved_refreshes_one_wins_and_the_grant_survives(oauth: Embedd
         use_dotenv=False,
         config_dir=tmp_path,
     )
-    store = OAuthStore(oauth.state_path)
+    store = SqliteOAuthStore(oauth.state_path)
     key = load_signing_key(settings)
     directory = load_directory(settings, ())
     provider = EmbeddedProvider(store, key, EmbeddedTokens(key, store, directory, BASE, RESOURCE, 900), 30)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from klaviyo_analytics.auth.oauth_store import OAuthStore
+from klaviyo_analytics.auth.oauth_store import SqliteOAuthStore
 from klaviyo_analytics.auth.registration import MAX_NAME_CHARS, MAX_REDIRECT_URIS
 from tests.auth.embedded_app import Embedded, embedded_app
 from tests.mcp_http.oauth_client import REDIRECT_URI, pkce
@@ -70,14 +70,14 @@ def test_registrations_never_used_expire(oauth: Embedded) -> None:
     with oauth.db() as db:  # both were registered 25 hours ago; only one ever completed an authorization
         db.execute("UPDATE clients SET created_at = ?", (time.time() - 25 * 3600,))
     oauth.register()  # a registration sweeps the stale ones
-    store = OAuthStore(oauth.state_path)
+    store = SqliteOAuthStore(oauth.state_path)
     assert store.get_client(unused["client_id"]) is None
     assert store.get_client(used["client_id"]) is not None
 
 
 def test_the_consent_page_shows_the_parsed_host_and_isolates_the_client_name(oauth: Embedded) -> None:
     client = oauth.register().json()
-    metadata = OAuthStore(oauth.state_path).get_client(client["client_id"])
+    metadata = SqliteOAuthStore(oauth.state_path).get_client(client["client_id"])
     assert metadata is not None
     # A registration stored before the userinfo rule, and a name with a right-to-left override.
     metadata["redirect_uris"] = ["https://claude.ai@evil.example.com/cb"]

@@ -1,4 +1,4 @@
-"""The state machine: every allowed transition, every refusal with its error class and message."""
+"""Ledger contract, the state machine: every allowed transition, every refusal with its error class and message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Leases and resumption: a crashed executor is taken over, a live one is not; a retryable
+"""Ledger contract, leases and resumption: a crashed executor is taken over, a live one is not; a retryable
 failure goes back to approved with its journal, so the next run skips completed steps."""
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Real processes against one database file: exactly one executor wins every race, and many
-writers never see "database is locked"."""
+"""Ledger contract, concurrency: real processes against one database (a SQLite file or a PostgreSQL
+database): exactly one executor wins every race, one decision per proposal, and many writers
+opening a fresh database together never fail. Every test here runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from klaviyo_analytics.actions import ProposalStatus, SqliteLedger
-from klaviyo_analytics.storage.sqlite_db import MIGRATIONS
-from tests.actions.ledger_helpers import plan_of, raw_db
+from klaviyo_analytics.actions import ProposalStatus, postgres_ledger
+from klaviyo_analytics.storage import sqlite_db
+from tests.actions.ledger_helpers import both_backends, plan_of, raw_ledger
+from tests.actions.ledger_worker import open_at
+from tests.servers import PostgresServer
+
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and PostgreSQL
 
 pytestmark = pytest.mark.slow
 
@@ -26,6 +31,7 @@ REPO = Path(__file__).resolve().parents[2]
 RACE_TRIALS = 40
 RACERS = 4
 FRESH_FILES, FRESH_OPENERS = 40, 8
+NEWEST = {"sqlite": len(sqlite_db.MIGRATIONS), "postgres": len(postgres_ledger.MIGRATIONS)}
 
 
 class Workers:
@@ -55,8 +61,17 @@ class Workers:
         return [json.loads(proc.stdout.readline()) for proc in self.procs if proc.stdout is not None]
 
 
+@pytest.fixture
+def fresh(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Callable[[str], str]:
+    """Where a new, empty ledger would live: a file not made yet, or a database never migrated."""
+    if backend == "postgres":
+        server: PostgresServer = request.getfixturevalue("pg_server")
+        return lambda name: server.fresh_database("ledger")
+    return lambda name: str(tmp_path / "fresh" / f"{name}.sqlite3")
+
+
 @contextmanager
-def workers(db: Path, count: int) -> Iterator[Workers]:
+def workers(db: str, count: int) -> Iterator[Workers]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     procs = [
         subprocess.Popen(
@@ -79,9 +94,9 @@ def workers(db: Path, count: int) -> Iterator[Workers]:
             assert proc.returncode == 0, err
 
 
-def test_exactly_one_process_wins_each_begin_execution_race(tmp_path: Path) -> None:
-    db = tmp_path / "race.sqlite3"
-    ledger = SqliteLedger(db)
+def test_exactly_one_process_wins_each_begin_execution_race(fresh: Callable[[str], str]) -> None:
+    db = fresh("race")
+    ledger = open_at(db)
     ids = []
     for _ in range(RACE_TRIALS):
         made = ledger.create_proposal("acme", "create_list", {}, plan_of("create"), "s", [], "mcp")
@@ -100,7 +115,7 @@ def test_exactly_one_process_wins_each_begin_execution_race(tmp_path: Path) -> N
                 overlapped += 1  # every process was inside begin_execution at the same moment
 
     assert overlapped > 0, "the processes never actually overlapped; the race proves nothing"
-    with raw_db(db) as conn:
+    with raw_ledger(ledger) as conn:
         starts = conn.execute(
             "SELECT proposal_id, COUNT(*) FROM transitions WHERE to_status = 'executing' GROUP BY proposal_id"
         ).fetchall()
@@ -109,15 +124,18 @@ def test_exactly_one_process_wins_each_begin_execution_race(tmp_path: Path) -> N
     print(f"\n{RACE_TRIALS} races x {RACERS} processes: one winner each; all overlapped in {overlapped}")
 
 
-def test_many_processes_create_and_decide_on_a_fresh_file_without_lock_errors(tmp_path: Path) -> None:
-    db = tmp_path / "fresh" / "churn.sqlite3"  # does not exist: the workers race to create it
+def test_many_processes_create_and_decide_on_a_fresh_file_without_lock_errors(
+    fresh: Callable[[str], str], backend: str
+) -> None:
+    db = fresh("churn")  # not created or migrated yet: the workers race to do it
     count, per_worker = 6, 25
     with workers(db, count) as pool:
         results = pool.all({"op": "churn", "n": per_worker})
     failures = [r for worker in results for r in worker if not r.get("ok")]
     assert failures == []
-    ledger = SqliteLedger(db)
-    assert ledger.ledger_health()["journal_mode"] == "wal"
+    ledger = open_at(db)
+    if backend == "sqlite":
+        assert ledger.ledger_health()["journal_mode"] == "wal"
     for i in range(count):
         mine = ledger.list_proposals(account=f"worker-{i}", limit=500)
         assert len(mine) == per_worker
@@ -125,16 +143,16 @@ def test_many_processes_create_and_decide_on_a_fresh_file_without_lock_errors(tm
         assert sum(p.status is ProposalStatus.REJECTED for p in mine) == per_worker // 2
 
 
-def test_many_processes_opening_fresh_files_together_never_fail(tmp_path: Path) -> None:
-    with workers(tmp_path / "unused.sqlite3", FRESH_OPENERS) as pool:
+def test_many_processes_opening_fresh_files_together_never_fail(fresh: Callable[[str], str], backend: str) -> None:
+    with workers(fresh("unused"), FRESH_OPENERS) as pool:
         for n in range(FRESH_FILES):
-            answers = pool.all({"op": "open", "path": str(tmp_path / f"fresh-{n}.sqlite3")}, lead=0.03)
-            assert [a.get("value") for a in answers] == [len(MIGRATIONS)] * FRESH_OPENERS, answers
+            answers = pool.all({"op": "open", "path": fresh(f"fresh-{n}")}, lead=0.03)
+            assert [a.get("value") for a in answers] == [NEWEST[backend]] * FRESH_OPENERS, answers
 
 
-def test_concurrent_deciders_record_exactly_one_decision_each(tmp_path: Path) -> None:
-    db = tmp_path / "decide.sqlite3"
-    ledger = SqliteLedger(db)
+def test_concurrent_deciders_record_exactly_one_decision_each(fresh: Callable[[str], str]) -> None:
+    db = fresh("decide")
+    ledger = open_at(db)
     ids = [ledger.create_proposal("acme", "a", {}, plan_of("s"), "s", [], "mcp").id for _ in range(20)]
     count = 4
     with workers(db, count) as pool:

@@ -1,4 +1,4 @@
-"""Expiry: a pending proposal, or an approved one never begun, past ``expires_at`` is expired, lazily,
+"""Ledger contract, expiry: a pending proposal, or an approved one never begun, past ``expires_at`` is expired, lazily,
 wherever it is next touched; an execution that has begun is never expired mid-run."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The trace: every upstream call, in order, with authorization-like keys dropped at any depth."""
+"""Ledger contract, the trace: every upstream call, in order, with authorization-like keys dropped at any
+depth. Every test here runs on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 from klaviyo_analytics.actions import ExecutionHandle, Proposal, SqliteLedger
 from klaviyo_analytics.actions.ledger import scrub_secrets
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
-from tests.actions.ledger_helpers import START, FakeClock
+from tests.actions.ledger_helpers import START, FakeClock, both_backends
+
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and PostgreSQL
 
 Propose = Callable[..., Proposal]
 

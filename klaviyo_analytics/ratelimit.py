@@ -18,7 +18,9 @@ slot is handed out, and the client marks it answered (:meth:`Pacer.finish`, on t
 when the response, an error or a timeout comes back. For a window of ``W`` seconds and limit
 ``L``, a slot ``j`` is placed at least ``W`` after the ``L``-th latest *answer* among the earlier
 sends (:func:`klaviyo_analytics.quota.base.earliest`); if that answer has not come back yet, the
-caller polls (``POLL_FIRST_SECONDS`` doubling to ``POLL_MAX_SECONDS``, never past its deadline).
+caller polls (``POLL_FIRST_SECONDS`` doubling to ``POLL_MAX_SECONDS``, never past its deadline),
+queued in the store first ask first, so the process that just got its answer cannot take every
+next slot.
 Since ``arrival_i <= answer_i`` and ``arrival_j >= start_j >= slot_j``, among any ``L + 1``
 sends the last one arrives at least ``W`` after one of the others: no interval of length ``W``
 ever holds more than ``L`` arrivals, however late a process wakes, however long the loopback,
@@ -56,6 +58,7 @@ nothing at all.
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -153,10 +156,13 @@ class Pacer:
         clock = self.clock
         started = clock.monotonic()
         poll = POLL_FIRST_SECONDS
+        waiter = uuid.uuid4().hex  # this caller's place in the bucket's queue while its slot is pending
         while True:
             # A slot free now is always taken: a refusal then always means the quota, never the clock.
             max_wait = max(0.0, deadline.remaining() - margin)
-            reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait, self.flight_seconds)
+            reservation = self.store.reserve(
+                account, bucket, self.windows(limit), max_wait, self.flight_seconds, waiter
+            )
             if reservation.granted:
                 break
             if not reservation.pending:

@@ -14,6 +14,12 @@ every window ``(seconds, limit)`` it is at least ``seconds`` after the ``limit``
 *answer* among the earlier sends. If that answer is still in flight the slot cannot be placed
 yet: the refusal is ``pending`` and its wait a lower bound (the answer comes no earlier than now).
 
+Waiters queue: a caller with a ``waiter`` id whose slot is pending is kept in the bucket's queue
+(first ask first) while it keeps asking; a slot then goes to the oldest live waiter, never to
+whoever happens to ask first after an answer (the caller that just got its own answer would win
+every time). A waiter that stops asking drops out ``WAITER_GRACE_SECONDS`` after the wait it was
+told; a refusal removes it at once. The queue decides order only, never spacing.
+
 Why answers: Klaviyo counts a request when it arrives, somewhere between our send and our
 receipt of its answer. Among any ``limit + 1`` sends, the last one (by slot) started at least
 ``seconds`` after the answer, hence after the arrival, of one of the others; no scheduling delay
@@ -30,6 +36,8 @@ from typing import Any, Protocol
 LIMIT_NAMES = ("burst", "steady", "daily")
 # Reported as the binding limit when Klaviyo's own Retry-After holds the bucket.
 BLOCKED = "retry_after"
+# How long past its told wait a pending caller keeps its place in the queue without asking again.
+WAITER_GRACE_SECONDS = 1.0
 
 
 class StoreUnavailable(Exception):
@@ -77,12 +85,19 @@ class QuotaStore(Protocol):
         """Raise StoreUnavailable unless the store answers and accepts writes."""
 
     def reserve(
-        self, account: str, bucket: str, windows: Sequence[Window], max_wait: float, flight: float = 0.0
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
     ) -> Reservation:
         """Atomically take the next slot if it is at most ``max_wait`` away; a negative max_wait only peeks.
 
         With ``flight > 0`` the send stays in flight until :meth:`finish` (or ``flight`` seconds
-        after its slot); later slots are spaced from its answer."""
+        after its slot); later slots are spaced from its answer. With a ``waiter`` id (the same on
+        every ask of one caller) the caller queues for pending slots, first ask first."""
 
     def finish(self, account: str, bucket: str, token: str) -> None:
         """The send's answer (or error, or timeout) came back: it counts as answered now (store's clock)."""
@@ -132,6 +147,19 @@ def earliest(
                 slot, limit = max(slot, candidate), window.name
             pending = pending or waiting
     return slot, limit, pending
+
+
+def queue_turn(waiters: dict[str, tuple[float, float]], waiter: str, now: float) -> tuple[bool, float, list[str]]:
+    """Whether an older live waiter is ahead of ``waiter``; its first-ask time; the lapsed waiters.
+
+    ``waiters`` maps id -> (first ask, keep until)."""
+    lapsed = [other for other, (_, until) in waiters.items() if until <= now]
+    mine = waiters.get(waiter)
+    since = mine[0] if mine is not None and mine[1] > now else now
+    ahead = any(
+        (first, other) < (since, waiter) for other, (first, until) in waiters.items() if until > now and other != waiter
+    )
+    return ahead, since, lapsed
 
 
 def expired(send: Send, now: float, longest: float) -> bool:

@@ -112,16 +112,22 @@ class GuardedStore:
         self.primary.ping()
 
     def reserve(
-        self, account: str, bucket: str, windows: Sequence[Window], max_wait: float, flight: float = 0.0
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
     ) -> Reservation:
         if self.degraded_reason is None:
             try:
-                return self.primary.reserve(account, bucket, windows, max_wait, flight)
+                return self.primary.reserve(account, bucket, windows, max_wait, flight, waiter)
             except StoreUnavailable as exc:
                 self.degrade(exc)
         elif self._probe_due():
             try:
-                reservation = self.primary.reserve(account, bucket, windows, max_wait, flight)
+                reservation = self.primary.reserve(account, bucket, windows, max_wait, flight, waiter)
             except StoreUnavailable:
                 pass  # still away: the next probe is already scheduled
             else:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from klaviyo_analytics.quota.base import (
+    WAITER_GRACE_SECONDS,
     CacheEntry,
     Reservation,
     Send,
@@ -22,6 +23,7 @@ from klaviyo_analytics.quota.base import (
     earliest,
     encode_entry,
     expired,
+    queue_turn,
 )
 
 DEFAULT_MAX_ENTRIES = 4096
@@ -46,6 +48,7 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._logs: dict[tuple[str, str], dict[str, Send]] = {}  # token -> send, in slot order
         self._blocked: dict[tuple[str, str], float] = {}
+        self._waiters: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
         self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key -> (keep_until, entry text)
         self._flights: dict[str, float] = {}
 
@@ -53,7 +56,13 @@ class MemoryStore:
         return None
 
     def reserve(
-        self, account: str, bucket: str, windows: Sequence[Window], max_wait: float, flight: float = 0.0
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
     ) -> Reservation:
         key = (account, bucket)
         with self._lock:
@@ -64,6 +73,15 @@ class MemoryStore:
                 del log[token]
             slot, limit, pending = earliest(list(log.values()), windows, now, self._blocked.get(key, 0.0))
             wait = slot - now
+            if waiter and max_wait >= 0:
+                waiters = self._waiters.setdefault(key, {})
+                ahead, since, lapsed = queue_turn(waiters, waiter, now)
+                for other in lapsed:
+                    del waiters[other]
+                waiters.pop(waiter, None)
+                pending = pending or ahead
+                if pending and wait <= max_wait:
+                    waiters[waiter] = (since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS)
             if pending or wait > max_wait:
                 return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
             token = uuid.uuid4().hex

@@ -8,7 +8,7 @@ The ``limits`` package (behind Flask-Limiter) has moving windows over Redis too,
 "is there room now", not "when is the next slot, and take it": a pacer that queues callers FIFO
 needs the latter, hence this short script.
 
-Keys: ``klaviyo-mcp:quota:{sends|block}:<account>:<bucket>``, ``…:cache:<key>``, ``…:flight:<key>``.
+Keys: ``klaviyo-mcp:quota:{sends|block|waiters}:<account>:<bucket>``, ``…:cache:<key>``, ``…:flight:<key>``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import redis
 
 from klaviyo_analytics.quota.base import (
+    WAITER_GRACE_SECONDS,
     CacheEntry,
     Reservation,
     StoreUnavailable,
@@ -33,7 +34,8 @@ PREFIX = "klaviyo-mcp:quota:"
 SOCKET_TIMEOUT_SECONDS = 2.0
 
 # A send is one list element, "<slot> <answer or expiry> <1 in flight | 0 answered> <token>".
-# KEYS: send log, block. ARGV: max_wait, flight, token, then name, seconds, limit per window.
+# KEYS: send log, block, waiters (a hash: id -> "<first ask> <keep until>"). ARGV: max_wait,
+# flight, token, waiter id ('' for none), grace, then name, seconds, limit per window.
 # Returns {granted (0/1), wait, binding window name, slot, pending (0/1)}, the rule of
 # base.earliest. Numbers go out as strings: Redis would truncate a Lua number reply to an integer.
 RESERVE = """
@@ -41,7 +43,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local max_wait, flight = tonumber(ARGV[1]), tonumber(ARGV[2])
 local longest = 0
-for i = 4, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   if tonumber(ARGV[i + 1]) > longest then longest = tonumber(ARGV[i + 1]) end
 end
 local slot, binding, pending = now, '', false
@@ -63,7 +65,7 @@ end
 local blocked = redis.call('GET', KEYS[2])
 if blocked and tonumber(blocked) > slot then slot, binding = tonumber(blocked), 'retry_after' end
 table.sort(answers, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
-for i = 4, #ARGV, 3 do
+for i = 6, #ARGV, 3 do
   local seconds, limit = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   if #answers >= limit then
     local cut = #answers - limit + 1
@@ -80,6 +82,33 @@ for i = 4, #ARGV, 3 do
   end
 end
 local wait = slot - now
+local waiter = ARGV[4]
+if waiter ~= '' and max_wait >= 0 then
+  local queue = redis.call('HGETALL', KEYS[3])
+  local since = now
+  local mine = redis.call('HGET', KEYS[3], waiter)
+  if mine then
+    local first, keep = string.match(mine, '^(%S+) (%S+)$')
+    if tonumber(keep) > now then since = tonumber(first) end
+  end
+  local ahead = false
+  for k = 1, #queue, 2 do
+    local first, keep = string.match(queue[k + 1], '^(%S+) (%S+)$')
+    first, keep = tonumber(first), tonumber(keep)
+    if keep <= now then
+      redis.call('HDEL', KEYS[3], queue[k])
+    elseif queue[k] ~= waiter and (first < since or (first == since and queue[k] < waiter)) then
+      ahead = true
+    end
+  end
+  redis.call('HDEL', KEYS[3], waiter)
+  if ahead then pending = true end
+  if pending and wait <= max_wait then
+    local keep = now + math.max(wait, 0) + tonumber(ARGV[5])
+    redis.call('HSET', KEYS[3], waiter, string.format('%.6f %.6f', since, keep))
+    redis.call('EXPIRE', KEYS[3], math.ceil(math.max(wait, 0) + tonumber(ARGV[5])) + 1)
+  end
+end
 if pending or wait > max_wait then
   local p = 0
   if pending and wait <= max_wait then p = 1 end
@@ -160,16 +189,26 @@ class RedisStore:
 
     @staticmethod
     def _keys(account: str, bucket: str) -> list[str]:
-        return [f"{PREFIX}sends:{account}:{bucket}", f"{PREFIX}block:{account}:{bucket}"]
+        return [
+            f"{PREFIX}sends:{account}:{bucket}",
+            f"{PREFIX}block:{account}:{bucket}",
+            f"{PREFIX}waiters:{account}:{bucket}",
+        ]
 
     def ping(self) -> None:
         self._call(lambda: self._redis.set(f"{PREFIX}ping", "1", px=10_000))
 
     def reserve(
-        self, account: str, bucket: str, windows: Sequence[Window], max_wait: float, flight: float = 0.0
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
     ) -> Reservation:
         token = uuid.uuid4().hex
-        args: list[str] = [repr(float(max_wait)), repr(float(flight)), token]
+        args = [repr(float(max_wait)), repr(float(flight)), token, waiter, repr(WAITER_GRACE_SECONDS)]
         for window in windows:
             args += [window.name, repr(float(window.seconds)), str(window.limit)]
         granted, wait, binding, slot, pending = self._call(
@@ -182,7 +221,7 @@ class RedisStore:
         self._call(lambda: self._finish(keys=self._keys(account, bucket)[:1], args=[token]))
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
-        self._call(lambda: self._block(keys=self._keys(account, bucket)[1:], args=[repr(float(seconds))]))
+        self._call(lambda: self._block(keys=self._keys(account, bucket)[1:2], args=[repr(float(seconds))]))
 
     def used(self, account: str, bucket: str, seconds: float) -> int:
         return int(self._call(lambda: self._used(keys=self._keys(account, bucket)[:1], args=[repr(float(seconds))])))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from klaviyo_analytics.quota.base import (
+    WAITER_GRACE_SECONDS,
     CacheEntry,
     Reservation,
     Send,
@@ -28,6 +29,7 @@ from klaviyo_analytics.quota.base import (
     decode_entry,
     earliest,
     encode_entry,
+    queue_turn,
 )
 from klaviyo_analytics.sqlite_tx import transaction
 
@@ -41,6 +43,8 @@ DROP TABLE IF EXISTS slots;
 CREATE TABLE IF NOT EXISTS sends (account TEXT NOT NULL, bucket TEXT NOT NULL, token TEXT PRIMARY KEY,
                                   at REAL NOT NULL, end_at REAL NOT NULL, open INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS sends_by_bucket ON sends (account, bucket, end_at);
+CREATE TABLE IF NOT EXISTS waiters (account TEXT NOT NULL, bucket TEXT NOT NULL, id TEXT NOT NULL,
+                                    since REAL NOT NULL, until REAL NOT NULL, PRIMARY KEY (account, bucket, id));
 CREATE TABLE IF NOT EXISTS blocks (account TEXT NOT NULL, bucket TEXT NOT NULL, until REAL NOT NULL,
                                    PRIMARY KEY (account, bucket));
 CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, entry TEXT NOT NULL, keep_until REAL NOT NULL);
@@ -88,7 +92,13 @@ class SqliteStore:
             db.execute("DELETE FROM flights WHERE until < ?", (self._clock(),))
 
     def reserve(
-        self, account: str, bucket: str, windows: Sequence[Window], max_wait: float, flight: float = 0.0
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
     ) -> Reservation:
         longest = max((w.seconds for w in windows), default=0.0)
         with self._tx() as db:
@@ -107,6 +117,21 @@ class SqliteStore:
             row = blocked.fetchone()
             slot, limit, pending = earliest(log, windows, now, row[0] if row else 0.0)
             wait = slot - now
+            if waiter and max_wait >= 0:
+                queue = db.execute(
+                    "SELECT id, since, until FROM waiters WHERE account = ? AND bucket = ?", (account, bucket)
+                ).fetchall()
+                ahead, since, _ = queue_turn({w: (a, b) for w, a, b in queue}, waiter, now)
+                db.execute(
+                    "DELETE FROM waiters WHERE account = ? AND bucket = ? AND (until <= ? OR id = ?)",
+                    (account, bucket, now, waiter),
+                )
+                pending = pending or ahead
+                if pending and wait <= max_wait:
+                    db.execute(
+                        "INSERT INTO waiters (account, bucket, id, since, until) VALUES (?, ?, ?, ?, ?)",
+                        (account, bucket, waiter, since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS),
+                    )
             if pending or wait > max_wait:
                 return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
             token = uuid.uuid4().hex

@@ -97,6 +97,27 @@ def test_a_send_never_finished_counts_as_answered_when_its_flight_expires(store:
     assert after.granted and after.at - lost.at >= 0.3 + 0.2 - 0.001 and after.wait <= 0.2
 
 
+def test_pending_callers_get_slots_in_the_order_they_first_asked(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.05, 1)]
+    first = store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="x")
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="early").pending
+    time.sleep(0.01)
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").pending
+    store.finish("acme", "b", first.token)
+    time.sleep(0.06)
+    # The slot is free, but "late" (like the caller whose answer just came) must let "early" go first.
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").pending
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="fresh").pending
+    early = store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="early")
+    assert early.granted
+    store.finish("acme", "b", early.token)
+    time.sleep(0.06)
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").granted
+    # A refused caller leaves the queue at once; one that stops asking, after its grace.
+    assert not store.reserve("acme", "b", windows, max_wait=0, flight=30, waiter="fresh").granted
+    assert store.reserve("globex", "b", windows, max_wait=5, flight=30, waiter="gone").granted
+
+
 def test_a_large_limit_lets_sends_fly_together(store: QuotaStore) -> None:
     windows = [Window("burst", 0.01, 100), Window("steady", 60, 3)]
     taken = [store.reserve("acme", "b", windows, max_wait=1, flight=30) for _ in range(3)]

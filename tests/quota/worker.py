@@ -10,6 +10,7 @@ import json
 import random
 import sys
 import time
+import uuid
 
 from klaviyo_analytics.quota import Window, store_from_url
 
@@ -21,17 +22,21 @@ def main() -> None:
     store = store_from_url(url)
     sent: list[float | list[float]] = []
     stop = time.time() + seconds
+    waiter = uuid.uuid4().hex  # one caller's place in the queue, until its slot is granted
     while time.time() < stop:
         max_wait = stop - time.time()
         if latency is None:
             reservation = store.reserve("acme", "query_campaign_values", windows, max_wait=max_wait)
         else:
-            reservation = store.reserve("acme", "query_campaign_values", windows, max_wait=max_wait, flight=10)
+            reservation = store.reserve(
+                "acme", "query_campaign_values", windows, max_wait=max_wait, flight=10, waiter=waiter
+            )
         if not reservation.granted:
             if reservation.pending:
                 time.sleep(0.002)
                 continue
             break
+        waiter = uuid.uuid4().hex
         time.sleep(max(0.0, reservation.wait))
         if latency is None:
             sent.append(reservation.at)  # the slot this process was given, on the store's clock

@@ -29,6 +29,7 @@ on either side can bring their arrivals closer than ``seconds``.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,11 +124,23 @@ class QuotaStore(Protocol):
 
 
 def earliest(
-    log: Sequence[Send], windows: Sequence[Window], now: float, blocked_until: float
+    log: Sequence[Send], windows: Sequence[Window], now: float, blocked_until: float, ahead: int = 0
 ) -> tuple[float, str, bool]:
     """The window rule over the sends kept: the slot, the window that set it, and whether it is pending.
 
-    A pending slot is a lower bound (an in-flight answer counted as coming back now)."""
+    A pending slot is a lower bound (an in-flight answer counted as coming back now). ``ahead``
+    waiters queued before the caller take their slots first: each counts as a send in flight at
+    its own earliest slot, so a caller far back in the queue learns at once that its wait is long.
+    """
+    sends = list(log)
+    for _ in range(ahead):
+        slot, _, _ = _rule(sends, windows, now, blocked_until)
+        sends.append(Send(slot, math.inf, True))
+    slot, limit, pending = _rule(sends, windows, now, blocked_until)
+    return slot, limit, pending or ahead > 0
+
+
+def _rule(log: Sequence[Send], windows: Sequence[Window], now: float, blocked_until: float) -> tuple[float, str, bool]:
     slot, limit, pending = now, "", False
     last = max((send.at for send in log), default=now)
     if last > slot:
@@ -149,15 +162,17 @@ def earliest(
     return slot, limit, pending
 
 
-def queue_turn(waiters: dict[str, tuple[float, float]], waiter: str, now: float) -> tuple[bool, float, list[str]]:
-    """Whether an older live waiter is ahead of ``waiter``; its first-ask time; the lapsed waiters.
+def queue_turn(waiters: dict[str, tuple[float, float]], waiter: str, now: float) -> tuple[int, float, list[str]]:
+    """How many live waiters are ahead of ``waiter``; its first-ask time; the lapsed waiters.
 
     ``waiters`` maps id -> (first ask, keep until)."""
     lapsed = [other for other, (_, until) in waiters.items() if until <= now]
     mine = waiters.get(waiter)
     since = mine[0] if mine is not None and mine[1] > now else now
-    ahead = any(
-        (first, other) < (since, waiter) for other, (first, until) in waiters.items() if until > now and other != waiter
+    ahead = sum(
+        1
+        for other, (first, until) in waiters.items()
+        if until > now and other != waiter and (first, other) < (since, waiter)
     )
     return ahead, since, lapsed
 

@@ -71,17 +71,17 @@ class MemoryStore:
             longest = max((w.seconds for w in windows), default=0.0)
             for token in [t for t, send in log.items() if expired(send, now, longest)]:
                 del log[token]
-            slot, limit, pending = earliest(list(log.values()), windows, now, self._blocked.get(key, 0.0))
-            wait = slot - now
+            ahead, since = 0, now
             if waiter and max_wait >= 0:
                 waiters = self._waiters.setdefault(key, {})
                 ahead, since, lapsed = queue_turn(waiters, waiter, now)
                 for other in lapsed:
                     del waiters[other]
                 waiters.pop(waiter, None)
-                pending = pending or ahead
-                if pending and wait <= max_wait:
-                    waiters[waiter] = (since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS)
+            slot, limit, pending = earliest(list(log.values()), windows, now, self._blocked.get(key, 0.0), ahead)
+            wait = slot - now
+            if waiter and max_wait >= 0 and pending and wait <= max_wait:
+                self._waiters[key][waiter] = (since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS)
             if pending or wait > max_wait:
                 return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
             token = uuid.uuid4().hex

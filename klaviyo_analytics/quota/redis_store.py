@@ -41,73 +41,83 @@ SOCKET_TIMEOUT_SECONDS = 2.0
 RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
-local max_wait, flight = tonumber(ARGV[1]), tonumber(ARGV[2])
+local max_wait, flight, waiter, grace = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[4], tonumber(ARGV[5])
 local longest = 0
 for i = 6, #ARGV, 3 do
   if tonumber(ARGV[i + 1]) > longest then longest = tonumber(ARGV[i + 1]) end
 end
-local slot, binding, pending = now, '', false
-local answers, kept = {}, {}
+local sends, kept = {}, {}
 local texts = redis.call('LRANGE', KEYS[1], 0, -1)
 for _, text in ipairs(texts) do
   local at, e, o = string.match(text, '^(%S+) (%S+) (%S+) ')
   at, e = tonumber(at), tonumber(e)
   if e > now - longest then
     table.insert(kept, text)
-    if at > slot then slot = at end
-    if o == '1' and e > now then
-      table.insert(answers, {math.max(at, now), 1})
+    table.insert(sends, {at, e, o == '1'})
+  end
+end
+local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
+local function rule()
+  local slot, binding, pending = now, '', false
+  local answers = {}
+  for _, send in ipairs(sends) do
+    if send[1] > slot then slot = send[1] end
+    if send[3] and send[2] > now then
+      table.insert(answers, {math.max(send[1], now), 1})
     else
-      table.insert(answers, {e, 0})
+      table.insert(answers, {send[2], 0})
     end
   end
-end
-local blocked = redis.call('GET', KEYS[2])
-if blocked and tonumber(blocked) > slot then slot, binding = tonumber(blocked), 'retry_after' end
-table.sort(answers, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
-for i = 6, #ARGV, 3 do
-  local seconds, limit = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
-  if #answers >= limit then
-    local cut = #answers - limit + 1
-    local candidate = answers[cut][1] + seconds
-    local waiting = false
-    for k = 1, cut do
-      if answers[k][2] == 1 then waiting = true end
+  if blocked > slot then slot, binding = blocked, 'retry_after' end
+  table.sort(answers, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
+  for i = 6, #ARGV, 3 do
+    local seconds, limit = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+    if #answers >= limit then
+      local cut = #answers - limit + 1
+      local candidate = answers[cut][1] + seconds
+      local waiting = false
+      for k = 1, cut do
+        if answers[k][2] == 1 then waiting = true end
+      end
+      if candidate > slot or (waiting and not pending) then
+        if candidate > slot then slot = candidate end
+        binding = ARGV[i]
+      end
+      if waiting then pending = true end
     end
-    if candidate > slot or (waiting and not pending) then
-      if candidate > slot then slot = candidate end
-      binding = ARGV[i]
-    end
-    if waiting then pending = true end
   end
+  return slot, binding, pending
 end
-local wait = slot - now
-local waiter = ARGV[4]
+local ahead, since = 0, now
 if waiter ~= '' and max_wait >= 0 then
-  local queue = redis.call('HGETALL', KEYS[3])
-  local since = now
   local mine = redis.call('HGET', KEYS[3], waiter)
   if mine then
     local first, keep = string.match(mine, '^(%S+) (%S+)$')
     if tonumber(keep) > now then since = tonumber(first) end
   end
-  local ahead = false
+  local queue = redis.call('HGETALL', KEYS[3])
   for k = 1, #queue, 2 do
     local first, keep = string.match(queue[k + 1], '^(%S+) (%S+)$')
     first, keep = tonumber(first), tonumber(keep)
     if keep <= now then
       redis.call('HDEL', KEYS[3], queue[k])
     elseif queue[k] ~= waiter and (first < since or (first == since and queue[k] < waiter)) then
-      ahead = true
+      ahead = ahead + 1
     end
   end
   redis.call('HDEL', KEYS[3], waiter)
-  if ahead then pending = true end
-  if pending and wait <= max_wait then
-    local keep = now + math.max(wait, 0) + tonumber(ARGV[5])
-    redis.call('HSET', KEYS[3], waiter, string.format('%.6f %.6f', since, keep))
-    redis.call('EXPIRE', KEYS[3], math.ceil(math.max(wait, 0) + tonumber(ARGV[5])) + 1)
-  end
+end
+for _ = 1, ahead do
+  local queued = rule()
+  table.insert(sends, {queued, math.huge, true})
+end
+local slot, binding, pending = rule()
+if ahead > 0 then pending = true end
+local wait = slot - now
+if waiter ~= '' and max_wait >= 0 and pending and wait <= max_wait then
+  redis.call('HSET', KEYS[3], waiter, string.format('%.6f %.6f', since, now + math.max(wait, 0) + grace))
+  local ttl = math.ceil(math.max(wait, 0) + grace) + 1
+  if redis.call('TTL', KEYS[3]) < ttl then redis.call('EXPIRE', KEYS[3], ttl) end
 end
 if pending or wait > max_wait then
   local p = 0

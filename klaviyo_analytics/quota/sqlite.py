@@ -115,8 +115,7 @@ class SqliteStore:
             log = [Send(at, end, bool(open_)) for at, end, open_ in rows]
             blocked = db.execute("SELECT until FROM blocks WHERE account = ? AND bucket = ?", (account, bucket))
             row = blocked.fetchone()
-            slot, limit, pending = earliest(log, windows, now, row[0] if row else 0.0)
-            wait = slot - now
+            ahead, since = 0, now
             if waiter and max_wait >= 0:
                 queue = db.execute(
                     "SELECT id, since, until FROM waiters WHERE account = ? AND bucket = ?", (account, bucket)
@@ -126,12 +125,13 @@ class SqliteStore:
                     "DELETE FROM waiters WHERE account = ? AND bucket = ? AND (until <= ? OR id = ?)",
                     (account, bucket, now, waiter),
                 )
-                pending = pending or ahead
-                if pending and wait <= max_wait:
-                    db.execute(
-                        "INSERT INTO waiters (account, bucket, id, since, until) VALUES (?, ?, ?, ?, ?)",
-                        (account, bucket, waiter, since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS),
-                    )
+            slot, limit, pending = earliest(log, windows, now, row[0] if row else 0.0, ahead)
+            wait = slot - now
+            if waiter and max_wait >= 0 and pending and wait <= max_wait:
+                db.execute(
+                    "INSERT INTO waiters (account, bucket, id, since, until) VALUES (?, ?, ?, ?, ?)",
+                    (account, bucket, waiter, since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS),
+                )
             if pending or wait > max_wait:
                 return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
             token = uuid.uuid4().hex

@@ -113,9 +113,20 @@ def test_pending_callers_get_slots_in_the_order_they_first_asked(store: QuotaSto
     store.finish("acme", "b", early.token)
     time.sleep(0.06)
     assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").granted
-    # A refused caller leaves the queue at once; one that stops asking, after its grace.
+    # A refused caller leaves the queue at once.
     assert not store.reserve("acme", "b", windows, max_wait=0, flight=30, waiter="fresh").granted
-    assert store.reserve("globex", "b", windows, max_wait=5, flight=30, waiter="gone").granted
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="next").pending
+
+
+def test_a_caller_far_back_in_the_queue_is_refused_at_once(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.2, 1)]
+    store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="x")  # in flight
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="a").pending  # slot >= now + 0.2
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="b").pending  # >= now + 0.4
+    # Two waiters ahead, each a window after the other: no slot before 0.6 s, so a 0.5 s wait is refused.
+    refused = store.reserve("acme", "b", windows, max_wait=0.5, flight=30, waiter="c")
+    assert not refused.granted and not refused.pending and 0.55 < refused.wait <= 0.61
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="c").pending
 
 
 def test_a_large_limit_lets_sends_fly_together(store: QuotaStore) -> None:

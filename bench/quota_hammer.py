@@ -162,6 +162,13 @@ def hammer(
         "sandbox_429s": sb.state()["rate_limited"],
         "throttled": throttled,
         "report_calls_served": len(reports),
+        # First to last report call the sandbox served (the host process runs ``seconds`` from its own start).
+        "report_span_seconds": round(
+            (datetime.fromisoformat(reports[-1]["time"]) - datetime.fromisoformat(reports[0]["time"])).total_seconds(),
+            3,
+        )
+        if reports
+        else 0.0,
         "upstream_calls": len(log),
         "rest": dict(outcomes["rest"]),
         "mcp": dict(outcomes["mcp"]),

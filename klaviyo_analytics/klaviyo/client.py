@@ -31,7 +31,7 @@ from klaviyo_analytics.klaviyo.cache import TTLCache, cache_key, store_key
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.klaviyo.endpoints import FORBIDDEN_PREFIXES, Resolved, resolve
 from klaviyo_analytics.klaviyo.memo import note_uncacheable
-from klaviyo_analytics.klaviyo.pacing import Pacer, rate_limited
+from klaviyo_analytics.klaviyo.pacing import FLIGHT_MARGIN_SECONDS, Pacer, rate_limited
 from klaviyo_analytics.klaviyo.redact import redact
 from klaviyo_analytics.klaviyo.upstream_errors import MalformedResponse, map_status_error
 from klaviyo_analytics.logs import get_logger
@@ -146,7 +146,14 @@ class KlaviyoClient:
         self.pacer = (
             pacer
             if pacer is not None
-            else Pacer(settings.rate_limit_time_scale, clock=clock.shared_time, sleep=sleep, store=store)
+            else Pacer(
+                settings.rate_limit_time_scale,
+                clock=clock.shared_time,
+                sleep=sleep,
+                store=store,
+                # A send of a process that died mid-request holds its window until its timeout has surely passed.
+                flight_seconds=settings.klaviyo_timeout_seconds + FLIGHT_MARGIN_SECONDS,
+            )
         )
         self.store: QuotaStore = store if store is not None else self.pacer.store
         self._sleep = sleep
@@ -345,11 +352,16 @@ class KlaviyoClient:
         self._http  # noqa: B018
         attempt = 0
         while True:
-            self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)
-            if report:
-                note_report(account.slug, resolved.bucket, resolved.limit, sent=True)
-            status, payload, exc, retry_after = self._send_once(account, method, path, params, body, deadline,
-                                                                resolved, attempt, observer)  # fmt: skip
+            permit = self.pacer.acquire(account.slug, resolved.bucket, resolved.limit, deadline, what)
+            try:
+                if report:
+                    note_report(account.slug, resolved.bucket, resolved.limit, sent=True)
+                status, payload, exc, retry_after = self._send_once(account, method, path, params, body, deadline,
+                                                                    resolved, attempt, observer)  # fmt: skip
+            finally:
+                # Answered, failed, timed out or interrupted: Klaviyo has counted it by now (if at
+                # all), so the next sends of this bucket, in every process, space from this instant.
+                self.pacer.finish(permit)
             if exc is None and status is not None and status < 400:
                 if key is not None:
                     self.cache.put(key, payload, ttl)

@@ -10,48 +10,57 @@ and processes sharing one store never overshoot together. A slot that cannot sta
 caller's deadline is not taken: the caller gets ``RATE_LIMITED`` with the wait and the limit
 that binds.
 
-Why a late process never sends into the next caller's slot
-----------------------------------------------------------
-The store spaces *slots*; Klaviyo counts *arrivals*. If every request of a window's ``limit``
-neighbours arrives within ``d`` of its slot, arrivals are at least ``window - d`` apart where
-slots are ``window`` apart. So the pacer stretches every window by ``WINDOW_SLACK_SECONDS`` and
-keeps ``d`` below it, whatever the scheduler does:
+Why no scheduling delay can draw a 429: spacing from answers
+-------------------------------------------------------------
+The store spaces *sends*; Klaviyo counts *arrivals*, and an arrival lies somewhere between our
+send starting and our receipt of its answer. So the log records every send *in flight* when its
+slot is handed out, and the client marks it answered (:meth:`Pacer.finish`, on the store's clock)
+when the response, an error or a timeout comes back. For a window of ``W`` seconds and limit
+``L``, a slot ``j`` is placed at least ``W`` after the ``L``-th latest *answer* among the earlier
+sends (:func:`klaviyo_analytics.quota.base.earliest`); if that answer has not come back yet, the
+caller polls (``POLL_FIRST_SECONDS`` doubling to ``POLL_MAX_SECONDS``, never past its deadline),
+queued in the store first ask first, so the process that just got its answer cannot take every
+next slot.
+Since ``arrival_i <= answer_i`` and ``arrival_j >= start_j >= slot_j``, among any ``L + 1``
+sends the last one arrives at least ``W`` after one of the others: no interval of length ``W``
+ever holds more than ``L`` arrivals, however late a process wakes, however long the loopback,
+the internet or Klaviyo's own queue holds the request. Lateness only delays a send, never brings
+it closer to another, so the old check "send within 25 ms of the slot, else retake" is gone.
 
-1. *A slot is honoured only if the send starts within* ``SEND_BOUND_SECONDS`` *of it.* The bound
-   is checked as the very last step before the request goes out, on the monotonic clock, against
-   the earliest instant the slot can be: ``t0 + wait``, where ``t0`` is read *before* asking the
-   store (the store reads its own clock after ``t0``, so the slot is never earlier; a round trip
-   the scheduler stretched therefore counts as lateness, not as time spent waiting). A sleep that
-   woke late, a process preempted between the store and the check, a slow store: each shows up
-   as lateness, and a late slot is given back and a fresh one taken — as often as the deadline
-   allows, never "send anyway". Giving it back is safe (every later slot was placed after it,
-   and a new slot never goes before the last one handed out) and keeps a busy machine's late
-   wake-ups from spending the quota (a report's steady limit is 2 per minute).
-2. *What happens after the check is covered by the spacing.* Between the check and Klaviyo
-   stamping the request lie a few lines of httpx, the loopback or internet path, and the server's
-   own scheduling (for the sandbox: a thread of a busy Python process waiting for the GIL). The
-   slack is ``SEND_BOUND_SECONDS`` plus ``ARRIVAL_JITTER_SECONDS``, measured: with two CPU-bound
-   processes beside 4 and 12 product processes on a loaded 2-core machine, the sandbox stamped
-   requests up to 63 and 103 ms after they reached it (their slots were honoured within 25 ms),
-   and the old 25 ms slack drew 429s 36–48 ms after the previous call (RELIABILITY.md). The slack
-   is fixed, not scaled with the windows: at Klaviyo's 1 s burst window it costs ~13 % of burst
-   throughput (a steady or daily limit binds the scarce endpoints first); tests that shrink the
-   windows (``KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE``) still get the full margin. A host whose run queue makes a
-   server stamp requests more than ~125 ms late can still see 429s; they are retried after
-   Retry-After, which every process then honours through the store.
+What it costs: for a window with ``L = 1`` (a report's burst, 1 per second) a send waits for the
+previous answer, so one account's throughput there is ``1 / (latency + W)`` instead of ``1 / W``
+(with Klaviyo's ~0.3–2 s report latency: 0.4–0.8 report calls per second instead of 1 — the
+steady limit, 2 per minute, binds long before). For large ``L`` (a daily 225, a steady 60) a send
+waits only if ``L`` sends are in flight at once, so nearly nothing. The spacing is also from a
+later point than the slot, which Klaviyo's fixed windows never required; that is the price of a
+guarantee that assumes nothing about the scheduler.
 
-Time: the pacer reads one :class:`~klaviyo_analytics.clock.Clock`. Every local wait and every
-lateness check is on ``monotonic()``; the store turns its windows (on its own clock: wall time
+A process that dies mid-request never finishes its send: the send expires ``flight_seconds``
+after its slot (the client's request timeout + ``FLIGHT_MARGIN_SECONDS``: a live request has
+arrived by then) and counts as answered at that expiry; until then it holds its window.
+
+Margins: ``WINDOW_MARGIN`` (2 %) covers the rate difference between our clocks and Klaviyo's.
+``WINDOW_SLACK_SECONDS`` covers only what separates the clocks of the processes sharing a store,
+which is nothing by construction: slots and answers are read from one clock (Redis's ``TIME``;
+the machine's wall clock for every process on one SQLite file; one process's monotonic clock in
+memory). What is left is the store's rounding (Redis keeps microseconds) and timer resolution,
+hence 1 ms. An NTP *step* of the wall clock under the SQLite store is not covered by any slack
+(NTP slews, which the 2 % covers); Redis's clock is the one that matters across hosts.
+
+Time: the pacer reads one :class:`~klaviyo_analytics.clock.Clock`. Every local wait is on
+``monotonic()``; the store turns its windows (on its own clock: wall time
 for SQLite and Redis, monotonic for the in-process store) into a *duration* before the pacer
 sees it. Wall and monotonic readings are never compared, so a step of the wall clock (NTP, a
-faked clock) can neither make the pacer think it is late nor make it send early; for the
-in-process store it changes nothing at all.
+faked clock) cannot make the pacer's own wait end early; for the in-process store it changes
+nothing at all.
 """
 
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.errors import RateLimitedError
@@ -62,19 +71,30 @@ from klaviyo_analytics.quota.guarded import STORE_DOWN
 
 # A proportional margin for the drift between our clock and Klaviyo's window clock.
 WINDOW_MARGIN = 1.02
-# The longest a send may start after its slot (checked just before the send; later: retake).
-SEND_BOUND_SECONDS = 0.025
-# The delay between that check and Klaviyo stamping the request that the spacing must absorb.
-ARRIVAL_JITTER_SECONDS = 0.125
-WINDOW_SLACK_SECONDS = SEND_BOUND_SECONDS + ARRIVAL_JITTER_SECONDS
+# Slots and answers come from one clock per store: only its rounding and timer resolution remain.
+WINDOW_SLACK_SECONDS = 0.001
 DAY_SECONDS = 86400.0
-# The binding "limit" when every slot up to the deadline started late (a saturated machine).
-LATE = "late"
+# A send whose process died counts as answered this long after its request timeout.
+FLIGHT_MARGIN_SECONDS = 5.0
+DEFAULT_FLIGHT_SECONDS = 30.0 + FLIGHT_MARGIN_SECONDS
+# How often a caller whose slot depends on an answer still in flight asks again.
+POLL_FIRST_SECONDS = 0.002
+POLL_MAX_SECONDS = 0.02
 # A slot is only worth taking if the request itself still fits in the deadline after the wait
 # (a slot at the deadline's last instant would spend quota on a request that then times out).
 REQUEST_MARGIN_SECONDS = 1.0
 REQUEST_MARGIN_SHARE = 0.1
 _SPANS = {"burst": "second", "steady": "minute", "daily": "day"}
+
+
+@dataclass(frozen=True)
+class Permit:
+    """A slot the caller holds: send right after :meth:`Pacer.acquire`, then :meth:`Pacer.finish` it."""
+
+    account: str
+    bucket: str
+    token: str
+    waited: float
 
 
 class _LegacyClock(Clock):
@@ -101,6 +121,7 @@ class Pacer:
         clock: Clock | Callable[[], float] = SYSTEM_CLOCK,
         sleep: Callable[[float], None] | None = None,
         store: QuotaStore | None = None,
+        flight_seconds: float = DEFAULT_FLIGHT_SECONDS,
     ) -> None:
         if not isinstance(clock, Clock):
             clock = _LegacyClock(clock, sleep or SYSTEM_CLOCK.sleep)
@@ -108,10 +129,11 @@ class Pacer:
             clock = _LegacyClock(clock.monotonic, sleep)
         self._scale = time_scale
         self.clock = clock
+        self.flight_seconds = flight_seconds
         # In one process the windows need no wall time at all: the monotonic clock cannot step.
         self.store: QuotaStore = store if store is not None else MemoryStore(clock.time, monotonic=clock.monotonic)
         self.total_wait_seconds = 0.0
-        self.late_retakes = 0
+        self.polls = 0  # asks that found the slot depending on an answer still in flight
 
     def windows(self, limit: RateLimit) -> list[Window]:
         windows = [("burst", 1.0, limit.burst), ("steady", 60.0, limit.steady)]
@@ -125,33 +147,39 @@ class Pacer:
     def wait_estimate(self, account: str, bucket: str, limit: RateLimit) -> float:
         return self.store.reserve(account, bucket, self.windows(limit), -1.0).wait
 
-    def acquire(self, account: str, bucket: str, limit: RateLimit, deadline: Deadline, what: str) -> float:
-        """Wait for a slot and return the seconds waited; the caller sends right after.
+    def acquire(self, account: str, bucket: str, limit: RateLimit, deadline: Deadline, what: str) -> Permit:
+        """Wait for a slot; the caller sends right after and calls :meth:`finish` when the answer is in.
 
-        Returns only when the send starts within SEND_BOUND_SECONDS of a slot it holds; raises
-        RATE_LIMITED when no slot can start inside the deadline (never waits past it).
+        Raises RATE_LIMITED when no slot can start inside the deadline (never waits past it).
         """
         margin = min(REQUEST_MARGIN_SECONDS, REQUEST_MARGIN_SHARE * deadline.budget)
         clock = self.clock
         started = clock.monotonic()
+        poll = POLL_FIRST_SECONDS
+        waiter = uuid.uuid4().hex  # this caller's place in the bucket's queue while its slot is pending
         while True:
             # A slot free now is always taken: a refusal then always means the quota, never the clock.
             max_wait = max(0.0, deadline.remaining() - margin)
-            asked = clock.monotonic()
-            reservation = self.store.reserve(account, bucket, self.windows(limit), max_wait)
-            if not reservation.granted:
-                raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
-            # Sleep from *after* the answer (never early); judge lateness from *before* the ask.
-            clock.sleep(reservation.wait)
-            if clock.monotonic() - (asked + max(0.0, reservation.wait)) <= SEND_BOUND_SECONDS:
+            reservation = self.store.reserve(
+                account, bucket, self.windows(limit), max_wait, self.flight_seconds, waiter
+            )
+            if reservation.granted:
                 break
-            self.late_retakes += 1
-            self.store.unreserve(account, bucket, reservation.at)  # never used: give its quota back
-            if deadline.remaining() <= margin:  # late every time: refuse rather than send late
-                raise rate_limited(what, limit, LATE, SEND_BOUND_SECONDS, deadline.budget)
+            if not reservation.pending:
+                raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
+            # An earlier send's answer sets the slot; it is at least reservation.wait away.
+            self.polls += 1
+            clock.sleep(min(max(poll, reservation.wait), max_wait))
+            poll = min(poll * 2, POLL_MAX_SECONDS)
+        # Sleep from *after* the answer: never before the slot (lateness is harmless, see above).
+        clock.sleep(reservation.wait)
         waited = clock.monotonic() - started
         self.total_wait_seconds += waited
-        return waited
+        return Permit(account, bucket, reservation.token, waited)
+
+    def finish(self, permit: Permit) -> None:
+        """The permit's request is over (answered, failed or timed out): later slots space from now."""
+        self.store.finish(permit.account, permit.bucket, permit.token)
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         """Klaviyo said 429: hold every caller of this bucket, in every process, until Retry-After."""
@@ -170,14 +198,6 @@ class Pacer:
 
 def rate_limited(what: str, limit: RateLimit, binding: str, wait: float, budget: float) -> RateLimitedError:
     seconds = max(1, math.ceil(wait))
-    if binding == LATE:
-        return RateLimitedError(
-            f"{what} could not start within the {budget:g} s tool deadline: this machine was too busy to send "
-            f"on time inside Klaviyo's burst limit ({limit.burst} per second), and a late request would be "
-            f"throttled; try again in about {seconds} s",
-            retry_after_seconds=seconds,
-            limit="burst",
-        )
     if binding == STORE_DOWN:
         return RateLimitedError(
             f"{what} is paused: the shared quota store (KLAVIYO_MCP_QUOTA_STORE) is not answering, and without it "

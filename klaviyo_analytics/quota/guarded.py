@@ -111,15 +111,23 @@ class GuardedStore:
     def ping(self) -> None:
         self.primary.ping()
 
-    def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
+    def reserve(
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
+    ) -> Reservation:
         if self.degraded_reason is None:
             try:
-                return self.primary.reserve(account, bucket, windows, max_wait)
+                return self.primary.reserve(account, bucket, windows, max_wait, flight, waiter)
             except StoreUnavailable as exc:
                 self.degrade(exc)
         elif self._probe_due():
             try:
-                reservation = self.primary.reserve(account, bucket, windows, max_wait)
+                reservation = self.primary.reserve(account, bucket, windows, max_wait, flight, waiter)
             except StoreUnavailable:
                 pass  # still away: the next probe is already scheduled
             else:
@@ -131,10 +139,12 @@ class GuardedStore:
             retry = max(0.0, self._next_probe - self._monotonic())
         return Reservation(False, max(retry, 0.001), STORE_DOWN)
 
-    def unreserve(self, account: str, bucket: str, at: float) -> None:
+    def finish(self, account: str, bucket: str, token: str) -> None:
+        # While paused no slot is handed out; a send whose finish cannot be written expires in the
+        # store after its flight bound and then counts as answered at that expiry.
         if self.degraded_reason is None:
             try:
-                self.primary.unreserve(account, bucket, at)
+                self.primary.finish(account, bucket, token)
             except StoreUnavailable as exc:
                 self.degrade(exc)
 

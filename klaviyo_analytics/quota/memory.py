@@ -8,11 +8,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict, deque
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from klaviyo_analytics.quota.base import CacheEntry, Reservation, Window, decode_entry, earliest, encode_entry
+from klaviyo_analytics.quota.base import (
+    WAITER_GRACE_SECONDS,
+    CacheEntry,
+    Reservation,
+    Send,
+    Window,
+    decode_entry,
+    earliest,
+    encode_entry,
+    expired,
+    queue_turn,
+)
 
 DEFAULT_MAX_ENTRIES = 4096
 
@@ -34,34 +46,54 @@ class MemoryStore:
         self._slot_clock = monotonic or clock
         self._max = max_entries
         self._lock = threading.Lock()
-        self._logs: dict[tuple[str, str], deque[float]] = {}
+        self._logs: dict[tuple[str, str], dict[str, Send]] = {}  # token -> send, in slot order
         self._blocked: dict[tuple[str, str], float] = {}
+        self._waiters: dict[tuple[str, str], dict[str, tuple[float, float]]] = {}
         self._cache: OrderedDict[str, tuple[float, str]] = OrderedDict()  # key -> (keep_until, entry text)
         self._flights: dict[str, float] = {}
 
     def ping(self) -> None:
         return None
 
-    def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
+    def reserve(
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
+    ) -> Reservation:
         key = (account, bucket)
         with self._lock:
             now = self._slot_clock()
-            log = self._logs.setdefault(key, deque())
-            slot, limit = earliest(log, windows, now, self._blocked.get(key, 0.0))
-            wait = slot - now
-            if wait > max_wait:
-                return Reservation(False, wait, limit, slot)
-            log.append(slot)
+            log = self._logs.setdefault(key, {})
             longest = max((w.seconds for w in windows), default=0.0)
-            while log and log[0] <= slot - longest:
-                log.popleft()
-            return Reservation(True, wait, limit, slot)
+            for token in [t for t, send in log.items() if expired(send, now, longest)]:
+                del log[token]
+            ahead, since = 0, now
+            if waiter and max_wait >= 0:
+                waiters = self._waiters.setdefault(key, {})
+                ahead, since, lapsed = queue_turn(waiters, waiter, now)
+                for other in lapsed:
+                    del waiters[other]
+                waiters.pop(waiter, None)
+            slot, limit, pending = earliest(list(log.values()), windows, now, self._blocked.get(key, 0.0), ahead)
+            wait = slot - now
+            if waiter and max_wait >= 0 and pending and wait <= max_wait:
+                self._waiters[key][waiter] = (since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS)
+            if pending or wait > max_wait:
+                return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
+            token = uuid.uuid4().hex
+            log[token] = Send(slot, slot + flight, flight > 0)
+            return Reservation(True, wait, limit, slot, token)
 
-    def unreserve(self, account: str, bucket: str, at: float) -> None:
+    def finish(self, account: str, bucket: str, token: str) -> None:
         with self._lock:
             log = self._logs.get((account, bucket))
-            if log is not None and at in log:
-                log.remove(at)
+            send = log.get(token) if log is not None else None
+            if log is not None and send is not None and send.open:
+                log[token] = Send(send.at, max(send.at, self._slot_clock()), False)
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
         with self._lock:
@@ -71,7 +103,7 @@ class MemoryStore:
     def used(self, account: str, bucket: str, seconds: float) -> int:
         with self._lock:
             since = self._slot_clock() - seconds
-            return sum(1 for at in self._logs.get((account, bucket), ()) if at > since)
+            return sum(1 for send in self._logs.get((account, bucket), {}).values() if send.at > since)
 
     def cache_get(self, key: str) -> CacheEntry | None:
         with self._lock:

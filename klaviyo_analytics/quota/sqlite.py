@@ -1,9 +1,10 @@
 """``sqlite:///path``: the embedded default, one WAL file shared by every process on the machine.
 
 Each reservation is one ``BEGIN IMMEDIATE`` transaction: SQLite's write lock makes the read of
-the slot log and the insert of the new slot atomic across processes, which is the whole
-guarantee. Connections are per thread and per process (a forked gunicorn worker opens its own).
-Times are the machine's wall clock, which every process on it shares.
+the send log and the insert of the new send atomic across processes, which is the whole
+guarantee; ``finish`` stamps a send's answer in another. Connections are per thread and per
+process (a forked gunicorn worker opens its own). Times are the machine's wall clock, which every
+process on it shares.
 """
 
 from __future__ import annotations
@@ -12,19 +13,23 @@ import os
 import sqlite3
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from klaviyo_analytics.quota.base import (
+    WAITER_GRACE_SECONDS,
     CacheEntry,
     Reservation,
+    Send,
     StoreUnavailable,
     Window,
     decode_entry,
     earliest,
     encode_entry,
+    queue_turn,
 )
 from klaviyo_analytics.storage.sqlite_tx import transaction
 
@@ -33,8 +38,13 @@ BUSY_TIMEOUT_SECONDS = 10.0
 SWEEP_EVERY = 200
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS slots (account TEXT NOT NULL, bucket TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS slots_by_bucket ON slots (account, bucket, at);
+-- The slot log before sends carried their answers; a file from then starts a fresh log.
+DROP TABLE IF EXISTS slots;
+CREATE TABLE IF NOT EXISTS sends (account TEXT NOT NULL, bucket TEXT NOT NULL, token TEXT PRIMARY KEY,
+                                  at REAL NOT NULL, end_at REAL NOT NULL, open INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS sends_by_bucket ON sends (account, bucket, end_at);
+CREATE TABLE IF NOT EXISTS waiters (account TEXT NOT NULL, bucket TEXT NOT NULL, id TEXT NOT NULL,
+                                    since REAL NOT NULL, until REAL NOT NULL, PRIMARY KEY (account, bucket, id));
 CREATE TABLE IF NOT EXISTS blocks (account TEXT NOT NULL, bucket TEXT NOT NULL, until REAL NOT NULL,
                                    PRIMARY KEY (account, bucket));
 CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, entry TEXT NOT NULL, keep_until REAL NOT NULL);
@@ -81,34 +91,62 @@ class SqliteStore:
         with self._tx() as db:
             db.execute("DELETE FROM flights WHERE until < ?", (self._clock(),))
 
-    def reserve(self, account: str, bucket: str, windows: Sequence[Window], max_wait: float) -> Reservation:
-        deepest = max((w.limit for w in windows), default=1)
+    def reserve(
+        self,
+        account: str,
+        bucket: str,
+        windows: Sequence[Window],
+        max_wait: float,
+        flight: float = 0.0,
+        waiter: str = "",
+    ) -> Reservation:
+        longest = max((w.seconds for w in windows), default=0.0)
         with self._tx() as db:
             now = self._clock()
+            if max_wait >= 0:  # a peek writes nothing
+                db.execute(
+                    "DELETE FROM sends WHERE account = ? AND bucket = ? AND end_at <= ?",
+                    (account, bucket, now - longest),
+                )
             rows = db.execute(
-                "SELECT at FROM slots WHERE account = ? AND bucket = ? ORDER BY at DESC LIMIT ?",
-                (account, bucket, deepest),
+                "SELECT at, end_at, open FROM sends WHERE account = ? AND bucket = ? AND end_at > ?",
+                (account, bucket, now - longest),
             ).fetchall()
-            log = [row[0] for row in reversed(rows)]
+            log = [Send(at, end, bool(open_)) for at, end, open_ in rows]
             blocked = db.execute("SELECT until FROM blocks WHERE account = ? AND bucket = ?", (account, bucket))
             row = blocked.fetchone()
-            slot, limit = earliest(log, windows, now, row[0] if row else 0.0)
+            ahead, since = 0, now
+            if waiter and max_wait >= 0:
+                queue = db.execute(
+                    "SELECT id, since, until FROM waiters WHERE account = ? AND bucket = ?", (account, bucket)
+                ).fetchall()
+                ahead, since, _ = queue_turn({w: (a, b) for w, a, b in queue}, waiter, now)
+                db.execute(
+                    "DELETE FROM waiters WHERE account = ? AND bucket = ? AND (until <= ? OR id = ?)",
+                    (account, bucket, now, waiter),
+                )
+            slot, limit, pending = earliest(log, windows, now, row[0] if row else 0.0, ahead)
             wait = slot - now
-            if wait > max_wait:
-                return Reservation(False, wait, limit, slot)
-            db.execute("INSERT INTO slots (account, bucket, at) VALUES (?, ?, ?)", (account, bucket, slot))
-            longest = max((w.seconds for w in windows), default=0.0)
+            if waiter and max_wait >= 0 and pending and wait <= max_wait:
+                db.execute(
+                    "INSERT INTO waiters (account, bucket, id, since, until) VALUES (?, ?, ?, ?, ?)",
+                    (account, bucket, waiter, since, now + max(wait, 0.0) + WAITER_GRACE_SECONDS),
+                )
+            if pending or wait > max_wait:
+                return Reservation(False, wait, limit, slot, pending=pending and wait <= max_wait)
+            token = uuid.uuid4().hex
             db.execute(
-                "DELETE FROM slots WHERE account = ? AND bucket = ? AND at <= ?", (account, bucket, slot - longest)
+                "INSERT INTO sends (account, bucket, token, at, end_at, open) VALUES (?, ?, ?, ?, ?, ?)",
+                (account, bucket, token, slot, slot + flight, int(flight > 0)),
             )
-            return Reservation(True, wait, limit, slot)
+            return Reservation(True, wait, limit, slot, token)
 
-    def unreserve(self, account: str, bucket: str, at: float) -> None:
+    def finish(self, account: str, bucket: str, token: str) -> None:
         with self._tx() as db:
             db.execute(
-                "DELETE FROM slots WHERE rowid = (SELECT rowid FROM slots WHERE account = ? AND bucket = ? AND at = ? "
-                "LIMIT 1)",
-                (account, bucket, at),
+                "UPDATE sends SET end_at = max(at, ?), open = 0 "
+                "WHERE account = ? AND bucket = ? AND token = ? AND open",
+                (self._clock(), account, bucket, token),
             )
 
     def block(self, account: str, bucket: str, seconds: float) -> None:
@@ -123,7 +161,7 @@ class SqliteStore:
     def used(self, account: str, bucket: str, seconds: float) -> int:
         with self._tx() as db:
             row = db.execute(
-                "SELECT count(*) FROM slots WHERE account = ? AND bucket = ? AND at > ?",
+                "SELECT count(*) FROM sends WHERE account = ? AND bucket = ? AND at > ?",
                 (account, bucket, self._clock() - seconds),
             ).fetchone()
             return int(row[0])

@@ -3,6 +3,7 @@ single-flight across clients, and the faults (store down at start, and at run ti
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
@@ -192,3 +193,31 @@ def test_clients_of_different_klaviyo_hosts_do_not_share_cached_answers(tmp_path
     for client in clients * 2:
         client.post(acme, REPORT, report_body("x"), deadline=Deadline(10))
     assert len(fake.requests) == 2
+
+
+@pytest.mark.parametrize("outcome", ["answer", "http_error", "timeout", "exception"])
+def test_every_request_is_finished_in_the_store_however_it_ends(tmp_path: Path, outcome: str) -> None:
+    # A send left in flight would hold its window (for everyone) until its flight expires.
+    fake = FakeKlaviyo()
+
+    def answer(_request: httpx.Request) -> httpx.Response:
+        if outcome == "http_error":
+            return jsonapi({"errors": [{"status": "400", "detail": "bad"}]}, status=400)
+        if outcome == "timeout":
+            raise httpx.ReadTimeout("slow")
+        return jsonapi({"data": {"type": "campaign-values-report", "attributes": {"results": []}}})
+
+    fake.route("POST", REPORT, answer)
+    client, clock, acme = clocked_client(tmp_path, fake, KLAVIYO_MAX_RETRIES="0")
+    if outcome == "exception":
+
+        def crash(_record: Any) -> None:
+            raise RuntimeError("an observer failed")
+
+        client.observers.append(crash)
+    with pytest.raises(Exception) if outcome != "answer" else contextlib.nullcontext():
+        client.post(acme, REPORT, report_body("last_30_days"), deadline=Deadline(45, clock))
+    store = client.pacer.store
+    assert isinstance(store, MemoryStore)
+    sends = [send for log in store._logs.values() for send in log.values()]
+    assert len(sends) == 1 and not sends[0].open, sends

@@ -1,4 +1,5 @@
-"""One contract, every backend: the window rule, blocks, the daily count, cache and single-flight."""
+"""One contract, every backend: the window rule (sends in flight, their answers and expiry), blocks,
+the daily count, cache and single-flight."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from klaviyo_analytics.quota import BLOCKED, QuotaStore, Window, store_from_url
-from klaviyo_analytics.quota.base import earliest
+from klaviyo_analytics.quota.base import Send, earliest
 from tests.quota.conftest import BACKENDS
 
 WINDOWS = [Window("burst", 0.2, 2), Window("steady", 1.0, 5)]
@@ -64,15 +65,82 @@ def test_a_block_holds_every_caller_and_never_shortens(store: QuotaStore) -> Non
     assert store.reserve("globex", "b", WINDOWS, max_wait=0).granted
 
 
-def test_an_unused_slot_given_back_frees_its_quota_and_nothing_else(store: QuotaStore) -> None:
-    windows = [Window("burst", 0.01, 100), Window("steady", 60, 3)]
-    taken = [store.reserve("acme", "b", windows, max_wait=1) for _ in range(3)]
-    assert not store.reserve("acme", "b", windows, max_wait=1).granted  # the steady window is full
-    store.unreserve("acme", "b", taken[1].at)
-    store.unreserve("acme", "b", taken[1].at + 1.0)  # not a slot: nothing happens
+def test_a_send_in_flight_holds_its_window_until_its_answer(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.2, 1), Window("steady", 60, 10)]
+    first = store.reserve("acme", "b", windows, max_wait=1, flight=30)
+    assert first.granted and first.token
+    # However long ago its slot was, the next slot waits for the answer: it is only pending.
+    time.sleep(0.3)
+    pending = store.reserve("acme", "b", windows, max_wait=1, flight=30)
+    assert not pending.granted and pending.pending and pending.limit == "burst" and 0.15 < pending.wait <= 0.21
+    assert store.used("acme", "b", 60) == 1  # the pending ask took nothing
+    too_far = store.reserve("acme", "b", windows, max_wait=0.1, flight=30)
+    assert not too_far.granted and not too_far.pending  # even the earliest answer would be too late
+    store.finish("acme", "b", first.token)
+    answered = time.time() if store.backend != "memory" else None
+    after = store.reserve("acme", "b", windows, max_wait=1, flight=30)
+    # Spaced from the answer (0.3 s after the slot), not from the slot.
+    assert after.granted and 0.15 < after.wait <= 0.21 and after.at - first.at >= 0.3 + 0.2 - 0.01
+    if answered is not None:
+        assert after.at >= answered - 0.05 + 0.2
+    store.finish("acme", "b", first.token)  # a second finish changes nothing
+    store.finish("acme", "b", "not-a-token")
     assert store.used("acme", "b", 60) == 2
-    again = store.reserve("acme", "b", windows, max_wait=1)
-    assert again.granted and again.at >= taken[2].at  # never placed before the last slot handed out
+
+
+def test_a_send_never_finished_counts_as_answered_when_its_flight_expires(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.2, 1)]
+    lost = store.reserve("acme", "b", windows, max_wait=1, flight=0.3)  # its process died mid-request
+    assert store.reserve("acme", "b", windows, max_wait=1, flight=0.3).pending
+    time.sleep(0.35)
+    after = store.reserve("acme", "b", windows, max_wait=1, flight=0.3)
+    assert after.granted and after.at - lost.at >= 0.3 + 0.2 - 0.001 and after.wait <= 0.2
+
+
+def test_pending_callers_get_slots_in_the_order_they_first_asked(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.05, 1)]
+    first = store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="x")
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="early").pending
+    time.sleep(0.01)
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").pending
+    store.finish("acme", "b", first.token)
+    time.sleep(0.06)
+    # The slot is free, but "late" (like the caller whose answer just came) must let "early" go first.
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").pending
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="fresh").pending
+    early = store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="early")
+    assert early.granted
+    store.finish("acme", "b", early.token)
+    time.sleep(0.06)
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="late").granted
+    # A refused caller leaves the queue at once.
+    assert not store.reserve("acme", "b", windows, max_wait=0, flight=30, waiter="fresh").granted
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="next").pending
+
+
+def test_a_caller_far_back_in_the_queue_is_refused_at_once(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.2, 1)]
+    store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="x")  # in flight
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="a").pending  # slot >= now + 0.2
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="b").pending  # >= now + 0.4
+    # Two waiters ahead, each a window after the other: no slot before 0.6 s, so a 0.5 s wait is refused.
+    refused = store.reserve("acme", "b", windows, max_wait=0.5, flight=30, waiter="c")
+    assert not refused.granted and not refused.pending and 0.55 < refused.wait <= 0.61
+    assert store.reserve("acme", "b", windows, max_wait=5, flight=30, waiter="c").pending
+
+
+def test_a_large_limit_lets_sends_fly_together(store: QuotaStore) -> None:
+    windows = [Window("burst", 0.01, 100), Window("steady", 60, 3)]
+    taken = [store.reserve("acme", "b", windows, max_wait=1, flight=30) for _ in range(3)]
+    assert all(r.granted and r.wait < 0.05 for r in taken)  # three in flight at once: no waiting
+    assert len({r.token for r in taken}) == 3
+    fourth = store.reserve("acme", "b", windows, max_wait=100, flight=30)
+    assert not fourth.granted and fourth.pending and fourth.limit == "steady"
+    store.finish("acme", "b", taken[1].token)
+    # One answer in: the third-latest answer is the finished one, 60 s from now.
+    assert 59 < store.reserve("acme", "b", windows, max_wait=-1).wait <= 60
+    refused = store.reserve("acme", "b", windows, max_wait=1, flight=30)
+    assert not refused.granted and not refused.pending and refused.limit == "steady"
 
 
 def test_used_counts_the_window(store: QuotaStore) -> None:
@@ -120,8 +188,23 @@ def test_one_leader_per_flight(store: QuotaStore) -> None:
 
 def test_the_sandbox_rule_and_the_store_rule_agree() -> None:
     # The reference rule, on a hand-made log: the third slot in 0.2 s waits for the first to age out.
-    assert earliest([10.0, 10.1], WINDOWS, 10.15, 0.0) == (10.2, "burst")
-    assert earliest([], WINDOWS, 5.0, 7.0) == (7.0, BLOCKED)
+    done = [Send(10.0, 10.0, False), Send(10.1, 10.1, False)]
+    assert earliest(done, WINDOWS, 10.15, 0.0) == (10.2, "burst", False)
+    assert earliest([], WINDOWS, 5.0, 7.0) == (7.0, BLOCKED, False)
+    # An answer that came late sets the slot; one still in flight makes it pending (a lower bound).
+    assert earliest([Send(10.0, 10.14, False), Send(10.1, 10.12, False)], WINDOWS, 10.15, 0.0) == (
+        pytest.approx(10.32),
+        "burst",
+        False,
+    )
+    assert earliest([Send(10.0, 40.0, True), Send(10.1, 10.1, False)], WINDOWS, 10.15, 0.0)[1:] == ("burst", False)
+    assert earliest([Send(10.0, 40.0, True), Send(10.1, 40.0, True)], WINDOWS, 10.15, 0.0) == (
+        pytest.approx(10.35),
+        "burst",
+        True,
+    )
+    # Past its expiry, a send in flight counts as answered then.
+    assert earliest([Send(10.0, 10.05, True), Send(10.1, 40.0, True)], WINDOWS, 10.15, 0.0)[2] is False
 
 
 @pytest.mark.slow
@@ -142,6 +225,40 @@ def test_processes_sharing_a_store_never_exceed_a_limit(shared_url: str, tmp_pat
     assert overfull(sent, WINDOWS) == []
     # Together they used the quota, not 4 times it: about 5 per second for 3 s.
     assert 10 <= len(sent) <= 5 * 3 + 5, len(sent)
+
+
+def answered_too_soon(sends: Sequence[Sequence[float]], windows: Sequence[Window]) -> list[str]:
+    """Every slot that starts within a window of more than ``limit - 1`` earlier answers."""
+    problems = []
+    ordered = sorted(sends)
+    for j, (slot, _) in enumerate(ordered):
+        for window in windows:
+            recent = [answer for _, answer in ordered[:j] if answer > slot - window.seconds + 1e-4]
+            if len(recent) >= window.limit:
+                problems.append(f"{window.name}: slot {slot:.3f} within {window.seconds} s of {len(recent)} answers")
+    return problems
+
+
+@pytest.mark.slow
+@pytest.mark.serial  # real-time windows across processes: run alone (make test's serial pass)
+def test_processes_sharing_a_store_space_sends_from_answers(shared_url: str, tmp_path: Path) -> None:
+    store_from_url(shared_url).ping()
+    windows = [Window("burst", 0.05, 1), Window("steady", 1.0, 30)]
+    spec = json.dumps([{"name": w.name, "seconds": w.seconds, "limit": w.limit} for w in windows])
+    outs = [tmp_path / f"sent-{i}.json" for i in range(4)]
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.quota.worker", shared_url, "2", str(out), spec, "0.03"], cwd=REPO
+        )
+        for out in outs
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=30) == 0
+    sends = [pair for out in outs for pair in json.loads(out.read_text())]
+    assert all(json.loads(out.read_text()) for out in outs)  # every process sent
+    assert answered_too_soon(sends, windows) == []
+    # Slots alone would allow 20 per second; waiting for each answer (up to 30 ms) allows fewer.
+    assert 10 <= len(sends) < 2 * 1 / 0.05, len(sends)
 
 
 def test_every_backend_is_in_the_contract() -> None:

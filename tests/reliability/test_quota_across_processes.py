@@ -5,12 +5,14 @@ RATE_LIMITED (a bounded run)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from bench.quota_hammer import hammer
 from tests.reliability.busy import busy, still_spinning
+from tests.reliability.harness import figures
 
 # The 0-429 promise is timed against the sandbox's real windows: run alone (make test's serial pass).
 pytestmark = [pytest.mark.slow, pytest.mark.serial]
@@ -20,6 +22,15 @@ def test_four_processes_on_one_account_draw_no_429_beside_two_busy_processes(tmp
     with busy(2) as neighbours:
         result = hammer(tmp_path, seconds=10, scale=0.05)
         assert still_spinning(neighbours), "the CPU-bound neighbours ended before the load did"
+    figures(
+        "Quota: four processes beside two busy ones",
+        [
+            f"- 429s from the sandbox: {result['sandbox_429s']} {result['throttled']}",
+            f"- report calls served: {result['report_calls_served']} over {result['report_span_seconds']} s",
+            f"- tool calls: rest {result['rest']}, mcp {result['mcp']}, host {result['host']}",
+            f"- load average after: {os.getloadavg()[0]:.1f}",
+        ],
+    )
     assert result["sandbox_429s"] == 0, result
     for side in ("rest", "mcp", "host"):
         outcomes = result[side]

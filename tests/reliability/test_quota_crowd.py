@@ -5,17 +5,29 @@ pacing alone into each other's windows, and still draw no 429. Both beside two C
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
 
 from bench.quota_hammer import PAUSED, crowd
 from tests.reliability.busy import busy
+from tests.reliability.harness import figures
 
 ANSWERS = {"ok", "RATE_LIMITED"}
+
+
+def summary(result: dict[str, Any]) -> list[str]:
+    return [
+        f"- 429s from the sandbox: {result['sandbox_429s']}",
+        f"- upstream calls: {result['upstream_calls']}; tool calls: {result['outcomes']}",
+        f"- load average after: {os.getloadavg()[0]:.1f}",
+    ]
 
 
 def test_twelve_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:
     with busy(2):
         result = crowd(tmp_path, processes=12, seconds=6, scale=0.05)
+    figures("Quota: twelve processes beside two busy ones", summary(result))
     assert result["ready_together"] == 12, result
     assert result["sandbox_429s"] == 0, result
     outcomes = result["outcomes"]
@@ -26,6 +38,7 @@ def test_twelve_processes_on_one_account_draw_no_429(tmp_path: Path) -> None:
 def test_twelve_processes_pause_when_the_store_stops_and_draw_no_429(tmp_path: Path) -> None:
     with busy(2):
         result = crowd(tmp_path, processes=12, seconds=8, scale=0.05, stop_store_after=2.0)
+    figures("Quota: twelve processes, Redis stopped, beside two busy ones", summary(result))
     assert result["ready_together"] == 12, result
     assert result["sandbox_429s"] == 0, result
     outcomes = result["outcomes"]

@@ -20,16 +20,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp.server.mcpserver.tools.base import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
-from mcp.server.stdio import stdio_server
 from mcp.shared.exceptions import MCPError, NoBackChannelError
-from mcp.shared.message import SessionMessage
 from mcp_types import (
     INVALID_PARAMS,
-    PARSE_ERROR,
     CallToolResult,
-    ErrorData,
     ImageContent,
-    JSONRPCError,
     TextContent,
     ToolAnnotations,
 )
@@ -37,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
+from klaviyo_analytics.adapters.mcp_stdio import run_stdio
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.auth.tokens import principal_of
 from klaviyo_analytics.config import Settings, load_settings
@@ -241,36 +237,6 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
         if set(prompt.tools) <= offered:
             server.add_prompt(make_prompt(prompt))
     return server
-
-
-PARSE_ERROR_MESSAGE = "Parse error: the line is not a JSON-RPC 2.0 message; send one JSON object per line"
-
-
-async def run_stdio(server: MCPServer) -> None:
-    """``server.run("stdio")`` plus one answer the SDK leaves out: a line it cannot parse gets a
-    JSON-RPC parse error (``id`` null, code -32700, as JSON-RPC 2.0 asks) instead of silence. The
-    SDK's stdio reader hands such lines on as exceptions and its dispatcher only logs them at
-    debug level; a relay answers them and passes everything else through unchanged. (It drives the
-    SDK's low-level server, ``_lowlevel_server``, as ``run_stdio_async`` does: the SDK has no
-    public hook for this.)"""
-    lowlevel = server._lowlevel_server
-    async with stdio_server() as (read_stream, write_stream):
-        send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
-
-        async def relay() -> None:
-            async with send, read_stream:
-                async for item in read_stream:
-                    if isinstance(item, Exception):
-                        log.info("mcp.unparseable_line", error_type=type(item).__name__)
-                        error = ErrorData(code=PARSE_ERROR, message=PARSE_ERROR_MESSAGE)
-                        await write_stream.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
-                    else:
-                        await send.send(item)
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(relay)
-            await lowlevel.run(receive, write_stream, lowlevel.create_initialization_options())
-            group.cancel_scope.cancel()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

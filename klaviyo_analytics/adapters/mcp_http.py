@@ -13,7 +13,6 @@ auth and before the SDK parses it, which would keep the last (REST refuses it th
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -27,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from klaviyo_analytics.adapters.jsonrpc import duplicate_key, duplicate_key_error
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.logs import get_logger
 
@@ -86,36 +86,6 @@ class BodyTimeout:
             if not started:
                 body = {"error": "request_timeout", "error_description": "the request body did not arrive in time"}
                 await JSONResponse(body, status_code=408, headers={"Connection": "close"})(scope, receive, send)
-
-
-class _Duplicate(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-
-def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise _Duplicate(key)
-        out[key] = value
-    return out
-
-
-def duplicate_key(body: bytes | str) -> str | None:
-    """The first key that appears twice in one object of a JSON text; None if none (or not JSON)."""
-    try:
-        json.loads(body, object_pairs_hook=_unique_pairs)
-    except _Duplicate as found:
-        return found.key
-    except (ValueError, RecursionError):  # not JSON (or absurdly deep): the SDK answers its own error
-        return None
-    return None
-
-
-def duplicate_key_error(key: str) -> dict[str, object]:
-    message = f"Invalid request: the key {key!r} appears twice in one object; give it once"
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
 
 
 class RefuseDuplicateKeys:

@@ -18,16 +18,21 @@ from tests.helpers import ACME_KEY, ONE_ACCOUNT, write_accounts
 pytestmark = pytest.mark.slow
 
 
-def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
+def stdio_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """An environment with one account and nothing of the caller's (HOME and config in ``tmp_path``)."""
     accounts = write_accounts(tmp_path / "accounts.toml", ONE_ACCOUNT)
-    env = {
+    return {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts),
         "KLAVIYO_ACME_KEY": ACME_KEY,
-        "KLAVIYO_MCP_LOG_LEVEL": "DEBUG",
+        **extra,
     }
+
+
+def test_stdio_session_speaks_only_json_rpc(tmp_path: Path) -> None:
+    env = stdio_env(tmp_path, KLAVIYO_MCP_LOG_LEVEL="DEBUG")
     proc = subprocess.Popen(
         [sys.executable, str(REPO_ROOT / "server.py")],
         stdin=subprocess.PIPE,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -13,7 +12,7 @@ from typing import Any
 import pytest
 
 from klaviyo_analytics.paths import REPO_ROOT
-from tests.helpers import ACME_KEY, ONE_ACCOUNT, write_accounts
+from tests.adapters.test_stdio import stdio_env
 from tests.servers import stop_process
 
 pytestmark = pytest.mark.slow
@@ -22,14 +21,7 @@ INIT = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"nam
 
 
 def test_a_repeated_key_is_refused_naming_it_and_the_session_goes_on(tmp_path: Path) -> None:
-    accounts = write_accounts(tmp_path / "accounts.toml", ONE_ACCOUNT)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "KLAVIYO_MCP_ACCOUNTS_FILE": str(accounts),
-        "KLAVIYO_ACME_KEY": ACME_KEY,
-    }
+    env = stdio_env(tmp_path)
     lines = [
         json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT}),
         json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}),

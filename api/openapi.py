@@ -117,6 +117,8 @@ DECISION_BODY = {
             "additionalProperties": False,
             "properties": {
                 "reason": {"type": "string"},
+                # approving needs the plan_hash the approver was shown (the action view's plan_hash)
+                "plan_hash": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 # approving a plan with a BLOCKING warning (live flows on the list) needs this
                 "acknowledge": {"type": "array", "items": {"type": "string", "enum": list(ACKNOWLEDGEMENTS)}},
             },

@@ -48,7 +48,7 @@ def approve_hint(settings: Settings, action_id: str) -> str:
     return (
         f"A person approves it outside this chat: they open {approve_url(settings, action_id)} (the approval "
         f"console), run `{approve_command(action_id, settings)}`, or POST {approve_endpoint(settings, action_id)} "
-        "with an approver token."
+        'with an approver token and {"plan_hash": "<the plan_hash they reviewed>"}.'
     )
 
 

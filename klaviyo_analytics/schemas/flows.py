@@ -56,7 +56,7 @@ class FlowStructureParams(AccountParams):
 
 
 class FlowStep(OutputModel):
-    action_id: str
+    flow_action_id: str  # a Klaviyo flow action (klaviyo_propose_update_flow takes it)
     action_type: str
     status: str | None
     message_id: str | None

@@ -150,7 +150,7 @@ def get_flow_structure(
             message = _lookup_message(svc, account, str(action["id"]), ctx, warnings)
         steps.append(
             FlowStep(
-                action_id=str(action["id"]),
+                flow_action_id=str(action["id"]),
                 action_type=action_type,
                 status=((definition.get("data") or {}).get("status")),
                 message_id=message.get("id"),

@@ -92,25 +92,25 @@ def test_editing_a_draft_flows_subject_and_wait(env: Env) -> None:
     email = next(s for s in steps if s["action_type"] == "send-email")
     wait = next(s for s in steps if s["action_type"] == "time-delay")
     proposed = env.call(
-        "klaviyo_propose_update_flow", flow_id=flow_id, flow_action_id=email["action_id"], subject="Hi!"
+        "klaviyo_propose_update_flow", flow_id=flow_id, flow_action_id=email["flow_action_id"], subject="Hi!"
     )
     assert f"subject {email['subject']!r} → 'Hi!'" in proposed["data"]["summary"]
     env.approve(proposed["data"]["action_id"])
     assert env.call("klaviyo_execute_action", action_id=proposed["data"]["action_id"])["data"]["status"] == "succeeded"
-    edited = env.run("update_flow", flow_id=flow_id, flow_action_id=wait["action_id"], delay="3 days")["data"]
+    edited = env.run("update_flow", flow_id=flow_id, flow_action_id=wait["flow_action_id"], delay="3 days")["data"]
     assert "wait 1 day → wait 3 days" in edited["summary"]
     # read straight from Klaviyo: the product's read cache may still hold the structure from before
-    message = env.get(f"/api/flow-actions/{email['action_id']}")["attributes"]["definition"]["data"]["message"]
+    message = env.get(f"/api/flow-actions/{email['flow_action_id']}")["attributes"]["definition"]["data"]["message"]
     assert message["subject_line"] == "Hi!"
-    action = env.get(f"/api/flow-actions/{wait['action_id']}")
+    action = env.get(f"/api/flow-actions/{wait['flow_action_id']}")
     assert action["attributes"]["definition"]["data"]["value"] == 3
     assert env.get(f"/api/flows/{flow_id}")["attributes"]["status"] == "draft"
 
 
 def test_edit_refusals_name_the_field(env: Env) -> None:
     flow_id, steps = _new_draft(env)
-    email = next(s for s in steps if s["action_type"] == "send-email")["action_id"]
-    wait = next(s for s in steps if s["action_type"] == "time-delay")["action_id"]
+    email = next(s for s in steps if s["action_type"] == "send-email")["flow_action_id"]
+    wait = next(s for s in steps if s["action_type"] == "time-delay")["flow_action_id"]
     live = _flow(env, "live")["id"]
     cases = [
         ({"flow_id": live, "flow_action_id": email, "subject": "x"}, "flow_id"),

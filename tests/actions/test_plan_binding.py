@@ -15,9 +15,10 @@ from api import create_app
 from klaviyo_analytics.actions import ProposalStatus, plan_hash
 from klaviyo_analytics.actions.cli import main as cli_main
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment
-from tests.actions.ledger_helpers import raw_ledger
+from tests.actions.ledger_helpers import both_backends, raw_ledger
 from tests.console.conftest import csrf_token, plan_hash_of, signed_in
 
+__all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and on PostgreSQL
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}
 
@@ -70,7 +71,7 @@ def test_the_console_form_carries_the_hash_it_displayed(env: Env) -> None:
 
 
 def test_the_cli_shows_the_hash_and_takes_it_back(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
-    for key, value in environment(env.sb, env.tmp).items():
+    for key, value in environment(env.sb, env.tmp, **env.extra).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr("klaviyo_analytics.actions.cli.confirm_at_terminal", lambda *a, **k: None)
     action_id = env.propose("create_list", name="Benign")

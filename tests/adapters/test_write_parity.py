@@ -47,7 +47,7 @@ def _flow(env: Env, status: str) -> str:
 def _email_action(env: Env) -> tuple[str, str]:
     for flow in env.get("/api/flows", filter="equals(status,'draft')"):
         steps = env.call("klaviyo_get_flow_structure", flow_id=flow["id"])["data"]["steps"]
-        emails = [s["action_id"] for s in steps if s["action_type"] == "send-email"]
+        emails = [s["flow_action_id"] for s in steps if s["action_type"] == "send-email"]
         if emails and not flow["attributes"]["archived"]:
             return str(flow["id"]), str(emails[0])
     raise AssertionError("the sandbox seeds a draft flow with an email")

@@ -16,7 +16,7 @@ from klaviyo_analytics.actions import ProposalStatus, plan_hash
 from klaviyo_analytics.actions.cli import main as cli_main
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment
 from tests.actions.ledger_helpers import raw_ledger
-from tests.console.conftest import csrf_token, plan_hash_of, signed_in
+from tests.api.console.conftest import csrf_token, plan_hash_of, signed_in
 
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}
 READER = {"Authorization": f"Bearer {REST_TOKEN}"}

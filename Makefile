@@ -89,5 +89,5 @@ smoke: $(STAMP)
 # calls); prints the counts.
 .PHONY: fuzz
 fuzz: $(STAMP)
-	FUZZ_EXAMPLES=100 MCP_FUZZ_EXAMPLES=100 DATE_SWEEP_EXAMPLES=25 $(BIN)/python -m pytest tests/rest/test_fuzz.py \
-		tests/rest/test_mcp_fuzz.py tests/product/test_date_sweep_fuzz.py -p no:cacheprovider -q -s
+	FUZZ_EXAMPLES=100 MCP_FUZZ_EXAMPLES=100 DATE_SWEEP_EXAMPLES=25 $(BIN)/python -m pytest tests/api/rest/test_fuzz.py \
+		tests/api/rest/test_mcp_fuzz.py tests/product/test_date_sweep_fuzz.py -p no:cacheprovider -q -s

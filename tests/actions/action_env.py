@@ -29,7 +29,7 @@ from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
 from klaviyo_sandbox import Sandbox
 from tests.helpers import write_accounts
-from tests.sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
+from tests.klaviyo_sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
 
 TIME_SCALE = "0.01"
 REST_TOKEN = "rest-read-token-0001"

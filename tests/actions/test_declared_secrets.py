@@ -221,7 +221,7 @@ def test_the_declared_webhook_secret_is_shown_in_words_and_sent_only_there(
     assert f"inserts the value of the server's environment variable {ENV}" in out.getvalue()
     client = create_app(service=env.service).test_client()
     page = client.get("/console/sign-in")
-    from tests.console.conftest import csrf_token
+    from tests.api.console.conftest import csrf_token
 
     client.post("/console/sign-in", data={"csrf_token": csrf_token(page.text), "token": APPROVER_TOKEN})
     assert (

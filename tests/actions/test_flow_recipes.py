@@ -248,7 +248,7 @@ def test_definition_and_custom_go_together(env: Env) -> None:
 def test_the_committed_flow_schema_is_the_specs(tmp_path: Any) -> None:
     import importlib.util
 
-    from tests.sandbox.conftest import REPO, SPEC_PATH
+    from tests.klaviyo_sandbox.conftest import REPO, SPEC_PATH
 
     if not SPEC_PATH.exists():
         pytest.skip(f"Klaviyo's OpenAPI spec is not at {SPEC_PATH}")

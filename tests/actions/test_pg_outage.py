@@ -10,7 +10,7 @@ import pytest
 from api import create_app
 from klaviyo_analytics.actions.postgres_ledger import PostgresDatabase, PostgresLedger
 from tests.actions.action_env import REST_TOKEN, Env
-from tests.mcp_http.inprocess import call, http_app
+from tests.adapters.mcp_http.inprocess import call, http_app
 from tests.reliability.harness import free_port
 
 

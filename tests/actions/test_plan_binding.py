@@ -16,7 +16,7 @@ from klaviyo_analytics.actions import ProposalStatus, plan_hash
 from klaviyo_analytics.actions.cli import main as cli_main
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, environment
 from tests.actions.ledger_helpers import both_backends, raw_ledger
-from tests.console.conftest import csrf_token, plan_hash_of, signed_in
+from tests.api.console.conftest import csrf_token, plan_hash_of, signed_in
 
 __all__ = ["both_backends"]  # the fixture: every test here runs on SQLite and on PostgreSQL
 APPROVER = {"Authorization": f"Bearer {APPROVER_TOKEN}"}

@@ -12,7 +12,7 @@ from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
-from tests.unit.test_campaign_performance import STATS_A, campaigns_handler, report, row
+from tests.service.test_campaign_performance import STATS_A, campaigns_handler, report, row
 
 REST_TOKEN = "rest-token-for-tests-0001"
 APPROVER_TOKEN = "approver-token-for-tests-0001"

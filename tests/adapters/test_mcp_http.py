@@ -10,9 +10,9 @@ from flask import Flask
 
 from klaviyo_analytics.service import KlaviyoService
 from tests.adapters.conftest import REST_TOKEN
+from tests.adapters.mcp_http.inprocess import call, http_app, list_tools, running
 from tests.adapters.test_mcp import call as stdio_call
 from tests.adapters.test_mcp import list_tools as stdio_list_tools
-from tests.mcp_http.inprocess import call, http_app, list_tools, running
 
 
 def dumped(tools: list[Any]) -> list[dict[str, Any]]:

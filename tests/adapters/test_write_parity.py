@@ -23,9 +23,9 @@ from api import create_app
 from klaviyo_analytics.tools import CATALOG, get_tool
 from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, settings_for
+from tests.adapters.mcp_http.inprocess import call as http_call
+from tests.adapters.mcp_http.inprocess import http_app
 from tests.adapters.test_mcp import call as mcp_call
-from tests.mcp_http.inprocess import call as http_call
-from tests.mcp_http.inprocess import http_app
 
 VIP = "YEiTqa"  # the seeded "VIP Customers" list: no flow starts from it
 SECRET_ENV = "KLAVIYO_WEBHOOK_SECRET_PARITY"

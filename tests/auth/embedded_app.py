@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from klaviyo_analytics.adapters.mcp_auth import build_auth
 from klaviyo_analytics.auth.users import hash_password, load_directory
 from klaviyo_analytics.config import load_settings
-from tests.mcp_http.oauth_client import REDIRECT_URI, pkce
+from tests.adapters.mcp_http.oauth_client import REDIRECT_URI, pkce
 
 PASSWORD = "alice-rfc-password-0001"
 BASE = "http://127.0.0.1:8000"

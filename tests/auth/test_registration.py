@@ -11,8 +11,8 @@ import pytest
 
 from klaviyo_analytics.auth.oauth_store import SqliteOAuthStore
 from klaviyo_analytics.auth.registration import MAX_NAME_CHARS, MAX_REDIRECT_URIS
+from tests.adapters.mcp_http.oauth_client import REDIRECT_URI, pkce
 from tests.auth.embedded_app import Embedded, embedded_app
-from tests.mcp_http.oauth_client import REDIRECT_URI, pkce
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from klaviyo_analytics.paths import REPO_ROOT
 from klaviyo_sandbox import Sandbox, SandboxConfig, serve
-from tests.rest.live import LIVE_TOKEN, free_port, server_environment, wait_ready
+from tests.api.rest.live import LIVE_TOKEN, free_port, server_environment, wait_ready
 from tests.servers import stop_process
 
 READ_SECONDS = 2  # the deadline this test's server gets (KLAVIYO_MCP_GUNICORN_READ_SECONDS)

@@ -75,7 +75,7 @@ def test_every_read_tool_has_a_sandbox_call() -> None:
 
 
 def test_product_traffic_is_spec_valid(sandbox: Sandbox, tmp_path: Path) -> None:
-    from tests.sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
+    from tests.klaviyo_sandbox.conftest import SPEC_PATH, SpecChecker, ValidatingTransport
     from tests.spec import load_spec
 
     checker = SpecChecker(load_spec())

@@ -301,7 +301,7 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
     stderr and every file it wrote (the OAuth state with its WAL) hold none of the secrets involved."""
     import httpx
 
-    from tests.mcp_http.oauth_client import (
+    from tests.adapters.mcp_http.oauth_client import (
         REDIRECT_URI,
         authorize_params,
         code_from,
@@ -309,7 +309,7 @@ def test_no_secret_in_what_the_mcp_http_server_and_its_oauth_state_put_out(tmp_p
         pkce,
         register,
     )
-    from tests.mcp_http.process import ALICE_TOKEN, PASSWORDS, mcp_http_server
+    from tests.adapters.mcp_http.process import ALICE_TOKEN, PASSWORDS, mcp_http_server
 
     wrong_password = "wrong_sweep_password_4e5f6a7b8c"
     with mcp_http_server(

@@ -6,7 +6,7 @@ import importlib
 
 from klaviyo_analytics.tools.spec import ToolSpec
 
-# An area names its module here, in schemas/ and in service/ (tests/unit/test_layers.py holds them aligned).
+# An area names its module here, in schemas/ and in service/ (tests/core/test_layers.py holds them aligned).
 AREAS = (
     "accounts", "campaigns", "flows", "trends", "compare", "insights", "anomalies", "predictive", "portfolio",
     "digest", "lists", "segments", "metrics", "actions",

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from tests.mcp_http.oauth_client import (
+from tests.adapters.mcp_http.oauth_client import (
     REDIRECT_URI,
     authorize_params,
     code_from,
@@ -24,7 +24,7 @@ from tests.mcp_http.oauth_client import (
     pkce,
     register,
 )
-from tests.mcp_http.process import ALICE_TOKEN, PASSWORDS, McpHttpServer, mcp_http_server
+from tests.adapters.mcp_http.process import ALICE_TOKEN, PASSWORDS, McpHttpServer, mcp_http_server
 
 pytestmark = pytest.mark.slow
 LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from klaviyo_analytics.actions import ProposalStatus
 from tests.actions.action_env import Env
 from tests.actions.test_adoption import race
-from tests.console.conftest import csrf_token
+from tests.api.console.conftest import csrf_token
 
 
 def stopped_for_a_person(env: Env) -> tuple[str, list[str]]:

@@ -25,7 +25,7 @@ from api import create_app
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, Env, settings_for
-from tests.console.conftest import ANALYST_PASSWORD, users_file
+from tests.api.console.conftest import ANALYST_PASSWORD, users_file
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

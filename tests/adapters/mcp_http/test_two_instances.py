@@ -20,8 +20,8 @@ from dotenv import dotenv_values
 
 from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.errors import ConfigError
-from tests.mcp_http.oauth_client import REDIRECT_URI, code_from, pkce, register
-from tests.mcp_http.process import PASSWORDS, McpHttpServer, mcp_http_server
+from tests.adapters.mcp_http.oauth_client import REDIRECT_URI, code_from, pkce, register
+from tests.adapters.mcp_http.process import PASSWORDS, McpHttpServer, mcp_http_server
 from tests.reliability.harness import REPO, free_port
 from tests.servers import PostgresServer
 

@@ -9,8 +9,8 @@ from flask import Flask
 
 from api import create_app
 from klaviyo_analytics.service import KlaviyoService
+from tests.api.rest.conftest import APPROVER_TOKEN, AUTH
 from tests.helpers import ACME_KEY, GLOBEX_KEY
-from tests.rest.conftest import APPROVER_TOKEN, AUTH
 
 
 def test_healthy_components_are_200_ok(app: Flask, service: KlaviyoService) -> None:

@@ -14,7 +14,7 @@ from api.auth import fingerprint
 from api.console import CSP
 from klaviyo_analytics.actions import ProposalStatus
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env
-from tests.console.conftest import csrf_token, plan_hash_of, signed_in
+from tests.api.console.conftest import csrf_token, plan_hash_of, signed_in
 from tests.helpers import shown_plan_hash
 
 HOSTILE = "<script>alert(1)</script>\u202eevil"
@@ -179,7 +179,7 @@ def test_history_shows_the_trace_and_links_into_klaviyo(approver: FlaskClient, e
 
 
 def test_users_sign_in_with_a_password_and_the_page_follows_their_role(users_env: Env) -> None:
-    from tests.console.conftest import ANALYST_PASSWORD, LEAD_PASSWORD
+    from tests.api.console.conftest import ANALYST_PASSWORD, LEAD_PASSWORD
 
     app = create_app(service=users_env.service)
     action_id = users_env.propose("create_list", name="VIP")

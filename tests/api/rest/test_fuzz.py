@@ -1,6 +1,6 @@
 """Fuzzing the live REST API from its own /openapi.json with schemathesis.
 
-gunicorn serves ``create_app()`` on loopback over the Klaviyo sandbox (``tests/rest/live.py``);
+gunicorn serves ``create_app()`` on loopback over the Klaviyo sandbox (``tests/api/rest/live.py``);
 schemathesis generates cases for every documented operation — schema-valid and schema-violating
 (positive and negative modes), the coverage phase's boundary values and undeclared methods —
 and every response must hold to:
@@ -55,7 +55,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from klaviyo_analytics.tools import get_tool
-from tests.rest.live import LiveAPI
+from tests.api.rest.live import LiveAPI
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "4"))
 CASES: Counter[str] = Counter()

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.mcp_http.process import ALICE_TOKEN, McpHttpServer, mcp_http_server
+from tests.adapters.mcp_http.process import ALICE_TOKEN, McpHttpServer, mcp_http_server
 from tests.reliability.harness import figures
 
 pytestmark = pytest.mark.slow

@@ -17,8 +17,8 @@ from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.schemas.accounts import ListAccountsResult
 from klaviyo_analytics.service import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.tools import get_tool, run_tool
+from tests.api.rest.conftest import APPROVER_TOKEN, AUTH, OTHER_TOKEN, MakeService
 from tests.helpers import FakeKlaviyo, jsonapi
-from tests.rest.conftest import APPROVER_TOKEN, AUTH, OTHER_TOKEN, MakeService
 
 
 def scrape(app: Flask) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -27,7 +27,7 @@ from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.flows import get_flow_performance
 from klaviyo_analytics.service.trends import get_performance_over_time
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings
-from tests.unit.test_campaign_performance import STATS_A, report, row
+from tests.service.test_campaign_performance import STATS_A, report, row
 
 D = date.fromisoformat
 

@@ -14,7 +14,7 @@ from api import create_app
 from api.openapi import EXTRA_ROUTES, openapi_path
 from klaviyo_analytics.service import KlaviyoService
 from klaviyo_analytics.tools import CATALOG, visible_tools
-from tests.rest.conftest import AUTH
+from tests.api.rest.conftest import AUTH
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

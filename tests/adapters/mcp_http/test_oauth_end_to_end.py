@@ -21,8 +21,8 @@ from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import AuthorizationCodeResult, OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
 
-from tests.mcp_http.oauth_client import REDIRECT_URI
-from tests.mcp_http.process import PASSWORDS, McpHttpServer
+from tests.adapters.mcp_http.oauth_client import REDIRECT_URI
+from tests.adapters.mcp_http.process import PASSWORDS, McpHttpServer
 
 pytestmark = pytest.mark.slow
 
@@ -155,7 +155,7 @@ def test_readme_connector_recipe_is_what_the_end_to_end_test_runs() -> None:
     from pathlib import Path
 
     from klaviyo_analytics.config import SETTINGS
-    from tests.mcp_http.process import server_argv
+    from tests.adapters.mcp_http.process import server_argv
     from tests.readme_recipes import recipe
 
     block = recipe("Connect Claude's custom connector", "test_readme_connector_recipe_is_what_the_end_to_end_test_runs")

@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from tests.mcp_http.process import McpHttpServer, mcp_http_server
+from tests.adapters.mcp_http.process import McpHttpServer, mcp_http_server
 
 pytestmark = pytest.mark.slow
 ISSUER = "https://idp.example.test"

@@ -9,7 +9,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from api.limits import MAX_JSON_DEPTH, json_depth
-from tests.rest.conftest import APPROVER_TOKEN, AUTH
+from tests.api.rest.conftest import APPROVER_TOKEN, AUTH
 
 PERFORMANCE = "/v1/campaigns/performance"
 

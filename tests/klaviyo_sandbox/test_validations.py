@@ -77,4 +77,4 @@ def test_a_profile_without_a_location_has_a_location_of_nulls(client: httpx.Clie
     location = created.json()["data"]["attributes"]["location"]
     assert isinstance(location, dict) and set(location.values()) == {None}
     # reentry_criteria stays null: Klaviyo's own SDK reads null there and fails on an object
-    # (tests/sandbox/test_official_sdk.py reads a flow definition with it).
+    # (tests/klaviyo_sandbox/test_official_sdk.py reads a flow definition with it).

@@ -14,8 +14,8 @@ from klaviyo_analytics.clock import pinned_on
 from klaviyo_analytics.klaviyo.accounts import load_registry
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.service import KlaviyoService
+from tests.api.rest.live import LiveAPI, live_api_server
 from tests.helpers import TWO_ACCOUNTS, FakeKlaviyo, jsonapi, make_settings
-from tests.rest.live import LiveAPI, live_api_server
 
 REST_TOKEN = "rest-token-for-rest-tests-01"
 OTHER_TOKEN = "rest-token-for-rest-tests-02"

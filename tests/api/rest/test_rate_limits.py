@@ -11,8 +11,8 @@ from limits.storage import MemoryStorage
 from api import create_app
 from klaviyo_analytics.config import load_settings
 from klaviyo_analytics.errors import ConfigError
+from tests.api.rest.conftest import AUTH, OTHER_TOKEN, MakeService
 from tests.helpers import jsonapi
-from tests.rest.conftest import AUTH, OTHER_TOKEN, MakeService
 
 LIMIT = "3/minute"
 

@@ -26,7 +26,7 @@ from klaviyo_analytics.service.metrics import query_metric_aggregates
 from klaviyo_analytics.service.trends import get_performance_over_time, merge_series
 from klaviyo_analytics.tools import validate_params
 from tests.helpers import FakeKlaviyo, jsonapi, make_settings
-from tests.unit.test_campaign_performance import STATS_A, report, row
+from tests.service.test_campaign_performance import STATS_A, report, row
 
 
 def ctx() -> CallContext:

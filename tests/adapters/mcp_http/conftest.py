@@ -4,8 +4,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.mcp_http.oauth_client import BROWSERS
-from tests.mcp_http.process import McpHttpServer, mcp_http_server
+from tests.adapters.mcp_http.oauth_client import BROWSERS
+from tests.adapters.mcp_http.process import McpHttpServer, mcp_http_server
 
 
 @pytest.fixture(scope="module")

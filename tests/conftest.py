@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -64,3 +65,14 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServ
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow_files)  # stable: False (slow files) first
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """End the ``limits`` package's in-memory expiry timers (non-daemon ``threading.Timer`` threads,
+    one per memory:// rate-limit storage the REST and OAuth apps build) before the interpreter waits
+    for them. They end by themselves 10 ms later on a real clock; under libfaketime with the
+    monotonic clock moved, CPython's timed waits (``sem_clockwait`` on a faked absolute deadline)
+    never wake, and the run could not exit once every test had passed."""
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer):
+            thread.cancel()

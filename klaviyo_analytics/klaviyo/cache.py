@@ -52,6 +52,10 @@ class TTLCache:
         # Finished tool results built from these entries (memo.py); never outlives them.
         self.memo = ResultMemo(clock)
 
+    def now(self) -> float:
+        """The time entries are stamped and judged with (their ``fetched_at`` is on this clock)."""
+        return self._clock()
+
     def entry(self, key: str) -> CacheEntry | None:
         """The entry, fresh or stale, without counting a hit or a miss."""
         return self.store.cache_get(store_key(key))

@@ -326,7 +326,7 @@ class KlaviyoClient:
             if stale is None:
                 raise
             log.warning("klaviyo.stale_answer", operation=resolved.endpoint.operation_id, account=account.slug)
-            note_stale(stale.fetched_at)
+            note_stale(stale.fetched_at, self.cache.now())
             note_uncacheable()
             return stale.value
 

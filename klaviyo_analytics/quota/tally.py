@@ -28,6 +28,8 @@ class Tally:
     # (account, bucket) -> [limit, calls sent]
     reports: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
     stale_fetched_at: list[float] = field(default_factory=list)
+    # When the newest stale answer was served, on the cache's clock (as fetched_at is).
+    stale_seen_at: float = 0.0
     degraded: bool = False
 
     def metadata(self, pacer: _Budget, warn_share: float) -> tuple[dict[str, Any], list[str]]:
@@ -56,7 +58,7 @@ class Tally:
         if self.stale_fetched_at:
             oldest = min(self.stale_fetched_at)
             extra["fetched_at"] = datetime.fromtimestamp(oldest, UTC).isoformat(timespec="seconds")
-            minutes = max(1, math.ceil((datetime.now(UTC).timestamp() - oldest) / 60))
+            minutes = max(1, math.ceil((self.stale_seen_at - oldest) / 60))
             warnings.append(
                 f"Klaviyo's rate limit is used up for now, so this answer comes from a cached report "
                 f"fetched about {minutes} min ago (metadata.fetched_at); ask again later for fresh figures"
@@ -88,10 +90,12 @@ def note_report(account: str, bucket: str, limit: RateLimit, sent: bool) -> None
         entry[1] += 1 if sent else 0
 
 
-def note_stale(fetched_at: float) -> None:
+def note_stale(fetched_at: float, served_at: float) -> None:
+    """A cached answer past its TTL was served (both times on the cache's clock)."""
     current = _current.get()
     if current is not None:
         current.stale_fetched_at.append(fetched_at)
+        current.stale_seen_at = max(current.stale_seen_at, served_at)
 
 
 def note_degraded() -> None:

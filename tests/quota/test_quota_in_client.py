@@ -74,6 +74,8 @@ def test_a_stale_answer_is_served_flagged_when_the_quota_refuses(tmp_path: Path)
     extra, warnings = use.metadata(client.pacer, 0.5)
     assert extra["fetched_at"].startswith("2027-01-15T08:00")  # when the first answer was fetched
     assert any("cached report" in w for w in warnings)
+    # Its age is read on the client's clock, not the machine's (the fetch was 6 min before, on it).
+    assert any("fetched about 7 min ago" in w for w in warnings), warnings
     # Without a stale copy the same refusal is an error.
     with pytest.raises(errors.RateLimitedError):
         client.post(acme, REPORT, report_body("never-asked"), deadline=Deadline(5, clock))

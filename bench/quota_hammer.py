@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
@@ -244,7 +244,7 @@ def crowd(
                 ):
                     time.sleep(0.02)
                 redis.stop()
-                stopped_at = datetime.now(UTC).isoformat()
+                stopped_at = sb.now().isoformat()  # the clock the sandbox stamps its log with
             codes = [p.wait(timeout=seconds + 30) for p in procs]
         finally:
             for p in procs:

@@ -21,6 +21,11 @@ def summary(result: dict[str, Any]) -> list[str]:
         f"- 429s from the sandbox: {result['sandbox_429s']}",
         f"- upstream calls: {result['upstream_calls']}; tool calls: {result['outcomes']}",
         f"- load average after: {os.getloadavg()[0]:.1f}",
+        *(
+            [f"- upstream calls after the store stopped: {result['upstream_after_stop']}"]
+            if result.get("store_stopped_after") is not None
+            else []
+        ),
     ]
 
 

@@ -346,8 +346,7 @@ class Settings:
         _tokens,
         (),
         "Offer only these toolsets, comma-separated (campaigns, flows, performance, insights, portfolio, "
-        "lists, segments, metrics, engagement, actions); klaviyo_list_accounts is always offered. "
-        "Empty: every toolset.",
+        "lists, segments, metrics, actions); klaviyo_list_accounts is always offered. Empty: every toolset.",
         group="stdio",
         old="TOOLSETS",
     )

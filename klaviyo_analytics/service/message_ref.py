@@ -43,11 +43,14 @@ def resolve(svc: KlaviyoService, account: Account, params: MessageParams, ctx: C
     return _flow_message(svc, account, params.flow_message, ctx)
 
 
-def _get(svc: KlaviyoService, account: Account, path: str, query: dict[str, str], ctx: CallContext, **err: Any) -> Any:
+def _get(
+    svc: KlaviyoService, account: Account, path: str, query: dict[str, str], ctx: CallContext, missing: NotFoundError
+) -> Any:
+    """The document at ``path`` (cached like every existence check), or ``missing`` on a 404."""
     try:
         return svc.client.get(account, path, query, deadline=ctx.deadline, cache_ttl=EXISTS_TTL_SECONDS)
     except NotFoundError:
-        raise NotFoundError(err.pop("message"), **err) from None
+        raise missing from None
 
 
 def _campaign(svc: KlaviyoService, account: Account, campaign_id: str, ctx: CallContext) -> Message:
@@ -55,8 +58,8 @@ def _campaign(svc: KlaviyoService, account: Account, campaign_id: str, ctx: Call
         svc, account, f"/api/campaigns/{campaign_id}",
         {"fields[campaign]": "name,send_time,status", "include": "campaign-messages",
          "fields[campaign-message]": "definition"},
-        ctx, message=f"no campaign with id {campaign_id!r} in account {account.slug!r}; list them with "
-        "klaviyo_get_campaigns", field="campaign", id=campaign_id,
+        ctx, NotFoundError(f"no campaign with id {campaign_id!r} in account {account.slug!r}; list them with "
+                           "klaviyo_get_campaigns", field="campaign", id=campaign_id),
     )  # fmt: skip
     data = doc.get("data") or {}
     attributes = data.get("attributes") or {}
@@ -77,8 +80,8 @@ def _campaign(svc: KlaviyoService, account: Account, campaign_id: str, ctx: Call
 def _flow_message(svc: KlaviyoService, account: Account, message_id: str, ctx: CallContext) -> Message:
     doc = _get(
         svc, account, f"/api/flow-messages/{message_id}", {"include": "flow-action"}, ctx,
-        message=f"no flow message with id {message_id!r} in account {account.slug!r}; klaviyo_get_flow_structure "
-        "lists a flow's messages", field="flow_message", id=message_id,
+        NotFoundError(f"no flow message with id {message_id!r} in account {account.slug!r}; "
+                      "klaviyo_get_flow_structure lists a flow's messages", field="flow_message", id=message_id),
     )  # fmt: skip
     attributes = (doc.get("data") or {}).get("attributes") or {}
     flow_id = None

@@ -45,7 +45,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "warm",
-        "fill the shared cache with the common questions, within a share of the report budget",
+        "fill the shared cache with the common questions",
         "klaviyo_analytics.service.warm",
     ),
 )

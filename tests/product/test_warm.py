@@ -4,6 +4,8 @@ process on the same store; it stops at its share of the daily budget and leaves 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -20,6 +22,7 @@ from klaviyo_analytics.tools import CATALOG, get_tool, run_tool
 from klaviyo_sandbox import Sandbox, SandboxConfig
 from tests.product.conftest import TODAY, sandbox_service
 
+REPO = Path(__file__).resolve().parents[2]
 # Windows shrunk 500x on both sides: the ~24 paced report calls of a full warm take about half a second.
 WARM_SCALE = 0.002
 DAILY = 225
@@ -144,3 +147,17 @@ def test_an_open_window_is_not_warmed_when_it_would_not_be_cached(tmp_path: Path
     assert "KLAVIYO_MCP_CACHE_TTL_OPEN_SECONDS" in run.skipped[0]["reason"]
     assert ("2026-12-01", "2026-12-08") not in timeframes(sandbox, "/api/campaign-values-reports")
     assert isinstance(run, AccountRun) and run.report_calls == 3
+
+
+@pytest.mark.slow
+def test_the_session_benchmark_after_the_warm_command_spends_no_report_call() -> None:
+    """``bench/session.py --warm``: the command in its own process, then the session in another."""
+    out = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "session.py"), "--time-scale", str(WARM_SCALE), "--warm"],
+        capture_output=True, text=True, timeout=120, check=True, cwd=REPO,
+    )  # fmt: skip
+    served = int(out.stdout.split("(its own process, the same store): ")[1].split(" ")[0])
+    assert served >= int(out.stdout.split("endpoint, window pairs): ")[1].split(".")[0]) > 0
+    row = next(line for line in out.stdout.splitlines() if line.startswith("| after warm"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1:4] == ["10/10", "0", "0"], row  # answered, failed, report calls

@@ -753,6 +753,15 @@ class Settings:
         group="storage",
         old="QUOTA_WARN_SHARE",
     )
+    warm_budget_share: float = setting(
+        "KLAVIYO_MCP_WARM_BUDGET_SHARE",
+        _share,
+        0.3,
+        "`python -m klaviyo_analytics warm` takes a report call only while the account's calls of the last day "
+        "(everyone's) stay under this share of Klaviyo's daily limit (0.3: 67 of 225 per report); the rest is "
+        "kept for people's questions.",
+        group="storage",
+    )
     cache_ttl_seconds: float = setting(
         "KLAVIYO_MCP_CACHE_TTL_SECONDS",
         _nonneg_float,

@@ -708,6 +708,15 @@ class Settings:
         "embedded: a registered OAuth client that completes no authorization in this many hours is deleted.",
         group="team",
     )
+    oauth_cimd_test_ca_file: Path | None = setting(
+        "KLAVIYO_MCP_OAUTH_CIMD_TEST_CA_FILE",
+        _optional_path,
+        None,
+        "embedded, tests only: a PEM CA file; when set, a client ID metadata document may be served from a "
+        "loopback address literal (https://127.0.0.1:PORT/…) with a certificate of this CA. Leave unset: "
+        "documents must then be on public addresses.",
+        group="team",
+    )
     refresh_reuse_grace_seconds: float = setting(
         "KLAVIYO_MCP_REFRESH_REUSE_GRACE_SECONDS",
         _nonneg_float,

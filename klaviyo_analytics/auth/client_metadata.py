@@ -226,7 +226,7 @@ class ClientMetadataResolver:
             )
         if "client_secret" in document or "client_secret_expires_at" in document:
             raise _refuse("secret", "metadata document must not carry a client_secret")
-        method = document.setdefault("token_endpoint_auth_method", "none")
+        method = document["token_endpoint_auth_method"] = document.get("token_endpoint_auth_method") or "none"
         if method != "none":
             raise _refuse(
                 "auth_method", f"metadata document's token_endpoint_auth_method is {str(method)[:50]!r}; only 'none'"

@@ -689,7 +689,8 @@ class Settings:
         "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
         _rate_limits,
         "20/hour",
-        "embedded: OAuth client registrations (/register) per client address; past it 429 with Retry-After.",
+        "embedded: OAuth client registrations (/register), and client metadata documents fetched (not cached), "
+        "per client address; past it 429 with Retry-After.",
         group="team",
     )
     registration_token: str | None = setting(

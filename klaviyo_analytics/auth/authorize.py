@@ -76,9 +76,8 @@ class MetadataDocumentAuthorize:
             address = request.client.host if request.client else "unknown"
             if not self.limiter.hit(self.limit, "oauth-register-addr", address):
                 log.warning("oauth.client_metadata_rate_limited", address=address)
-                return _error(
-                    429, "temporarily_unavailable", f"too many new client ids from this address ({self.limit})"
-                )
+                why = f"too many new client ids from this address ({self.limit})"
+                return _error(429, "temporarily_unavailable", why, **{"Retry-After": "60"})
         try:
             await self.resolver.resolve(client_id)
         except InvalidArgumentError as exc:
@@ -94,8 +93,8 @@ class MetadataDocumentAuthorize:
         return Route(AUTHORIZATION_PATH, endpoint=_body_limited(request_response(self.handle)), methods=["GET", "POST"])
 
 
-def _error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status, headers=NO_STORE)
+def _error(status: int, error: str, description: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status, headers={**NO_STORE, **headers})
 
 
 def advertised(metadata: OAuthMetadata) -> OAuthMetadata:

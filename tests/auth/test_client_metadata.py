@@ -196,3 +196,15 @@ def test_a_cached_document_is_fetched_again_after_its_max_age(docs: DocumentServ
     anyio.run(resolver.resolve, client_id)
     assert docs.hits["/c.json"] == 2
     assert re.fullmatch(r"https://127\.0\.0\.1:\d+/c\.json", client_id)
+
+
+def test_fetches_that_miss_the_cache_count_against_the_registration_limit(tmp_path: Path, docs: DocumentServer) -> None:
+    oauth = embedded_app(
+        tmp_path, KLAVIYO_MCP_OAUTH_CIMD_TEST_CA_FILE=str(docs.ca_file), KLAVIYO_MCP_REGISTRATION_RATE_LIMIT="2/minute"
+    )
+    first, second, third = (docs.document(f"/{n}.json") for n in ("one", "two", "three"))
+    assert authorize(oauth, first).status_code == 302 and authorize(oauth, second).status_code == 302
+    assert authorize(oauth, first).status_code == 302  # cached: no fetch, not counted
+    refused = authorize(oauth, third)
+    assert refused.status_code == 429 and refused.json()["error"] == "temporarily_unavailable"
+    assert refused.headers["retry-after"] == "60" and "/three.json" not in docs.hits

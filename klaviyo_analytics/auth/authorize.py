@@ -23,6 +23,7 @@ from limits.strategies import MovingWindowRateLimiter
 from mcp.server.auth.handlers.authorize import AuthorizationHandler
 from mcp.server.auth.handlers.metadata import MetadataHandler
 from mcp.server.auth.routes import AUTHORIZATION_PATH, cors_middleware
+from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE, RequestBodyLimitMiddleware
 from mcp.shared.auth import OAuthMetadata
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -88,9 +89,9 @@ class MetadataDocumentAuthorize:
         return None
 
     def route(self) -> Route:
-        from mcp.server.auth.routes import _body_limited  # the SDK's own bound on this endpoint's body
-
-        return Route(AUTHORIZATION_PATH, endpoint=_body_limited(request_response(self.handle)), methods=["GET", "POST"])
+        # The SDK's own bound on this endpoint's body, as its route has; no CORS (browsers navigate here).
+        endpoint = RequestBodyLimitMiddleware(request_response(self.handle), DEFAULT_MAX_REQUEST_BODY_SIZE)
+        return Route(AUTHORIZATION_PATH, endpoint=endpoint, methods=["GET", "POST"])
 
 
 def _error(status: int, error: str, description: str, **headers: str) -> JSONResponse:

@@ -32,6 +32,7 @@ the reasons in :data:`TRANSIENT`).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import socket
@@ -120,7 +121,7 @@ class ClientMetadataResolver:
         async with self._limiter:
             try:
                 with anyio.fail_after(FETCH_TIMEOUT_SECONDS):
-                    address = await self._public_address(host, port, loopback)
+                    address = await self._public_address(host, port)
                     body, cache_control = await self._fetch(url, host, port, address, loopback)
             except TimeoutError:
                 raise _refuse(
@@ -147,9 +148,7 @@ class ClientMetadataResolver:
             raise _refuse("fragment", "must not have a fragment")
         return client_id, str(parts.hostname), parts.port or 443, loopback
 
-    async def _public_address(self, host: str, port: int, loopback: bool) -> str:
-        import ipaddress
-
+    async def _public_address(self, host: str, port: int) -> str:
         try:
             literal: IPAddress | None = ipaddress.ip_address(host)
         except ValueError:

@@ -3,11 +3,13 @@
 The document is served by the test over https on loopback (tests/auth/cimd_server.py); the server
 reaches it through KLAVIYO_MCP_OAUTH_CIMD_TEST_CA_FILE, the test-only allowance. The SDK's
 OAuthClientProvider sees ``client_id_metadata_document_supported`` and uses the URL as its client id
-instead of registering; then a tool call, a refresh and a revocation, all as a public client.
+instead of registering; then a tool call, the SDK's own refresh once the access token has run out,
+and a revocation, all as a public client (its client id alone, no secret).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,17 +87,24 @@ def test_sdk_client_signs_in_with_a_metadata_document_calls_refreshes_and_revoke
     names = sorted(a["name"] for a in accounts.structured_content["data"]["accounts"])
     assert names == sorted(a.slug for a in node.sandbox.accounts[:2])  # ran as alice
 
+    # The access token has run out (as the SDK reckons): its next request refreshes, as a public client.
     assert storage.tokens is not None and storage.tokens.refresh_token
-    refreshed = httpx.post(
-        node.url + "/token",
-        data={"grant_type": "refresh_token", "refresh_token": storage.tokens.refresh_token, "client_id": client_id},
-    )
-    assert refreshed.status_code == 200, refreshed.text
-    second = refreshed.json()
+    first_refresh = storage.tokens.refresh_token
+    oauth.context.token_expiry_time = time.time() - 1
+    again = anyio.run(session)[1]
+    assert again.is_error is False and len(results) == 1  # no second sign-in
+    assert storage.tokens.refresh_token != first_refresh  # rotated by the SDK's refresh
+    assert '"path": "/token"' in node.stderr() and '"path": "/register"' not in node.stderr()
+    second = storage.tokens
     listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
-    headers = {"Authorization": f"Bearer {second['access_token']}", "Accept": "application/json, text/event-stream"}
+    headers = {"Authorization": f"Bearer {second.access_token}", "Accept": "application/json, text/event-stream"}
     assert httpx.post(node.mcp_url, headers=headers, json=listing).status_code == 200
-    revoked = httpx.post(node.url + "/revoke", data={"token": second["refresh_token"], "client_id": client_id})
+    revoked = httpx.post(node.url + "/revoke", data={"token": second.refresh_token, "client_id": client_id})
     assert revoked.status_code == 200
     assert httpx.post(node.mcp_url, headers=headers, json=listing).status_code == 401  # the grant ended
+    reused = httpx.post(
+        node.url + "/token",
+        data={"grant_type": "refresh_token", "refresh_token": second.refresh_token, "client_id": client_id},
+    )
+    assert reused.json()["error"] == "invalid_grant"
     assert docs.hits["/oauth/claude-like.json"] == 1  # one fetch served the whole sign-in (cached)

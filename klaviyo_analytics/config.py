@@ -689,7 +689,8 @@ class Settings:
         "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
         _rate_limits,
         "20/hour",
-        "embedded: OAuth client registrations (/register) per client address; past it 429 with Retry-After.",
+        "embedded: OAuth client registrations (/register), and client metadata documents fetched (not cached), "
+        "per client address; past it 429 with Retry-After.",
         group="team",
     )
     registration_token: str | None = setting(
@@ -706,6 +707,15 @@ class Settings:
         _positive_float,
         24.0,
         "embedded: a registered OAuth client that completes no authorization in this many hours is deleted.",
+        group="team",
+    )
+    oauth_cimd_test_ca_file: Path | None = setting(
+        "KLAVIYO_MCP_OAUTH_CIMD_TEST_CA_FILE",
+        _optional_path,
+        None,
+        "embedded, tests only: a PEM CA file; when set, a client ID metadata document may be served from a "
+        "loopback address literal (https://127.0.0.1:PORT/…) with a certificate of this CA. Leave unset: "
+        "documents must then be on public addresses.",
         group="team",
     )
     refresh_reuse_grace_seconds: float = setting(

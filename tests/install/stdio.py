@@ -67,4 +67,8 @@ class StdioServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
-        return self.process.stderr.read() if self.process.stderr else ""
+        stderr = self.process.stderr.read() if self.process.stderr else ""
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream:
+                stream.close()
+        return stderr

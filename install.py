@@ -556,7 +556,8 @@ def install_sandbox(args: argparse.Namespace, out: TextIO) -> int:
     print(f"\n{SYNTHETIC_NOTICE}", file=out)
     print(
         f"Rate-limit windows run {1 / args.time_scale:g}x faster than Klaviyo's (--time-scale {args.time_scale:g}), "
-        "so a conversation is not held up by a report endpoint's 2 calls a minute; --time-scale 1 gives the real limits.",
+        "so a conversation is not held up by a report endpoint's 2 calls a minute; "
+        "--time-scale 1 gives the real limits.",
         file=out,
     )
     try:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from klaviyo_sandbox.app import Sandbox
 from klaviyo_sandbox.config import SandboxConfig, accounts_toml
@@ -98,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     with serve(sandbox) as base_url:
         write_config(state, sandbox, base_url, args.time_scale)
         print(f"klaviyo sandbox on {base_url}: {SYNTHETIC_NOTICE}", file=sys.stderr, flush=True)
-        server = subprocess.Popen([sys.executable, str(SERVER)], env=server_environment(state))
+        # This interpreter and this checkout's server.py: no input reaches the command line.
+        server = subprocess.Popen([sys.executable, str(SERVER)], env=server_environment(state))  # noqa: S603
 
         def forward(signum: int, _frame: FrameType | None) -> None:
             server.send_signal(signum)
@@ -112,7 +114,7 @@ if __name__ == "__main__":
     raise SystemExit(main())
 
 
-def entry(python: Path, time_scale: float = DEFAULT_TIME_SCALE, state_dir: Path | None = None) -> dict[str, object]:
+def entry(python: Path, time_scale: float = DEFAULT_TIME_SCALE, state_dir: Path | None = None) -> dict[str, Any]:
     """The MCP server entry install.py --sandbox prints: absolute paths, and the checkout on PYTHONPATH so
     that ``-m`` finds this package whatever directory (and environment) Claude starts it from."""
     args = ["-m", "klaviyo_sandbox.claude", "--time-scale", f"{time_scale:g}"]

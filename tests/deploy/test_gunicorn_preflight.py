@@ -70,4 +70,6 @@ def test_a_worker_that_cannot_boot_exits_with_the_boot_error_and_one_line(
     with pytest.raises(SystemExit) as stopped:
         worker.load_wsgi()
     assert stopped.value.code == gunicorn_hooks.WORKER_BOOT_ERROR == 3
-    assert capsys.readouterr().err == "CONFIG_ERROR: environment variable KLAVIYO_ACME_KEY for account 'acme' is not set\n"
+    assert (
+        capsys.readouterr().err == "CONFIG_ERROR: environment variable KLAVIYO_ACME_KEY for account 'acme' is not set\n"
+    )

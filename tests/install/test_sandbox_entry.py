@@ -5,7 +5,6 @@ report questions in a row flow without a minute's wait."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -5,6 +5,7 @@ report questions in a row flow without a minute's wait."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 
 from tests.install.conftest import REPO
 from tests.install.stdio import StdioServer
+from tests.terminal import run_on_tty, shown_code
 
 PYTHON = str(Path(sys.executable).absolute())  # the venv's interpreter, as install.py prints it
 
@@ -62,10 +64,26 @@ def test_the_sandbox_entry_answers_from_root_with_an_empty_environment(fresh_clo
             answer = server.call("klaviyo_get_campaign_performance", account="acme", timeframe=timeframe)
             assert not answer.get("isError"), answer
             assert "campaigns" in answer["structuredContent"]["data"], timeframe
+        approve_as_printed(server, tmp_path)
     finally:
         stderr = server.stop()
     assert server.process.returncode == 0, stderr
     assert "synthetic" in stderr
+
+
+def approve_as_printed(server: StdioServer, tmp_path: Path) -> None:
+    """The approval command a proposal shows, pasted into a terminal elsewhere (cwd /tmp, a bare environment):
+    it reaches the server's ledger, and the server then executes the change."""
+    proposed = server.call("klaviyo_propose_create_list", account="acme", name="Tried in Claude")
+    view = proposed["structuredContent"]["data"]
+    command = re.search(r"`([^`]*actions approve [^`]*)`", view["approve"])
+    assert command, view["approve"]
+    assert "/console/" not in view["approve"], "no console serves the sandbox's ledger: no link to one"
+    line = f"cd /tmp && {command.group(1)} --as alice --reason tried"
+    code, text = run_on_tty(["sh", "-c", line], {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}, shown_code)
+    assert code == 0 and f"{view['action_id']} approved by alice" in text, text
+    ran = server.call("klaviyo_execute_action", action_id=view["action_id"])
+    assert not ran.get("isError") and ran["structuredContent"]["data"]["status"] == "succeeded", ran
 
 
 def test_the_sandbox_entry_refuses_a_time_scale_that_would_not_scale(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,8 @@ with ``CONFIG_ERROR`` naming the variable.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import hmac
 import re
 import tomllib
 import zoneinfo
@@ -24,6 +26,7 @@ SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 METRIC_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 REQUIRED_KEYS = ("api_key_env", "label")
+KEY_FINGERPRINT_HMAC_KEY = b"klaviyo-mcp/cache-namespace/v1"
 KNOWN_KEYS = (*REQUIRED_KEYS, "conversion_metric_id", "timezone")
 
 
@@ -38,6 +41,14 @@ class Account:
     # The account's IANA timezone; optional (install.py --check-api records it). Without it the
     # service asks Klaviyo once a day, so metric buckets line up with the reporting API's.
     timezone: str | None = None
+
+    @property
+    def key_fingerprint(self) -> str:
+        """Names the key in the cache's namespace, never the key: a changed key must not be answered from
+        reads fetched with the old one (they may succeed where the new key fails). A keyed hash, so the
+        name cannot be matched against a plain hash of the key; the HMAC key is fixed, as every process
+        sharing a quota store must derive the same name."""
+        return hmac.new(KEY_FINGERPRINT_HMAC_KEY, self.api_key.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -227,8 +227,7 @@ def test_cli_names_the_ledger_it_read_and_the_hint_carries_ledger_path(
     code, out, _ = _cli(env, monkeypatch, "actions", "show", action_id)
     # Without KLAVIYO_MCP_LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
     assert (
-        code == 0
-        and f"KLAVIYO_MCP_LEDGER_PATH={ledger_path} {paths.cli_command()} actions approve {action_id}" in out
+        code == 0 and f"KLAVIYO_MCP_LEDGER_PATH={ledger_path} {paths.cli_command()} actions approve {action_id}" in out
     )
 
 

@@ -1,6 +1,6 @@
-"""The checkout ships no .mcp.json and no loadable accounts.toml: a relative command breaks when Claude Code starts from another directory,
-so `install.py --write --project-dir DIR` writes one with this machine's absolute paths (tested in
-test_sandbox_entry.py and test_install.py), and git ignores it."""
+"""The checkout ships no .mcp.json and no loadable accounts.toml. A relative .mcp.json command broke when
+Claude Code started elsewhere, so `install.py --write --project-dir DIR` writes one with this machine's
+absolute paths (tested in test_sandbox_entry.py and test_install.py), and git ignores it."""
 
 from __future__ import annotations
 

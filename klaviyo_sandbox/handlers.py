@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from klaviyo_sandbox import aggregates, filters, reports
+from klaviyo_sandbox.activity_resources import TAG_KINDS, TagGroupRef, catalog_variants, tags_on
 from klaviyo_sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_sandbox.models import Account
 from klaviyo_sandbox.params import Query
@@ -81,6 +82,11 @@ _INCLUDES: dict[tuple[str, str], tuple[str, Callable[[Account, Any], Iterable[An
     ("list", "flow-triggers"): ("flow", lambda a, r: triggered_by(a, "list", r.id)),
     ("segment", "flow-triggers"): ("flow", lambda a, s: triggered_by(a, "segment", s.id)),
     ("metric", "flow-triggers"): ("flow", lambda a, m: triggered_by(a, "metric", m.id)),
+    ("event", "metric"): ("metric", lambda a, e: [a.metrics[e.metric_id]]),
+    ("event", "profile"): ("profile", lambda a, e: [a.profiles[e.profile_id]] if e.profile_id in a.profiles else []),
+    ("tag", "tag-group"): ("tag-group", lambda a, t: [TagGroupRef(t.group_id)]),
+    ("catalog-item", "variants"): ("catalog-variant", lambda a, c: catalog_variants(c)),
+    **{(kind, "tags"): ("tag", tags_on(kind)) for kind in TAG_KINDS},
 }
 
 

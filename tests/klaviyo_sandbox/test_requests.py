@@ -112,7 +112,7 @@ def test_one_revision_table_for_the_sandbox_and_the_product() -> None:
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(client: httpx.Client) -> None:
-    missing = client.get("/api/tags")
+    missing = client.get("/api/coupons")
     assert missing.status_code == 404
     assert error_of(missing)["code"] == "not_found"
     wrong = client.put("/api/lists")

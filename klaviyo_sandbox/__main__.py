@@ -38,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
         help="pin the sandbox's today; its data ends there (default: KLAVIYO_MCP_TODAY, else the real date)",
     )
     parser.add_argument("--faults", default=None, metavar="SPEC", help="e.g. error_rate=0.1,storm=0.05,seed=3")
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="ORIGIN",
+        help="origin written into links, e.g. https://a.klaviyo.com (Klaviyo's SDK follows only https cursors)",
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
     parser.add_argument("--print-env", action="store_true", help="print shell env lines and exit")
     parser.add_argument("--print-accounts-toml", action="store_true", help="print accounts.toml and exit")
@@ -76,7 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         faults = FaultConfig.parse(args.faults) if args.faults else None
         config = SandboxConfig(
-            seed=args.seed, size=args.size, time_scale=args.time_scale, faults=faults, clock=args.today
+            seed=args.seed,
+            size=args.size,
+            time_scale=args.time_scale,
+            faults=faults,
+            clock=args.today,
+            public_url=args.public_url,
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)

@@ -104,6 +104,9 @@ class Campaign:
     send_time: datetime | None
     message_ids: list[str]
     channel: str
+    # Revision 2026-10-15's campaign definition adds fields the older shape has no place for
+    # (builder, color, description, exit conditions): kept here, shown only at that revision.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -15,6 +15,7 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "status": c.status,
         "archived": c.archived,
         "messages.channel": c.channel,
+        "builder": c.extra.get("builder", "wizard"),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "scheduled_at": c.scheduled_at,
@@ -62,4 +63,7 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "created": m.created,
     },
     **ACTIVITY_VIEWS,
+    # Revision 2026-10-15's per-message and per-campaign parts (omni_resources.py) are listed, never filtered.
+    "campaign-variation": lambda a, m: {"id": m.id},
+    "campaign-audience": lambda a, c: {"id": c.id},
 }

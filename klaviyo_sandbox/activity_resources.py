@@ -149,6 +149,8 @@ ACTIVITY_VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "id": e.id,
         "metric_id": e.metric_id,
         "profile_id": e.profile_id,
+        "profile": e.profile_id,  # has(profile)
+        "metric": e.metric_id,  # has(metric)
         "datetime": e.at,
         "timestamp": e.at,
     },

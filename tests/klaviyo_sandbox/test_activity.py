@@ -24,6 +24,9 @@ def test_events_filter_include_and_page(fast: httpx.Client, fast_sandbox: Sandbo
             break
         doc = fast.get(doc["links"]["next"]).json()  # the full link, as a client follows it
     assert seen == wanted and len(wanted) > 7
+    has = fast.get("/api/events", params={"filter": "has(profile)", "page[size]": "1000"}).json()["data"]
+    assert len(has) == len(acme.event_log)  # every sampled event has a profile (Klaviyo's MCP server sends this)
+    assert fast.get("/api/events", params={"filter": "has(profile,1)"}).status_code == 400
     newest = fast.get("/api/events", params={"sort": "-datetime", "page[size]": "1"}).json()["data"][0]
     assert newest["id"] == acme.event_log[-1].id
 

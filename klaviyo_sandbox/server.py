@@ -72,9 +72,7 @@ def make_server(
     server.set_app(sandbox.wsgi_app)
     if tls is not None:
         # The handshake runs in the request's thread, so a client that never finishes one cannot stall accept().
-        server.socket = tls.server_context().wrap_socket(
-            server.socket, server_side=True, do_handshake_on_connect=False
-        )
+        server.socket = tls.server_context().wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     return server
 
 

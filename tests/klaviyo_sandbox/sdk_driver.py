@@ -228,7 +228,9 @@ def _call(
     return fn(*args)
 
 
-def _outcome(group: str, name: str, call: Callable[[], Any], release: str) -> dict[str, Any]:
+def _outcome(group: str, name: str, call: Callable[[], Any], release: str, sparse: bool = False) -> dict[str, Any]:
+    """Call and classify. With sparse fieldsets the SDK answers a dict (its models require every
+    attribute), so ``sparse`` accepts a JSON:API document there."""
     out: dict[str, Any] = {"method": f"{group}.{name}"}
     started = time.perf_counter()
     try:
@@ -241,6 +243,7 @@ def _outcome(group: str, name: str, call: Callable[[], Any], release: str) -> di
         out.update(result="failed", why=f"{type(exc).__name__}: {str(exc)[:300]}")
     else:
         models = answer is None or type(answer).__module__.startswith("openapi_client.models")
+        models = models or (sparse and isinstance(answer, dict) and "data" in answer)
         out.update(result="ok" if models else "failed", why=None if models else f"not a model: {type(answer)}")
         out["answer"] = answer
     out["ms"] = round((time.perf_counter() - started) * 1000)
@@ -272,6 +275,44 @@ def _follow_next(sdk: KlaviyoAPI, release: str) -> list[dict[str, Any]]:
     return out
 
 
+def mcp_server_reads(ids: dict[str, str]) -> list[tuple[str, str, str, list[Any], dict[str, Any]]]:
+    """The SDK calls the read tools of Klaviyo's MCP server (klaviyo-mcp-server 0.4.2, tools/*.py) make,
+    with the arguments they pass: (tool, group, method, args, kwargs). It pins klaviyo-api < 25."""
+    tf = {"key": "last_365_days"}
+    return [
+        ("get_account_details", "Accounts", "get_accounts", [], {}),
+        ("get_campaigns", "Campaigns", "get_campaigns", [], {"fields_campaign": ["name", "status", "send_time"],
+            "filter": "equals(messages.channel,'email')", "include": ["campaign-messages"]}),
+        ("get_campaign", "Campaigns", "get_campaign", [ids["campaign"]], {"include": ["campaign-messages"]}),
+        ("get_catalog_items", "Catalogs", "get_catalog_items", [], {"fields_catalog_item": ["title", "price",
+            "url", "published"], "filter": "equals(published,true)", "include": ["variants"], "sort": "-created"}),
+        ("get_events", "Events", "get_events", [], {"fields_event": ["timestamp", "event_properties", "datetime",
+            "uuid"], "fields_metric": ["name", "created", "updated", "integration"], "fields_profile": ["email",
+            "phone_number", "external_id", "first_name", "last_name"], "include": ["metric", "profile",
+            "attributions"], "filter": f"equals(metric_id,\"{ids['metric']}\"),has(profile)", "sort": "-datetime"}),
+        ("get_flows", "Flows", "get_flows", [], {"fields_flow": ["name", "status"], "page_size": 10}),
+        ("get_flow", "Flows", "get_flow", [ids["flow"]], {}),
+        ("get_lists", "Lists", "get_lists", [], {"fields_list": ["name"], "sort": "name", "include": ["tags"]}),
+        ("get_list", "Lists", "get_list", [ids["list"]], {"include": ["tags"],
+                                                           "additional_fields_list": ["profile_count"]}),
+        ("get_metrics", "Metrics", "get_metrics", [], {"fields_metric": ["name"]}),
+        ("get_metric", "Metrics", "get_metric", [ids["metric"]], {}),
+        ("get_profiles", "Profiles", "get_profiles", [], {"page_size": 5, "fields_profile": ["email"],
+                                                          "sort": "-created"}),
+        ("get_profile", "Profiles", "get_profile", [ids["profile"]], {"additional_fields_profile": ["subscriptions"]}),
+        ("get_campaign_report", "Reporting", "query_campaign_values", [{"data": {"type": "campaign-values-report",
+            "attributes": {"statistics": ["opens", "clicks", "conversion_value"], "conversion_metric_id": ids["metric"],
+                           "timeframe": tf, "filter": "equals(send_channel,\"email\")"}}}], {}),
+        ("get_flow_report", "Reporting", "query_flow_values", [{"data": {"type": "flow-values-report", "attributes": {
+            "statistics": ["opens", "clicks"], "conversion_metric_id": ids["metric"], "timeframe": tf,
+            "filter": "equals(send_channel,\"email\")"}}}], {}),
+        ("get_segments", "Segments", "get_segments", [], {"fields_segment": ["name"], "include": ["tags"]}),
+        ("get_segment", "Segments", "get_segment", [ids["segment"]], {"include": ["tags"],
+                                                                      "additional_fields_segment": ["profile_count"]}),
+        ("get_email_template", "Templates", "get_template", [ids["template"]], {}),
+    ]  # fmt: skip
+
+
 def main(plan_path: str) -> int:
     plan = json.loads(Path(plan_path).read_text(encoding="utf-8"))
     release = importlib.metadata.version("klaviyo-api")
@@ -291,9 +332,19 @@ def main(plan_path: str) -> int:
             plan["ids"][_CREATED[route]] = answer.data.id
         results.append(result)
     results += [{k: v for k, v in r.items() if k != "answer"} for r in _follow_next(sdk, release)]
+    mcp = []
+    if release.startswith("24."):
+        for tool, group, name, args, kwargs in mcp_server_reads(plan["ids"]):
+            fn = getattr(getattr(sdk, group), name)
+            sparse = any(k.startswith("fields_") for k in kwargs)
+            call = lambda f=fn, a=args, k=kwargs: f(*a, **k)  # noqa: E731
+            outcome = _outcome(group, f"{name} (MCP tool {tool})", call, release, sparse)
+            mcp.append({k: v for k, v in outcome.items() if k != "answer"})
     counts = {kind: sum(r["result"] == kind for r in results) for kind in ("ok", "failed", "sdk_bug")}
     report = {"release": release, "revision": sdk._REVISION, "methods": len(methods), "not_emulated": len(skipped),
               "counts": counts, "failures": [r for r in results if r["result"] != "ok"],
+              "mcp_reads": {"calls": len(mcp), "ok": sum(r["result"] == "ok" for r in mcp),
+                            "failures": [r for r in mcp if r["result"] != "ok"]},
               "slowest": sorted(((r["ms"], r["method"]) for r in results), reverse=True)[:15],
               "seconds": round(sum(r["ms"] for r in results) / 1000, 1)}  # fmt: skip
     json.dump(report, sys.stdout)

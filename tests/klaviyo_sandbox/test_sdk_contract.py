@@ -99,3 +99,6 @@ def test_both_sdk_releases_run_every_call_without_a_failure_the_sandbox_causes(t
         assert failed == [], f"{release}: {json.dumps(failed, indent=1)}"
         assert report["counts"]["ok"] >= FLOOR[release], report["counts"]
     assert (reports["24.0.0"]["revision"], reports["25.0.0"]["revision"]) == revision.EMULATED
+    # The read tools of Klaviyo's MCP server, replayed with their arguments through 24.0.0 (it pins < 25).
+    mcp = reports["24.0.0"]["mcp_reads"]
+    assert mcp["failures"] == [] and mcp["ok"] == mcp["calls"] == 18, mcp

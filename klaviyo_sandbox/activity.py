@@ -118,6 +118,23 @@ def upload_image_from_url(ctx: Context) -> Reply:
     return single(ctx, "image", image, 201)
 
 
+_IMAGE_MAGIC = {b"\x89PNG": "png", b"\xff\xd8\xff": "jpeg", b"GIF8": "gif"}
+
+
+def upload_image_from_file(ctx: Context) -> Reply:
+    """POST /api/image-upload (multipart): a png, jpeg or gif of at most 5 MB, recorded with its size."""
+    filename, content = ctx.form["file"]
+    fmt = next((kind for magic, kind in _IMAGE_MAGIC.items() if content.startswith(magic)), None)
+    if fmt is None:
+        raise invalid("The file must be a jpeg, png or gif image.", pointer="/file")
+    name = ctx.form.get("name", (None, b""))[1].decode("utf-8", "replace") or filename
+    hidden = ctx.form.get("hidden", (None, b"false"))[1].strip().lower() == b"true"
+    image = new_image(ctx.account, name, f"upload.{fmt}", hidden, ctx.now)
+    image.size = len(content)
+    ctx.store.record(ctx.slug, "images", id=image.id, source=f"file:{filename or ''}", size=image.size)
+    return single(ctx, "image", image, 201)
+
+
 def get_event(ctx: Context) -> Reply:
     return single(ctx, "event", lookup(ctx, {e.id: e for e in ctx.account.event_log}, "event"))
 
@@ -134,6 +151,7 @@ ACTIVITY_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     **{f"get_{kind}_ids_for_tag": _tagged(kind) for kind in TAG_KINDS},
     "get_catalog_items": lambda ctx: collection(ctx, "catalog-item", ctx.account.catalog_items.values()),
     "upload_image_from_url": upload_image_from_url,
+    "upload_image_from_file": upload_image_from_file,
     "get_images": lambda ctx: collection(ctx, "image", ctx.account.images.values()),
     "get_image": lambda ctx: single(ctx, "image", lookup(ctx, ctx.account.images, "image")),
 }

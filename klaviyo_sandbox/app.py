@@ -214,7 +214,8 @@ class Sandbox:
         self, req: SandboxRequest, op: spec.Operation, path_params: dict[str, str], key: ApiKey, asked: str
     ) -> Reply:
         query = params.parse_query(op, req.query)
-        data = params.check_body(op, params.parse_json(req.body)) if op.body is not None else None
+        form = op.body is not None and op.body.get("multipart")
+        data = params.check_body(op, params.parse_json(req.body)) if op.body is not None and not form else None
         ctx = Context(
             store=self.store,
             slug=key.slug,
@@ -228,6 +229,7 @@ class Sandbox:
             path=req.path,
             now=self.now(),
             serializers=revision.serializers(asked),
+            form=params.parse_form(op, req.headers.get("content-type", ""), req.body) if form else {},
         )
         handler = revision.handlers(asked).get(op.operation_id) or HANDLERS[op.operation_id]
         return handler(ctx)

@@ -41,6 +41,8 @@ class Context:
     now: datetime
     # The revision's serializers (revision.py): 2026-10-15 shows campaigns and messages otherwise.
     serializers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=lambda: SERIALIZERS)
+    # A multipart/form-data body (the image file upload): field name -> (filename or None, bytes).
+    form: dict[str, tuple[str | None, bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:

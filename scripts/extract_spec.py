@@ -97,6 +97,7 @@ SERVED: tuple[str, ...] = (
     "get_segment_ids_for_tag",
     "get_catalog_items",
     "upload_image_from_url",
+    "upload_image_from_file",
     "get_images",
     "get_image",
 )
@@ -151,6 +152,9 @@ def _body(op: dict[str, Any], resolve: _Resolver) -> dict[str, Any] | None:
     body = op.get("requestBody")
     if not body:
         return None
+    if "application/vnd.api+json" not in body["content"]:  # a file upload: form fields, not a document
+        form = resolve(body["content"]["multipart/form-data"]["schema"])
+        return {"multipart": True, "required": list(form.get("required", [])), "fields": sorted(form["properties"])}
     schema = resolve(body["content"]["application/vnd.api+json"]["schema"])
     data = resolve(schema["properties"]["data"])
     if data.get("type") == "array":

@@ -6,6 +6,12 @@ import httpx
 
 from .helpers import post
 
+# The smallest valid PNG (1x1, transparent): what an image upload sends.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5b0000000049454e44ae426082"
+)
+
 
 def activity_successes(c: httpx.Client, ids: dict[str, str]) -> list[httpx.Response]:
     tags = c.get("/api/tags", params={"include": "tag-group", "page[size]": "2"})
@@ -26,6 +32,7 @@ def activity_successes(c: httpx.Client, ids: dict[str, str]) -> list[httpx.Respo
         c.get("/api/images"),
         c.get(f"/api/images/{image.json()['data']['id']}"),
         c.get("/api/lists", params={"include": "tags"}),
+        c.post("/api/image-upload", files={"file": ("dot.png", PNG, "image/png")}, data={"name": "Dot"}),
     ]  # fmt: skip
     for kind, key in (("campaign", "campaign"), ("flow", "flow"), ("list", "list"), ("segment", "segment")):
         out.append(c.get(f"/api/{kind}s/{ids[key]}/tags"))

@@ -221,6 +221,8 @@ def _call(
     for param in params:
         if param == "id":
             args.append(_path_id(route, plan["ids"]))
+        elif param == "file":  # upload_image_from_file: a 1x1 PNG, as bytes
+            args.append(bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"))
         elif param == "filter":
             args.append("equals(messages.channel,'email')")  # 24.0.0's get_campaigns requires it
         else:

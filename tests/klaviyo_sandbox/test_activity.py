@@ -6,8 +6,9 @@ import httpx
 
 from klaviyo_sandbox import Sandbox, SandboxConfig
 
+from .activity_calls import PNG
 from .conftest import ACME_KEY, ANCHOR, BASE, ClientFactory
-from .helpers import post
+from .helpers import error_of, post
 
 
 def test_events_filter_include_and_page(fast: httpx.Client, fast_sandbox: Sandbox) -> None:
@@ -80,6 +81,18 @@ def test_image_import_from_url_is_recorded_and_never_fetched(make_client: Client
     assert [i["id"] for i in c.get("/api/images").json()["data"]] == [image["id"]]
     bad = post(c, "/api/images", {"type": "image", "attributes": {"import_from_url": "file:///etc/passwd"}})
     assert bad.status_code == 400
+
+
+def test_image_file_upload_takes_multipart_images_only(make_client: ClientFactory) -> None:
+    c = make_client(Sandbox(SandboxConfig(seed=7, anchor=ANCHOR)))
+    uploaded = c.post("/api/image-upload", files={"file": ("dot.png", PNG, "image/png")}, data={"hidden": "true"})
+    assert uploaded.status_code == 201, uploaded.text
+    attrs = uploaded.json()["data"]["attributes"]
+    assert (attrs["name"], attrs["format"], attrs["size"], attrs["hidden"]) == ("dot.png", "png", len(PNG), True)
+    text = c.post("/api/image-upload", files={"file": ("notes.txt", b"hello", "text/plain")})
+    assert text.status_code == 400 and error_of(text)["source"] == {"pointer": "/file"}
+    missing = c.post("/api/image-upload", files={"name": (None, b"x")})
+    assert missing.status_code == 400 and "'file' is required" in error_of(missing)["detail"]
 
 
 def test_links_use_the_public_url_and_the_sdks_cursor_form_is_accepted() -> None:

@@ -46,6 +46,21 @@ _PARAM = re.compile(r"^        (\w+): .*?(?P<default> = [^,]+)?,$", re.M)
 _ROUTE = re.compile(r"^    def _(\w+)_serialize\(.*?method='(\w+)',\s*resource_path='([^']+)'", re.M | re.S)
 
 
+_QUERY = re.compile(r"_query_params\.append\(\('([^']+)'")
+
+
+def query_params() -> dict[Route, list[str]]:
+    """The query parameters each route's ``_<name>_serialize`` can send, from the API modules' text."""
+    out: dict[Route, list[str]] = {}
+    for source in Path(openapi_client.api.__path__[0]).glob("*_api.py"):
+        for chunk in source.read_text(encoding="utf-8").split("\n    def _")[1:]:
+            route = re.search(r"method='(\w+)',\s*resource_path='([^']+)'", chunk)
+            if chunk.split("(", 1)[0].endswith("_serialize") and route:
+                names = sorted(set(_QUERY.findall(chunk)))
+                out[(route.group(1), route.group(2))] = names
+    return out
+
+
 def sdk_methods() -> list[tuple[str, str, Route, list[str]]]:
     """(group attribute on KlaviyoAPI, method name, route, required parameters) for every public
     API method, read from the API modules' text: importing them builds every model class (~30 s)."""
@@ -206,6 +221,7 @@ def main(plan_path: str) -> int:
     counts = {kind: sum(r["result"] == kind for r in results) for kind in ("ok", "failed", "sdk_bug")}
     report = {"release": release, "revision": sdk._REVISION, "methods": len(methods), "not_emulated": len(skipped),
               "counts": counts, "failures": [r for r in results if r["result"] != "ok"],
+              "query": {f"{m} {p}": names for (m, p), names in query_params().items() if (m, p) in served},
               "mcp_reads": {"calls": len(mcp), "ok": sum(r["result"] == "ok" for r in mcp),
                             "failures": [r for r in mcp if r["result"] != "ok"]},
               "slowest": sorted(((r["ms"], r["method"]) for r in results), reverse=True)[:15],

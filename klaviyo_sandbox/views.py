@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from klaviyo_sandbox.activity_resources import ACTIVITY_VIEWS
 from klaviyo_sandbox.models import Account
 
 VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
@@ -14,6 +15,7 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "status": c.status,
         "archived": c.archived,
         "messages.channel": c.channel,
+        "builder": c.extra.get("builder", "wizard"),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "scheduled_at": c.scheduled_at,
@@ -60,4 +62,8 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "integration.category": m.integration.get("category"),
         "created": m.created,
     },
+    **ACTIVITY_VIEWS,
+    # Revision 2026-10-15's per-message and per-campaign parts (omni_resources.py) are listed, never filtered.
+    "campaign-variation": lambda a, m: {"id": m.id},
+    "campaign-audience": lambda a, c: {"id": c.id},
 }

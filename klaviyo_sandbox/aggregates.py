@@ -18,13 +18,17 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klaviyo_sandbox import filters, timeframes
+from klaviyo_sandbox import filters, inbox, timeframes
 from klaviyo_sandbox.jsonapi import ApiError, invalid
 from klaviyo_sandbox.models import Account
+from klaviyo_sandbox.series import Series
 
 UNSUPPORTED_TIMEZONES = frozenset({"Factory", "Europe/Kyiv", "Pacific/Kanton"})
 _POINTER = "/data/attributes"
 _DIMENSION_OPS = {"single": ["equals", "contains-any"], "list": ["equals", "any", "contains-any"]}
+# Dimensions a stream does not carry but is split into when a request groups or filters by them,
+# each registered by the module that models it: name -> (account, metric id, dims, series) -> parts.
+EXPANDERS: dict[str, inbox.Expander] = {**inbox.EXPANDERS}
 
 
 def _timezone(raw: Any) -> ZoneInfo:
@@ -96,30 +100,44 @@ def aggregate(account: Account, attrs: dict[str, Any], dimensions: list[str]) ->
     by: list[str] = list(attrs.get("by") or [])
     dates, bounds = timeframes.buckets(start, end, unit)
     groups: dict[tuple[str, ...], list[list[int]]] = {}
+    expanders = list(dict.fromkeys(EXPANDERS[n] for n in [*by, *(c.field for c in conds)] if n in EXPANDERS))
     for stream in account.events.by_metric.get(str(metric_id), []):
-        dims = stream.dims
-        if conds and not filters.matches(conds, _getter(dims)):
-            continue
-        key = tuple(dims.get(b, "") for b in by)
-        acc = groups.setdefault(key, [[0] * len(dates) for _ in range(3)])
-        for k, (count, unique, cents) in enumerate(stream.series.buckets(bounds)):
-            acc[0][k] += count
-            acc[1][k] += unique
-            acc[2][k] += cents
+        for dims, series in _views(account, str(metric_id), stream.dims, stream.series, expanders):
+            if conds and not filters.matches(conds, _getter(dims)):
+                continue
+            key = tuple(dims.get(b, "") for b in by)
+            _accumulate(groups.setdefault(key, [[0] * len(dates) for _ in range(3)]), series, bounds)
     if not by and not groups:
         groups[()] = [[0] * len(dates) for _ in range(3)]
     rows = []
     for key, (counts, uniques, sums) in groups.items():
         if by and not (any(counts) or any(uniques) or any(sums)):
             continue
-        series = {"count": counts, "unique": uniques, "sum_value": [c / 100 for c in sums]}
-        rows.append({"dimensions": list(key), "measurements": {m: series[m] for m in measurements}})
+        values = {"count": counts, "unique": uniques, "sum_value": [c / 100 for c in sums]}
+        rows.append({"dimensions": list(key), "measurements": {m: values[m] for m in measurements}})
     _sort(rows, attrs.get("sort"), by)
     return {
         "type": "metric-aggregate",
         "id": str(uuid.uuid4()),
         "attributes": {"dates": [timeframes.isoformat(d) for d in dates], "data": rows},
     }
+
+
+def _views(
+    account: Account, metric_id: str, dims: dict[str, str], series: Series, expanders: list[inbox.Expander]
+) -> list[tuple[dict[str, str], Series]]:
+    """The stream as is, or split by every expander the request needs (the parts add up to it)."""
+    views = [(dims, series)]
+    for expand in expanders:
+        views = [({**d, **extra}, part) for d, s in views for extra, part in expand(account, metric_id, d, s)]
+    return views
+
+
+def _accumulate(acc: list[list[int]], series: Series, bounds: list[int]) -> None:
+    for k, (count, unique, cents) in enumerate(series.buckets(bounds)):
+        acc[0][k] += count
+        acc[1][k] += unique
+        acc[2][k] += cents
 
 
 def _getter(dims: dict[str, str]) -> Callable[[str], str]:

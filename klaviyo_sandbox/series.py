@@ -16,6 +16,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
+from typing import Any
 
 HOUR = 3600
 
@@ -82,6 +83,10 @@ class EventIndex:
         self.attributed: dict[tuple[str, str], Series] = {}  # ($attributed_message, metric id)
         self.segment_added: dict[str, Series] = {}  # segment id -> members added per hour
         self.segment_removed: dict[str, Series] = {}
+        # $message -> provider -> factor on its spam complaints' provider shares (inbox.py).
+        self.inbox_skew: dict[str, dict[str, float]] = {}
+        # Streams split on demand by dimensions they do not carry (inbox.py), keyed by their splitter.
+        self.derived: dict[tuple[str, int], Any] = {}
 
     def find(self, metric_id: str, dims: dict[str, str]) -> Series | None:
         found = self._by_key.get((metric_id, tuple(sorted(dims.items()))))

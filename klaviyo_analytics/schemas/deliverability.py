@@ -8,9 +8,8 @@ from klaviyo_analytics.schemas.common import KlaviyoId, OutputModel, WindowParam
 
 
 class DeliverabilityParams(WindowParams):
-    campaign: KlaviyoId | None = Field(None, description="Only this campaign's sends.")
-    flow: KlaviyoId | None = Field(None, description="Only this flow's sends.")
-    top_sends: int = Field(3, ge=1, le=10, description="Sends listed behind each worst figure.")
+    campaign: KlaviyoId | None = Field(None, description="Campaign id.")
+    flow: KlaviyoId | None = Field(None, description="Flow id.")
 
 
 class DeliverabilityRow(OutputModel):
@@ -58,11 +57,9 @@ class WorstFigure(OutputModel):
 
 
 class DeliverabilityResult(OutputModel):
-    scope: str  # account | campaign | flow
-    scope_id: str | None
-    totals: DeliverabilityRow
-    by_provider: list[DeliverabilityRow]
-    by_domain: list[DeliverabilityRow]
+    totals: DeliverabilityRow  # the account's, the campaign's or the flow's email sends
+    providers: list[DeliverabilityRow]
+    domains: list[DeliverabilityRow]
     bounce_types: list[BounceTypeRow]
     worst: list[WorstFigure]
     cannot_know: list[str]

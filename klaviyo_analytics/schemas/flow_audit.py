@@ -38,10 +38,13 @@ class AuditFinding(OutputModel):
     recipe: str | None  # klaviyo_propose_flow recipe that would close it
 
 
+class AuditWindows(OutputModel):
+    activity: PeriodOut  # daily sends read for "stopped"
+    decay: PeriodOut  # the whole months compared for revenue per recipient
+
+
 class FlowAuditResult(OutputModel):
     flows_checked: int
     lifecycle: list[LifecycleStage]
     findings: list[AuditFinding]
-    idle_days: int
-    activity_window: PeriodOut
-    decay_window: PeriodOut
+    windows: AuditWindows

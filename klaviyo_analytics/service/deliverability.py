@@ -44,6 +44,7 @@ RATES = ("bounce_rate", "spam_complaint_rate", "unsubscribe_rate")
 RATE_COUNT = {"bounce_rate": "bounces", "spam_complaint_rate": "spam_complaints", "unsubscribe_rate": "unsubscribes"}
 UNKNOWN = "(unknown)"
 DEFAULT_TIMEFRAME = "last_30_days"
+TOP_SENDS = 3  # sends listed behind each worst figure
 CANNOT_KNOW = [
     "Inbox placement: whether a delivered email reached the inbox, the spam folder or a tab is not in Klaviyo's "
     "API; 'delivered' means the provider accepted it.",
@@ -204,18 +205,16 @@ def get_deliverability(
     if not total.counts["sent"]:
         warnings.append(f"No email was received in {period.start}..{period.end} for this scope; try a wider window.")
     result = DeliverabilityResult(
-        scope="flow" if params.flow else "campaign" if params.campaign else "account",
-        scope_id=params.flow or params.campaign,
         totals=row(total),
-        by_provider=sorted((row(t, p) for p, t in providers.items()), key=lambda r: (-r.sent, r.inbox_provider or "")),
-        by_domain=sorted(
+        providers=sorted((row(t, p) for p, t in providers.items()), key=lambda r: (-r.sent, r.inbox_provider or "")),
+        domains=sorted(
             (row(t, provider_of.get(d), d) for d, t in domains.items()), key=lambda r: (-r.sent, r.email_domain or "")
         ),
         bounce_types=[
             BounceTypeRow(bounce_type=k, bounces=round(v), share=stats.ratio(v, bounces))
             for k, v in sorted(collected.bounce_types.items(), key=lambda kv: -kv[1])
         ],
-        worst=worst_figures(collected, providers, total, params.top_sends),
+        worst=worst_figures(collected, providers, total, TOP_SENDS),
         cannot_know=CANNOT_KNOW,
         health_bands=BandsSource(),
     )

@@ -21,6 +21,7 @@ from klaviyo_analytics.rules.timeframes import Period
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.schemas.flow_audit import (
     AuditFinding,
+    AuditWindows,
     FlowAuditParams,
     FlowAuditResult,
     LifecycleStage,
@@ -232,8 +233,8 @@ def audit_flows(svc: KlaviyoService, params: FlowAuditParams, ctx: CallContext) 
     order = {"high": 0, "medium": 1, "low": 2}
     findings.sort(key=lambda f: (order[f.severity], f.kind, f.flow_id or ""))
     result = FlowAuditResult(
-        flows_checked=len(flows), lifecycle=lifecycle_out, findings=findings, idle_days=params.idle_days,
-        activity_window=PeriodOut(**activity.to_dict()), decay_window=PeriodOut(**decay.to_dict()),
+        flows_checked=len(flows), lifecycle=lifecycle_out, findings=findings,
+        windows=AuditWindows(activity=PeriodOut(**activity.to_dict()), decay=PeriodOut(**decay.to_dict())),
     )  # fmt: skip
     warnings = ["Stages are judged from flow names and triggers; a flow named unusually may be missed."]
     return ToolResult(result, account=account.slug, warnings=warnings)

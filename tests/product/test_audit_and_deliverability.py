@@ -59,7 +59,7 @@ def test_deliverability_finds_the_gmail_spam_spike_and_its_send(sandbox: Sandbox
     assert spam["inbox_provider"] == "Gmail" and spam["band"] == "needs_attention"
     top = spam["sends"][0]
     assert top["flow_id"] is None and top["share_of_provider"] > 0.5  # one campaign drove it
-    gmail = next(r for r in data["by_provider"] if r["inbox_provider"] == "Gmail")
+    gmail = next(r for r in data["providers"] if r["inbox_provider"] == "Gmail")
     assert gmail["health"]["spam_complaint_rate"] == "needs_attention"
     assert {"Hard Bounce", "Soft Bounce"} == {b["bounce_type"] for b in data["bounce_types"]}
     assert any("Inbox placement" in line for line in data["cannot_know"])
@@ -68,8 +68,8 @@ def test_deliverability_finds_the_gmail_spam_spike_and_its_send(sandbox: Sandbox
     campaigns = ask(service, "klaviyo_get_campaigns")["data"]["campaigns"]
     (campaign,) = [c for c in campaigns if c["name"] == top["message_name"]]
     alone = ask(service, "klaviyo_get_deliverability", timeframe="last_30_days", campaign=campaign["campaign_id"])
-    alone_gmail = next(r for r in alone["data"]["by_provider"] if r["inbox_provider"] == "Gmail")
-    assert alone["data"]["scope"] == "campaign" and (alone_gmail["sent"], alone_gmail["spam_complaints"]) == (
+    alone_gmail = next(r for r in alone["data"]["providers"] if r["inbox_provider"] == "Gmail")
+    assert (alone_gmail["sent"], alone_gmail["spam_complaints"]) == (
         top["sent"], top["count"])  # fmt: skip
 
 
@@ -95,8 +95,8 @@ def test_deliverability_of_one_flow_adds_up_to_its_flow_report(service: KlaviyoS
     sent = sum(r["statistics"]["recipients"] for r in report["results"])
     bounces = sum(r["statistics"]["bounced"] for r in report["results"])
     data = ask(service, "klaviyo_get_deliverability", timeframe="last_30_days", flow=flow["flow_id"])["data"]
-    assert data["scope"] == "flow" and (data["totals"]["sent"], data["totals"]["bounces"]) == (sent, bounces)
-    assert sum(r["sent"] for r in data["by_domain"]) == sent
+    assert (data["totals"]["sent"], data["totals"]["bounces"]) == (sent, bounces)
+    assert sum(r["sent"] for r in data["domains"]) == sent
 
 
 def test_unknown_ids_are_not_found_before_any_report_or_aggregate(sandbox: Sandbox, service: KlaviyoService) -> None:

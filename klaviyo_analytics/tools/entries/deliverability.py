@@ -9,8 +9,8 @@ TOOLS = (
         name="klaviyo_get_deliverability",
         title="Deliverability by provider",
         description=(
-            "Bounce, spam-complaint and unsubscribe rates by inbox provider, email domain and bounce type (account, "
-            "campaign or flow; default last 30 days) against health bands, with the sends behind the worst figures."
+            "Bounce, spam and unsubscribe rates by inbox provider, email domain and bounce type (account, campaign "
+            "or flow; default last 30 days), banded, with the sends behind the worst."
         ),
         params=DeliverabilityParams,
         result=DeliverabilityResult,

@@ -9,9 +9,8 @@ TOOLS = (
         name="klaviyo_audit_flows",
         title="Audit flows",
         description=(
-            "What is missing or broken in the automation: lifecycle stages without a live flow, live flows that "
-            "stopped sending, draft/manual messages, Smart Sending off, revenue per recipient decaying; each "
-            "finding with evidence and the klaviyo_propose_flow recipe that closes it."
+            "What is missing or broken in the flows: lifecycle stages with no live flow, stopped flows, draft "
+            "messages, Smart Sending off, revenue decay; each with evidence and the klaviyo_propose_flow recipe."
         ),
         params=FlowAuditParams,
         result=FlowAuditResult,

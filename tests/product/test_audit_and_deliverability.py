@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
+from api import create_app
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.rules.timeframes import preset_period
 from klaviyo_analytics.service import CallContext, KlaviyoService, stats
 from klaviyo_analytics.tools import get_tool, run_tool
 from klaviyo_sandbox import Sandbox
+from tests.product.conftest import REST_TOKEN
 from tests.product.test_report_reuse import direct, report_calls
 
 ACME = "acme"
@@ -116,3 +118,18 @@ def test_a_window_past_a_year_is_split(sandbox: Sandbox, service: KlaviyoService
     envelope = ask(service, "klaviyo_get_deliverability", start_date=start.isoformat(), end_date=last.end.isoformat())
     assert "error" not in envelope, envelope
     assert len(aggregate_calls(sandbox)) == 8  # four metrics, two yearly chunks each
+
+
+def test_rest_routes_answer_and_refuse_bad_input_naming_the_field(sandbox: Sandbox, service: KlaviyoService) -> None:
+    client = create_app(service=service).test_client()
+    auth = {"Authorization": f"Bearer {REST_TOKEN}"}
+    bad = client.get("/v1/flows/audit?account=acme&idle_days=0", headers=auth)
+    assert bad.status_code == 400 and bad.json["error"]["details"]["field"] == "idle_days"
+    missing = client.post("/v1/deliverability", json={"account": "acme", "campaign": "NoSuch1"}, headers=auth)
+    assert missing.status_code == 404 and missing.json["error"]["details"]["field"] == "campaign"
+    too_long = client.post("/v1/deliverability", json={"account": "acme", "start_date": "2019-01-01",
+                                                      "end_date": "2026-12-01"}, headers=auth)  # fmt: skip
+    assert too_long.status_code == 400 and too_long.json["error"]["code"] == "INVALID_ARGUMENT"
+    assert report_calls(sandbox) == [] and aggregate_calls(sandbox) == []
+    ok = client.get("/v1/flows/audit?account=acme&idle_days=14", headers=auth)
+    assert ok.status_code == 200 and ok.json["data"]["windows"]["activity"]["end_date"]

@@ -1,11 +1,11 @@
 """What is missing or broken in a store's automation, with evidence and the recipe that closes each gap.
 
 Calls, cheapest first: the flows with their actions in one paged ``GET /api/flows?include=flow-actions``
-(each action's definition carries its status and message settings); which metric triggers which flow
-from one ``GET /api/metrics?include=flow-triggers``; recent sends per flow from two metric aggregates
-(Received Email and Received SMS by ``$flow``, daily) — no report quota; and revenue per recipient by
-month from the one flow-series report the over-time tool also asks for (so it is shared through the
-cache): at most one Reporting API call, none when the series is cached.
+(each action's definition carries its status and message settings); which metric triggers which
+flow, and the metrics' ids, from one ``GET /api/metrics?include=flow-triggers``; recent sends per flow
+from two metric aggregates (Received Email and Received SMS by ``$flow``, daily) — no report quota;
+and revenue per recipient by month from the one flow-series report the over-time tool also asks for
+(so it is shared through the cache): at most one Reporting API call, none when the series is cached.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from klaviyo_analytics.schemas.flow_audit import (
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.freshness import report_ttl
-from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id, find_metrics
+from klaviyo_analytics.service.metrics import aggregate, conversion_metric_id
 from klaviyo_analytics.service.trends import flow_series_attributes
 
 FLOW_TTL_SECONDS = 600.0  # a flow's status and steps change when someone edits it; ten minutes is fresh enough
@@ -54,31 +54,32 @@ def read_flows(svc: KlaviyoService, account: Account, ctx: CallContext) -> tuple
     return flows, actions
 
 
-def trigger_metrics(svc: KlaviyoService, account: Account, ctx: CallContext) -> dict[str, str]:
-    """Flow id -> the name of the metric that triggers it."""
+def trigger_metrics(svc: KlaviyoService, account: Account, ctx: CallContext) -> tuple[dict[str, str], dict[str, str]]:
+    """Flow id -> the name of the metric that triggers it, and the metrics' ids by name (one call)."""
     items = svc.client.get_all(
         account, "/api/metrics", {"include": "flow-triggers"}, deadline=ctx.deadline, cache_ttl=FLOW_TTL_SECONDS
     )
     out: dict[str, str] = {}
+    ids: dict[str, str] = {}
     for item in items:
         name = str((item.get("attributes") or {}).get("name") or "")
+        ids.setdefault(name, str(item.get("id")))
         related = ((item.get("relationships") or {}).get("flow-triggers") or {}).get("data") or []
         for ref in related:
             out.setdefault(str(ref.get("id")), name)
-    return out
+    return out, ids
 
 
 def daily_sends(
-    svc: KlaviyoService, account: Account, period: Period, ctx: CallContext
+    svc: KlaviyoService, account: Account, period: Period, metric_ids: dict[str, str], ctx: CallContext
 ) -> tuple[list[str], dict[str, list[float]]]:
     """Messages received per flow per day over ``period`` (email and SMS)."""
-    found = find_metrics(svc, account, list(RECEIVED), ctx)
     dates: list[str] = []
     per_flow: dict[str, list[float]] = {}
     for name in RECEIVED:
-        if name not in found:
+        if name not in metric_ids:
             continue
-        result = aggregate(svc, account, found[name].id, period, ctx, measurements=["count"], by=["$flow"])
+        result = aggregate(svc, account, metric_ids[name], period, ctx, measurements=["count"], by=["$flow"])
         dates = result.dates or dates
         for dims, values in result.rows:
             if dims and dims[0]:
@@ -194,9 +195,9 @@ def audit_flows(svc: KlaviyoService, params: FlowAuditParams, ctx: CallContext) 
     account = svc.account(params.account)
     today = svc.today(account)
     flows, actions = read_flows(svc, account, ctx)
-    triggers = trigger_metrics(svc, account, ctx)
+    triggers, metric_ids = trigger_metrics(svc, account, ctx)
     activity = Period(today - timedelta(days=max(HISTORY_DAYS, params.idle_days + 30)), today - timedelta(days=1))
-    dates, sends = daily_sends(svc, account, activity, ctx)
+    dates, sends = daily_sends(svc, account, activity, metric_ids, ctx)
     decay = decay_window(today)
     months, rpr = monthly_rpr(svc, account, decay, ctx)
     stages: dict[str, list[StageFlow]] = {stage: [] for stage in lifecycle.STAGES}

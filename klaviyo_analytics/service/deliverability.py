@@ -1,8 +1,8 @@
 """Deliverability by mailbox provider: bounce, spam-complaint and unsubscribe rates per inbox provider,
 email domain and bounce type, for the account, one campaign or one flow, against the health bands.
 
-Four metric aggregates answer it (Received Email, Bounced Email, Marked Email as Spam, Unsubscribed
-from Email Marketing), each grouped by send, provider and domain in one call; no Reporting API call,
+Eight metric aggregates answer it (Received Email, Bounced Email, Marked Email as Spam, Unsubscribed
+from Email Marketing; each by send and provider, and by provider and domain); no Reporting API call,
 so it spends none of the 225 reports a day. Rates follow the reports' definitions (stats.RATES):
 bounces over recipients, complaints and unique unsubscribes over deliveries. Aggregates count by
 event time, which the answer says. What the API cannot tell (inbox placement, opens per provider
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from klaviyo_analytics.errors import InvalidArgumentError, NotFoundError
 from klaviyo_analytics.klaviyo.accounts import Account
@@ -39,12 +40,18 @@ METRICS: dict[str, tuple[str, str]] = {
     "spam_complaints": ("Marked Email as Spam", "count"),
     "unsubscribes": ("Unsubscribed from Email Marketing", "unique"),
 }
-BY = ["$message", "$flow", PROVIDER, DOMAIN]
+# Two groupings per metric keep each answer small (a page holds 500 rows): sends by provider, and
+# providers by domain (by bounce type too, for bounces). $flow and Message Name follow from $message.
+BY_SEND = ["$message", "$flow", PROVIDER]
+BY_DOMAIN = [PROVIDER, DOMAIN]
 RATES = ("bounce_rate", "spam_complaint_rate", "unsubscribe_rate")
 RATE_COUNT = {"bounce_rate": "bounces", "spam_complaint_rate": "spam_complaints", "unsubscribe_rate": "unsubscribes"}
 UNKNOWN = "(unknown)"
 DEFAULT_TIMEFRAME = "last_30_days"
 TOP_SENDS = 3  # sends listed behind each worst figure
+# Klaviyo's default metric-aggregates page; how a next page is announced is not in its spec, so an
+# answer that fills one may be cut short, and says so.
+AGGREGATE_PAGE = 500
 CANNOT_KNOW = [
     "Inbox placement: whether a delivered email reached the inbox, the spam folder or a tab is not in Klaviyo's "
     "API; 'delivered' means the provider accepted it.",
@@ -78,9 +85,11 @@ class Tally:
 
 @dataclass
 class Collected:
-    by_send: dict[tuple[str, str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_send: dict[tuple[str, str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_domain: dict[tuple[str, str], Tally] = field(default_factory=lambda: defaultdict(Tally))
     bounce_types: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     names: dict[str, str] = field(default_factory=dict)
+    full_pages: list[str] = field(default_factory=list)  # metrics whose answer filled a whole page
 
 
 def scope_filter(svc: KlaviyoService, account: Account, params: DeliverabilityParams, ctx: CallContext) -> list[str]:
@@ -115,20 +124,33 @@ def collect(svc: KlaviyoService, account: Account, period: Period, filters: list
     for name, (metric, measurement) in METRICS.items():
         if metric not in found:
             continue
-        by = [*BY, "Message Name"] if name == "sent" else [*BY, BOUNCE_TYPE] if name == "bounces" else BY
+        by_send = [*BY_SEND, "Message Name"] if name == "sent" else BY_SEND
+        by_domain = [*BY_DOMAIN, BOUNCE_TYPE] if name == "bounces" else BY_DOMAIN
+        ctx.progress(list(METRICS).index(name), len(METRICS), f"{metric} by provider")
         for window in windows:
-            ctx.progress(list(METRICS).index(name), len(METRICS), f"{metric} by provider")
-            result = aggregate(svc, account, found[metric].id, window, ctx, measurements=[measurement],
-                               interval="month", by=by, filters=filters)  # fmt: skip
-            for dims, values in result.rows:
-                message, flow, provider, domain, extra = [*dims, "", "", "", "", ""][:5]
-                total = float(sum(values.get(measurement, [])))
-                out.by_send[(message, flow, provider or UNKNOWN, domain or UNKNOWN)].add(name, total)
-                if name == "sent" and extra:
-                    out.names.setdefault(message, extra)
+            for dims, total in rows(svc, account, found[metric].id, window, measurement, by_send, filters, out, ctx):
+                message, flow, provider, label = [*dims, "", "", "", ""][:4]
+                out.by_send[(message, flow, provider or UNKNOWN)].add(name, total)
+                if label:
+                    out.names.setdefault(message, label)
+            for dims, total in rows(svc, account, found[metric].id, window, measurement, by_domain, filters, out, ctx):
+                provider, domain, bounce_type = [*dims, "", "", ""][:3]
+                out.by_domain[(provider or UNKNOWN, domain or UNKNOWN)].add(name, total)
                 if name == "bounces":
-                    out.bounce_types[extra or UNKNOWN] += total
+                    out.bounce_types[bounce_type or UNKNOWN] += total
     return out
+
+
+def rows(
+    svc: KlaviyoService, account: Account, metric_id: str, window: Period, measurement: str, by: list[str],
+    filters: list[str], out: Collected, ctx: CallContext,
+) -> list[tuple[list[str], float]]:  # fmt: skip
+    """One aggregate over ``window`` summed per row (monthly buckets: few numbers for a total)."""
+    result = aggregate(svc, account, metric_id, window, ctx, measurements=[measurement], interval="month", by=by,
+                       filters=filters)  # fmt: skip
+    if len(result.rows) >= AGGREGATE_PAGE:
+        out.full_pages.append(" by ".join([metric_id, ", ".join(by)]))
+    return [(dims, float(sum(values.get(measurement, [])))) for dims, values in result.rows]
 
 
 def row(tally: Tally, provider: str | None = None, domain: str | None = None) -> DeliverabilityRow:
@@ -141,9 +163,9 @@ def row(tally: Tally, provider: str | None = None, domain: str | None = None) ->
     )  # fmt: skip
 
 
-def rollup(collected: Collected, key: int) -> dict[str, Tally]:
+def rollup(cells: dict[Any, Tally], key: int) -> dict[str, Tally]:
     out: dict[str, Tally] = defaultdict(Tally)
-    for parts, tally in collected.by_send.items():
+    for parts, tally in cells.items():
         for name, value in tally.counts.items():
             out[parts[key]].add(name, value)
     return out
@@ -162,7 +184,7 @@ def worst_figures(collected: Collected, providers: dict[str, Tally], total: Tall
             continue
         count_name = RATE_COUNT[name]
         sends: dict[tuple[str, str], Tally] = defaultdict(Tally)
-        for (message, flow, p, _), tally in collected.by_send.items():
+        for (message, flow, p), tally in collected.by_send.items():
             if p == provider:
                 for n, v in tally.counts.items():
                     sends[(message, flow)].add(n, v)
@@ -194,14 +216,20 @@ def get_deliverability(
     period = period or preset_period(DEFAULT_TIMEFRAME, today)
     filters = scope_filter(svc, account, params, ctx)
     collected = collect(svc, account, period, filters, ctx)
-    providers, domains = rollup(collected, 2), rollup(collected, 3)
-    provider_of = {parts[3]: parts[2] for parts in collected.by_send}
+    providers, domains = rollup(collected.by_send, 2), rollup(collected.by_domain, 1)
+    provider_of = {domain: provider for provider, domain in collected.by_domain}
     total = Tally()
     for tally in providers.values():
         for name, value in tally.counts.items():
             total.add(name, value)
     bounces = sum(collected.bounce_types.values())
     warnings = [EVENT_TIME_NOTE]
+    if collected.full_pages:
+        ctx.incomplete.append("rows past Klaviyo's first aggregates page")
+        warnings.append(
+            f"An aggregate ({'; '.join(collected.full_pages)}) filled a whole page of {AGGREGATE_PAGE} rows, so "
+            "later rows may be missing; ask for one campaign or flow, or a shorter window."
+        )
     if not total.counts["sent"]:
         warnings.append(f"No email was received in {period.start}..{period.end} for this scope; try a wider window.")
     result = DeliverabilityResult(

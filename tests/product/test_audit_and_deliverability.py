@@ -117,7 +117,7 @@ def test_a_window_past_a_year_is_split(sandbox: Sandbox, service: KlaviyoService
     start = last.start.replace(year=last.start.year - 1)
     envelope = ask(service, "klaviyo_get_deliverability", start_date=start.isoformat(), end_date=last.end.isoformat())
     assert "error" not in envelope, envelope
-    assert len(aggregate_calls(sandbox)) == 8  # four metrics, two yearly chunks each
+    assert len(aggregate_calls(sandbox)) == 16  # four metrics, two groupings, two yearly chunks
 
 
 def test_rest_routes_answer_and_refuse_bad_input_naming_the_field(sandbox: Sandbox, service: KlaviyoService) -> None:

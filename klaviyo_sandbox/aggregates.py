@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from klaviyo_sandbox import filters, inbox, timeframes
 from klaviyo_sandbox.jsonapi import ApiError, invalid
 from klaviyo_sandbox.models import Account
-from klaviyo_sandbox.series import Series
+from klaviyo_sandbox.series import Series, Stream
 
 UNSUPPORTED_TIMEZONES = frozenset({"Factory", "Europe/Kyiv", "Pacific/Kanton"})
 _POINTER = "/data/attributes"
@@ -102,7 +102,9 @@ def aggregate(account: Account, attrs: dict[str, Any], dimensions: list[str]) ->
     groups: dict[tuple[str, ...], list[list[int]]] = {}
     expanders = list(dict.fromkeys(EXPANDERS[n] for n in [*by, *(c.field for c in conds)] if n in EXPANDERS))
     for stream in account.events.by_metric.get(str(metric_id), []):
-        for dims, series in _views(account, str(metric_id), stream.dims, stream.series, expanders):
+        if not any(stream.series.window(bounds[0], bounds[-1])):
+            continue  # nothing in the range: it would only add a row of zeros, which is left out
+        for dims, series in _views(account, str(metric_id), stream, expanders, bounds):
             if conds and not filters.matches(conds, _getter(dims)):
                 continue
             key = tuple(dims.get(b, "") for b in by)
@@ -124,12 +126,17 @@ def aggregate(account: Account, attrs: dict[str, Any], dimensions: list[str]) ->
 
 
 def _views(
-    account: Account, metric_id: str, dims: dict[str, str], series: Series, expanders: list[inbox.Expander]
+    account: Account, metric_id: str, stream: Stream, expanders: list[inbox.Expander], bounds: list[int]
 ) -> list[tuple[dict[str, str], Series]]:
-    """The stream as is, or split by every expander the request needs (the parts add up to it)."""
-    views = [(dims, series)]
+    """The stream as is, or split by every expander the request needs over the requested hours (the
+    parts add up to it)."""
+    views = [(stream.dims, stream.series)]
     for expand in expanders:
-        views = [({**d, **extra}, part) for d, s in views for extra, part in expand(account, metric_id, d, s)]
+        views = [
+            ({**d, **extra}, part)
+            for d, s in views
+            for extra, part in expand(account, metric_id, d, s, bounds[0], bounds[-1])
+        ]
     return views
 
 

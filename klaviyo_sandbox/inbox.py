@@ -3,10 +3,12 @@
 events.py generates one stream per (metric, message); who the recipients were is not in it. A
 metric-aggregates request that groups or filters by a recipient dimension gets each email stream
 split, hour by hour, into one stream per email domain (and per bounce type for ``Bounced Email``).
-The split is exact and deterministic: every hour's count, uniques and value are shared out whole
-(floors, then the leftover units to the parts owed most so far), so the parts of an hour add up to
-the hour, and every window, interval and report reconciles with the unsplit numbers (a message's
-Received Email by ``Email Domain`` sums to its campaign-values ``recipients``).
+The split is exact, deterministic and hour by hour, with no state carried between hours: every hour's
+count, uniques and value are shared out whole (floors, then the few leftover units by systematic
+sampling on the fractions, from a point fixed by the stream and the hour, so a part gets a leftover
+unit as often as its fraction says). The parts of an hour add up to the hour, so every window,
+interval and report reconciles with the unsplit numbers (a message's Received Email by ``Email
+Domain`` sums to its campaign-values ``recipients``), and only the hours a request covers are split.
 
 Shares are the domain's share of recipients times a per-provider factor per metric, so the rates
 differ plausibly by provider (Microsoft and Yahoo bounce and complain more, Apple unsubscribes more).
@@ -16,8 +18,9 @@ the seeded Gmail spam spike. Values are illustrative: Klaviyo does not document 
 
 from __future__ import annotations
 
+import zlib
+from bisect import bisect_left
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from klaviyo_sandbox.models import Account
 from klaviyo_sandbox.series import Series
@@ -52,12 +55,7 @@ HARD_SHARE = {"Gmail": 0.3, "Apple": 0.3, "Microsoft": 0.4, "Yahoo": 0.45, "Othe
 HARD, SOFT = "Hard Bounce", "Soft Bounce"
 
 Part = tuple[dict[str, str], float]
-
-
-@dataclass
-class _Split:
-    parts: list[tuple[dict[str, str], Series]]
-    length: int  # hours of the source series when split (a longer source is split again)
+Parts = list[tuple[dict[str, str], Series]]
 
 
 def parts_for(metric: str, skew: dict[str, float] | None) -> list[Part]:
@@ -76,62 +74,72 @@ def parts_for(metric: str, skew: dict[str, float] | None) -> list[Part]:
     return [(dims, weight / total) for dims, weight in parts]
 
 
-class _Sharer:
-    """Shares whole units out by weight, hour after hour, carrying what each part is owed."""
-
-    def __init__(self, weights: list[float]) -> None:
-        self.weights = weights
-        self.owed = [0.0] * len(weights)
-
-    def share(self, amount: int) -> list[int]:
-        if amount <= 0:
-            return [0] * len(self.weights)
-        exact = [amount * w for w in self.weights]
-        out = [int(x) for x in exact]
-        for k, x in enumerate(exact):
-            self.owed[k] += x - out[k]
-        for k in sorted(range(len(out)), key=lambda i: (-self.owed[i], i))[: amount - sum(out)]:
+def share(amount: int, weights: list[float], point: float) -> list[int]:
+    """``amount`` in whole units by ``weights``: floors, then one leftover unit to each part the points
+    ``point``, ``point + 1``, … fall in along the fractions (``0 <= point < 1``)."""
+    out: list[int] = []
+    fractions: list[float] = []
+    for weight in weights:
+        exact = amount * weight
+        whole = int(exact)
+        out.append(whole)
+        fractions.append(exact - whole)
+    left = amount - sum(out)
+    reach = 0.0
+    for k, fraction in enumerate(fractions):
+        if not left:
+            break
+        reach += fraction
+        if point < reach:
             out[k] += 1
-            self.owed[k] -= 1.0
-        return out
+            point += 1.0
+            left -= 1
+    for k in sorted(range(len(out)), key=lambda i: -fractions[i])[:left]:  # float rounding's last unit
+        out[k] += 1
+    return out
 
 
-def _split(series: Series, parts: list[Part]) -> list[tuple[dict[str, str], Series]]:
+def _point(salt: int, hour: int) -> float:
+    """A fixed point in [0, 1) per stream and hour (Knuth's multiplicative hash; no state, no RNG)."""
+    return ((hour * 2654435761 + salt) % 4294967296) / 4294967296
+
+
+def _split(series: Series, parts: list[Part], salt: int, start: int, end: int) -> Parts:
+    """The parts' series over the source's hours in [start, end), built directly."""
     weights = [w for _, w in parts]
-    uniques, extras, values = _Sharer(weights), _Sharer(weights), _Sharer(weights)
     out = [Series() for _ in parts]
-    for i, hour in enumerate(series.hours):
-        count = series.counts[i + 1] - series.counts[i]
-        unique = series.uniques[i + 1] - series.uniques[i]
-        value = series.values[i + 1] - series.values[i]
-        for target, u, x, v in zip(
-            out, uniques.share(unique), extras.share(count - unique), values.share(value), strict=True
-        ):
-            target.add(hour, u + x, u, v)
+    counts, uniques, values, hours = series.counts, series.uniques, series.values, series.hours
+    for i in range(bisect_left(hours, start), bisect_left(hours, end)):
+        hour = hours[i]
+        unique = uniques[i + 1] - uniques[i]
+        extra = counts[i + 1] - counts[i] - unique
+        shares = zip(
+            out, share(unique, weights, _point(salt, hour)), share(extra, weights, _point(salt + 1, hour)),
+            share(values[i + 1] - values[i], weights, _point(salt + 2, hour)), strict=True,
+        )  # fmt: skip
+        for target, u, x, v in shares:
+            if u or x or v:
+                target.hours.append(hour)
+                target.counts.append(target.counts[-1] + u + x)
+                target.uniques.append(target.uniques[-1] + u)
+                target.values.append(target.values[-1] + v)
     return [(dims, target) for (dims, _), target in zip(parts, out, strict=True)]
 
 
-Parts = list[tuple[dict[str, str], Series]]
-
-
-def expand(account: Account, metric_id: str, dims: dict[str, str], series: Series) -> Parts:
-    """``series`` (a stream of ``metric_id`` with ``dims``) as one series per recipient part.
+def expand(account: Account, metric_id: str, dims: dict[str, str], series: Series, start: int, end: int) -> Parts:
+    """``series`` (a stream of ``metric_id`` with ``dims``) over hours [start, end), one series per part.
 
     A stream of another metric is returned whole: its events carry no recipient dimensions.
     """
     metric = account.metrics[metric_id].name if metric_id in account.metrics else ""
     if metric not in FACTORS:
         return [({}, series)]
-    # Kept with the (shared, read-only) event index, so it lives and dies with the streams it splits.
-    key = ("inbox", id(series))
-    found = account.events.derived.get(key)
-    if not isinstance(found, _Split) or found.length != len(series.hours):
-        skew = account.events.inbox_skew.get(dims.get("$message", "")) if metric == SPAM else None
-        found = _Split(_split(series, parts_for(metric, skew)), len(series.hours))
-        account.events.derived[key] = found
-    return found.parts
+    skew = account.events.inbox_skew.get(dims.get("$message", "")) if metric == SPAM else None
+    salt = zlib.crc32(repr((metric_id, sorted(dims.items()))).encode())
+    return _split(series, parts_for(metric, skew), salt, start, end)
 
 
-Expander = Callable[[Account, str, dict[str, str], Series], Parts]
+# (account, metric id, the stream's dims, its series, first hour, end hour) -> parts over those hours
+Expander = Callable[[Account, str, dict[str, str], Series, int, int], Parts]
 # The dimensions this module models, for the aggregates' registry.
 EXPANDERS: dict[str, Expander] = {PROVIDER: expand, DOMAIN: expand, BOUNCE_TYPE: expand}

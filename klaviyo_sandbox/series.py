@@ -16,7 +16,6 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
 
 HOUR = 3600
 
@@ -85,8 +84,6 @@ class EventIndex:
         self.segment_removed: dict[str, Series] = {}
         # $message -> provider -> factor on its spam complaints' provider shares (inbox.py).
         self.inbox_skew: dict[str, dict[str, float]] = {}
-        # Streams split on demand by dimensions they do not carry (inbox.py), keyed by their splitter.
-        self.derived: dict[tuple[str, int], Any] = {}
 
     def find(self, metric_id: str, dims: dict[str, str]) -> Series | None:
         found = self._by_key.get((metric_id, tuple(sorted(dims.items()))))

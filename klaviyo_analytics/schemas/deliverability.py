@@ -16,7 +16,7 @@ class DeliverabilityRow(OutputModel):
     """One slice of email sends: the whole scope, a provider or a domain (None when not that slice)."""
 
     inbox_provider: str | None
-    email_domain: str | None
+    email_domain: UntrustedText | None  # recipients choose their domains: account text
     sent: int
     delivered: int
     bounces: int

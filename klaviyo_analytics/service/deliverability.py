@@ -95,7 +95,7 @@ class Collected:
 def scope_filter(svc: KlaviyoService, account: Account, params: DeliverabilityParams, ctx: CallContext) -> list[str]:
     """The aggregates filter of the asked scope; an unknown id is NOT_FOUND before any aggregate call."""
     if params.campaign and params.flow:
-        raise InvalidArgumentError("give campaign or flow, not both", field="flow", rule="exclusive")
+        raise InvalidArgumentError("give campaign or flow, not both", field="flow", rule="one_target")
     if params.flow:
         ensure_exists(svc, account, "flow", params.flow, ctx, field="flow")
         return [f'equals($flow,"{params.flow}")']

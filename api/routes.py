@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,9 @@ from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import ToolSpec, visible_tools
 from klaviyo_analytics.tools.runner import run_tool, run_tool_json
+
+# The JSON variant of a chart: the answer, the chart's values and the PNG as a data: URL (docs/rest-api.md).
+CHART_JSON = "application/vnd.klaviyo-mcp.chart+json"
 
 
 def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
@@ -44,21 +48,35 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
             principal=g.principal,
             transport="rest",
         )
-        if spec.chart and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png":
-            # The chart of the same result; with nothing to draw, the JSON says why.
-            from klaviyo_analytics.render.charts import chart_of
-            from klaviyo_analytics.render.png import render_png
-
-            envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
-            chart = chart_of(envelope)
-            if chart is not None:
-                return Response(render_png(chart), mimetype="image/png")
-            return jsonify(envelope)
+        wanted = request.accept_mimetypes.best_match(["application/json", "image/png", CHART_JSON])
+        if spec.chart and wanted in ("image/png", CHART_JSON):
+            return chart_response(run_tool(spec, service, tool_arguments(spec, path_args), ctx), wanted)
         body = run_tool_json(spec, service, tool_arguments(spec, path_args), ctx)
         return Response(body, mimetype="application/json")
 
     view.__name__ = spec.name
     return view
+
+
+def chart_response(envelope: dict[str, Any], wanted: str) -> Response:
+    """The chart of a result as PNG, or as the envelope plus the chart's values and the image as a data:
+    URL (CHART_JSON; docs/rest-api.md). With nothing to draw, the JSON envelope says why."""
+    from klaviyo_analytics.render.charts import chart_of
+
+    chart = chart_of(envelope)
+    if chart is None:
+        return jsonify(envelope)
+    from klaviyo_analytics.render.figure import render_png
+
+    png = render_png(chart)
+    if wanted == "image/png":
+        # Where the values are: the same request asking for CHART_JSON (the PNG's Description holds them too).
+        link = f'<{request.path}>; rel="alternate"; type="{CHART_JSON}"'
+        return Response(png, mimetype="image/png", headers={"Link": link})
+    image = "data:image/png;base64," + base64.b64encode(png).decode()
+    body = jsonify({**envelope, "chart": {**chart.values(), "alt": chart.summary(), "image": image}})
+    body.mimetype = CHART_JSON
+    return body
 
 
 def install_routes(app: Flask, service: KlaviyoService) -> None:

@@ -180,7 +180,12 @@ def _series(data: dict[str, Any], account: str, period: str, currency: str | Non
     rows = data["series"]
     buckets = data.get("buckets") or []
     # A bucket's label is the first day it counts (date_times may start before the window).
-    dates = [str(b["start_date"]) for b in buckets] or [str(d)[:10] for d in data["date_times"]]
+    interval = str(data.get("interval") or "")
+    if interval == "hourly":  # hours of the account's day: the date and the hour
+        dates = [str(d)[:13].replace("T", " ") + ":00" for d in data["date_times"]]
+        buckets = []
+    else:
+        dates = [str(b["start_date"]) for b in buckets] or [str(d)[:10] for d in data["date_times"]]
     if len(buckets) != len(dates):
         buckets = []
     if not rows or not dates:
@@ -191,10 +196,10 @@ def _series(data: dict[str, Any], account: str, period: str, currency: str | Non
     name, unit = STATISTICS.get(stat, (stat.replace("_", " ").capitalize(), None if "value" in stat else "count"))
     percent = stat.endswith("_rate")
     y_label = f"{name} (%)" if percent else unit_label(name, unit, currency)
-    interval = str(data.get("interval") or "")
     bucket = BUCKET.get(interval, "bucket")
     partial = tuple(bool(b.get("partial")) for b in buckets) if buckets else (False,) * len(dates)
-    full = Bars(f"whole {bucket}", tuple(None if p else v for v, p in zip(totals, partial, strict=True)))
+    whole = f"whole {bucket}" if any(partial) else f"{name} per {bucket}"
+    full = Bars(whole, tuple(None if p else v for v, p in zip(totals, partial, strict=True)))
     bars = [full]
     if any(partial):
         cut = tuple(v if p else None for v, p in zip(totals, partial, strict=True))
@@ -202,7 +207,8 @@ def _series(data: dict[str, Any], account: str, period: str, currency: str | Non
     entity = "Campaigns" if data.get("entity") == "campaign" else "Flows"
     panel = Panel("", y_label, unit is None and not percent, percent, tuple(dates), tuple(bars))
     title = f"{entity}: {name.lower()} per {bucket}"
-    return Chart("series", title, _subtitle(account, period), f"{bucket} starting", (panel,), currency)
+    x_label = "day" if bucket == "day" else f"{bucket} starting"
+    return Chart("series", title, _subtitle(account, period), x_label, (panel,), currency)
 
 
 def _sum_series(rows: list[dict[str, Any]], stat: str, n: int) -> list[float | None]:

@@ -29,6 +29,8 @@ SIZE = {"series": (8.0, 4.5), "compare": (9.0, 4.2), "split": (7.0, 4.2)}
 COLOURS = {"current": "#2f6db0", "value": "#2f6db0", "prior": "#a0bee1", "partial": "#2f6db0"}
 # Past this many bars a label on each would overlap: only the highest, the lowest and the last are labelled.
 LABEL_EVERY_BAR = 40
+# Past this many categories a zero is not labelled (its missing bar shows it).
+ZEROS_LABELLED = 12
 # Past this many categories only every n-th date is written under the axis.
 TICKS_SHOWN = 16
 STYLE: dict[Any, Any] = {  # matplotlib types the keys as a Literal of every rcParam
@@ -112,8 +114,11 @@ def _draw_panel(ax: Axes, panel: Panel, chart: Chart, index: int) -> None:
 
 
 def _label(panel: Panel, i: int, values: tuple[float | None, ...]) -> str:
-    """A bar's value label; with many bars only the highest, the lowest and the last are written."""
-    shown = [j for j, v in enumerate(values) if v is not None]
+    """A bar's value label. On a long axis an empty bucket's missing bar says 0 by itself, and past
+    LABEL_EVERY_BAR bars only the highest, the lowest and the last non-zero ones are written."""
+    if len(panel.categories) > ZEROS_LABELLED and not values[i]:
+        return ""
+    shown = [j for j, v in enumerate(values) if v]
     if len(shown) > LABEL_EVERY_BAR:
         keep = {max(shown, key=lambda j: values[j] or 0), min(shown, key=lambda j: values[j] or 0), shown[-1]}
         if i not in keep:

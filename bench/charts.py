@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     from klaviyo_analytics.render.figure import render_png, render_svg
 
-    rows = ["| chart | tool call (warm) | PNG | SVG | floor: bare bars PNG | PNG / floor |", "|---|---|---|---|---|---|"]
+    rows = ["| chart | tool call (warm) | PNG | SVG | floor: bare bars PNG | PNG / floor |", "|---" * 6 + "|"]
     for kind, (chart, call_s) in answers().items():
         png: list[float] = []
         svg: list[float] = []

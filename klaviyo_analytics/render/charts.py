@@ -190,8 +190,10 @@ def _series(data: dict[str, Any], account: str, period: str, currency: str | Non
         buckets = []
     if not rows or not dates:
         return None
-    present = {stat for row in rows for stat in row["statistics"]}
-    stat = next((s for s in SERIES_PREFERENCE if s in present), None) or sorted(present)[0]
+    present = list(dict.fromkeys(stat for row in rows for stat in row["statistics"]))  # in the order asked
+    if not present:
+        return None
+    stat = next((s for s in SERIES_PREFERENCE if s in present), present[0])
     totals = _rate_series(rows, stat, len(dates)) if stat.endswith("_rate") else _sum_series(rows, stat, len(dates))
     name, unit = STATISTICS.get(stat, (stat.replace("_", " ").capitalize(), None if "value" in stat else "count"))
     percent = stat.endswith("_rate")

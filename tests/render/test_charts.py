@@ -127,3 +127,30 @@ def test_the_png_is_the_same_figure_reproducibly_and_carries_its_values() -> Non
 def test_nothing_to_draw_is_none() -> None:
     assert chart_of({"data": {"campaigns": []}}) is None
     assert chart_of({"data": {"series": [], "date_times": []}}) is None
+
+
+def test_a_rate_series_is_weighted_by_deliveries_never_summed_and_shown_in_percent() -> None:
+    rates = copy.deepcopy(SERIES)
+    rates["data"]["series"] = [
+        {"groupings": {}, "statistics": {"open_rate": [0.5, 0.2, None], "delivered": [100, 300, 0]}},
+        {"groupings": {}, "statistics": {"open_rate": [0.1, 0.6, None], "delivered": [300, 100, 0]}},
+    ]
+    chart = chart_of(rates)
+    assert chart is not None
+    (panel,) = chart.panels
+    assert panel.y_label == "Open rate (%)" and panel.percent
+    assert [b.values for b in panel.bars] == [(None, pytest.approx(0.3), None), (pytest.approx(0.2), None, None)]
+    words = texts(render_svg(chart))
+    assert {"20.00%", "30.00%"} <= set(words)
+    (drawn_panel,) = panels(render_svg(chart))
+    assert drawn_panel.value_of("bar-0-value-1") == pytest.approx(0.3, rel=0.005)
+
+
+def test_an_hourly_series_writes_the_hour_under_each_bar() -> None:
+    hourly = copy.deepcopy(SERIES)
+    hourly["data"]["interval"] = "hourly"
+    hourly["data"]["date_times"] = [f"2026-12-04T{h:02d}:00:00-05:00" for h in (9, 10, 11)]
+    chart = chart_of(hourly)
+    assert chart is not None
+    assert chart.panels[0].categories == ("2026-12-04 09:00", "2026-12-04 10:00", "2026-12-04 11:00")
+    assert chart.x_label == "hour starting"

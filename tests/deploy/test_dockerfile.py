@@ -176,7 +176,12 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, sandbox_dir: 
         [str(python), "-s", "-c", PROD_SCRIPT], cwd=app_dir, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "chart": "89504e47", "mcp": True, "dev_tools": []}
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "status": 200,
+        "chart": "89504e47",
+        "mcp": True,
+        "dev_tools": [],
+    }
     # The compose demo's sandbox image installs the same lock and runs on it alone.
     sandbox = subprocess.run(
         [str(python), "-s", "-m", "klaviyo_sandbox", "--print-accounts-toml"],

@@ -41,6 +41,9 @@ function show(result) {
   if (!svg || svg.nodeName !== "svg") { box.textContent = "This result has no chart."; return; }
   box.replaceChildren(document.importNode(clean(svg), true));
   box.setAttribute("aria-label", String(chart.alt || "chart"));
+  // The host sizes the frame to the figure (the SVG scales to the frame's width).
+  window.parent.postMessage({jsonrpc: "2.0", method: "ui/notifications/size-changed",
+    params: {height: Math.ceil(document.documentElement.scrollHeight)}}, "*");
 }
 window.addEventListener("message", (event) => {
   const msg = event.data || {};

@@ -38,6 +38,7 @@ window.addEventListener("message", (e) => {{
   const m = e.data || {{}}, app = document.getElementById("app").contentWindow;
   if (m.method === "ui/initialize") app.postMessage({{jsonrpc: "2.0", id: m.id, result: {{
     protocolVersion: m.params.protocolVersion, hostInfo: {{name: "test host", version: "1"}}, hostCapabilities: {{}}}}}}, "*");
+  if (m.method === "ui/notifications/size-changed") window.SIZE = m.params;
   if (m.method === "ui/notifications/initialized") app.postMessage({{jsonrpc: "2.0",
     method: "ui/notifications/tool-result", params: RESULT}}, "*");
 }});
@@ -73,6 +74,8 @@ def test_the_app_shows_the_servers_svg_with_its_words(browser: Any) -> None:
     words = [w.strip() for w in app.locator("#chart svg text").all_text_contents()]
     assert {"Revenue (GBP)", "5,209.36", "17,249.79", "current: 2026-11-07 to 2026-12-06"} <= set(words)
     assert app.locator("#chart").get_attribute("aria-label") == chart.summary()
+    page.wait_for_function("window.SIZE !== undefined")
+    assert 300 < page.evaluate("window.SIZE.height") < 700  # the figure's height, for the host to fit
     if os.environ.get("KLAVIYO_MCP_SCREENSHOTS"):
         page.screenshot(path=str(Path(os.environ["KLAVIYO_MCP_SCREENSHOTS"]) / "chart-app.png"))
     page.close()

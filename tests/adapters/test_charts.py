@@ -114,3 +114,15 @@ def test_start_up_does_not_load_the_drawing_code() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])  # fmt: skip
     assert out.stdout.strip() == "[]"
+
+
+def test_rest_answers_json_when_there_is_nothing_to_draw(app: Flask, fake: Any) -> None:
+    fake.route("POST", "/api/flow-series-reports", lambda r: jsonapi({"data": {"attributes": {
+        "results": [], "date_times": ["2026-02-02T00:00:00+00:00"]}}}))  # fmt: skip
+    fake.route("GET", "/api/accounts", {"data": [{"type": "account", "id": "A", "attributes": {"timezone": "UTC"}}]})
+    headers = {"Authorization": f"Bearer {REST_TOKEN}"}
+    client = app.test_client()
+    for accept in ("image/png", CHART_JSON):
+        answer = client.post("/v1/performance/over-time", json=SERIES_ARGS, headers={**headers, "Accept": accept})
+        assert answer.status_code == 200 and answer.mimetype == "application/json"
+        assert answer.json["data"]["series"] == [] and "chart" not in answer.json

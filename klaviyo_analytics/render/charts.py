@@ -195,6 +195,8 @@ def _series(data: dict[str, Any], account: str, period: str, currency: str | Non
         return None
     stat = next((s for s in SERIES_PREFERENCE if s in present), present[0])
     totals = _rate_series(rows, stat, len(dates)) if stat.endswith("_rate") else _sum_series(rows, stat, len(dates))
+    if all(v is None for v in totals):  # no bucket has a value: nothing to draw
+        return None
     name, unit = STATISTICS.get(stat, (stat.replace("_", " ").capitalize(), None if "value" in stat else "count"))
     percent = stat.endswith("_rate")
     y_label = f"{name} (%)" if percent else unit_label(name, unit, currency)

@@ -81,11 +81,11 @@ def _hatch(bars: Bars) -> str | None:
 def _draw_panel(ax: Axes, panel: Panel, chart: Chart, index: int) -> None:
     n = len(panel.categories)
     positions = range(n)
-    top = 0.0
+    top = bottom = 0.0
     for bars in panel.bars:
         xs = [i for i in positions if bars.values[i] is not None]
         heights = [float(bars.values[i] or 0.0) for i in xs]
-        top = max([top, *heights])
+        top, bottom = max([top, *heights]), min([bottom, *heights])  # a refund can make revenue negative
         container = ax.bar(xs, heights, width=0.7, color=COLOURS[bars.role], hatch=_hatch(bars), label=bars.label)
         for i, patch in zip(xs, container.patches, strict=True):
             # Named in the SVG (<g id="bar-0-current-1">): a reader (and the tests) can find each bar.
@@ -95,7 +95,8 @@ def _draw_panel(ax: Axes, panel: Panel, chart: Chart, index: int) -> None:
         ax.bar_label(container, labels=labels, padding=2, fontsize=7 if rotate else 8, rotation=90 if rotate else 0)
     # One axis from zero for every bar of a panel (a comparison's prior and current alike), with room
     # above the tallest for its label; an all-zero panel still shows a readable 0-1 axis.
-    ax.set_ylim(0, top * (1.3 if n > 12 else 1.15) if top > 0 else 1)
+    room = 1.3 if n > 12 else 1.15
+    ax.set_ylim(bottom * room, top * room if top > 0 else (0 if bottom < 0 else 1))
     ax.set_xticks(list(positions), list(panel.categories))
     if n > TICKS_SHOWN:
         step = -(-n // TICKS_SHOWN)

@@ -28,14 +28,18 @@ def _ys(path: ET.Element) -> list[float]:
 @dataclass
 class Panel:
     ticks: dict[float, float] = field(default_factory=dict)  # tick value -> y (SVG y grows downwards)
-    bars: dict[str, tuple[float, float]] = field(default_factory=dict)  # gid -> (bottom y, top y)
+    bars: dict[str, tuple[float, float]] = field(default_factory=dict)  # gid -> (largest y, smallest y)
 
     def value_of(self, gid: str) -> float:
         """The value a bar shows, read off the axis: its height over the height of one tick unit."""
         (v0, y0), (v1, y1) = sorted(self.ticks.items())[0], sorted(self.ticks.items())[-1]
-        bottom, top = self.bars[gid]
-        assert abs(bottom - (y0 - (0 - v0) * (y0 - y1) / (v1 - v0))) < 0.01, "a bar does not stand on the zero line"
-        return (bottom - top) * (v1 - v0) / (y0 - y1)
+        per_unit = (y0 - y1) / (v1 - v0)  # SVG units per unit of value (y grows downwards)
+        zero = y0 + v0 * per_unit
+        low, high = self.bars[gid]
+        if abs(high - zero) < 0.01:  # below the zero line: a negative value
+            return -(low - zero) / per_unit
+        assert abs(low - zero) < 0.01, "a bar does not stand on the zero line"
+        return (zero - high) / per_unit
 
 
 def panels(svg: str) -> list[Panel]:

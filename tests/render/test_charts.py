@@ -162,3 +162,15 @@ def test_an_hourly_series_writes_the_hour_under_each_bar() -> None:
     assert chart is not None
     assert chart.panels[0].categories == ("2026-12-04 09:00", "2026-12-04 10:00", "2026-12-04 11:00")
     assert chart.x_label == "hour starting"
+
+
+def test_a_negative_bucket_is_drawn_below_zero_and_an_empty_series_is_not_drawn() -> None:
+    odd = copy.deepcopy(SERIES)
+    odd["data"]["series"] = [{"groupings": {}, "statistics": {"conversion_value": [None, -40.0, 60.0]}}]
+    chart = chart_of(odd)
+    assert chart is not None
+    (panel,) = panels(render_svg(chart))
+    assert panel.value_of("bar-0-value-1") == pytest.approx(-40.0, rel=0.01)  # below the zero line, not cut off
+    empty = copy.deepcopy(SERIES)
+    empty["data"]["series"] = [{"groupings": {}, "statistics": {"conversion_value": [None, None, None]}}]
+    assert chart_of(empty) is None  # no bucket has a value: no chart of empty axes

@@ -93,10 +93,15 @@ def _draw_panel(ax: Axes, panel: Panel, chart: Chart, index: int) -> None:
         labels = [_label(panel, i, bars.values) for i in xs]
         rotate = n > 12
         ax.bar_label(container, labels=labels, padding=2, fontsize=7 if rotate else 8, rotation=90 if rotate else 0)
+    if n <= LABEL_EVERY_BAR:  # a bucket without any value says so: a missing bar is not a zero
+        for i in positions:
+            if all(b.values[i] is None for b in panel.bars):
+                ax.text(i, 0, "no data", rotation=90, ha="center", va="bottom", fontsize=7, color="#777")
     # One axis from zero for every bar of a panel (a comparison's prior and current alike), with room
     # above the tallest for its label; an all-zero panel still shows a readable 0-1 axis.
     room = 1.3 if n > 12 else 1.15
     ax.set_ylim(bottom * room, top * room if top > 0 else (0 if bottom < 0 else 1))
+    ax.set_xlim(-0.6, n - 0.4)  # every category has its place, with or without a bar
     ax.set_xticks(list(positions), list(panel.categories))
     if n > TICKS_SHOWN:
         step = -(-n // TICKS_SHOWN)

@@ -169,8 +169,9 @@ def test_a_negative_bucket_is_drawn_below_zero_and_an_empty_series_is_not_drawn(
     odd["data"]["series"] = [{"groupings": {}, "statistics": {"conversion_value": [None, -40.0, 60.0]}}]
     chart = chart_of(odd)
     assert chart is not None
-    (panel,) = panels(render_svg(chart))
+    (panel,) = panels(drawn(odd))
     assert panel.value_of("bar-0-value-1") == pytest.approx(-40.0, rel=0.01)  # below the zero line, not cut off
+    assert "no data" in texts(drawn(odd))  # the first bucket has no value: said, not drawn as a zero
     empty = copy.deepcopy(SERIES)
     empty["data"]["series"] = [{"groupings": {}, "statistics": {"conversion_value": [None, None, None]}}]
     assert chart_of(empty) is None  # no bucket has a value: no chart of empty axes

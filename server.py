@@ -151,10 +151,17 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         except Exception as exc:
             return error_result(internal_error(spec.name, exc))
         content: list[Any] = [TextContent(type="text", text=render_result(envelope))]
-        meta = None
+        image, meta = None, None
         if spec.chart:
-            # Drawing takes a tenth of a second or more: off the event loop, like the call itself.
-            image, meta = await anyio.to_thread.run_sync(chart_parts, envelope, client_supports_apps(ctx))
+            # Off the event loop, like the call itself, and within the call's deadline: the answer is
+            # whole without its chart, so a chart that would make it late is left out, never waited for.
+            with anyio.move_on_after(call_ctx.deadline.remaining()) as drawing:
+                image, meta = await anyio.to_thread.run_sync(
+                    chart_parts, envelope, client_supports_apps(ctx), abandon_on_cancel=True
+                )
+            if drawing.cancelled_caught:
+                log.warning("chart.skipped", tool=spec.name, reason="deadline")
+                content.append(TextContent(type="text", text=CHART_LATE))
             if image is not None:
                 content.append(ImageContent(type="image", data=image, mime_type="image/png"))
         return CallToolResult(content=content, structured_content=envelope, meta=meta)
@@ -171,6 +178,9 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         annotations=ToolAnnotations.model_validate(spec.annotations),
         meta={"ui": {"resourceUri": CHART_URI}} if spec.chart else None,
     )
+
+
+CHART_LATE = "(No chart this time: drawing it would have run past the call's deadline. The figures above are complete.)"
 
 
 def chart_parts(envelope: dict[str, Any], apps: bool) -> tuple[str | None, dict[str, Any] | None]:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -15,6 +18,8 @@ from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import ToolSpec, visible_tools
 from klaviyo_analytics.tools.runner import run_tool, run_tool_json
 
+# A finite wait (threading refuses an infinite timeout; an unlimited deadline still gets its chart).
+MAX_WAIT = 3600.0
 # The JSON variant of a chart: the answer, the chart's values and the PNG as a data: URL (docs/rest-api.md).
 CHART_JSON = "application/vnd.klaviyo-mcp.chart+json"
 
@@ -50,7 +55,8 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
         )
         wanted = request.accept_mimetypes.best_match(["application/json", "image/png", CHART_JSON])
         if spec.chart and wanted in ("image/png", CHART_JSON):
-            return chart_response(run_tool(spec, service, tool_arguments(spec, path_args), ctx), wanted)
+            envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
+            return chart_response(envelope, wanted, ctx.deadline.remaining())
         body = run_tool_json(spec, service, tool_arguments(spec, path_args), ctx)
         return Response(body, mimetype="application/json")
 
@@ -58,9 +64,10 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
     return view
 
 
-def chart_response(envelope: dict[str, Any], wanted: str) -> Response:
+def chart_response(envelope: dict[str, Any], wanted: str, seconds: float) -> Response:
     """The chart of a result as PNG, or as the envelope plus the chart's values and the image as a data:
-    URL (CHART_JSON; docs/rest-api.md). With nothing to draw, the JSON envelope says why."""
+    URL (CHART_JSON; docs/rest-api.md). With nothing to draw, or when the drawing would end after the
+    call's deadline (``seconds`` from now), the JSON envelope: it is whole without its chart."""
     from klaviyo_analytics.render.charts import chart_of
 
     chart = chart_of(envelope)
@@ -68,7 +75,10 @@ def chart_response(envelope: dict[str, Any], wanted: str) -> Response:
         return jsonify(envelope)
     from klaviyo_analytics.render.figure import render_png
 
-    png = render_png(chart)
+    try:
+        png = _drawing_pool().submit(render_png, chart).result(timeout=min(seconds, MAX_WAIT))
+    except FutureTimeout:
+        return jsonify(envelope)
     if wanted == "image/png":
         # Where the values are: the same request asking for CHART_JSON (the PNG's Description holds them too).
         link = f'<{request.path}>; rel="alternate"; type="{CHART_JSON}"'
@@ -77,6 +87,12 @@ def chart_response(envelope: dict[str, Any], wanted: str) -> Response:
     body = jsonify({**envelope, "chart": {**chart.values(), "alt": chart.summary(), "image": image}})
     body.mimetype = CHART_JSON
     return body
+
+
+@functools.cache
+def _drawing_pool() -> ThreadPoolExecutor:
+    # Figures are drawn one at a time (figure.py's lock); the pool lets a late one be left, not waited for.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
 
 
 def install_routes(app: Flask, service: KlaviyoService) -> None:

@@ -6,21 +6,30 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 from flask import Flask
 from mcp import Client
 from mcp.client.extension import ClientExtension
 from mcp.server.apps import APP_MIME_TYPE, EXTENSION_ID
 
 import server
+from api import create_app
+from klaviyo_analytics.clock import pinned_on
+from klaviyo_analytics.klaviyo.accounts import load_registry
+from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.render.chart_app import CHART_META, CHART_URI
 from klaviyo_analytics.render.charts import chart_of
 from klaviyo_analytics.render.figure import render_png, render_svg
 from klaviyo_analytics.service import KlaviyoService
 from tests.adapters.conftest import REST_TOKEN
-from tests.helpers import jsonapi
+from tests.helpers import TWO_ACCOUNTS, jsonapi, make_settings
 from tests.render.chart_reading import texts
 
 CHART_JSON = "application/vnd.klaviyo-mcp.chart+json"
@@ -126,3 +135,36 @@ def test_rest_answers_json_when_there_is_nothing_to_draw(app: Flask, fake: Any) 
         answer = client.post("/v1/performance/over-time", json=SERIES_ARGS, headers={**headers, "Accept": accept})
         assert answer.status_code == 200 and answer.mimetype == "application/json"
         assert answer.json["data"]["series"] == [] and "chart" not in answer.json
+
+
+def late_service(tmp_path: Path, fake: Any) -> KlaviyoService:
+    """The service with a 1 s tool deadline: the fake answers at once, and a shorter deadline could
+    expire in the call itself on a loaded machine."""
+    settings = make_settings(tmp_path, TWO_ACCOUNTS, KLAVIYO_MCP_REST_API_KEY=REST_TOKEN,
+                             KLAVIYO_MCP_TOOL_DEADLINE_SECONDS="1")  # fmt: skip
+    client = KlaviyoClient(settings, transport=fake.transport)
+    return KlaviyoService(settings, load_registry(settings), client, clock=pinned_on(date(2026, 3, 15)))
+
+
+def test_a_chart_that_would_pass_the_deadline_is_left_out_not_waited_for(
+    tmp_path: Path, fake: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    series_routes(fake)
+    slow = threading.Event()  # the drawing never ends within the test: only the deadline can end the wait
+    monkeypatch.setattr(server, "chart_parts", lambda envelope, apps: (slow.wait(5), (None, None))[1])
+    monkeypatch.setattr("klaviyo_analytics.render.figure.render_png", lambda chart: (slow.wait(5), b"")[1])
+    service = late_service(tmp_path, fake)
+    try:
+        started = time.perf_counter()
+        _, _, result = anyio.run(call, service, "klaviyo_get_performance_over_time", SERIES_ARGS)
+        assert time.perf_counter() - started < 1 + 1.5  # the deadline, and the adapter's own time
+        assert [c.type for c in result.content] == ["text", "text"] and result.content[1].text == server.CHART_LATE
+        assert result.structured_content["data"]["series"]  # the answer itself is whole
+        headers = {"Authorization": f"Bearer {REST_TOKEN}", "Accept": "image/png"}
+        started = time.perf_counter()
+        answer = create_app(service=service).test_client().post("/v1/performance/over-time", json=SERIES_ARGS,
+                                                                headers=headers)  # fmt: skip
+        assert time.perf_counter() - started < 1 + 1.5
+        assert answer.mimetype == "application/json" and answer.json["data"]["series"]
+    finally:
+        slow.set()

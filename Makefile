@@ -78,6 +78,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/product.py
 	$(BIN)/python bench/session.py
 	$(BIN)/python -m bench.floors
+	$(BIN)/python -m bench.charts
 
 lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --allow-unsafe --generate-hashes --strip-extras --no-emit-index-url \

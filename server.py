@@ -51,7 +51,7 @@ from klaviyo_analytics.config import Settings, load_settings
 from klaviyo_analytics.errors import KlaviyoMCPError, UnauthenticatedError
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.logs import configure_logging, get_logger
-from klaviyo_analytics.render.chart_app import CHART_HTML, CHART_URI
+from klaviyo_analytics.render.chart_app import CHART_HTML, CHART_META, CHART_URI
 from klaviyo_analytics.render.prompts import PROMPTS, PromptSpec, check
 from klaviyo_analytics.render.text import render_error, render_result
 from klaviyo_analytics.rules.untrusted import scrub
@@ -163,11 +163,20 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
         except Exception as exc:
             return error_result(internal_error(spec.name, exc))
         content: list[Any] = [TextContent(type="text", text=render_result(envelope))]
-        if spec.chart and not client_supports_apps(ctx):
-            image = chart_png(envelope)
+        image, meta = None, None
+        if spec.chart:
+            # Off the event loop, like the call itself, and within the call's deadline: the answer is
+            # whole without its chart, so a chart that would make it late is left out, never waited for.
+            with anyio.move_on_after(call_ctx.deadline.remaining()) as drawing:
+                image, meta = await anyio.to_thread.run_sync(
+                    chart_parts, envelope, client_supports_apps(ctx), abandon_on_cancel=True
+                )
+            if drawing.cancelled_caught:
+                log.warning("chart.skipped", tool=spec.name, reason="deadline")
+                content.append(TextContent(type="text", text=CHART_LATE))
             if image is not None:
                 content.append(ImageContent(type="image", data=image, mime_type="image/png"))
-        return CallToolResult(content=content, structured_content=envelope)
+        return CallToolResult(content=content, structured_content=envelope, meta=meta)
 
     return Tool(
         fn=call,
@@ -183,15 +192,24 @@ def make_tool(spec: ToolSpec, service: KlaviyoService) -> Tool:
     )
 
 
-def chart_png(envelope: dict[str, Any]) -> str | None:
-    """The result's chart as base64 PNG (None: nothing to draw); the drawing code loads on first use."""
-    import base64
+CHART_LATE = "(No chart this time: drawing it would have run past the call's deadline. The figures above are complete.)"
 
+
+def chart_parts(envelope: dict[str, Any], apps: bool) -> tuple[str | None, dict[str, Any] | None]:
+    """The result's chart: for a host with Apps, the SVG the App shows (in the result's _meta, which
+    the model does not read); for others, a base64 PNG of the same figure. Matplotlib loads on first use."""
     from klaviyo_analytics.render.charts import chart_of
-    from klaviyo_analytics.render.png import render_png
 
     chart = chart_of(envelope)
-    return base64.b64encode(render_png(chart)).decode() if chart else None
+    if chart is None:
+        return None, None
+    from klaviyo_analytics.render.figure import render_png, render_svg
+
+    if apps:
+        return None, {CHART_META: {"svg": render_svg(chart), "alt": chart.summary()}}
+    import base64
+
+    return base64.b64encode(render_png(chart)).decode(), None
 
 
 def chart_app() -> Apps:

@@ -250,7 +250,14 @@ def tool_operation(
         errors = (*errors, 413)
     if parameters:
         operation["parameters"] = parameters
-    operation["responses"] = {"200": _ok(_json(envelope_ref), limited=True), **_error_responses(errors)}
+    content = _json(envelope_ref)
+    if spec.chart:  # the chart variants chosen by Accept (api/routes.py chart_response; docs/rest-api.md)
+        chart = {"type": "object", "description": "The chart's title, panels and values; image: the PNG as a data URL."}
+        content["image/png"] = {"schema": {"type": "string", "format": "binary"}}
+        content["application/vnd.klaviyo-mcp.chart+json"] = {
+            "schema": {"allOf": [envelope_ref, {"type": "object", "properties": {"chart": chart}}]}
+        }
+    operation["responses"] = {"200": _ok(content, limited=True), **_error_responses(errors)}
     return operation
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -13,6 +17,11 @@ from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import ToolSpec, visible_tools
 from klaviyo_analytics.tools.runner import run_tool, run_tool_json
+
+# A finite wait (threading refuses an infinite timeout; an unlimited deadline still gets its chart).
+MAX_WAIT = 3600.0
+# The JSON variant of a chart: the answer, the chart's values and the PNG as a data: URL (docs/rest-api.md).
+CHART_JSON = "application/vnd.klaviyo-mcp.chart+json"
 
 
 def tool_arguments(spec: ToolSpec, path_args: dict[str, Any]) -> dict[str, Any]:
@@ -44,21 +53,46 @@ def make_view(spec: ToolSpec, service: KlaviyoService) -> Callable[..., Response
             principal=g.principal,
             transport="rest",
         )
-        if spec.chart and request.accept_mimetypes.best_match(["application/json", "image/png"]) == "image/png":
-            # The chart of the same result; with nothing to draw, the JSON says why.
-            from klaviyo_analytics.render.charts import chart_of
-            from klaviyo_analytics.render.png import render_png
-
+        wanted = request.accept_mimetypes.best_match(["application/json", "image/png", CHART_JSON])
+        if spec.chart and wanted in ("image/png", CHART_JSON):
             envelope = run_tool(spec, service, tool_arguments(spec, path_args), ctx)
-            chart = chart_of(envelope)
-            if chart is not None:
-                return Response(render_png(chart), mimetype="image/png")
-            return jsonify(envelope)
+            return chart_response(envelope, wanted, ctx.deadline.remaining())
         body = run_tool_json(spec, service, tool_arguments(spec, path_args), ctx)
         return Response(body, mimetype="application/json")
 
     view.__name__ = spec.name
     return view
+
+
+def chart_response(envelope: dict[str, Any], wanted: str, seconds: float) -> Response:
+    """The chart of a result as PNG, or as the envelope plus the chart's values and the image as a data:
+    URL (CHART_JSON; docs/rest-api.md). With nothing to draw, or when the drawing would end after the
+    call's deadline (``seconds`` from now), the JSON envelope: it is whole without its chart."""
+    from klaviyo_analytics.render.charts import chart_of
+
+    chart = chart_of(envelope)
+    if chart is None:
+        return jsonify(envelope)
+    from klaviyo_analytics.render.figure import render_png
+
+    try:
+        png = _drawing_pool().submit(render_png, chart).result(timeout=min(seconds, MAX_WAIT))
+    except FutureTimeout:
+        return jsonify(envelope)
+    if wanted == "image/png":
+        # Where the values are: the same request asking for CHART_JSON (the PNG's Description holds them too).
+        link = f'<{request.path}>; rel="alternate"; type="{CHART_JSON}"'
+        return Response(png, mimetype="image/png", headers={"Link": link})
+    image = "data:image/png;base64," + base64.b64encode(png).decode()
+    body = jsonify({**envelope, "chart": {**chart.values(), "alt": chart.summary(), "image": image}})
+    body.mimetype = CHART_JSON
+    return body
+
+
+@functools.cache
+def _drawing_pool() -> ThreadPoolExecutor:
+    # Figures are drawn one at a time (figure.py's lock); the pool lets a late one be left, not waited for.
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
 
 
 def install_routes(app: Flask, service: KlaviyoService) -> None:

@@ -193,11 +193,12 @@ def svg_bars(chart: Chart) -> str:
     rows = []
     for i, (label, value) in enumerate(chart.bars):
         y = 24 + i * 26
-        width = max(1, round((SVG_WIDTH - 180) * value / top))
+        width = max(0, round((SVG_WIDTH - 180) * value / top))  # a zero is no bar, beside the axis line
         rows.append(f'<text x="0" y="{y + 14}">{html.escape(label)}</text>'
                     f'<rect x="90" y="{y}" width="{width}" height="18" fill="#2f6db0"/>'
                     f'<text x="{96 + width}" y="{y + 14}">{money(value)}</text>')  # fmt: skip
     height = 30 + 26 * len(chart.bars)
+    rows.append(f'<line x1="90" y1="20" x2="90" y2="{height - 2}" stroke="#555"/>')  # the bars' zero
     name = html.escape(chart.title)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{SVG_WIDTH}" height="{height}" '

@@ -131,7 +131,10 @@ from api import create_app
 from klaviyo_analytics.config import load_settings
 settings = load_settings(use_dotenv=False)
 response = create_app(settings).test_client().get("/health")
-print(json.dumps({"status": response.status_code,
+from klaviyo_analytics.render.charts import chart_of
+from klaviyo_analytics.render.figure import render_png
+split = {"data": {"total_revenue": 3.0, "sources": [{"source": "flows", "revenue": 3.0, "share": 1.0}]}}
+print(json.dumps({"status": response.status_code, "chart": render_png(chart_of(split))[:4].hex(),
                   "mcp": importlib.util.find_spec("mcp") is not None,
                   "dev_tools": [m for m in ("pytest", "mypy", "ruff", "playwright") if importlib.util.find_spec(m)]}))
 """
@@ -173,7 +176,12 @@ def test_requirements_prod_alone_serve_the_rest_api(app_dir: Path, sandbox_dir: 
         [str(python), "-s", "-c", PROD_SCRIPT], cwd=app_dir, env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.splitlines()[-1]) == {"status": 200, "mcp": True, "dev_tools": []}
+    assert json.loads(done.stdout.splitlines()[-1]) == {
+        "status": 200,
+        "chart": "89504e47",
+        "mcp": True,
+        "dev_tools": [],
+    }
     # The compose demo's sandbox image installs the same lock and runs on it alone.
     sandbox = subprocess.run(
         [str(python), "-s", "-m", "klaviyo_sandbox", "--print-accounts-toml"],

@@ -47,6 +47,4 @@ class AnomalyResult(MoneyAnswer):
     prior_period: PeriodOut
     anomalies: list[Anomaly]
     checked: int
-    suppressed: int = Field(
-        0, description="Changes past the threshold left out: below the volume floor or not significant."
-    )
+    suppressed: int = Field(0, description="Changes past the threshold left out: too little volume or not significant.")

@@ -45,7 +45,7 @@ class RevenueSplitResult(MoneyAnswer):
 
 class RankParams(WindowParams):
     entity: Entity
-    metric: RankMetric = Field("conversion_value", description="'revenue' = conversion_value.")  # type: ignore[valid-type]
+    metric: RankMetric = Field("conversion_value", description="revenue = conversion_value")  # type: ignore[valid-type]
     order: Literal["top", "bottom"] = "top"
     limit: int = Field(5, ge=1, le=50)
     min_delivered: int = Field(100, ge=0, description="Rank only rows with this many deliveries.")

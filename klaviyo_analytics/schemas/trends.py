@@ -36,7 +36,7 @@ class OverTimeParams(WindowParams):
         None,
         min_length=1,
         max_length=12,
-        description="Flow report statistics (Klaviyo names; 'revenue' = conversion_value); default: a core set.",
+        description="Flow report statistics (Klaviyo names; revenue too); default: a core set.",
     )
 
 

@@ -41,3 +41,7 @@ def test_demo_runs_the_story_end_to_end() -> None:
         "worst health band",
     ):
         assert needle in out, needle
+    # The GBP account's money is in pounds, never dollars; the portfolio totals each currency alone.
+    globex = out.split("And the other account?", 1)[1].split("\n== ", 1)[0]
+    assert "£" in globex and "$" not in globex
+    assert "total in GBP: £" in out and "total in USD: $" in out

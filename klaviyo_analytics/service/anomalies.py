@@ -119,11 +119,13 @@ def _stopped(
     if before.get("delivered", 0.0) >= floor and not now.get("delivered", 0.0):
         # None at all after at least the floor: the count test, as for any change in volume.
         p_value = significance.poisson_counts(0.0, days[0], before["delivered"], days[1])
+        if p_value is None or p_value >= ALPHA:  # a floor set near 0: too few sends to call it a stop
+            out.suppressed += 1
+            return True
         out.anomalies.append(Anomaly(
             kind="stopped_sending", id=item_before.id, name=item_before.name, metric="delivered", current=0,
             prior=round(before["delivered"]), pct_change=-1.0, current_volume=0,
-            prior_volume=round(before["delivered"]), test="poisson",
-            p_value=None if p_value is None else _rounded_p(p_value),
+            prior_volume=round(before["delivered"]), test="poisson", p_value=_rounded_p(p_value),
             impact=stopped_impact("stopped_sending", now, before, days), impact_basis=BASIS["stopped_sending"],
         ))  # fmt: skip
         return True

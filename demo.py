@@ -25,6 +25,7 @@ from mcp import Client, StdioServerParameters
 from mcp.shared.dispatcher import ProgressFnT
 
 from klaviyo_analytics.clock import clock_for
+from klaviyo_analytics.service.money import format_money
 from klaviyo_sandbox import Sandbox, SandboxConfig, accounts_toml, serve
 
 REPO = Path(__file__).resolve().parent
@@ -55,8 +56,9 @@ def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
-def money(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.0f}"
+def money(value: float | None, currency: str | None) -> str:
+    """In the answer's own currency (``metadata.currency``): £ for the GBP account, never a guessed $."""
+    return "-" if value is None else format_money(value, currency, whole=True)
 
 
 def show_campaigns(data: dict[str, Any]) -> None:
@@ -67,7 +69,7 @@ def show_campaigns(data: dict[str, Any]) -> None:
             int(c["sent"]),
             pct(c["open_rate"]),
             pct(c["click_rate"]),
-            money(c["conversion_value"]),
+            money(c["conversion_value"], data.get("_currency")),
         ]
         for c in data["campaigns"][:6]
     ]
@@ -77,7 +79,13 @@ def show_campaigns(data: dict[str, Any]) -> None:
 
 def show_flows_perf(data: dict[str, Any]) -> None:
     rows = [
-        [f["flow_name"], int(f["sent"]), pct(f["open_rate"]), pct(f["conversion_rate"]), money(f["conversion_value"])]
+        [
+            f["flow_name"],
+            int(f["sent"]),
+            pct(f["open_rate"]),
+            pct(f["conversion_rate"]),
+            money(f["conversion_value"], data.get("_currency")),
+        ]
         for f in data["flows"][:6]
     ]
     table(rows, ["flow", "sent", "open", "conv", "revenue"])
@@ -142,14 +150,18 @@ def show_segments(data: dict[str, Any]) -> None:
 def show_metric(data: dict[str, Any]) -> None:
     for row in data["rows"][:1]:
         for d, c, v in zip(data["dates"], row["series"]["count"], row["series"].get("sum_value", []), strict=False):
-            print(f"  week of {d[:10]}: {int(c):>6,} orders  {money(v)}")
+            print(f"  week of {d[:10]}: {int(c):>6,} orders  {money(v, data.get('_currency'))}")
 
 
 def show_split(data: dict[str, Any]) -> None:
     table(
-        [[s["source"], money(s["revenue"]), pct(s["share"])] for s in data["sources"]], ["source", "revenue", "share"]
+        [[s["source"], money(s["revenue"], data.get("_currency")), pct(s["share"])] for s in data["sources"]],
+        ["source", "revenue", "share"],
     )
-    print(f"  email (flows + campaigns): {pct(data['email_share'])} of {money(data['total_revenue'])}")
+    print(
+        f"  email (flows + campaigns): {pct(data['email_share'])} of "
+        f"{money(data['total_revenue'], data.get('_currency'))}"
+    )
 
 
 def show_anomalies(data: dict[str, Any]) -> None:
@@ -157,8 +169,11 @@ def show_anomalies(data: dict[str, Any]) -> None:
     print(f"  {period['start_date']}..{period['end_date']} vs {prior['start_date']}..{prior['end_date']}")
     for a in data["anomalies"][:4]:
         change = "" if a.get("pct_change") is None else f" ({a['pct_change']:+.0%})"
-        name = (a.get("name") or a.get("id") or "(account total)")[:28]  # a totals anomaly names no entity
-        print(f"  {a['kind']:<16} {name:<28} {a['metric']}: {a['prior']} → {a['current']}{change}")
+        name = (a.get("name") or a.get("id") or "")[:28]
+        impact = money(a.get("impact"), data.get("_currency"))
+        print(f"  {a['kind']:<16} {name:<28} {a['metric']}: {a['prior']} → {a['current']}{change}"
+              f"  p={a.get('p_value')}  impact {impact}")  # fmt: skip
+    print(f"  ({data.get('suppressed', 0)} smaller or not significant changes left out)")
 
 
 def show_portfolio(data: dict[str, Any]) -> None:
@@ -166,10 +181,13 @@ def show_portfolio(data: dict[str, Any]) -> None:
     for a in data["accounts"]:
         mover = a.get("top_mover") or {}
         health = a.get("worst_health") or {}
-        rows.append([a["account"], money(a.get("revenue")), pct(a.get("email_share")),
+        rows.append([a["account"], money(a.get("revenue"), a.get("currency")), pct(a.get("email_share")),
                      f"{mover.get('name', '-')} {mover.get('kind', '')}".strip(),
                      f"{health.get('rate', '-')}: {health.get('band', '-')}"])  # fmt: skip
     table(rows, ["account", "revenue", "email", "top mover", "worst health band"])
+    for total in data.get("totals", []):
+        print(f"  total in {total['currency']}: {money(total['revenue'], total['currency'])} "
+              f"({', '.join(total['accounts'])})")  # fmt: skip
 
 
 SCRIPT: list[tuple[str, str, dict[str, Any], Callable[[dict[str, Any]], None] | None]] = [
@@ -323,8 +341,8 @@ async def session(env: dict[str, str], sandbox: Sandbox) -> int:
             payload = result.structured_content or {}
             if tool == "klaviyo_get_flows" and payload["data"]["flows"]:
                 first_flow = payload["data"]["flows"][0]["flow_id"]
-            if show:
-                show(payload["data"])
+            if show:  # the answer's currency (metadata) rides along for the money columns
+                show({**payload["data"], "_currency": payload["metadata"].get("currency")})
             for warning in payload.get("warnings", [])[:2]:
                 print(f"  ! {warning}")
             print(f"  ({elapsed:.0f} ms, {upstream} Klaviyo calls, {len(progress)} progress notifications)")

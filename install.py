@@ -117,6 +117,7 @@ ACCOUNTS_TEMPLATE = """\
 #                        finds the account's "Placed Order" metric and fills it in (without it, the
 #                        server uses that metric and says so in its answers)
 # timezone (optional)    the account's IANA timezone; `install.py --check-api` fills it in
+# currency (optional)    the account's preferred currency (ISO 4217); `install.py --check-api` fills it in
 
 [acme]
 api_key_env = "KLAVIYO_ACME_KEY"
@@ -194,6 +195,7 @@ class AccountCheck:
     ok: bool = False
     problem: str | None = None
     timezone: str | None = None
+    currency: str | None = None  # preferred_currency: every money figure is in it
     # Ids of the account's "Placed Order" metrics, when accounts.toml has no usable conversion_metric_id.
     metric_candidates: list[tuple[str, str]] = field(default_factory=list)
     scopes: dict[str, str] = field(default_factory=dict)  # scope -> "ok" | "missing" | "unchecked" | error code
@@ -230,7 +232,9 @@ def check_account(client: KlaviyoClient, account: Account, needed: Sequence[str]
     if document is not None:
         result.scopes["accounts:read"] = "ok"
         items = document.get("data") or [{}]
-        result.timezone = (items[0].get("attributes") or {}).get("timezone") or None
+        attributes = items[0].get("attributes") or {}
+        result.timezone = attributes.get("timezone") or None
+        result.currency = attributes.get("preferred_currency") or None
     probes = scope_probes()
     for scope in sorted(set(needed) - set(result.scopes)):
         probe = probes.get(scope)
@@ -264,6 +268,16 @@ def check_account(client: KlaviyoClient, account: Account, needed: Sequence[str]
 
 def record_timezone(path: Path, slug: str, timezone: str) -> bool:
     return record_field(path, slug, "timezone", timezone)
+
+
+def record_account_field(path: Path, slug: str, name: str, value: str, out: TextIO) -> None:
+    """Record what Klaviyo said of the account (timezone, currency) in accounts.toml, or say how to."""
+    try:
+        recorded = record_field(path, slug, name, value)
+    except (OSError, InstallError, tomllib.TOMLDecodeError):
+        recorded = False
+    where = f"recorded in {path}" if recorded else f'add {name} = "{value}" by hand'
+    print(f"    {name} {value}: {where}", file=out)
 
 
 def record_field(path: Path, slug: str, name: str, value: str) -> bool:
@@ -354,13 +368,10 @@ def check_api(
                 print(f"    warning: {warning}", file=out)
             if result.metric_candidates and registry.source is not None:
                 record_metric(registry.source, account, result.metric_candidates, out, choose)
-            if result.timezone and account.timezone is None and registry.source is not None:
-                try:
-                    recorded = record_timezone(registry.source, account.slug, result.timezone)
-                except (OSError, InstallError, tomllib.TOMLDecodeError):
-                    recorded = False
-                where = f"recorded in {registry.source}" if recorded else f'add timezone = "{result.timezone}" by hand'
-                print(f"    timezone {result.timezone}: {where}", file=out)
+            for name, found, known in (("timezone", result.timezone, account.timezone),
+                                       ("currency", result.currency, account.currency)):  # fmt: skip
+                if found and known is None and registry.source is not None:
+                    record_account_field(registry.source, account.slug, name, found, out)
     finally:
         client.close()
     return all_ok

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -195,6 +196,24 @@ def _share(raw: str) -> float:
     if not 0 <= value <= 1:
         raise ValueError("must be between 0 and 1")
     return value
+
+
+_RATE = re.compile(r"([A-Z]{3}):([A-Z]{3})=([0-9]*\.?[0-9]+)")
+
+
+def _currency_rates(raw: str) -> tuple[tuple[str, str, float], ...]:
+    """``GBP:USD=1.27,EUR:USD=1.08``: one unit of the first currency is worth so many of the second."""
+    pairs = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        found = _RATE.fullmatch(item.upper().replace(" ", ""))
+        if not found or float(found.group(3)) <= 0:
+            raise ValueError(f"expected FROM:TO=rate pairs like GBP:USD=1.27, got {item!r}")
+        pairs.append((found.group(1), found.group(2), float(found.group(3))))
+    if len({to for _, to, _ in pairs}) > 1:
+        raise ValueError("every rate must convert into the same currency (one portfolio total)")
+    return tuple(pairs)
 
 
 def _user_content(raw: str) -> UserContent:
@@ -755,6 +774,14 @@ class Settings:
         "sqlite:///path or redis://host:6379/0 (across hosts). Empty: a SQLite file beside the ledger.",
         group="storage",
         old="QUOTA_STORE",
+    )
+    currency_rates: tuple[tuple[str, str, float], ...] = setting(
+        "KLAVIYO_MCP_CURRENCY_RATES",
+        _currency_rates,
+        (),
+        "Exchange rates you choose, FROM:TO=rate, comma-separated (GBP:USD=1.27): the portfolio then adds "
+        "a total converted into TO, saying it used these rates. Empty: totals stay per currency, never mixed.",
+        group="stdio",
     )
     quota_warn_share: float = setting(
         "KLAVIYO_MCP_QUOTA_WARN_SHARE",

@@ -86,6 +86,7 @@ class Sandbox:
                 api_key=seed.api_key,
                 conversion_metric_id=self.store.accounts[seed.slug].metric_id("Placed Order"),
                 timezone=seed.timezone,
+                currency=seed.currency,
             )
             for seed in ACCOUNT_SEEDS
         ]

@@ -108,6 +108,7 @@ class DemoAccount:
     api_key: str
     conversion_metric_id: str
     timezone: str
+    currency: str = "USD"
 
 
 def accounts_toml(accounts: list[DemoAccount]) -> str:
@@ -117,6 +118,6 @@ def accounts_toml(accounts: list[DemoAccount]) -> str:
         label = a.label.replace("\\", "\\\\").replace('"', '\\"')
         blocks.append(
             f'[{a.slug}]\napi_key_env = "{a.key_env}"\nconversion_metric_id = "{a.conversion_metric_id}"\n'
-            f'label = "{label}"\ntimezone = "{a.timezone}"\n'
+            f'label = "{label}"\ntimezone = "{a.timezone}"\ncurrency = "{a.currency}"\n'
         )
     return "\n".join(blocks)

@@ -41,3 +41,12 @@ def test_demo_runs_the_story_end_to_end() -> None:
         "worst health band",
     ):
         assert needle in out, needle
+    # The GBP account's money is in pounds, never dollars; the portfolio totals each currency alone.
+    globex = out.split("And the other account?", 1)[1].split("\n== ", 1)[0]
+    assert "£" in globex and "$" not in globex
+    assert "total in GBP: £" in out and "total in USD: $" in out
+    # Anomalies on the demo account: only the seeded problems, each with its p-value and impact.
+    unusual = out.split("Anything unusual this week?", 1)[1].split("\n== ", 1)[0]
+    findings = [line for line in unusual.splitlines() if line.startswith(("  change", "  stopped"))]
+    assert findings and all(("Abandoned Cart Reminder" in f or "Browse Abandonment" in f) for f in findings)
+    assert all("p=" in f and "impact" in f for f in findings) and "smaller or not significant" in unusual

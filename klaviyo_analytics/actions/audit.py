@@ -13,7 +13,7 @@ from typing import Any
 from klaviyo_analytics import paths
 from klaviyo_analytics.actions import flow_guard, secret_env
 from klaviyo_analytics.actions.ledger import Ledger
-from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
+from klaviyo_analytics.actions.models import Decision, History, Proposal, ProposalStatus, iso
 from klaviyo_analytics.actions.models import plan_hash as hash_of_plan
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ApprovalRequiredError
@@ -135,12 +135,20 @@ def view(ledger: Ledger, settings: Settings, action_id: str, *, full: bool = Fal
         plan=[s if full else {k: v for k, v in s.items() if k not in _MACHINERY} for s in proposal.plan],
         plan_hash=hash_of_plan(proposal.plan),
         expires_at=iso(proposal.expires_at),
-        by=[proposal.proposed_by, history.decision.approver if history.decision else None],
+        by=_by(proposal, history.decision),
         approve=_approve_hint(settings, proposal) if proposal.status is ProposalStatus.PENDING else None,
         created=created,
         history=_history(history),
         trace=trace,
     )
+
+
+def _by(proposal: Proposal, decision: Decision | None) -> dict[str, str]:
+    """Who proposed, and who decided (the key says how): no slot for what has not happened."""
+    by = {"proposed": proposal.proposed_by}
+    if decision is not None:
+        by["approved" if decision.approved else "rejected"] = decision.approver
+    return by
 
 
 def result(ledger: Ledger, settings: Settings, proposal: Proposal, *, full: bool = False) -> ToolResult[ActionView]:

@@ -17,6 +17,7 @@ from typing import Any
 from klaviyo_analytics.actions.plans import by_name, ref, step
 from klaviyo_analytics.actions.recipes import quoted
 from klaviyo_analytics.errors import InvalidArgumentError
+from klaviyo_analytics.rules.sentences import end_sentence
 
 MAX_EMAILS = 10
 MAX_SUBJECT = 80  # longer subject lines are cut off by every inbox; past this it is almost always a slip
@@ -154,7 +155,7 @@ def template_html(subject: str, org: str) -> str:
     """A plain starting point the marketer edits in Klaviyo; the unsubscribe tag keeps it compliant."""
     return (
         f"<html><body><h1>{html.escape(subject)}</h1>"
-        f"<p>Hi {{{{ first_name|default:'there' }}}}, a note from {html.escape(org)}.</p>"
+        f"<p>Hi {{{{ first_name|default:'there' }}}}, {end_sentence('a note from ' + html.escape(org))}</p>"
         "<p>{% unsubscribe %}</p></body></html>"
     )
 

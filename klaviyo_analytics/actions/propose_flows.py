@@ -14,6 +14,7 @@ from klaviyo_analytics.actions.plans import step
 from klaviyo_analytics.actions.proposing import Reader, exists_warning, shown_name, store
 from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.rules import untrusted
+from klaviyo_analytics.rules.sentences import end_sentence
 from klaviyo_analytics.schemas.actions import ActionView, FlowParams, UpdateFlowParams
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 
@@ -196,6 +197,6 @@ def propose_update_flow(service: KlaviyoService, params: UpdateFlowParams, ctx: 
         returns={"id": "id"},
     )  # fmt: skip
     item["precondition"] = preconditions.flow_not_live(params.flow_id)
-    summary = f"In the draft {label}, action {params.flow_action_id}: {untrusted.clean(change)}."
+    summary = end_sentence(f"In the draft {label}, action {params.flow_action_id}: {untrusted.clean(change)}")
     warnings = ["The flow stays a draft; the change shows in Klaviyo at once."]
     return store(service, account, "update_flow", params, [item], summary, warnings, ctx)

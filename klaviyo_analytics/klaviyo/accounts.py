@@ -25,6 +25,7 @@ from klaviyo_analytics.klaviyo.redact import register_secret
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 METRIC_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 REQUIRED_KEYS = ("api_key_env", "label")
 KEY_FINGERPRINT_HMAC_KEY = b"klaviyo-mcp/cache-namespace/v1"
 KNOWN_KEYS = (*REQUIRED_KEYS, "conversion_metric_id", "timezone")
@@ -41,6 +42,9 @@ class Account:
     # The account's IANA timezone; optional (install.py --check-api records it). Without it the
     # service asks Klaviyo once a day, so metric buckets line up with the reporting API's.
     timezone: str | None = None
+    # The account's preferred currency (ISO 4217, e.g. "GBP"); optional, as the timezone. Every
+    # money figure an answer gives is in it (Klaviyo reports in the account's currency).
+    currency: str | None = None
 
     @property
     def key_fingerprint(self) -> str:
@@ -127,6 +131,9 @@ def parse_accounts(
         timezone = entry.get("timezone")
         if timezone is not None and not _is_timezone(timezone):
             raise ConfigError(f"account {slug!r}: timezone must be an IANA name like 'America/New_York'", account=slug)
+        currency = entry.get("currency")
+        if currency is not None and not (isinstance(currency, str) and CURRENCY_PATTERN.fullmatch(currency)):
+            raise ConfigError(f"account {slug!r}: currency must be an ISO 4217 code like 'USD' or 'GBP'", account=slug)
         api_key = env.get(key_env, "").strip()
         if not api_key:
             raise ConfigError(
@@ -135,7 +142,7 @@ def parse_accounts(
                 account=slug,
             )
         register_secret(api_key)
-        accounts[slug] = Account(slug, str(entry["label"]), key_env, metric_id, api_key, timezone)
+        accounts[slug] = Account(slug, str(entry["label"]), key_env, metric_id, api_key, timezone, currency)
     return accounts
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from klaviyo_analytics.rules.bands import SOURCE_TITLE, SOURCE_UPDATED, SOURCE_URL, worst
 from klaviyo_analytics.rules.untrusted import cap
 from klaviyo_analytics.service.digest_sections import Digest
+from klaviyo_analytics.service.money import format_money
 
 BAR_WIDTH = 24  # characters of the longest text bar
 # Names from the account are cut to this in a digest: a line stays readable (and short).
@@ -31,16 +32,29 @@ COMPARED = (
 )
 
 
-def money(value: Any) -> str:
-    return "—" if value is None else f"{float(value):,.2f}"
+def money(value: Any, currency: str | None = None) -> str:
+    """``£1,234.00`` in the account's currency (money.py); a bare number only if it is unknown."""
+    return format_money(None if value is None else float(value), currency)
 
 
 def count(value: Any) -> str:
     return "—" if value is None else f"{int(value):,}"
 
 
-def rate(value: Any) -> str:
-    return "—" if value is None else f"{float(value) * 100:.1f}%"
+def rate(value: Any, digits: int = 1) -> str:
+    return "—" if value is None else f"{float(value) * 100:.{digits}f}%"
+
+
+def rate_digits(current: Any, prior: Any, pct_change: Any, most: int = 3) -> int:
+    """Decimals of a percentage that show a reported change: the two rates as printed must give
+    back the change within a tenth of it (0.10% → 0.24% is +140%; "0.1% → 0.2%" would say +100%)."""
+    if not isinstance(current, int | float) or not isinstance(prior, int | float) or pct_change is None:
+        return 1
+    for digits in range(1, most + 1):
+        shown_now, shown_before = round(current * 100, digits), round(prior * 100, digits)
+        if shown_before and abs((shown_now - shown_before) / shown_before - pct_change) <= abs(pct_change) / 10:
+            return digits
+    return most
 
 
 def change(value: Any) -> str:
@@ -66,21 +80,29 @@ def short(name: str | None, fallback: str) -> str:
     return cap(name, NAME_CHARS) if name else fallback
 
 
-def anomaly_line(a: dict[str, Any]) -> str:
+def anomaly_line(a: dict[str, Any], currency: str | None = None) -> str:
     name, metric = short(a["name"], "All flows"), a["metric"]
+    impact = "" if a.get("impact") is None else f"; impact {money(a['impact'], currency)}"
     if a["kind"] != "change":
         verb = "stopped sending" if a["kind"] == "stopped_sending" else "stopped converting"
-        return f"{name} {verb}: {count(a['current'])} {UNITS[metric]} this week, {count(a['prior'])} last week"
-    kind = "money" if metric == "conversion_value" else "rate" if metric.endswith("_rate") else "count"
-    shown = FORMATS[kind]
+        return (f"{name} {verb}: {count(a['current'])} {UNITS[metric]} this week, {count(a['prior'])} last week"
+                f"{impact}")  # fmt: skip
+    if metric == "conversion_value":
+        now, before = money(a["current"], currency), money(a["prior"], currency)
+    elif metric.endswith("_rate"):
+        digits = rate_digits(a["current"], a["prior"], a["pct_change"])
+        now, before = rate(a["current"], digits), rate(a["prior"], digits)
+    else:
+        now, before = count(a["current"]), count(a["prior"])
+    volumes = f"{count(a.get('current_volume'))} vs {count(a.get('prior_volume'))}"
     return (
-        f"{name}: {metric.replace('_', ' ')} {shown(a['current'])} this week, {shown(a['prior'])} last week "
-        f"({change(a['pct_change'])})"
+        f"{name}: {metric.replace('_', ' ')} {now} this week, {before} last week ({change(a['pct_change'])}; "
+        f"volumes {volumes}; p = {a.get('p_value')}{impact})"
     )
 
 
-def ranked_line(r: dict[str, Any]) -> str:
-    line = f"{short(r['name'], r['id'])}: {money(r['value'])} from {count(r['delivered'])} deliveries"
+def ranked_line(r: dict[str, Any], currency: str | None = None) -> str:
+    line = f"{short(r['name'], r['id'])}: {money(r['value'], currency)} from {count(r['delivered'])} deliveries"
     band = worst(r["health"])
     if band and band != "healthy":
         rates = ", ".join(k.replace("_", " ") for k, b in r["health"].items() if b == band)
@@ -88,9 +110,17 @@ def ranked_line(r: dict[str, Any]) -> str:
     return line
 
 
+def _in(title: str, currency: str | None) -> str:
+    return f"{title} ({currency})" if currency else title
+
+
 def outline(d: Digest) -> tuple[str, list[Block]]:
     """The digest's title and blocks, in reading order."""
-    s = d.sections
+    s, cur_code = d.sections, d.currency
+
+    def cash(value: Any) -> str:
+        return money(value, cur_code)
+
     head = s.get("campaigns") or s.get("flows") or {}
     title = f"Weekly digest: {short(d.label, d.account)} ({d.account})"
     blocks: list[Block] = []
@@ -101,16 +131,19 @@ def outline(d: Digest) -> tuple[str, list[Block]]:
     revenue = s.get("revenue")
     if revenue:
         src = {x["source"]: x for x in revenue["sources"]}
-        blocks.append(Block("h2", "Revenue"))
+        blocks.append(Block("h2", f"Revenue ({cur_code})" if cur_code else "Revenue"))
         campaigns, flows, other = src["campaigns"], src["flows"], src["other"]
         text = (
-            f"Revenue {money(revenue['total_revenue'])}: campaigns {money(campaigns['revenue'])} "
-            f"({rate(campaigns['share'])}), flows {money(flows['revenue'])} ({rate(flows['share'])}), "
-            f"other {money(other['revenue'])}. Email share {rate(revenue['email_share'])}."
+            f"Revenue {cash(revenue['total_revenue'])}: campaigns {cash(campaigns['revenue'])} "
+            f"({rate(campaigns['share'])}), flows {cash(flows['revenue'])} ({rate(flows['share'])}), "
+            f"other {cash(other['revenue'])}. Email share {rate(revenue['email_share'])}."
         )
         blocks.append(Block("p", text))
         blocks.append(
-            Block("chart", Chart("Revenue by source", [(x["source"], x["revenue"]) for x in revenue["sources"]]))
+            Block(
+                "chart",
+                Chart(_in("Revenue by source", cur_code), [(x["source"], x["revenue"]) for x in revenue["sources"]]),
+            )
         )
     for name, label in (("campaigns", "Campaigns"), ("flows", "Flows")):
         data = s.get(name)
@@ -118,7 +151,12 @@ def outline(d: Digest) -> tuple[str, list[Block]]:
             continue
         now, before, deltas = data["current_totals"], data["prior_totals"], data["deltas"]
         rows = [
-            [title_, FORMATS[kind](now.get(key)), FORMATS[kind](before.get(key)), change(deltas[key]["pct_change"])]
+            [
+                title_,
+                shown(kind, now.get(key), cur_code),
+                shown(kind, before.get(key), cur_code),
+                change(deltas[key]["pct_change"]),
+            ]
             for key, title_, kind in COMPARED
         ]
         blocks.append(Block("h2", f"{label}: this week against last"))
@@ -127,21 +165,23 @@ def outline(d: Digest) -> tuple[str, list[Block]]:
             ("this week", now.get("conversion_value") or 0.0),
             ("last week", before.get("conversion_value") or 0.0),
         ]
-        blocks.append(Block("chart", Chart(f"{label} revenue", weeks)))
+        blocks.append(Block("chart", Chart(_in(f"{label} revenue", cur_code), weeks)))
         if data["current_health"]:
             bands = ", ".join(f"{r.replace('_', ' ')} {b.replace('_', ' ')}" for r, b in data["current_health"].items())
             blocks.append(Block("p", f"Health bands this week: {bands}."))
     anomalies = s.get("anomalies")
     if anomalies is not None:
         blocks.append(Block("h2", "Anomalies"))
-        items = [anomaly_line(a) for a in anomalies["anomalies"][:8]]
-        blocks.append(Block("list", items or ["Nothing moved by 30% or more."]))
+        items = [anomaly_line(a, cur_code) for a in anomalies["anomalies"][:8]]
+        blocks.append(Block("list", items or ["Nothing moved by 30% or more beyond noise."]))
+        if anomalies.get("suppressed"):
+            blocks.append(Block("p", f"{anomalies['suppressed']} smaller or not significant changes left out."))
     for name, label in (("top_campaigns", "Top campaigns"), ("top_flows", "Top flows")):
         data = s.get(name)
         if data is None:
             continue
         blocks.append(Block("h2", f"{label} by revenue"))
-        items = [ranked_line(r) for r in data["ranked"]]
+        items = [ranked_line(r, cur_code) for r in data["ranked"]]
         blocks.append(Block("list", items or ["None with at least 100 deliveries this week."]))
     if d.missing:
         blocks.append(Block("h2", "Not finished"))
@@ -152,6 +192,10 @@ def outline(d: Digest) -> tuple[str, list[Block]]:
     notes = [*d.warnings, f"Health bands: {SOURCE_TITLE} ({SOURCE_URL}), updated {SOURCE_UPDATED}."]
     blocks.append(Block("list", notes))
     return title, blocks
+
+
+def shown(kind: str, value: Any, currency: str | None = None) -> str:
+    return money(value, currency) if kind == "money" else FORMATS[kind](value)
 
 
 # What can change the meaning of a line (emphasis, code, links, tables, HTML); the rest is plain.

@@ -150,9 +150,9 @@ class ActionView(OutputModel):
     plan: list[dict[str, Any]]
     plan_hash: str  # sha256 of this plan as shown: an approval names it (approve what was shown)
     expires_at: str
-    # who proposed it, and who approved or rejected it (None while pending); a pair keeps the
-    # output schema (repeated in every action tool's entry of tools/list) small
-    by: list[str | None]
+    # who did what: {"proposed": who} and, once decided, "approved" or "rejected": who. Typed as a
+    # plain object: the output schema is repeated in every action tool's entry of tools/list
+    by: dict[str, Any]
     approve: str | None  # how a person approves it, while pending
     created: dict[str, Any]  # each executed step's result (ids), by step_id; "_error": the last failure
     history: list[dict[str, Any]]  # who moved it to which status, when

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from klaviyo_analytics.rules.comparisons import CompareTo
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import Entity, OutputModel, PeriodOut, WindowParams
+from klaviyo_analytics.schemas.common import Entity, MoneyAnswer, OutputModel, PeriodOut, WindowParams
 
 
 class AnomalyParams(WindowParams):
@@ -20,7 +20,10 @@ class AnomalyParams(WindowParams):
 
 class Anomaly(OutputModel):
     kind: Literal["stopped_sending", "stopped_converting", "change"]
-    id: str | None = Field(description="The campaign or flow; null for the account's totals.")
+    scope: Literal["account_total", "flow"] = Field(
+        "flow", description="account_total: all of the account's flows (or campaigns) together."
+    )
+    id: str | None = Field(description="The flow; null for the account's totals.")
     name: UntrustedText | None
     metric: str
     current: int | float | None
@@ -28,10 +31,17 @@ class Anomaly(OutputModel):
     pct_change: float | None
     current_volume: int | None = Field(None, description="Deliveries (a rate's trials) or the count itself.")
     prior_volume: int | None = None
+    test: Literal["two_proportion", "poisson", "zero_events"] | None = Field(
+        None, description="two_proportion: rates; poisson: counts; zero_events: none where some were sure."
+    )
     p_value: float | None = Field(None, description="Chance of a change this large from noise alone.")
+    impact: float | None = Field(
+        None, description="Revenue gained (+) or lost (−) by the change, in the answer's currency (impact_basis)."
+    )
+    impact_basis: str | None = None
 
 
-class AnomalyResult(OutputModel):
+class AnomalyResult(MoneyAnswer):
     comparison: str
     current_period: PeriodOut
     prior_period: PeriodOut

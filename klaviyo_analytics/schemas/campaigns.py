@@ -13,6 +13,7 @@ from klaviyo_analytics.schemas.common import (
     CONTRACT_KEY,
     AccountParams,
     KlaviyoId,
+    MoneyAnswer,
     OutputModel,
     PerformanceStats,
     WindowParams,
@@ -29,9 +30,10 @@ class CampaignRow(PerformanceStats):
     campaign_name: UntrustedText | None
     send_channel: str | None
     send_time: str | None
+    note: str | None = Field(None, description="Why a row reads oddly, e.g. revenue with 0 sent in the window.")
 
 
-class CampaignPerformanceResult(OutputModel):
+class CampaignPerformanceResult(MoneyAnswer):
     campaigns: list[CampaignRow]
     campaign_count: int
     health_bands: BandsSource

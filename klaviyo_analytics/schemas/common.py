@@ -71,16 +71,23 @@ DATE_PATTERN = rf"^(?:{_YEAR}-{_MONTH_DAY}|{_LEAP}-02-29)$"
 CalendarDate = Annotated[date, BeforeValidator(_calendar_date), contract(pattern=DATE_PATTERN, format=None)]
 
 
-def one_of(allowed: tuple[str, ...], what: str) -> Any:
+# Words a marketer uses for one of our metrics: accepted wherever a metric name is, and read as it.
+METRIC_ALIASES = {"revenue": "conversion_value"}
+
+
+def one_of(allowed: tuple[str, ...], what: str, aliases: dict[str, str] | None = None) -> Any:
     """A string restricted to ``allowed``, checked on input but not spelled out in the schema:
-    long enums cost context on every turn, and the error lists the choices when it matters."""
+    long enums cost context on every turn, and the error lists the choices when it matters.
+    ``aliases`` are other words accepted for an allowed value (and listed in the enum)."""
+    words = {k: v for k, v in (aliases or {}).items() if v in allowed}
 
     def check(value: str) -> str:
+        value = words.get(value, value)
         if value not in allowed:
             raise ValueError(f"unknown {what} {value!r}; allowed: {', '.join(allowed)}")
         return value
 
-    return Annotated[str, AfterValidator(check), contract(enum=list(allowed))]
+    return Annotated[str, AfterValidator(check), contract(enum=[*allowed, *words])]
 
 
 _ACCOUNT = r"[a-z0-9][a-z0-9_-]{0,63}"
@@ -118,6 +125,11 @@ class PeriodOut(OutputModel):
     end_date: str
 
 
+class MoneyAnswer(OutputModel):
+    """An answer with money in it: run_tool states the currency of every figure in
+    ``metadata.currency`` (the account's preferred currency)."""
+
+
 class Metadata(OutputModel):
     model_config = ConfigDict(frozen=True, extra="allow")
 
@@ -125,6 +137,13 @@ class Metadata(OutputModel):
     period: PeriodOut | None
     revision: str
     latency_ms: float | None
+    # In the metadata, declared once here: every tool's tools/list entry shows metadata as one
+    # ``object``, so the currency costs no bytes per tool. Present on money answers only.
+    currency: str | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="ISO 4217 code of every money figure in data (the account's preferred currency).",
+    )
 
 
 DataT = TypeVar("DataT", bound=BaseModel)

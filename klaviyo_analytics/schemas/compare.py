@@ -6,7 +6,15 @@ from pydantic import Field
 
 from klaviyo_analytics.rules.bands import BandsSource
 from klaviyo_analytics.rules.comparisons import CompareTo
-from klaviyo_analytics.schemas.common import CalendarDate, Entity, KlaviyoId, OutputModel, PeriodOut, WindowParams
+from klaviyo_analytics.schemas.common import (
+    CalendarDate,
+    Entity,
+    KlaviyoId,
+    MoneyAnswer,
+    OutputModel,
+    PeriodOut,
+    WindowParams,
+)
 
 
 class CompareParams(WindowParams):
@@ -23,7 +31,7 @@ class Delta(OutputModel):
     pct_change: float | None
 
 
-class CompareResult(OutputModel):
+class CompareResult(MoneyAnswer):
     entity: Entity
     comparison: str  # the rule that chose prior_period, e.g. previous_calendar_month
     current_period: PeriodOut

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from klaviyo_analytics.schemas.common import AccountParams, OutputModel
+from klaviyo_analytics.schemas.common import AccountParams, MoneyAnswer
 
 
 class DigestParams(AccountParams):
     format: Literal["md", "html"] = "md"
 
 
-class DigestResult(OutputModel):
+class DigestResult(MoneyAnswer):
     account: str
     format: str
     # The report, line by line (joined with newlines it is the file): product text quoting names the

@@ -6,7 +6,14 @@ from pydantic import Field, StringConstraints
 
 from klaviyo_analytics.rules.bands import BandsSource
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel, PerformanceStats, WindowParams
+from klaviyo_analytics.schemas.common import (
+    AccountParams,
+    KlaviyoId,
+    MoneyAnswer,
+    OutputModel,
+    PerformanceStats,
+    WindowParams,
+)
 
 FlowStatus = Annotated[str, StringConstraints(pattern=r"^[a-z]{1,20}$"), Field(description="e.g. live, manual, draft.")]
 
@@ -45,7 +52,7 @@ class FlowRow(PerformanceStats):
     send_channel: str | None
 
 
-class FlowPerformanceResult(OutputModel):
+class FlowPerformanceResult(MoneyAnswer):
     flows: list[FlowRow]
     flow_count: int
     health_bands: BandsSource

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.rules.untrusted import UntrustedText
-from klaviyo_analytics.schemas.common import Entity, OutputModel, WindowParams, one_of
+from klaviyo_analytics.schemas.common import METRIC_ALIASES, Entity, MoneyAnswer, OutputModel, WindowParams, one_of
 
 # Every number of a performance row can rank (stats.COUNTS and stats.RATES).
 RANK_METRICS = (
@@ -15,7 +15,7 @@ RANK_METRICS = (
     "delivered", "opens", "open_rate", "clicks", "click_rate", "click_to_open_rate", "bounces", "bounce_rate",
     "unsubscribes", "unsubscribe_rate", "spam_complaints", "spam_complaint_rate",
 )  # fmt: skip
-RankMetric = one_of(RANK_METRICS, "metric")
+RankMetric = one_of(RANK_METRICS, "metric", METRIC_ALIASES)
 
 
 class RevenueSplitParams(WindowParams):
@@ -35,7 +35,7 @@ class ChannelRevenue(OutputModel):
     share: float | None
 
 
-class RevenueSplitResult(OutputModel):
+class RevenueSplitResult(MoneyAnswer):
     total_revenue: float  # the conversion metric's value over the window
     sources: list[RevenueSource]
     channels: list[ChannelRevenue]
@@ -45,7 +45,7 @@ class RevenueSplitResult(OutputModel):
 
 class RankParams(WindowParams):
     entity: Entity
-    metric: RankMetric = "conversion_value"  # type: ignore[valid-type]
+    metric: RankMetric = Field("conversion_value", description="revenue = conversion_value")  # type: ignore[valid-type]
     order: Literal["top", "bottom"] = "top"
     limit: int = Field(5, ge=1, le=50)
     min_delivered: int = Field(100, ge=0, description="Rank only rows with this many deliveries.")
@@ -60,7 +60,7 @@ class Ranked(OutputModel):
     health: dict[str, str]
 
 
-class RankResult(OutputModel):
+class RankResult(MoneyAnswer):
     metric: str
     ranked: list[Ranked]
     eligible: int

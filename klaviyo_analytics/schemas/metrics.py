@@ -5,7 +5,7 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.rules.untrusted import UntrustedDimensions, UntrustedText
-from klaviyo_analytics.schemas.common import OutputModel, WindowParams, one_of
+from klaviyo_analytics.schemas.common import MoneyAnswer, OutputModel, WindowParams, one_of
 from klaviyo_analytics.schemas.trends import Interval
 
 DIMENSIONS = (
@@ -41,7 +41,7 @@ class MetricRow(OutputModel):
     series: dict[str, list[float]]
 
 
-class MetricQueryResult(OutputModel):
+class MetricQueryResult(MoneyAnswer):
     metric: MetricRef
     interval: Interval
     dates: list[str]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, OutputModel
+from klaviyo_analytics.schemas.common import AccountParams, KlaviyoId, MoneyAnswer, OutputModel
 
 
 class PredictiveParams(AccountParams):
@@ -23,7 +23,7 @@ class Distribution(OutputModel):
     p90: float | None
 
 
-class PredictiveResult(OutputModel):
+class PredictiveResult(MoneyAnswer):
     audience: dict[str, str]
     profiles_read: int
     sampled: bool

@@ -7,7 +7,15 @@ from typing import Literal
 from pydantic import Field
 
 from klaviyo_analytics.rules.untrusted import UntrustedLabels
-from klaviyo_analytics.schemas.common import Entity, KlaviyoId, OutputModel, WindowParams, one_of
+from klaviyo_analytics.schemas.common import (
+    METRIC_ALIASES,
+    Entity,
+    KlaviyoId,
+    MoneyAnswer,
+    OutputModel,
+    WindowParams,
+    one_of,
+)
 
 Interval = Literal["hourly", "daily", "weekly", "monthly"]
 REPORT_STATISTICS = (
@@ -17,7 +25,7 @@ REPORT_STATISTICS = (
     "recipients", "revenue_per_recipient", "spam_complaint_rate", "spam_complaints", "unsubscribe_rate",
     "unsubscribe_uniques", "unsubscribes",
 )  # fmt: skip
-ReportStatistic = one_of(REPORT_STATISTICS, "statistic")
+ReportStatistic = one_of(REPORT_STATISTICS, "statistic", METRIC_ALIASES)
 
 
 class OverTimeParams(WindowParams):
@@ -25,7 +33,10 @@ class OverTimeParams(WindowParams):
     interval: Interval = "weekly"
     entity_id: KlaviyoId | None = Field(None, description="Only this flow id (entity=flow).")
     statistics: list[ReportStatistic] | None = Field(  # type: ignore[valid-type]
-        None, min_length=1, max_length=12, description="Flow report statistics (Klaviyo names); default: a core set."
+        None,
+        min_length=1,
+        max_length=12,
+        description="Flow report statistics (Klaviyo names; revenue too); default: a core set.",
     )
 
 
@@ -42,7 +53,7 @@ class Bucket(OutputModel):
     partial: bool
 
 
-class OverTimeResult(OutputModel):
+class OverTimeResult(MoneyAnswer):
     entity: Entity
     interval: Interval
     date_times: list[str]

@@ -12,9 +12,12 @@ out: a flow that went from 3 sends to 1 has not collapsed; and a change must be 
 - ``stopped_converting``: the prior window converted (at least 3 unique conversions), the current one
   delivered at least the floor and converted nobody.
 - ``change``: a tracked metric moved by at least ``threshold`` (relative) where both windows (or the
-  busier one, for counts) reach the floor; also for the account's totals (``id: null``).
+  busier one, for counts) reach the floor; also for the account's totals (``scope: account_total``,
+  named "All flows" or "All campaigns").
 
-Per-item findings are for flows; a campaign sends once, so for campaigns only the totals compare.
+Each finding carries its money impact (impact.py, in the account's currency), and the list is
+ranked by it, largest loss or gain first. Per-item findings are for flows; a campaign sends once,
+so for campaigns only the totals compare.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from klaviyo_analytics.schemas.anomalies import Anomaly, AnomalyParams, AnomalyR
 from klaviyo_analytics.schemas.common import PeriodOut
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.impact import BASIS, change_impact, stopped_impact
 from klaviyo_analytics.service.insights import Entity, per_entity
 from klaviyo_analytics.service.reports import TIME_BASIS_WARNING
 
@@ -72,6 +76,9 @@ def _volume(metric: str, counts: dict[str, float]) -> int:
     return round(counts.get("conversions" if metric == "conversion_value" else metric, 0.0))
 
 
+TOTAL_NAMES = {"flow": "All flows", "campaign": "All campaigns"}
+
+
 def _changes(
     entity_id: str | None, name: str | None, now: dict[str, float], before: dict[str, float],
     params: AnomalyParams, days: tuple[int, int], out: Found,
@@ -92,9 +99,10 @@ def _changes(
             out.suppressed += 1
             continue
         out.anomalies.append(Anomaly(
-            kind="change", id=entity_id, name=name, metric=metric, current=value, prior=old,
-            pct_change=round(change, stats.RATE_DIGITS), current_volume=_volume(metric, now),
-            prior_volume=_volume(metric, before), p_value=_rounded_p(p_value),
+            kind="change", scope="flow" if entity_id else "account_total", id=entity_id, name=name, metric=metric,
+            current=value, prior=old, pct_change=round(change, stats.RATE_DIGITS), current_volume=_volume(metric, now),
+            prior_volume=_volume(metric, before), test="two_proportion" if metric in TRACKED_RATES else "poisson",
+            p_value=_rounded_p(p_value), impact=change_impact(metric, now, before, days), impact_basis=BASIS[metric],
         ))  # fmt: skip
 
 
@@ -102,15 +110,23 @@ def _rounded_p(p_value: float) -> float:
     return float(f"{p_value:.2g}")
 
 
-def _stopped(item_now: Entity | None, item_before: Entity, params: AnomalyParams, out: Found) -> bool:
+def _stopped(
+    item_now: Entity | None, item_before: Entity, params: AnomalyParams, days: tuple[int, int], out: Found
+) -> bool:
     before = item_before.counts
     now = item_now.counts if item_now else dict.fromkeys(stats.TALLIES, 0.0)
     floor = max(params.min_delivered, 1)
     if before.get("delivered", 0.0) >= floor and not now.get("delivered", 0.0):
+        # None at all after at least the floor: the count test, as for any change in volume.
+        p_value = significance.poisson_counts(0.0, days[0], before["delivered"], days[1])
+        if p_value is None or p_value >= ALPHA:  # a floor set near 0: too few sends to call it a stop
+            out.suppressed += 1
+            return True
         out.anomalies.append(Anomaly(
             kind="stopped_sending", id=item_before.id, name=item_before.name, metric="delivered", current=0,
             prior=round(before["delivered"]), pct_change=-1.0, current_volume=0,
-            prior_volume=round(before["delivered"]),
+            prior_volume=round(before["delivered"]), test="poisson", p_value=_rounded_p(p_value),
+            impact=stopped_impact("stopped_sending", now, before, days), impact_basis=BASIS["stopped_sending"],
         ))  # fmt: skip
         return True
     converted = before.get("unique_conversions", 0.0)
@@ -124,7 +140,8 @@ def _stopped(item_now: Entity | None, item_before: Entity, params: AnomalyParams
         out.anomalies.append(Anomaly(
             kind="stopped_converting", id=item_before.id, name=item_before.name, metric="unique_conversions",
             current=0, prior=round(converted), pct_change=-1.0, current_volume=round(delivered),
-            prior_volume=round(before.get("delivered", 0.0)), p_value=_rounded_p(p_value),
+            prior_volume=round(before.get("delivered", 0.0)), test="zero_events", p_value=_rounded_p(p_value),
+            impact=stopped_impact("stopped_converting", now, before, days), impact_basis=BASIS["stopped_converting"],
         ))  # fmt: skip
         return True
     return False
@@ -134,25 +151,25 @@ def detect(
     entity: str, now_items: dict[str, Entity], before_items: dict[str, Entity], params: AnomalyParams,
     days: tuple[int, int] = (7, 7),
 ) -> Found:  # fmt: skip
-    """Stops first, then the totals' changes, then each flow's changes, largest first.
+    """Every finding, ranked by its money impact (largest first, either way), then by p-value.
 
     ``days`` are the two windows' lengths, the exposure of count changes."""
     totals = Found()
-    _changes(None, None, stats.sum_counts(i.counts for i in now_items.values()),
+    _changes(None, TOTAL_NAMES[entity], stats.sum_counts(i.counts for i in now_items.values()),
              stats.sum_counts(i.counts for i in before_items.values()), params, days, totals)  # fmt: skip
     stopped, changed = Found(), Found()
     # A campaign sends once: one that sent last week and not this week has not "stopped".
     per_item = sorted(set(now_items) | set(before_items)) if entity == "flow" else []
     for entity_id in per_item:
         item_now, item_before = now_items.get(entity_id), before_items.get(entity_id)
-        if item_before and _stopped(item_now, item_before, params, stopped):
+        if item_before and _stopped(item_now, item_before, params, days, stopped):
             continue
         if item_now and item_before:
             name = item_now.name or item_before.name
             _changes(entity_id, name, item_now.counts, item_before.counts, params, days, changed)
-    changed.anomalies.sort(key=lambda a: -abs(a.pct_change or 0.0))
-    return Found([*stopped.anomalies, *totals.anomalies, *changed.anomalies],
-                 stopped.suppressed + totals.suppressed + changed.suppressed)  # fmt: skip
+    found = [*stopped.anomalies, *totals.anomalies, *changed.anomalies]
+    found.sort(key=lambda a: (-abs(a.impact or 0.0), a.p_value if a.p_value is not None else 1.0))
+    return Found(found, stopped.suppressed + totals.suppressed + changed.suppressed)
 
 
 def find_anomalies(svc: KlaviyoService, params: AnomalyParams, ctx: CallContext) -> ToolResult[AnomalyResult]:

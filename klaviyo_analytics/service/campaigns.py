@@ -72,6 +72,15 @@ def _batches(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[start : start + size]
 
 
+def attribution_note(counts: dict[str, float], send_time: str | None, period: Period) -> str | None:
+    """Why a row with nothing sent has activity: the send fell before the window, the orders in it."""
+    if counts.get("sent", 0.0) or not (counts.get("conversion_value") or counts.get("conversions")):
+        return None
+    when = f"on {send_time[:10]}, " if send_time else ""
+    return (f"Sent {when}before {period.start}: its conversions and revenue in the window are attributed to "
+            "that send (Klaviyo counts them by event time, sends by send date).")  # fmt: skip
+
+
 def get_campaign_performance(
     svc: KlaviyoService, params: CampaignPerformanceParams, ctx: CallContext
 ) -> ToolResult[CampaignPerformanceResult]:
@@ -107,6 +116,7 @@ def get_campaign_performance(
                 campaign_name=info.get("name") or (" / ".join(message_names) if message_names else None),
                 send_channel=entry.label("send_channel"),
                 send_time=info.get("send_time"),
+                note=attribution_note(entry.counts, info.get("send_time"), period),
                 **stats.row_stats(entry.counts),
             )
         )

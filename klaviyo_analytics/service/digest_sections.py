@@ -20,6 +20,7 @@ from klaviyo_analytics.service.anomalies import find_anomalies
 from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 from klaviyo_analytics.service.insights import rank_entities, revenue_split
+from klaviyo_analytics.service.money import account_currency
 
 WEEK = "last_7_days"
 
@@ -28,6 +29,7 @@ WEEK = "last_7_days"
 class Digest:
     account: str
     label: str | None
+    currency: str | None = None  # every money figure's (the account's preferred currency)
     sections: dict[str, Any] = field(default_factory=dict)  # name -> the section's data (a dict)
     missing: dict[str, str] = field(default_factory=dict)  # name -> why it is not there
     warnings: list[str] = field(default_factory=list)
@@ -35,7 +37,7 @@ class Digest:
 
 def build_digest(svc: KlaviyoService, account: str | None, ctx: CallContext) -> Digest:
     acct = svc.account(account)
-    digest = Digest(acct.slug, acct.label)
+    digest = Digest(acct.slug, acct.label, account_currency(svc, acct, ctx))
     slug = acct.slug
     steps: dict[str, Callable[[], Any]] = {
         "campaigns": lambda: compare_periods(svc, CompareParams(account=slug, entity="campaign", timeframe=WEEK), ctx),

@@ -121,7 +121,7 @@ def aggregate(
         attributes["by"] = by
     body = {"data": {"type": "metric-aggregate", "attributes": attributes}}
     ttl = report_ttl(svc, account, period, ctx)
-    document = svc.client.post(account, "/api/metric-aggregates", body, deadline=ctx.deadline, cache_ttl=ttl)
+    document = svc.report_post(account, "/api/metric-aggregates", body, ctx, cache_ttl=ttl)
     data = (document.get("data") or {}).get("attributes") or {}
     rows = [
         (

@@ -19,12 +19,19 @@ from klaviyo_analytics.rules.comparisons import compare_window
 from klaviyo_analytics.rules.timeframes import Period, preset_period
 from klaviyo_analytics.schemas.anomalies import AnomalyParams
 from klaviyo_analytics.schemas.common import PeriodOut
-from klaviyo_analytics.schemas.portfolio import AccountSummary, PortfolioParams, PortfolioResult, WorstBand
+from klaviyo_analytics.schemas.portfolio import (
+    AccountSummary,
+    CurrencyTotal,
+    PortfolioParams,
+    PortfolioResult,
+    WorstBand,
+)
 from klaviyo_analytics.service import stats
 from klaviyo_analytics.service.anomalies import detect
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
 from klaviyo_analytics.service.insights import Entity, per_entity, total_revenue
 from klaviyo_analytics.service.metrics import conversion_metric_id
+from klaviyo_analytics.service.money import account_currency, convert, format_money, totals_by_currency
 
 # Start a part only with this much of the deadline left.
 RESERVE_SECONDS = 1.0
@@ -51,6 +58,7 @@ def summarise(
         ("revenue", "campaign_revenue", "flow_revenue", "email_share", "worst_health", "top_mover", "anomaly_count")
     )
     fields["account"] = account.slug
+    fields["currency"] = account_currency(svc, account, ctx)
     parts = ["revenue and health", "top mover and anomalies"]
     done = 0
     try:
@@ -77,6 +85,34 @@ def summarise(
     return AccountSummary.model_validate(fields), []
 
 
+def currency_totals(svc: KlaviyoService, rows: list[AccountSummary]) -> tuple[list[CurrencyTotal], list[str]]:
+    """Revenue per currency; one converted total only with rates the user configured, saying so."""
+    sums = totals_by_currency((row.currency, row.revenue) for row in rows)
+    totals = [
+        CurrencyTotal(currency=code, revenue=amount,
+                      accounts=[r.account for r in rows if (r.currency or "unknown") == code and r.revenue is not None])
+        for code, amount in sums.items()
+    ]  # fmt: skip
+    if len(sums) < 2:
+        return totals, []
+    configured = svc.settings.currency_rates
+    target = configured[0][1] if configured else None
+    rates = {source: rate for source, _, rate in configured}
+    total = convert(sums, target, rates)
+    if target is None or total is None:
+        shown = ", ".join(format_money(amount, code) for code, amount in sums.items())
+        return totals, [
+            f"Revenue is in {len(sums)} currencies ({shown}): totals are per currency, never added together. "
+            "Set KLAVIYO_MCP_CURRENCY_RATES (e.g. GBP:USD=1.27) for a converted total."
+        ]  # fmt: skip
+    used = {code: rates.get(code, 1.0) for code in sums if code != target}
+    note = (f"Converted into {target} with the rates you configured in KLAVIYO_MCP_CURRENCY_RATES ("
+            + ", ".join(f"1 {code} = {rate:g} {target}" for code, rate in used.items())
+            + "), not market rates.")  # fmt: skip
+    everyone = [r.account for r in rows if r.revenue is not None]
+    return [*totals, CurrencyTotal(currency=target, revenue=total, accounts=everyone, converted_with=used)], [note]
+
+
 def get_portfolio(svc: KlaviyoService, params: PortfolioParams, ctx: CallContext) -> ToolResult[PortfolioResult]:
     accounts = sorted(svc.registry.accounts.values(), key=lambda a: a.slug)
     # One window for every account, resolved on the earliest of their todays: at 00:20 UTC on
@@ -98,8 +134,10 @@ def get_portfolio(svc: KlaviyoService, params: PortfolioParams, ctx: CallContext
             f"Not every account finished: {', '.join(unfinished)} (see pending); ask again to continue — "
             "the finished reports are cached, so a second call starts where this one stopped."
         )
+    totals, money_warnings = currency_totals(svc, rows)
     result = PortfolioResult(
         comparison=comparison.rule, current_period=PeriodOut(**current.to_dict()),
-        prior_period=PeriodOut(**comparison.prior.to_dict()), accounts=rows, pending=pending,
+        prior_period=PeriodOut(**comparison.prior.to_dict()), accounts=rows, pending=pending, totals=totals,
     )  # fmt: skip
+    warnings += money_warnings
     return ToolResult(result, period=current, warnings=warnings)

@@ -58,7 +58,7 @@ def report_sizes(
         if wait > _lookup_seconds(svc, len(ids)) or not ctx.deadline.allows(wait + REQUEST_MARGIN_SECONDS):
             return {}, ids
     try:
-        document = svc.client.post(account, REPORT_PATH, REPORT_BODY, deadline=ctx.deadline, cache_ttl=ttl)
+        document = svc.report_post(account, REPORT_PATH, REPORT_BODY, ctx, cache_ttl=ttl)
     except (UpstreamAuthError, MissingScopeError):
         raise  # the lookups would fail the same way (same key, same segments:read scope)
     except KlaviyoMCPError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -22,8 +23,10 @@ from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.quota.tally import note_report, tally
 from klaviyo_analytics.rules.timeframes import future_warning
 from klaviyo_analytics.rules.untrusted import is_plain, scrub, user_content
-from klaviyo_analytics.schemas.common import Envelope, Metadata, PeriodOut, StrictModel
-from klaviyo_analytics.service.core import CallContext, KlaviyoService
+from klaviyo_analytics.schemas.common import Envelope, Metadata, MoneyAnswer, PeriodOut, StrictModel
+from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
+from klaviyo_analytics.service.entities import named_ids
+from klaviyo_analytics.service.money import account_currency
 from klaviyo_analytics.tools.access import authorize
 from klaviyo_analytics.tools.resume import resumed
 from klaviyo_analytics.tools.spec import ToolSpec
@@ -83,6 +86,8 @@ def run_tool_envelope(
         if not spec.read_only:  # before any read: a write tool's input never asks for a secret
             refuse_in_input(params.model_dump(mode="json", exclude_none=True))
         scoped, params = authorize(spec, service, params, ctx)
+        if spec.read_only:  # the ids it names are checked before its first report (entities.py)
+            ctx.named_ids[:] = named_ids(params)
         memo = service.client.cache.memo if spec.read_only else None
         key = _memo_key(spec, scoped, params) if memo is not None else None
         hit = memo.get(key) if memo is not None else None
@@ -98,7 +103,7 @@ def run_tool_envelope(
                 for account, bucket, limit in hit.reports:
                     note_report(account, bucket, limit, sent=False)
             else:
-                result = spec.handler(scoped, params, ctx)
+                result = with_currency(scoped, spec.handler(scoped, params, ctx), ctx)
                 if spec.resume_rows is not None:
                     result = resumed(spec.name, *spec.resume_rows, scoped, params, result)
             # The account's report budget, stale answers and a degraded store, from what the client noted.
@@ -136,9 +141,20 @@ def run_tool_envelope(
         prometheus.observe_tool(service, spec.name, transport, seconds, outcome, partial=partial)
 
 
+def with_currency(service: KlaviyoService, result: ToolResult[Any], ctx: CallContext) -> ToolResult[Any]:
+    """State an answer's currency in ``metadata.currency`` when its model holds money
+    (:class:`MoneyAnswer`): one place for every tool, so no money figure leaves without its
+    currency. An answer about several accounts (the portfolio) states each row's instead."""
+    if not isinstance(result.data, MoneyAnswer) or result.account is None or "currency" in result.extra_metadata:
+        return result
+    currency = account_currency(service, service.account(result.account), ctx)
+    return replace(result, extra_metadata={**result.extra_metadata, "currency": currency})
+
+
 def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tuple[Any, ...]:
     """Everything a read-only answer depends on besides the cache: the tool, its validated
-    arguments, the accounts the caller sees (and their default), the text mode and the day."""
+    arguments, the accounts the caller sees (and their default, and currency), the text mode, the
+    configured exchange rates and the day."""
     default = scoped.registry.default
     return (
         spec.name,
@@ -146,6 +162,8 @@ def _memo_key(spec: ToolSpec, scoped: KlaviyoService, params: StrictModel) -> tu
         tuple(scoped.registry.names),
         default.slug if default else None,
         scoped.settings.user_content,
+        scoped.settings.currency_rates,
+        tuple(account.currency for account in scoped.registry.accounts.values()),
         # Each account's own date: presets move when any of them turns a day, not only at UTC midnight.
         scoped.today(),
         tuple(scoped.today(account) for account in scoped.registry.accounts.values()),

@@ -204,8 +204,8 @@ def test_list_and_get_actions_audit_who_did_what(env: Env) -> None:
     record = env.call("klaviyo_get_action", action_id=done)
     data = record["data"]
     assert data["status"] == ProposalStatus.SUCCEEDED and record["metadata"]["account"] == "acme"
-    assert data["by"] == ["mcp", "approver:alice"]  # proposed by, decided by
-    assert env.call("klaviyo_get_action", action_id=waiting)["data"]["by"] == ["mcp", None]
+    assert data["by"] == {"proposed": "mcp", "approved": "approver:alice"}
+    assert env.call("klaviyo_get_action", action_id=waiting)["data"]["by"] == {"proposed": "mcp"}  # no nulls
     assert data["plan"][0]["check"]["kind"] == "by_name"  # the audit shows the whole stored plan
     # the snapshot of same-named lists just before the create, then the create
     assert [t["call"] for t in data["trace"]] == ["GET /api/lists", "POST /api/lists"]

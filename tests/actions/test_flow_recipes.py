@@ -36,6 +36,9 @@ def test_welcome_series_for_the_vip_list_becomes_the_promised_draft(env: Env) ->
     assert [s["step_id"] for s in proposed["plan"]] == [
         "create_template_1", "create_template_2", "create_template_3", "create_flow",
     ]  # fmt: skip
+    for step in proposed["plan"][:3]:  # the sender's name ends in a period: one stop, not "Co.."
+        page = step["body"]["data"]["attributes"]["html"]
+        assert "a note from Acme Outdoor Co.</p>" in page and ".." not in page
     definition = proposed["plan"][-1]["body"]["data"]["attributes"]["definition"]
     assert definition["actions"][0]["data"]["message"]["template_id"] == {"$ref": "create_template_1.id"}
     assert {a["data"].get("status") for a in definition["actions"]} == {"draft", None}

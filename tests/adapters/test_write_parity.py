@@ -98,7 +98,7 @@ _VOLATILE = [
     (re.compile(r"\b[0-9A-HJKMNP-TV-Z]{26}\b"), "ULID"),
     (re.compile(r'"plan_hash":\s*"[0-9a-f]{64}"'), '"plan_hash":"HASH"'),  # of a plan naming those ids
     (re.compile(r'"by":\s*"[^"]*"'), '"by":"CALLER"'),
-    (re.compile(r'"by":\s*\["[^"]*"'), '"by":["CALLER"'),
+    (re.compile(r'"proposed":\s*"[^"]*"'), '"proposed":"CALLER"'),  # a proposal's by: who proposed it
 ]
 
 

@@ -261,6 +261,9 @@ def test_check_api_over_http_accepts_the_keys_and_records_timezones(
     assert {slug: entry["timezone"] for slug, entry in document.items()} == {
         a.slug: a.timezone for a in sandbox.accounts
     }
+    # ...and each account's currency, which every money answer then states (USD and GBP here).
+    assert {slug: entry["currency"] for slug, entry in document.items()} == {"acme": "USD", "globex": "GBP"}
+    assert "currency GBP: recorded in" in result.out
     served = {(e["method"], e["path"]) for e in sandbox.log()}
     assert ("GET", "/api/accounts") in served
     assert all(method == "GET" for method, _ in served), "a check must never write"

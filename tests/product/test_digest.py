@@ -40,16 +40,19 @@ def ask(service: KlaviyoService, name: str, **arguments: Any) -> dict[str, Any]:
 
 
 def test_the_digest_holds_its_content_and_the_tools_figures(fixed: KlaviyoService) -> None:
-    digest = ask(fixed, "klaviyo_get_weekly_digest", account="acme")["data"]
+    answer = ask(fixed, "klaviyo_get_weekly_digest", account="acme")
+    digest = answer["data"]
     content = "\n".join(digest["lines"]) + "\n"
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         SNAPSHOT.write_text(content, encoding="utf-8")
     assert content == SNAPSHOT.read_text(encoding="utf-8"), "digest changed: review it, then UPDATE_SNAPSHOTS=1"
     flows = ask(fixed, "klaviyo_compare_periods", account="acme", entity="flow", timeframe="last_7_days")["data"]
-    revenue = f"{flows['current_totals']['conversion_value']:,.2f}"
+    # Money in the account's currency (USD here), as the answer's metadata states it.
+    assert answer["metadata"]["currency"] == "USD" and "## Revenue (USD)" in content
+    revenue = f"${flows['current_totals']['conversion_value']:,.2f}"
     assert f"| Revenue | {revenue} |" in content
     split = ask(fixed, "klaviyo_get_revenue_split", account="acme", timeframe="last_7_days")["data"]
-    assert f"Revenue {split['total_revenue']:,.2f}:" in content
+    assert f"Revenue ${split['total_revenue']:,.2f}:" in content
     for anomaly in ask(fixed, "klaviyo_find_anomalies", account="acme")["data"]["anomalies"]:
         assert (anomaly["name"] or "All flows") in content
     assert "Browse Abandonment stopped sending" in content and "```" in content  # a chart

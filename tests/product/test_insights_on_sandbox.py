@@ -72,8 +72,21 @@ def test_anomalies_find_the_broken_flow_and_the_bad_week(service: KlaviyoService
     current, prior = now["Abandoned Cart Reminder"]["sent"], before["Abandoned Cart Reminder"]["sent"]
     assert (drop["current"], drop["prior"]) == (current, prior)
     assert drop["pct_change"] == round((current - prior) / prior, 4) <= -0.3
-    # Healthy flows are not reported.
-    assert all(a["name"] in {"Browse Abandonment", "Abandoned Cart Reminder", None} for a in answer["anomalies"])
+    # Healthy flows are not reported; an account-total row says so by name.
+    assert all(a["name"] in {"Browse Abandonment", "Abandoned Cart Reminder"} for a in answer["anomalies"]
+               if a["scope"] == "flow")  # fmt: skip
+    assert all(a["name"] == "All flows" and a["id"] is None for a in answer["anomalies"] if a["scope"] != "flow")
+    # Each finding: the volumes behind it, a test suited to it that it passed, its money impact;
+    # the list is ranked by impact.
+    for a in answer["anomalies"]:
+        assert a["prior_volume"] >= 100 and a["current_volume"] is not None
+        assert a["test"] == ("two_proportion" if a["metric"].endswith("_rate") else "poisson") and a["p_value"] < 0.01
+        assert a["impact"] is not None and a["impact_basis"]
+    impacts = [abs(a["impact"]) for a in answer["anomalies"]]
+    assert impacts == sorted(impacts, reverse=True)
+    lost = before["Browse Abandonment"]["conversion_value"]  # stopped: the prior week's revenue, not made
+    assert stopped["impact"] == -round(lost, 2) and stopped["current_volume"] == 0
+    assert answer["suppressed"] > 0  # changes past the threshold within noise: counted, not listed
 
 
 def test_predictive_distribution_matches_the_list_profiles(sandbox: Any, service: KlaviyoService) -> None:

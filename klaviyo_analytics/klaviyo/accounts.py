@@ -28,7 +28,7 @@ METRIC_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 REQUIRED_KEYS = ("api_key_env", "label")
 KEY_FINGERPRINT_HMAC_KEY = b"klaviyo-mcp/cache-namespace/v1"
-KNOWN_KEYS = (*REQUIRED_KEYS, "conversion_metric_id", "timezone")
+KNOWN_KEYS = (*REQUIRED_KEYS, "conversion_metric_id", "timezone", "currency")
 
 
 @dataclass(frozen=True)

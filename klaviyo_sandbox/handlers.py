@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from klaviyo_sandbox import aggregates, filters, reports
+from klaviyo_sandbox import aggregates, filters, forms, reports
 from klaviyo_sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_sandbox.models import Account
 from klaviyo_sandbox.params import Query
@@ -144,7 +144,9 @@ def _report(ctx: Context) -> Reply:
     kind = "segment" if "segment" in op_id else "campaign" if "campaign" in op_id else "flow"
     interval = attrs.get("interval") if op_id.endswith("series") else None
     data: dict[str, Any] = {"type": ctx.data["type"]}
-    if kind == "segment":
+    if op_id.startswith("query_form_"):
+        data["attributes"] = forms.form_report(ctx.account, attrs, ctx.now, interval)
+    elif kind == "segment":
         data["attributes"] = reports.segment_report(ctx.account, attrs, ctx.now, interval)
     else:
         data["attributes"], related = reports.message_report(ctx.account, kind, attrs, ctx.now, interval)
@@ -238,4 +240,12 @@ READ_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "get_segment": _get("segment", "segments"),
     "get_templates": _list("template", "templates"),
     "get_template": _get("template", "templates"),
+    "get_forms": _list("form", "forms"),
+    "get_form": _get("form", "forms"),
+    "get_versions_for_form": _child_collection(
+        "form-version", "forms", "form", lambda a, f: (a.form_versions[i] for i in f.version_ids)
+    ),
+    "get_form_version": _get("form-version", "form_versions"),
+    "query_form_values": _report,
+    "query_form_series": _report,
 }

@@ -82,6 +82,7 @@ class EventIndex:
         self.attributed: dict[tuple[str, str], Series] = {}  # ($attributed_message, metric id)
         self.segment_added: dict[str, Series] = {}  # segment id -> members added per hour
         self.segment_removed: dict[str, Series] = {}
+        self.form_stats: dict[tuple[str, str], Series] = {}  # (form version id, form statistic) per hour
 
     def find(self, metric_id: str, dims: dict[str, str]) -> Series | None:
         found = self._by_key.get((metric_id, tuple(sorted(dims.items()))))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from klaviyo_sandbox.forms import VIEWS as FORM_VIEWS
 from klaviyo_sandbox.models import Account
 
 VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
@@ -60,4 +61,5 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "integration.category": m.integration.get("category"),
         "created": m.created,
     },
+    **FORM_VIEWS,
 }

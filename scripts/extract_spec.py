@@ -77,6 +77,14 @@ SERVED: tuple[str, ...] = (
     "create_webhook",
     "get_webhook",
     "delete_webhook",
+    "get_forms",
+    "get_form",
+    "get_versions_for_form",
+    "get_form_version",
+    "query_form_values",
+    "query_form_series",
+    "create_campaign_clone",
+    "clone_template",
 )
 
 _WINDOWS = {"s": 1, "m": 60, "d": 86400}

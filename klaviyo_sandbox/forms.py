@@ -27,6 +27,7 @@ from klaviyo_sandbox import filters, timeframes
 from klaviyo_sandbox.ids import IdFactory
 from klaviyo_sandbox.jsonapi import ApiError, invalid, relationship, resource
 from klaviyo_sandbox.models import Account, Form, FormVersion
+from klaviyo_sandbox.reports import _buckets as report_buckets
 from klaviyo_sandbox.series import HOUR, Series
 
 SUBSCRIBED_TO_LIST = "Subscribed to List"
@@ -154,6 +155,30 @@ def form_resource(account: Account, form: Form, base: str, extras: frozenset[str
     return resource("form", form.id, attributes, base, f"{path}/", rels)
 
 
+def encoded_form_resource(account: Account, form: Form, base: str) -> dict[str, Any]:
+    """``GET /api/forms/{id}`` answers the encoded form: its ``definition`` lists the versions
+    (as the spec's ``Version``: steps required; the sandbox keeps no steps, so the list is empty)."""
+    versions = [account.form_versions[v] for v in form.version_ids]
+    definition = {
+        "versions": [
+            {
+                "id": int(v.id), "name": v.variation_name, "steps": [], "status": v.status, "ab_test": form.ab_test,
+                "type": "full_screen" if v.form_type == "full_page" else v.form_type, "channel": "WEB",
+            }
+            for v in versions
+        ]
+    }  # fmt: skip
+    attributes = {
+        "status": form.status,
+        "ab_test": form.ab_test,
+        "name": form.name,
+        "definition": definition,
+        "created_at": _iso(form.created_at),
+        "updated_at": _iso(form.updated_at),
+    }
+    return {"type": "form", "id": form.id, "attributes": attributes, "links": {"self": f"{base}/api/forms/{form.id}/"}}
+
+
 def form_version_resource(account: Account, version: FormVersion, base: str, extras: frozenset[str]) -> dict[str, Any]:
     attributes = {
         "form_type": version.form_type,
@@ -230,13 +255,7 @@ def form_report(account: Account, attrs: dict[str, Any], now: datetime, interval
     stats = list(attrs["statistics"])
     if not stats:
         raise invalid("statistics must name at least one statistic.", pointer="/data/attributes/statistics")
-    if interval is None:
-        dates, bounds = [], [timeframes.hour_bound(start), timeframes.hour_bound(end)]
-    else:
-        unit, longest = timeframes.SERIES_INTERVALS[interval]
-        if end - start > longest:
-            raise invalid(f"The timeframe is too long for the '{interval}' interval.", pointer="/data/attributes/interval")
-        dates, bounds = timeframes.buckets(start, end, unit)
+    dates, bounds = report_buckets(start, end, interval)
     groups: dict[tuple[str, ...], tuple[dict[str, str], list[dict[str, int]]]] = {}
     for version in account.form_versions.values():
         grouping = {"form_id": version.form_id, "form_version_id": version.id}
@@ -251,7 +270,9 @@ def form_report(account: Account, attrs: dict[str, Any], now: datetime, interval
         if not any(any(b.values()) for b in buckets):
             continue
         key = tuple(grouping[g] for g in group_by)
-        entry = groups.setdefault(key, ({g: grouping[g] for g in group_by}, [dict.fromkeys(COUNT_STATS, 0) for _ in buckets]))
+        entry = groups.setdefault(
+            key, ({g: grouping[g] for g in group_by}, [dict.fromkeys(COUNT_STATS, 0) for _ in buckets])
+        )
         for total, counts in zip(entry[1], buckets, strict=True):
             for name, value in counts.items():
                 total[name] += value

@@ -196,6 +196,12 @@ def get_profiles_for_list(ctx: Context) -> Reply:
     return status, doc
 
 
+def get_form(ctx: Context) -> Reply:
+    data = forms.encoded_form_resource(ctx.account, lookup(ctx, ctx.account.forms, "form"), ctx.base)
+    data["attributes"] = sparse(data["attributes"], ctx.query.fields.get("form"))
+    return 200, {"data": data, "links": {"self": ctx.url}}
+
+
 def _get(kind: str, table: str) -> Callable[[Context], Reply]:
     return lambda ctx: single(ctx, kind, lookup(ctx, getattr(ctx.account, table), kind))
 
@@ -241,7 +247,7 @@ READ_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "get_templates": _list("template", "templates"),
     "get_template": _get("template", "templates"),
     "get_forms": _list("form", "forms"),
-    "get_form": _get("form", "forms"),
+    "get_form": get_form,
     "get_versions_for_form": _child_collection(
         "form-version", "forms", "form", lambda a, f: (a.form_versions[i] for i in f.version_ids)
     ),

@@ -89,6 +89,13 @@ class CampaignDraftParams(AccountParams):
     template_html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
 
 
+class CloneCampaignParams(AccountParams):
+    campaign_id: KlaviyoId = Field(description="The campaign to copy (email or SMS).")
+    new_name: Text | None = Field(None, description="Default: '<source name> (copy)'.")
+    audience_id: KlaviyoId | None = Field(None, description="A list or segment id; default: the source's audience.")
+    subject: Text | None = Field(None, description="A new subject (email only); default: the source's.")
+
+
 class SegmentParams(AccountParams):
     recipe: one_of(("vip", "winback"), "recipe")  # type: ignore[valid-type]
     name: Text | None = None

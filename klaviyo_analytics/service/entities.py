@@ -13,7 +13,9 @@ from klaviyo_analytics.klaviyo.accounts import Account
 from klaviyo_analytics.rules.timeframes import Period
 from klaviyo_analytics.service.core import CallContext, KlaviyoService
 
-PATHS = {"campaign": "/api/campaigns/{id}", "flow": "/api/flows/{id}"}
+PATHS = {"campaign": "/api/campaigns/{id}", "flow": "/api/flows/{id}", "form": "/api/forms/{id}"}
+# The tool that lists an entity's ids, named in the NOT_FOUND error.
+LISTED_BY = {"campaign": "klaviyo_get_campaigns", "flow": "klaviyo_get_flows", "form": "klaviyo_get_form_performance"}
 # An entity's existence does not change from one question to the next.
 EXISTS_TTL_SECONDS = 3600.0
 
@@ -29,7 +31,7 @@ def ensure_exists(
         )
     except NotFoundError:
         raise NotFoundError(
-            f"no {entity} with id {entity_id!r} in account {account.slug!r}; list them with klaviyo_get_{entity}s",
+            f"no {entity} with id {entity_id!r} in account {account.slug!r}; list them with {LISTED_BY[entity]}",
             field=field,
             id=entity_id,
         ) from None

@@ -43,6 +43,7 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_query_metric_aggregates": {"account": "acme", "metric": "Placed Order", "timeframe": "last_30_days"},
     "klaviyo_list_actions": {},
     "klaviyo_get_webhooks": {"account": "acme"},
+    "klaviyo_get_form_performance": {"account": "acme", "timeframe": "last_30_days"},
 }
 # Read tools that need state the read-only walk does not create (covered in tests/actions).
 NEEDS_STATE = {"klaviyo_get_action"}

@@ -27,7 +27,7 @@ from klaviyo_sandbox import filters, timeframes
 from klaviyo_sandbox.ids import IdFactory
 from klaviyo_sandbox.jsonapi import ApiError, invalid, relationship, resource
 from klaviyo_sandbox.models import Account, Form, FormVersion
-from klaviyo_sandbox.reports import _buckets as report_buckets
+from klaviyo_sandbox.reports import buckets as report_buckets
 from klaviyo_sandbox.series import HOUR, Series
 
 SUBSCRIBED_TO_LIST = "Subscribed to List"

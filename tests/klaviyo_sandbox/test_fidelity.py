@@ -38,12 +38,25 @@ def _ids(sb: Sandbox) -> dict[str, str]:
         "template": next(iter(acc.templates)),
         "profile": next(iter(acc.profiles)),
         "metric": sb.accounts[0].conversion_metric_id,
+        "form": next(iter(acc.forms)),
+        "form_version": next(iter(acc.form_versions)),
     }
 
 
 def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
     conv, tf = ids["metric"], {"key": "last_365_days"}
     ok = [
+        c.get("/api/forms", params={"sort": "-created_at", "page[size]": "2"}),
+        c.get(f"/api/forms/{ids['form']}"),
+        c.get(f"/api/forms/{ids['form']}/form-versions"),
+        c.get(f"/api/form-versions/{ids['form_version']}"),
+        post(c, "/api/form-values-reports", {"type": "form-values-report", "attributes": {
+            "statistics": ["viewed_form", "submits", "submit_rate"], "timeframe": tf,
+            "group_by": ["form_id", "form_version_id"]}}),  # fmt: skip
+        post(c, "/api/form-series-reports", {"type": "form-series-report", "attributes": {
+            "statistics": ["submits"], "timeframe": {"key": "last_30_days"}, "interval": "daily"}}),  # fmt: skip
+        post(c, "/api/campaign-clone", {"type": "campaign", "id": ids["campaign"], "attributes": {"new_name": "Copy"}}),
+        post(c, "/api/template-clone", {"type": "template", "id": ids["template"], "attributes": {"name": "T copy"}}),
         c.get("/api/accounts"),
         c.get("/api/metrics", params={"include": "flow-triggers"}),
         c.get(f"/api/metrics/{conv}", params={"fields[metric]": "name,integration"}),

@@ -34,7 +34,7 @@ def test_the_proposal_shows_the_diff_and_writes_nothing(env: Env) -> None:
     view, warnings = answer["data"], answer["warnings"]
     changes = next(w for w in warnings if w.startswith("Changes from the source"))
     old_subject = env.sb.store.accounts["acme"].messages[source.message_ids[0]].definition["content"]["subject"]
-    assert f"→ 'Again for VIPs'" in changes and audience in changes
+    assert "→ 'Again for VIPs'" in changes and audience in changes
     assert f"subject {old_subject!r} → 'Back by demand'" in changes
     assert any(w.startswith("Stays as in the source: ") and "sender" in w for w in warnings)
     assert [s["step_id"] for s in view["plan"]] == ["clone_campaign", "set_audience", "set_subject"]

@@ -65,9 +65,7 @@ def test_form_submits_feed_the_list_growth_of_their_list(fast: httpx.Client, fas
 def test_a_clone_is_an_unscheduled_draft_with_copied_messages(fast: httpx.Client, fast_sandbox: Sandbox) -> None:
     acme = fast_sandbox.store.accounts["acme"]
     source = next(c for c in acme.campaigns.values() if c.status == "Scheduled")
-    answer = post(
-        fast, "/api/campaign-clone", {"type": "campaign", "id": source.id, "attributes": {"new_name": None}}
-    )
+    answer = post(fast, "/api/campaign-clone", {"type": "campaign", "id": source.id, "attributes": {"new_name": None}})
     assert answer.status_code == 201
     clone = acme.campaigns[answer.json()["data"]["id"]]
     assert clone.name == f"Copy of {source.name}" and clone.status == "Draft"

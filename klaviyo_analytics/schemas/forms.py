@@ -65,6 +65,6 @@ class FormPerformanceResult(OutputModel):
     totals: FormCounts
     list_growth_total: int | None
     benchmark: str = Field(description="Whether a cited benchmark exists for these rates.")
-    interval: Interval | None = None
+    interval: str | None = Field(None, description="The series interval, when a series was asked for.")
     date_times: list[str] | None = None
     series: list[FormSeries] | None = None

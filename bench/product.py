@@ -73,6 +73,11 @@ def upstream_calls(directory: Path) -> list[list[Any]]:
             args["flow_id"] = call(svc, "klaviyo_get_flows", {"account": "acme"})["data"]["flows"][0]["flow_id"]
             sandbox.reset()
             svc.client.cache.clear()
+        if name in ("klaviyo_get_ab_results", "klaviyo_get_link_clicks"):  # the latest sent email campaign
+            sent = call(svc, "klaviyo_get_campaigns", {"account": "acme", "channel": "email", "status": "Sent"})
+            args["campaign"] = sent["data"]["campaigns"][0]["campaign_id"]
+            sandbox.reset()
+            svc.client.cache.clear()
         envelope = call(svc, name, args)
         ops = Counter(entry["path"].split("/")[2] for entry in sandbox.log())
         reports = sum(n for op, n in ops.items() if op in REPORT_OPS)

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klaviyo_sandbox import filters, timeframes
+from klaviyo_sandbox import filters, splits, timeframes
+from klaviyo_sandbox import message_dims as _message_dims  # noqa: F401  (registers its derived dimensions)
 from klaviyo_sandbox.jsonapi import ApiError, invalid
 from klaviyo_sandbox.models import Account
 
@@ -96,16 +97,20 @@ def aggregate(account: Account, attrs: dict[str, Any], dimensions: list[str]) ->
     by: list[str] = list(attrs.get("by") or [])
     dates, bounds = timeframes.buckets(start, end, unit)
     groups: dict[tuple[str, ...], list[list[int]]] = {}
+    wanted = {*by, *(cond.field for cond in conds)}
+    plain = [cond for cond in conds if cond.field not in splits.SPLITTERS]
     for stream in account.events.by_metric.get(str(metric_id), []):
-        dims = stream.dims
-        if conds and not filters.matches(conds, _getter(dims)):
-            continue
-        key = tuple(dims.get(b, "") for b in by)
-        acc = groups.setdefault(key, [[0] * len(dates) for _ in range(3)])
-        for k, (count, unique, cents) in enumerate(stream.series.buckets(bounds)):
-            acc[0][k] += count
-            acc[1][k] += unique
-            acc[2][k] += cents
+        if plain and not filters.matches(plain, _getter(stream.dims)):
+            continue  # decided before splitting: a split never changes a stream's own dimensions
+        for dims, part in splits.expand(account, stream, wanted):  # derived dimensions (splits.py)
+            if conds and not filters.matches(conds, _getter(dims)):
+                continue
+            key = tuple(dims.get(b, "") for b in by)
+            acc = groups.setdefault(key, [[0] * len(dates) for _ in range(3)])
+            for k, (count, unique, cents) in enumerate(part.buckets(bounds)):
+                acc[0][k] += count
+                acc[1][k] += unique
+                acc[2][k] += cents
     if not by and not groups:
         groups[()] = [[0] * len(dates) for _ in range(3)]
     rows = []

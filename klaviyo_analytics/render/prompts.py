@@ -112,6 +112,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
             "`klaviyo_get_campaign_performance` timeframe {timeframe}: each campaign's results and health.",
             "`klaviyo_get_revenue_split` timeframe {timeframe}: how revenue splits between flows and campaigns.",
             "`klaviyo_rank_performance` entity campaign, metric click_rate, order bottom: the weakest sends.",
+            "`klaviyo_get_send_fatigue`: whether heavier send weeks went with more unsubscribes (a correlation only).",
             "`klaviyo_find_anomalies` timeframe {timeframe}: flows that stopped sending or converting.",
             "`klaviyo_get_list_health`: list sizes and consent.",
         ),
@@ -130,10 +131,13 @@ PROMPTS: tuple[PromptSpec, ...] = (
             "`klaviyo_get_campaign_performance` timeframe {timeframe}: the other campaigns, for context.",
             "`klaviyo_rank_performance` entity campaign, metric conversion_value, timeframe {timeframe}, limit 10.",
             "`klaviyo_get_performance_over_time` entity campaign, interval daily, timeframe {timeframe}: its curve.",
+            "`klaviyo_get_ab_results` with campaign {campaign_id}: its A/B test, if it had one, and the winner.",
+            "`klaviyo_get_link_clicks` with campaign {campaign_id}: which links people clicked.",
         ),
         report=(
             "Write: the campaign's results against the median campaign; each health band and what it means; "
-            "where it ranks; what to keep and what to change next time."
+            "where it ranks; its A/B winner (or why there is none yet) and top links; what to keep and what to "
+            "change next time."
         ),
     ),
     PromptSpec(

@@ -16,6 +16,7 @@ dependency of the product.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 # Fewer events than this in both windows together: no test, no finding.
 MIN_EVENTS = 10
@@ -52,3 +53,23 @@ def poisson_counts(c1: float, t1: float, c2: float, t2: float) -> float | None:
 def none_expected(rate: float, trials: float) -> float:
     """P(no event in ``trials``) when each happens at ``rate`` (Poisson): the p-value of a zero."""
     return math.exp(-max(0.0, rate) * max(0.0, trials))
+
+
+# The sample-size estimate's conventions: a 5% two-sided test with 80% power.
+ALPHA = 0.05
+POWER = 0.8
+
+
+def sample_per_group(p1: float, p2: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """Trials each group needs for the two-proportion z-test to detect ``p1`` against ``p2``.
+
+    The usual normal-approximation formula (Fleiss): ``n = (z₁₋α/₂·√(2p̄q̄) + z₁₋β·√(p₁q₁+p₂q₂))² / (p₁−p₂)²``
+    with ``p̄`` their mean; None when the rates are equal or outside (0, 1).
+    """
+    if not (0.0 < p1 < 1.0 and 0.0 < p2 < 1.0) or p1 == p2:
+        return None
+    normal = NormalDist()
+    z_alpha, z_beta = normal.inv_cdf(1.0 - alpha / 2.0), normal.inv_cdf(power)
+    mean = (p1 + p2) / 2.0
+    root = z_alpha * math.sqrt(2.0 * mean * (1.0 - mean)) + z_beta * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return math.ceil(root * root / ((p1 - p2) ** 2))

@@ -40,6 +40,7 @@ def _ids(sb: Sandbox) -> dict[str, str]:
         "metric": sb.accounts[0].conversion_metric_id,
         "form": next(iter(acc.forms)),
         "form_version": next(iter(acc.form_versions)),
+        "clicked": acc.metric_id("Clicked Email"),
     }
 
 
@@ -109,6 +110,14 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
             "metric_id": conv, "measurements": ["count", "sum_value", "unique"], "interval": "month",
             "filter": ["greater-or-equal(datetime,2025-06-01T00:00:00)", "less-than(datetime,2026-01-01T00:00:00)"],
             "by": ["$attributed_message"], "timezone": "America/New_York", "sort": "-count"}}),
+        post(c, "/api/metric-aggregates", {"type": "metric-aggregate", "attributes": {  # derived dimensions
+            "metric_id": ids["clicked"], "measurements": ["count", "unique"], "interval": "week",
+            "filter": ["greater-or-equal(datetime,2025-12-01T00:00:00)", "less-than(datetime,2026-03-01T00:00:00)"],
+            "by": ["$variation", "URL", "Client Type", "$message_send_cohort"], "sort": "-count"}}),
+        post(c, "/api/metric-aggregates", {"type": "metric-aggregate", "attributes": {
+            "metric_id": conv, "measurements": ["unique", "sum_value"], "by": ["$attributed_variation"],
+            "filter": ["greater-or-equal(datetime,2025-12-01T00:00:00)", "less-than(datetime,2026-03-01T00:00:00)",
+                       'equals($attributed_variation,"Variation B")']}}),
         post(c, "/api/lists", {"type": "list", "attributes": {"name": "Fidelity", "opt_in_process": "single_opt_in"}}),
         post(c, "/api/segments", {"type": "segment", "attributes": {"name": "Fidelity", "definition": {
             "condition_groups": [{"conditions": [{"type": "profile-group-membership", "is_member": True,

@@ -200,7 +200,27 @@ def check_digest_and_portfolio(world: World) -> None:
     assert {row["account"] for row in portfolio["data"]["accounts"]} == set(ZONES)
 
 
-CHECKS = (check_presets, check_comparisons, check_buckets, check_chunking, check_anomalies, check_digest_and_portfolio)
+def check_engagement(world: World) -> None:
+    """The seeded A/B tests move with the clock and are read the same on every date; fatigue's weeks are
+    the whole weeks before the account's current one."""
+    from klaviyo_sandbox.message_dims import ab_tests
+
+    for account in ZONES:
+        seeded = world.sandbox.store.accounts[account]
+        for mid, test in ab_tests(seeded).items():
+            if mid in seeded.messages:
+                campaign = seeded.messages[mid].campaign_id
+                data = world.ask("klaviyo_get_ab_results", account=account, campaign=campaign)["data"]
+                assert data["has_ab_test"] and (data["winner"] is not None) is test.winner, (account, data["verdict"])
+        weeks = world.ask("klaviyo_get_send_fatigue", account=account, weeks=4)["data"]["weeks"]
+        today = world.local_today(account)
+        assert date.fromisoformat(weeks[-1]["week_start"]) == today - timedelta(days=today.weekday() + 7), account
+
+
+CHECKS = (
+    check_presets, check_comparisons, check_buckets, check_chunking, check_anomalies, check_digest_and_portfolio,
+    check_engagement,
+)  # fmt: skip
 
 
 def as_utc(text: str) -> datetime:

@@ -44,6 +44,9 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_list_actions": {},
     "klaviyo_get_webhooks": {"account": "acme"},
     "klaviyo_get_form_performance": {"account": "acme", "timeframe": "last_30_days"},
+    "klaviyo_get_ab_results": {"account": "acme"},  # campaign added from get_campaigns
+    "klaviyo_get_link_clicks": {"account": "acme"},  # campaign added from get_campaigns
+    "klaviyo_get_send_fatigue": {"account": "acme"},
 }
 # Read tools that need state the read-only walk does not create (covered in tests/actions).
 NEEDS_STATE = {"klaviyo_get_action"}
@@ -62,7 +65,10 @@ def all_calls(service: KlaviyoService) -> list[tuple[str, dict[str, Any]]]:
     flows = call(service, "klaviyo_get_flows", {"account": "acme"})["data"]["flows"]
     calls = [(name, dict(args)) for name, args in READ_CALLS.items() if name in {s.name for s in CATALOG}]
     lists = call(service, "klaviyo_get_list_health", {"account": "acme"})["data"]["lists"]
+    sent = call(service, "klaviyo_get_campaigns", {"account": "acme", "channel": "email", "status": "Sent"})
     for name, args in calls:
+        if name in ("klaviyo_get_ab_results", "klaviyo_get_link_clicks"):
+            args["campaign"] = sent["data"]["campaigns"][0]["campaign_id"]
         if name == "klaviyo_get_flow_structure":
             args["flow_id"] = flows[0]["flow_id"]
         if name == "klaviyo_get_predictive_analytics":

@@ -82,10 +82,20 @@ def first_list(sb: Sandbox, slug: str = "acme") -> str:
     return next(iter(sb.store.accounts[slug].lists))
 
 
-def read_calls(flow_id: str, action_id: str | None = None, list_id: str = "") -> list[tuple[str, dict[str, Any]]]:
+def first_campaign(sb: Sandbox, slug: str = "acme") -> str:
+    """The latest sent email campaign, for the tools that read one message (A/B results, link clicks)."""
+    sent = [c for c in sb.store.accounts[slug].campaigns.values() if c.status == "Sent" and c.channel == "email"]
+    return max(sent, key=lambda c: (c.send_time or c.created_at, c.id)).id
+
+
+def read_calls(
+    flow_id: str, action_id: str | None = None, list_id: str = "", campaign_id: str = ""
+) -> list[tuple[str, dict[str, Any]]]:
     """Arguments for every read tool of the catalog (tests/product's set), plus the extra variants."""
     calls = [(name, dict(args)) for name, args in READ_CALLS.items()]
     for name, args in calls:
+        if name in ("klaviyo_get_ab_results", "klaviyo_get_link_clicks") and campaign_id:
+            args["campaign"] = campaign_id
         if name == "klaviyo_get_flow_structure":
             args["flow_id"] = flow_id
         if name == "klaviyo_get_predictive_analytics" and list_id:

@@ -96,4 +96,6 @@ def plant(sb: Sandbox, slug: str = "acme") -> dict[str, str]:
         metric_id = "HSTLMX"
         acc.metrics[metric_id] = Metric(metric_id, HOSTILE_METRIC, {"name": "API", "category": "API"}, now, now)
         flow_id = next(iter(acc.flows))
-    return {"flow_id": flow_id, "metric_id": metric_id, "list_id": next(iter(acc.lists))}
+    sent = [c for c in acc.campaigns.values() if c.status == "Sent" and c.channel == "email"]
+    campaign_id = max(sent, key=lambda c: (c.send_time or c.created_at, c.id)).id
+    return {"flow_id": flow_id, "metric_id": metric_id, "list_id": next(iter(acc.lists)), "campaign_id": campaign_id}

@@ -40,6 +40,7 @@ from klaviyo_sandbox.faults import FaultDecision
 from tests.reliability.harness import (
     comparable,
     figures,
+    first_campaign,
     first_list,
     make_sandbox,
     read_calls,
@@ -125,7 +126,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
         "Create the list 'R'", [], "reliability",
     )  # fmt: skip
     flows = call_all(service, [("klaviyo_get_flows", {"account": "acme"})], concurrent=False)[0]
-    calls = read_calls(flows.payload["data"]["flows"][0]["flow_id"], proposal.id, first_list(sb))
+    calls = read_calls(flows.payload["data"]["flows"][0]["flow_id"], proposal.id, first_list(sb), first_campaign(sb))
     answers = [comparable(o.payload) for o in call_all(service, calls, concurrent=False)]
     assert all("error" not in a for a in answers), answers
     return Reference(calls, answers, service.settings.resolved_ledger_path)

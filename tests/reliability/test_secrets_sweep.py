@@ -32,7 +32,7 @@ from klaviyo_analytics.service import CallContext, KlaviyoService
 from klaviyo_analytics.tools import get_tool, run_tool
 from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig
 from tests.reliability.cluster import Cluster, cluster
-from tests.reliability.harness import figures, first_list, read_calls, service_for
+from tests.reliability.harness import figures, first_campaign, first_list, read_calls, service_for
 
 pytestmark = pytest.mark.slow
 
@@ -190,7 +190,7 @@ def test_no_secret_in_anything_the_deployed_processes_put_out(sb: Sandbox, tmp_p
         second = proposed.json()["data"]["action_id"]
         out.add_response("approve 2", node.approve(second))
         out.add_response("REST execute", node.rest("POST", f"/v1/actions/{second}/execute"))
-        for name, args in read_calls(flows[0]["flow_id"], first, first_list(node.sb)):
+        for name, args in read_calls(flows[0]["flow_id"], first, first_list(node.sb), first_campaign(node.sb)):
             over_mcp(name, **args)
             out.add_response(f"REST {name}", rest_call(node, name, args))
         over_mcp("klaviyo_get_action", action_id=second)
@@ -259,7 +259,9 @@ def test_no_secret_in_logs_errors_or_traces_in_process(
 
     with recorded_events() as events:
         flows = run_tool(get_tool("klaviyo_get_flows"), service, {"account": "acme"}, CallContext(Deadline(20)))
-        for name, args in read_calls(flows["data"]["flows"][0]["flow_id"], list_id=first_list(sb)):
+        for name, args in read_calls(
+            flows["data"]["flows"][0]["flow_id"], list_id=first_list(sb), campaign_id=first_campaign(sb)
+        ):
             call(name, **args)
         call("klaviyo_get_campaigns", account="globex")
         call("klaviyo_get_flows", account="revoked")

@@ -53,7 +53,7 @@ def calls_for(ids: dict[str, str]) -> list[tuple[str, dict[str, Any]]]:
                                              "by": ["Campaign Name", "Subject"], "interval": "monthly"}),
         ("klaviyo_query_metric_aggregates", {"account": "acme", "metric": "No such metric", "timeframe": "last_7_days"}),
     ]  # fmt: skip
-    return read_calls(ids["flow_id"], list_id=ids["list_id"]) + extra
+    return read_calls(ids["flow_id"], list_id=ids["list_id"], campaign_id=ids["campaign_id"]) + extra
 
 
 def strings(value: Any) -> Iterator[str]:

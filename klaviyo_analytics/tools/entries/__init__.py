@@ -9,7 +9,7 @@ from klaviyo_analytics.tools.spec import ToolSpec
 # An area names its module here, in schemas/ and in service/ (tests/core/test_layers.py holds them aligned).
 AREAS = (
     "accounts", "campaigns", "flows", "trends", "compare", "insights", "anomalies", "predictive", "portfolio",
-    "digest", "lists", "segments", "metrics", "forms", "actions",
+    "digest", "lists", "segments", "metrics", "engagement", "forms", "actions",
 )  # fmt: skip
 
 

@@ -90,10 +90,10 @@ class CampaignDraftParams(AccountParams):
 
 
 class CloneCampaignParams(AccountParams):
-    campaign_id: KlaviyoId = Field(description="The campaign to copy (email or SMS).")
-    new_name: Text | None = Field(None, description="Default: '<source name> (copy)'.")
-    audience_id: KlaviyoId | None = Field(None, description="A list or segment id; default: the source's audience.")
-    subject: Text | None = Field(None, description="A new subject (email only); default: the source's.")
+    campaign_id: KlaviyoId
+    new_name: Text | None = None  # default: "<source name> (copy)"
+    audience_id: KlaviyoId | None = Field(None, description="List or segment id.")
+    subject: Text | None = Field(None, description="Email only.")
 
 
 class SegmentParams(AccountParams):

@@ -10,10 +10,8 @@ from klaviyo_analytics.schemas.trends import Interval
 
 
 class FormPerformanceParams(WindowParams):
-    form_id: KlaviyoId | None = Field(None, description="Only this form id.")
-    interval: Interval | None = Field(
-        None, description="Also return a series per form (daily, weekly…); the window must fit the interval."
-    )
+    form_id: KlaviyoId | None = None
+    interval: Interval | None = None  # adds a series per form; the window must fit the interval
 
 
 class FormCounts(OutputModel):
@@ -64,7 +62,7 @@ class FormPerformanceResult(OutputModel):
     form_count: int
     totals: FormCounts
     list_growth_total: int | None
-    benchmark: str = Field(description="Whether a cited benchmark exists for these rates.")
-    interval: str | None = Field(None, description="The series interval, when a series was asked for.")
+    benchmark: str  # whether a cited benchmark exists for these rates
+    interval: str | None = None  # the series interval, when a series was asked for
     date_times: list[str] | None = None
     series: list[FormSeries] | None = None

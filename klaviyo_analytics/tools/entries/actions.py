@@ -98,8 +98,7 @@ _TOOLS: list[ToolSpec] = [
     ),
     _propose(
         "clone_campaign", "Propose a campaign clone",
-        "Propose copying an email or SMS campaign as a Draft, optionally with a new name, audience or subject; "
-        "shows what changes. Never schedules.",
+        "Propose a Draft copy of an email or SMS campaign (new name, audience or subject optional); never schedules.",
         CloneCampaignParams, propose_clone_campaign, "campaigns:write campaigns:read lists:read", "clone-campaign",
     ),
     _propose(

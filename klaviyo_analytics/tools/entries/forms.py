@@ -9,8 +9,8 @@ TOOLS = (
         name="klaviyo_get_form_performance",
         title="Signup form performance",
         description=(
-            "Per signup form and version: views, submits, submit rate, the list growth it produced and an A/B "
-            "readout; optional series by interval. 'How are my signup forms converting?'"
+            "Signup forms by form and version: views, submits, submit rate, list growth, A/B readout; "
+            "interval adds a series."
         ),
         params=FormPerformanceParams,
         result=FormPerformanceResult,

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from klaviyo_analytics import __version__
 from klaviyo_analytics.actions.confirm import ConfirmFn, ConfirmingContext
+from klaviyo_analytics.adapters.mcp_cache import CATALOG_CACHE_HINTS
 from klaviyo_analytics.adapters.mcp_stdio import run_stdio
 from klaviyo_analytics.auth.principal import LOCAL, Principal
 from klaviyo_analytics.auth.tokens import principal_of
@@ -230,6 +231,8 @@ def build_server(settings: Settings | None = None, service: KlaviyoService | Non
         tools=tools,
         log_level=cast(Any, settings.log_level),
         extensions=[chart_app()],
+        cache_hints=CATALOG_CACHE_HINTS,  # the catalog is fixed at start and the same for every caller
+        subscriptions=False,  # so nothing ever changes to notify of: no listen streams held open for nothing
     )
     offered = {spec.name for spec in visible_tools(settings.read_only, settings.toolsets)}
     for prompt in PROMPTS:

@@ -43,6 +43,11 @@ COMMANDS: tuple[Command, ...] = (
         "write the weekly digest of one or every account",
         "klaviyo_analytics.service.digest",
     ),
+    Command(
+        "warm",
+        "fill the shared cache with the common questions",
+        "klaviyo_analytics.service.warm",
+    ),
 )
 
 

@@ -689,7 +689,8 @@ class Settings:
         "KLAVIYO_MCP_REGISTRATION_RATE_LIMIT",
         _rate_limits,
         "20/hour",
-        "embedded: OAuth client registrations (/register) per client address; past it 429 with Retry-After.",
+        "embedded: OAuth client registrations (/register), and client metadata documents fetched (not cached), "
+        "per client address; past it 429 with Retry-After.",
         group="team",
     )
     registration_token: str | None = setting(
@@ -706,6 +707,15 @@ class Settings:
         _positive_float,
         24.0,
         "embedded: a registered OAuth client that completes no authorization in this many hours is deleted.",
+        group="team",
+    )
+    oauth_cimd_test_ca_file: Path | None = setting(
+        "KLAVIYO_MCP_OAUTH_CIMD_TEST_CA_FILE",
+        _optional_path,
+        None,
+        "embedded, tests only: a PEM CA file; when set, a client ID metadata document may be served from a "
+        "loopback address literal (https://127.0.0.1:PORT/…) with a certificate of this CA. Leave unset: "
+        "documents must then be on public addresses.",
         group="team",
     )
     refresh_reuse_grace_seconds: float = setting(
@@ -752,6 +762,15 @@ class Settings:
         "A tool that spends more than this share of the account's report calls left today says so.",
         group="storage",
         old="QUOTA_WARN_SHARE",
+    )
+    warm_budget_share: float = setting(
+        "KLAVIYO_MCP_WARM_BUDGET_SHARE",
+        _share,
+        0.3,
+        "`python -m klaviyo_analytics warm` takes a report call only while the account's calls of the last day "
+        "(everyone's) stay under this share of Klaviyo's daily limit (0.3: 67 of 225 per report); the rest is "
+        "kept for people's questions.",
+        group="storage",
     )
     cache_ttl_seconds: float = setting(
         "KLAVIYO_MCP_CACHE_TTL_SECONDS",

@@ -1,9 +1,10 @@
 """Auth for the MCP HTTP server, by KLAVIYO_MCP_OAUTH_MODE: which tokens /mcp accepts and which OAuth routes exist.
 
 - ``off``: static bearer tokens only (KLAVIYO_MCP_REST_API_KEY, KLAVIYO_MCP_REST_API_TOKENS, users-file tokens).
-- ``embedded``: also this server's own OAuth 2.1 authorization server (the SDK's routes: metadata,
-  /authorize, /token; /register and /revoke through ``registration``; plus the login page), issuer =
-  the public URL.
+- ``embedded``: also this server's own OAuth 2.1 authorization server (the SDK's routes: /token;
+  /authorize and the metadata through ``auth.authorize``, which adds Client ID Metadata Documents and
+  RFC 9207 ``iss``; /register (the older path) and /revoke through ``registration``; plus the login
+  page), issuer = the public URL.
 - ``external``: also JWTs of an identity provider (KLAVIYO_MCP_OAUTH_ISSUER_URL, KLAVIYO_MCP_OAUTH_JWKS_URL).
 
 Every mode publishes RFC 9728 metadata at /.well-known/oauth-protected-resource/mcp and answers a
@@ -21,6 +22,7 @@ from mcp.server.auth.middleware.client_auth import ClientAuthenticator
 from mcp.server.auth.routes import (
     REGISTRATION_PATH,
     REVOCATION_PATH,
+    build_metadata,
     build_resource_metadata_url,
     create_auth_routes,
     create_protected_resource_routes,
@@ -96,6 +98,8 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     issuer = settings.oauth_issuer_url or public_url(settings)
     if settings.oauth_mode == "off":
         return HttpAuth(BearerVerifier(directory, resource, None), resource, issuer)
+    from klaviyo_analytics.auth.authorize import MetadataDocumentAuthorize, replace_routes
+    from klaviyo_analytics.auth.client_metadata import ClientMetadataResolver
     from klaviyo_analytics.auth.login import LoginPages
     from klaviyo_analytics.auth.provider import EmbeddedProvider
     from klaviyo_analytics.auth.registration import PublicRevocationHandler, RegistrationGate
@@ -110,6 +114,7 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
         settings.oauth_refresh_token_days,
         settings.registration_unused_hours,
         settings.refresh_reuse_grace_seconds,
+        ClientMetadataResolver(EmbeddedProvider.clock, settings.oauth_cimd_test_ca_file),
     )
     registration = ClientRegistrationOptions(enabled=True)
     try:
@@ -132,5 +137,10 @@ def build_auth(settings: Settings, directory: UserDirectory) -> HttpAuth:
     revoke = PublicRevocationHandler(provider, ClientAuthenticator(provider))
     replaced = {REGISTRATION_PATH: gate.route(REGISTRATION_PATH), REVOCATION_PATH: revoke.route(REVOCATION_PATH)}
     oauth_routes = [replaced.get(r.path, r) if isinstance(r, Route) else r for r in oauth_routes]
+    authorize = MetadataDocumentAuthorize(
+        provider, provider.resolver, settings.registration_rate_limit, settings.rest_rate_limit_storage
+    )
+    metadata = build_metadata(exact_url(issuer), None, registration, RevocationOptions(enabled=True))
+    oauth_routes = replace_routes(oauth_routes, authorize, metadata)
     login = LoginPages(provider, directory, settings.oauth_login_rate_limit, settings.rest_rate_limit_storage)
     return HttpAuth(BearerVerifier(directory, resource, tokens), resource, issuer, [*oauth_routes, *login.routes()])

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from klaviyo_analytics.auth.client_metadata import is_url_client_id
 from klaviyo_analytics.auth.provider import LOGIN_PATH, EmbeddedProvider
 from klaviyo_analytics.auth.users import UserDirectory
 from klaviyo_analytics.logs import get_logger
@@ -78,7 +79,7 @@ class LoginPages:
     async def page(self, request: Request) -> Response:
         if request.method == "GET":
             login_id = request.query_params.get("id", "")
-            return self._form(request, login_id, nonce=secrets.token_urlsafe(16), new_cookie=True)
+            return await self._form(request, login_id, nonce=secrets.token_urlsafe(16), new_cookie=True)
         form = await request.form()
         fields = {k: form.get(k) for k in ("id", "csrf", "username", "password", "decision")}
         if not all(isinstance(v, str) and len(v) <= MAX_FIELD for v in fields.values() if v is not None):
@@ -101,7 +102,7 @@ class LoginPages:
         ]
         if not all(allowed):
             log.warning("oauth.login_rate_limited", user=username, address=address)
-            return self._form(
+            return await self._form(
                 request,
                 login_id,
                 nonce,
@@ -111,10 +112,12 @@ class LoginPages:
             )
         if not username or not self.directory.verify_password(username, str(fields["password"] or "")):
             log.info("oauth.login_failed", user=username, address=address)
-            return self._form(request, login_id, nonce, error="Wrong user or password.", status=401, username=username)
+            return await self._form(
+                request, login_id, nonce, error="Wrong user or password.", status=401, username=username
+            )
         return self._back(self.provider.finish_login(login_id, username))
 
-    def _form(
+    async def _form(
         self,
         request: Request,
         login_id: str,
@@ -125,7 +128,7 @@ class LoginPages:
         username: str = "",
         new_cookie: bool = False,
     ) -> Response:
-        pending = self.provider.pending(login_id) if login_id else None
+        pending = await self.provider.pending(login_id) if login_id else None
         if pending is None:
             return self._message(
                 "Sign-in expired", "This sign-in link has expired or was already used. Start again from your app.", 400
@@ -144,6 +147,8 @@ class LoginPages:
             # Bidi controls and other format characters stripped; the template isolates it too (<bdi>).
             client_name=untrusted.cap(untrusted.strip_controls(client.client_name or ""), 200) or "An application",
             redirect_host=host,
+            # A metadata-document client is known by the host that serves its document (its client_id URL).
+            client_host=urlsplit(client.client_id).netloc if is_url_client_id(client.client_id) else None,
             login_id=login_id,
             csrf=self._csrf(nonce, login_id),
             username=username,

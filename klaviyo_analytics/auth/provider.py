@@ -6,7 +6,8 @@ against the registration. This provider adds the policy: redirect URIs must be h
 http with no userinfo (no open redirects, nothing to dress up the host the consent page shows), the
 registration's fields are bounded (``registration.check_metadata``) and a registration that never
 completes an authorization is deleted after ``unused_client_hours``, the ``resource`` must be this
-server's /mcp URL (RFC 8707), a login page stands between /authorize and the code, codes are single
+server's /mcp URL (RFC 8707), a ``client_id`` that is an https URL names a Client ID Metadata Document
+(``client_metadata``) instead of a registration, a login page stands between /authorize and the code, codes are single
 use and expire (CODE_TTL_SECONDS, checked again when exchanged), refresh tokens rotate, and revoking
 either token revokes the grant behind both.
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from mcp.server.auth.provider import (
     AccessToken,
@@ -31,17 +32,18 @@ from mcp.server.auth.provider import (
     AuthorizeError,
     IdentityAssertionParams,
     RefreshToken,
-    RegistrationError,
     TokenError,
     construct_redirect_uri,
 )
 from mcp.shared.auth import OAuthClientInformationFull, OAuthToken
 
+from klaviyo_analytics.auth.client_metadata import ClientMetadataResolver, is_url_client_id
 from klaviyo_analytics.auth.keys import SigningKey
 from klaviyo_analytics.auth.oauth_store import Grant, OAuthStore, new_secret
-from klaviyo_analytics.auth.registration import check_metadata
+from klaviyo_analytics.auth.registration import check_metadata, check_redirect_uri
 from klaviyo_analytics.auth.tokens import CallerToken, EmbeddedTokens
 from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
+from klaviyo_analytics.errors import InvalidArgumentError
 from klaviyo_analytics.logs import get_logger
 
 log = get_logger("klaviyo_analytics.auth")
@@ -50,24 +52,10 @@ LOGIN_TTL_SECONDS = 600
 CODE_TTL_SECONDS = 120
 # Long enough for two requests of one client racing over a slow link; short enough that a replay is one.
 REFRESH_RACE_SECONDS = 5.0
-LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
 class GrantRefreshToken(RefreshToken):
     grant_id: str
-
-
-def _check_redirect_uri(uri: str) -> None:
-    parts = urlsplit(uri)
-    if parts.fragment:
-        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not have a fragment")
-    if "@" in parts.netloc:  # https://claude.ai@evil.example/ reads as claude.ai but goes to evil.example
-        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not carry userinfo (user@host)")
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK:
-        return  # native clients (RFC 8252 §7.3)
-    raise RegistrationError("invalid_redirect_uri", "a redirect_uri must be https, or http on a loopback address")
 
 
 def _same_resource(a: str, b: str) -> bool:
@@ -86,8 +74,10 @@ class EmbeddedProvider:
         refresh_days: float,
         unused_client_hours: float = 24.0,
         refresh_race_seconds: float = REFRESH_RACE_SECONDS,
+        resolver: ClientMetadataResolver | None = None,
     ) -> None:
         self.store, self.key, self.tokens = store, key, tokens
+        self.resolver = resolver or ClientMetadataResolver()
         self.refresh_seconds = refresh_days * 86400
         self.unused_client_seconds = unused_client_hours * 3600
         self.refresh_race_seconds = refresh_race_seconds
@@ -98,6 +88,12 @@ class EmbeddedProvider:
 
     # Registration (RFC 7591): no manual client set-up for Claude's connector.
     async def get_client(self, client_id: str) -> OAuthClientInformationFull | None:
+        if is_url_client_id(client_id):  # a metadata document, not a registration (auth.client_metadata)
+            try:
+                return await self.resolver.resolve(client_id)
+            except InvalidArgumentError as exc:
+                log.info("oauth.client_metadata_refused", client_id=client_id[:300], reason=exc.details.get("reason"))
+                return None
         metadata = self.store.get_client(client_id)
         if metadata is None:
             return None
@@ -109,7 +105,7 @@ class EmbeddedProvider:
     async def register_client(self, client_info: OAuthClientInformationFull) -> None:
         check_metadata(client_info)
         for uri in client_info.redirect_uris or []:
-            _check_redirect_uri(str(uri))
+            check_redirect_uri(str(uri))
         purged = self.store.purge_unused_clients(self.clock.shared_time() - self.unused_client_seconds)
         if purged:
             log.info("oauth.unused_clients_deleted", count=purged)
@@ -126,14 +122,14 @@ class EmbeddedProvider:
         login_id = self.store.put_pending(client.client_id, params.model_dump(mode="json"), LOGIN_TTL_SECONDS)
         return f"{self.issuer}{LOGIN_PATH}?{urlencode({'id': login_id})}"
 
-    def pending(self, login_id: str) -> tuple[OAuthClientInformationFull, AuthorizationParams] | None:
+    async def pending(self, login_id: str) -> tuple[OAuthClientInformationFull, AuthorizationParams] | None:
         found = self.store.get_pending(login_id)
         if found is None:
             return None
-        metadata = self.store.get_client(found[0])
-        if metadata is None:
+        client = await self.get_client(found[0])
+        if client is None:
             return None
-        return OAuthClientInformationFull.model_validate(metadata), AuthorizationParams.model_validate(found[1])
+        return client, AuthorizationParams.model_validate(found[1])
 
     def finish_login(self, login_id: str, user: str | None) -> str | None:
         """The redirect back to the client: a code for ``user``, or access_denied when ``user`` is None."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hmac
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse
 from limits.storage import storage_from_string
@@ -54,6 +55,7 @@ MAX_NAME_CHARS = 200
 MAX_TEXT_CHARS = 2048
 MAX_LIST_ITEMS = 10
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
 def check_metadata(client: OAuthClientInformationFull) -> None:
@@ -71,6 +73,20 @@ def check_metadata(client: OAuthClientInformationFull) -> None:
         for item in items:
             if isinstance(item, str) and len(item) > limit:
                 raise RegistrationError("invalid_client_metadata", f"{name} may be at most {limit} characters")
+
+
+def check_redirect_uri(uri: str) -> None:
+    """RegistrationError unless ``uri`` is https, or http on loopback, with no userinfo or fragment."""
+    parts = urlsplit(uri)
+    if parts.fragment:
+        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not have a fragment")
+    if "@" in parts.netloc:  # https://claude.ai@evil.example/ reads as claude.ai but goes to evil.example
+        raise RegistrationError("invalid_redirect_uri", "a redirect_uri must not carry userinfo (user@host)")
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK:
+        return  # native clients (RFC 8252 §7.3)
+    raise RegistrationError("invalid_redirect_uri", "a redirect_uri must be https, or http on a loopback address")
 
 
 def _cors(app: ASGIApp) -> ASGIApp:

@@ -60,14 +60,15 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock
 from klaviyo_analytics.errors import RateLimitedError
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.klaviyo.endpoints import RateLimit
 from klaviyo_analytics.quota import BLOCKED, MemoryStore, QuotaStore, StoreUnavailable, Window
-from klaviyo_analytics.quota.guarded import STORE_DOWN
+from klaviyo_analytics.quota.guarded import PROBE_SECONDS, STORE_DOWN
+from klaviyo_analytics.quota.reserve import Share, current_share
 
 # A proportional margin for the drift between our clock and Klaviyo's window clock.
 WINDOW_MARGIN = 1.02
@@ -157,14 +158,21 @@ class Pacer:
         started = clock.monotonic()
         poll = POLL_FIRST_SECONDS
         waiter = uuid.uuid4().hex  # this caller's place in the bucket's queue while its slot is pending
+        windows = self.windows(limit)
+        share = current_share()
+        if share is not None and limit.daily is not None:
+            try:
+                windows = self._within_share(share, account, bucket, limit.daily, windows)
+            except StoreUnavailable:  # the day's count lives in the store: without it, no share is known
+                raise rate_limited(what, limit, STORE_DOWN, PROBE_SECONDS, deadline.budget) from None
         while True:
             # A slot free now is always taken: a refusal then always means the quota, never the clock.
             max_wait = max(0.0, deadline.remaining() - margin)
-            reservation = self.store.reserve(
-                account, bucket, self.windows(limit), max_wait, self.flight_seconds, waiter
-            )
+            reservation = self.store.reserve(account, bucket, windows, max_wait, self.flight_seconds, waiter)
             if reservation.granted:
                 break
+            if share is not None and limit.daily is not None and reservation.limit == "daily":
+                raise share.refuse(account, bucket, limit.daily, None)
             if not reservation.pending:
                 raise rate_limited(what, limit, reservation.limit, reservation.wait, deadline.budget)
             # An earlier send's answer sets the slot; it is at least reservation.wait away.
@@ -176,6 +184,15 @@ class Pacer:
         waited = clock.monotonic() - started
         self.total_wait_seconds += waited
         return Permit(account, bucket, reservation.token, waited)
+
+    def _within_share(self, share: Share, account: str, bucket: str, daily: int, windows: list[Window]) -> list[Window]:
+        """The windows with the daily one narrowed to the caller's share (quota/reserve.py); refused
+        at once, without waiting for the day to free a slot, when the share is already used."""
+        allowed = share.allowed(daily)
+        used = self.store.used(account, bucket, windows[-1].seconds)
+        if used >= allowed:
+            raise share.refuse(account, bucket, daily, used)
+        return [*windows[:-1], replace(windows[-1], limit=allowed)]
 
     def finish(self, permit: Permit) -> None:
         """The permit's request is over (answered, failed or timed out): later slots space from now."""

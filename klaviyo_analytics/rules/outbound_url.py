@@ -44,8 +44,8 @@ _TAB_OR_NEWLINE = re.compile("[\t\n\r]")
 _C0_OR_SPACE = "".join(chr(c) for c in range(0x21))
 
 
-def _bad_url(rule: str, why: str) -> InvalidArgumentError:
-    return InvalidArgumentError(f"endpoint_url {why}.", field="endpoint_url", rule="public_endpoint", reason=rule)
+def _bad_url(rule: str, why: str, field: str = "endpoint_url") -> InvalidArgumentError:
+    return InvalidArgumentError(f"{field} {why}.", field=field, rule="public_endpoint", reason=rule)
 
 
 def _literal_ip(host: str) -> IPAddress | None:
@@ -92,7 +92,7 @@ def ip_rule(address: IPAddress) -> tuple[str, IPAddress] | None:
     return None
 
 
-def browser_host(raw: str) -> str:
+def browser_host(raw: str, field: str = "endpoint_url") -> str:
     """The host as WHATWG's host parser reads it: percent-decoded, UTS-46 mapped, labels to ASCII."""
     host = unquote(raw)
     if host.startswith("["):
@@ -101,39 +101,42 @@ def browser_host(raw: str) -> str:
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
         labels = [label if label.isascii() else idna.encode(label).decode("ascii") for label in mapped.split(".")]
     except (idna.IDNAError, UnicodeError) as exc:
-        raise _bad_url("malformed", f"has a host a browser would refuse ({exc})") from None
+        raise _bad_url("malformed", f"has a host a browser would refuse ({exc})", field) from None
     return ".".join(labels).lower()
 
 
-def check_endpoint_url(url: str) -> str:
-    """The URL as a browser reads it, or INVALID_ARGUMENT naming ``endpoint_url`` and the rule it breaks."""
+def check_endpoint_url(url: str, field: str = "endpoint_url") -> str:
+    """The URL as a browser reads it, or INVALID_ARGUMENT naming ``field`` and the rule it breaks.
+
+    Also the first check on an OAuth client id that is a URL (``auth.client_metadata``), with ``field="client_id"``.
+    """
     text = _TAB_OR_NEWLINE.sub("", url).strip(_C0_OR_SPACE).replace("\\", "/")
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - a malformed port raises here
     except ValueError as exc:
-        raise _bad_url("malformed", f"is not a valid URL ({exc})") from None
+        raise _bad_url("malformed", f"is not a valid URL ({exc})", field) from None
     if parts.scheme.lower() != "https":
         got = f"got {parts.scheme!r}" if parts.scheme else "no scheme given"
-        raise _bad_url("https_only", f"must use https ({got})")
+        raise _bad_url("https_only", f"must use https ({got})", field)
     if "@" in parts.netloc:
-        raise _bad_url("no_credentials", "must not carry credentials (user:password@); they would be stored")
+        raise _bad_url("no_credentials", "must not carry credentials (user:password@); they would be stored", field)
     raw_host = parts.netloc.rsplit(":", 1)[0] if not parts.netloc.endswith("]") else parts.netloc
-    host = browser_host(raw_host).rstrip(".")
+    host = browser_host(raw_host, field).rstrip(".")
     if not host:
-        raise _bad_url("host_required", "has no host")
+        raise _bad_url("host_required", "has no host", field)
     address = _literal_ip(host)
     if address is not None:
         found = ip_rule(address)
         if found:
             rule, culprit = found
             inside = "" if culprit == address else f", inside {address}"
-            raise _bad_url(rule, f"points at {_WHAT[rule]} ({culprit}{inside}); use a public https endpoint")
+            raise _bad_url(rule, f"points at {_WHAT[rule]} ({culprit}{inside}); use a public https endpoint", field)
         host = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
     elif host == "localhost" or host.endswith(LOCAL_SUFFIXES):
-        raise _bad_url("loopback" if "localhost" in host else "private", f"names a local host ({host!r})")
+        raise _bad_url("loopback" if "localhost" in host else "private", f"names a local host ({host!r})", field)
     elif "." not in host:
-        raise _bad_url("public_hostname", f"host {host!r} is a single-label (intranet) name")
+        raise _bad_url("public_hostname", f"host {host!r} is a single-label (intranet) name", field)
     netloc = host + (f":{parts.port}" if parts.port is not None else "")
     if text == url.strip() and netloc == parts.netloc:
         return text

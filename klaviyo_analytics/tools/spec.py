@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +44,8 @@ class ToolSpec:
     chart: bool = False
     # (rows field, row id field) of a tool whose partial answers resume (tools/resume.py).
     resume_rows: tuple[str, str] | None = None
+    # Arguments ``python -m klaviyo_analytics warm`` asks this tool with before anyone does (tools/warmable.py).
+    warm: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def path_params(self) -> list[str]:

@@ -8,6 +8,7 @@ from klaviyo_analytics.schemas.campaigns import (
 )
 from klaviyo_analytics.service.campaigns import get_campaign_performance, get_campaigns
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -25,6 +26,7 @@ TOOLS = (
         toolset="campaigns",
         method="POST",
         path="/v1/campaigns/performance",
+        warm=over_common_windows(),
     ),
     ToolSpec(
         name="klaviyo_get_campaigns",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from klaviyo_analytics.schemas.compare import CompareParams, CompareResult
 from klaviyo_analytics.service.compare import compare_periods
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -22,6 +23,7 @@ TOOLS = (
         toolset="performance",
         method="POST",
         path="/v1/performance/compare",
+        warm=over_common_windows(entity="campaign") + over_common_windows(entity="flow"),
         chart=True,
     ),
 )

@@ -3,6 +3,7 @@ from __future__ import annotations
 from klaviyo_analytics.schemas.digest import DigestParams, DigestResult
 from klaviyo_analytics.service.digest import get_weekly_digest
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import once
 
 TOOLS = (
     ToolSpec(
@@ -20,5 +21,6 @@ TOOLS = (
         toolset="portfolio",
         method="POST",
         path="/v1/digest",
+        warm=once(),
     ),
 )

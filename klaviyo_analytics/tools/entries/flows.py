@@ -10,6 +10,7 @@ from klaviyo_analytics.schemas.flows import (
 )
 from klaviyo_analytics.service.flows import get_flow_performance, get_flow_structure, get_flows
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -40,6 +41,7 @@ TOOLS = (
         toolset="flows",
         method="POST",
         path="/v1/flows/performance",
+        warm=over_common_windows(rollup=True),
     ),
     ToolSpec(
         name="klaviyo_get_flow_structure",

@@ -17,6 +17,7 @@ from klaviyo_analytics.service.lists import (
     get_list_health,
 )
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import once
 
 TOOLS = (
     ToolSpec(
@@ -34,6 +35,7 @@ TOOLS = (
         toolset="lists",
         method="GET",
         path="/v1/lists/health",
+        warm=once(),
         resume_rows=("lists", "list_id"),
     ),
     ToolSpec(

@@ -8,6 +8,7 @@ from klaviyo_analytics.schemas.segments import (
 )
 from klaviyo_analytics.service.segments import get_segment_growth, get_segments
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -42,5 +43,6 @@ TOOLS = (
         toolset="segments",
         method="POST",
         path="/v1/segments/growth",
+        warm=over_common_windows(),
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from klaviyo_analytics.schemas.trends import OverTimeParams, OverTimeResult
 from klaviyo_analytics.service.trends import get_performance_over_time
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -22,6 +23,7 @@ TOOLS = (
         toolset="performance",
         method="POST",
         path="/v1/performance/over-time",
+        warm=over_common_windows(entity="flow", interval="daily"),
         chart=True,
     ),
 )

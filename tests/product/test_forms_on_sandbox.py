@@ -119,3 +119,18 @@ def test_a_series_longer_than_klaviyo_allows_names_the_field(service: KlaviyoSer
 
 def test_window_dates_are_whole_weeks() -> None:
     assert START.weekday() == 0 and END.weekday() == 6 and END < TODAY and isinstance(START, date)
+
+
+def test_warm_covers_the_common_form_windows(tmp_path: Any) -> None:
+    from klaviyo_analytics.service.warm import warm
+    from klaviyo_analytics.tools import CATALOG
+    from tests.product.test_warm import process, report_calls, warm_sandbox
+
+    sandbox = warm_sandbox()
+    (run,) = warm(process(sandbox, tmp_path), ["acme"], CATALOG)
+    assert run.complete and report_calls(sandbox)["/api/form-values-reports"] == 4  # the four common windows
+    before = report_calls(sandbox)
+    person = process(sandbox, tmp_path)
+    for timeframe in ("last_30_days", "last_7_days", "last_month", "this_month"):
+        call(person, timeframe=timeframe)
+    assert report_calls(sandbox) == before

@@ -3,6 +3,7 @@ from __future__ import annotations
 from klaviyo_analytics.schemas.forms import FormPerformanceParams, FormPerformanceResult
 from klaviyo_analytics.service.forms import get_form_performance
 from klaviyo_analytics.tools.spec import ToolSpec
+from klaviyo_analytics.tools.warmable import over_common_windows
 
 TOOLS = (
     ToolSpec(
@@ -20,5 +21,6 @@ TOOLS = (
         toolset="forms",
         method="POST",
         path="/v1/forms/performance",
+        warm=over_common_windows(),
     ),
 )

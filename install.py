@@ -4,6 +4,7 @@
     .venv/bin/python install.py --check-api          ...and ask Klaviyo whether each key works
     .venv/bin/python install.py --write              ...and add the entry to Claude Desktop's config
     .venv/bin/python install.py --write --project-dir ~/work/reports   ...and to that project's .mcp.json
+    .venv/bin/python install.py --sandbox [--write]  the server on the embedded sandbox: no account, no key
 
 Steps, in order, stopping at the first failure (exit 1, with the reason on stderr):
 
@@ -46,6 +47,8 @@ try:
     from klaviyo_analytics.klaviyo.endpoints import ENDPOINTS
     from klaviyo_analytics.service.metrics import CONVERSION_METRIC_NAME
     from klaviyo_analytics.tools import ToolSpec, visible_tools
+    from klaviyo_sandbox.claude import DEFAULT_TIME_SCALE, SYNTHETIC_NOTICE
+    from klaviyo_sandbox.claude import entry as sandbox_entry
 except ModuleNotFoundError as missing:  # run by a python without the project's packages
     sys.stderr.write(
         f"install.py needs the project's packages ({missing.name} is not installed): "
@@ -56,6 +59,7 @@ except ModuleNotFoundError as missing:  # run by a python without the project's 
 REPO = Path(__file__).resolve().parent
 SERVER = REPO / "server.py"
 SERVER_NAME = "klaviyo"
+SANDBOX_NAME = "klaviyo-sandbox"
 DESKTOP_FILE = "claude_desktop_config.json"
 # One GET per scope is enough to tell "missing scope" (403) from "fine"; a few collections
 # need a parameter to be a valid request at all.
@@ -433,7 +437,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--write", action="store_true", help="add the server to the Claude config files")
     parser.add_argument("--desktop-config", type=Path, help="Claude Desktop config file (default: per-OS path)")
     parser.add_argument("--project-dir", type=Path, help="with --write, also add the server to DIR/.mcp.json")
-    parser.add_argument("--name", default=SERVER_NAME, help=f"server name in the configs (default: {SERVER_NAME})")
+    parser.add_argument("--name", help=f"server name in the configs (default: {SERVER_NAME}, or {SANDBOX_NAME})")
+    parser.add_argument(
+        "--sandbox", action="store_true", help="register the server on the embedded Klaviyo sandbox (no account)"
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=DEFAULT_TIME_SCALE,
+        help=f"with --sandbox: multiplies Klaviyo's rate-limit windows (default {DEFAULT_TIME_SCALE}; 1 = real limits)",
+    )
+    parser.add_argument("--state-dir", type=Path, help="with --sandbox: its config and ledger (default: per-user)")
     return parser
 
 
@@ -445,6 +459,9 @@ def main(
 ) -> int:
     args = _parser().parse_args(argv)
     out = sys.stdout
+    if args.sandbox:
+        return install_sandbox(args, out)
+    args.name = args.name or SERVER_NAME
     config_dir = (args.config_dir.expanduser() if args.config_dir else paths.user_config_dir()).absolute()
     scaffolded = False
     try:
@@ -511,17 +528,50 @@ def write_entries(args: argparse.Namespace, config_dir: Path, out: TextIO) -> No
             file=out,
         )
         return
-    print(f"\nClaude Desktop ({desktop}): server {args.name!r} {merge_server(desktop, args.name, entry)}", file=out)
+    write_entry(args, args.name, entry, out)
+
+
+def write_entry(args: argparse.Namespace, name: str, entry: Mapping[str, Any], out: TextIO) -> None:
+    """Merge ``entry`` into Claude Desktop's config and, with --project-dir, that project's .mcp.json
+    (this checkout's too: the paths are absolute, so Claude Code starts it from any directory)."""
+    desktop = (args.desktop_config.expanduser() if args.desktop_config else desktop_config_path()).absolute()
+    print(f"\nClaude Desktop ({desktop}): server {name!r} {merge_server(desktop, name, entry)}", file=out)
     print("  restart Claude Desktop to load it", file=out)
     if args.project_dir is not None:
         project = args.project_dir.expanduser().absolute()
         if not project.is_dir():
             raise InstallError(f"--project-dir {project} is not a directory")
-        if project.resolve() == REPO:
-            print(f"Claude Code: {REPO / '.mcp.json'} already registers the server with portable paths", file=out)
-            return
         mcp_json = project / ".mcp.json"
-        print(f"Claude Code ({mcp_json}): server {args.name!r} {merge_server(mcp_json, args.name, entry)}", file=out)
+        print(f"Claude Code ({mcp_json}): server {name!r} {merge_server(mcp_json, name, entry)}", file=out)
+
+
+def install_sandbox(args: argparse.Namespace, out: TextIO) -> int:
+    """The entry that runs the server on the embedded sandbox: nothing to fill in, nothing to validate."""
+    name = args.name or SANDBOX_NAME
+    if not 0 < args.time_scale <= 1:
+        print("error: --time-scale must be above 0 and at most 1", file=sys.stderr)
+        return 1
+    entry = sandbox_entry(venv_python(), args.time_scale, args.state_dir)
+    print(json.dumps({"mcpServers": {name: entry}}, indent=2), file=out)
+    print(f"\n{SYNTHETIC_NOTICE}", file=out)
+    print(
+        f"Rate-limit windows run {1 / args.time_scale:g}x faster than Klaviyo's (--time-scale {args.time_scale:g}), "
+        "so a conversation is not held up by a report endpoint's 2 calls a minute; "
+        "--time-scale 1 gives the real limits.",
+        file=out,
+    )
+    try:
+        if not args.write:
+            desktop = args.desktop_config or desktop_config_path()
+            print(f"\nClaude Desktop: add it to {desktop}, or run again with --write", file=out)
+            command = " ".join([str(entry["command"]), *map(str, entry["args"])])
+            print(f"Claude Code: claude mcp add --scope user --env PYTHONPATH={REPO} {name} -- {command}", file=out)
+            return 0
+        write_entry(args, name, entry, out)
+    except InstallError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,8 +7,19 @@ or ``python server.py --transport streamable-http --host H --port P`` for the re
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import sys
+
+from klaviyo_analytics import interpreter_hint  # the package root imports nothing outside the standard library
+
+# Before any third-party import: started by an interpreter without the project's packages (the system
+# python3), say which one to use, in one line, instead of a bare ModuleNotFoundError.
+for _needed in ("anyio", "mcp", "pydantic", "httpx", "platformdirs"):
+    if importlib.util.find_spec(_needed) is None:
+        sys.stderr.write(f"server.py: {interpreter_hint(_needed)}\n")
+        raise SystemExit(2)
+
+import argparse
 from collections.abc import Mapping
 from typing import Any, cast
 

@@ -14,13 +14,13 @@ from api.console import install_console
 from api.errors import ScrubbedJSON, install_error_handlers
 from api.limits import install_body_checks, install_rate_limits
 from api.openapi import install_openapi
+from api.preflight import require_rest_credential, require_tokens
 from api.prometheus import install_metrics
 from api.routes import install_routes
 from api.status import install_health
 from klaviyo_analytics import __version__
 from klaviyo_analytics.auth.users import load_directory
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.errors import ConfigError
 from klaviyo_analytics.logs import configure_logging
 from klaviyo_analytics.service import KlaviyoService, build_service
 
@@ -31,21 +31,11 @@ MAX_BODY_BYTES = 256 * 1024
 def create_app(config: Settings | None = None, service: KlaviyoService | None = None) -> Flask:
     settings = config or (service.settings if service else load_settings())
     configure_logging(settings.log_level)
-    if not settings.rest_tokens and settings.users_file is None:
-        raise ConfigError(
-            "no REST credential configured: set KLAVIYO_MCP_REST_API_KEY or KLAVIYO_MCP_REST_API_TOKENS "
-            "(or KLAVIYO_MCP_USERS_FILE with users' "
-            "tokens_env) before starting the REST API",
-            variable="KLAVIYO_MCP_REST_API_KEY",
-        )
+    require_rest_credential(settings)
     service = service or build_service(settings)
     # Account slugs check the users file's grants; without one there is nothing to check.
     directory = load_directory(settings, service.registry.names if settings.users_file else ())
-    if not directory.tokens:
-        raise ConfigError(
-            "no REST credential configured: KLAVIYO_MCP_USERS_FILE gives no user a token; add tokens_env to a user",
-            variable="KLAVIYO_MCP_USERS_FILE",
-        )
+    require_tokens(directory)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # "/v1/flows//structure" (an id that was "/" or "..%2F") would get werkzeug's HTML 308 to a merged

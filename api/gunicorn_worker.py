@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import time
 from typing import Any
 
@@ -30,8 +31,9 @@ from gunicorn.http import errors as http_errors
 from gunicorn.workers.gthread import ThreadWorker
 
 from api.errors import HTTP_CODES, RequestReadTimeout
+from api.gunicorn_hooks import WORKER_BOOT_ERROR, refuse
 from klaviyo_analytics.config import Settings, load_settings
-from klaviyo_analytics.errors import ConfigError
+from klaviyo_analytics.errors import ConfigError, KlaviyoMCPError
 from klaviyo_analytics.rules.untrusted import strip_controls
 
 
@@ -114,6 +116,16 @@ def error_document(status: int, message: str) -> bytes:
 
 class JsonThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
     """gthread with a read deadline per request and JSON error answers (module docstring)."""
+
+    def load_wsgi(self) -> None:
+        # The master's preflight normally stops a bad configuration first; one that goes wrong only
+        # here (a file changed in between) still ends in one line and the boot-error status, which
+        # makes the master exit, instead of a traceback per worker.
+        try:
+            super().load_wsgi()
+        except KlaviyoMCPError as error:
+            refuse(error)
+            sys.exit(WORKER_BOOT_ERROR)
 
     def handle(self, conn: Any) -> Any:
         if not isinstance(conn.sock, DeadlineSocket):

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
+from klaviyo_analytics import interpreter_hint
+
 PROG = "python -m klaviyo_analytics"
 
 
@@ -68,7 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if chosen is None:
         parser().parse_args(args)  # prints the help, or an error naming the commands, and exits
         return 2
-    run = cast(Callable[[list[str]], int], importlib.import_module(chosen.module).main)
+    try:
+        module = importlib.import_module(chosen.module)
+    except ModuleNotFoundError as missing:
+        if not missing.name or missing.name.split(".")[0] == "klaviyo_analytics":
+            raise
+        # Run by an interpreter without the project's packages: name the one to use.
+        print(f"{PROG}: {interpreter_hint(missing.name)}", file=sys.stderr)
+        return 2
+    run = cast(Callable[[list[str]], int], module.main)
     return run(args if chosen.passes_name else args[1:])
 
 

@@ -466,8 +466,9 @@ class Settings:
         "KLAVIYO_MCP_PUBLIC_BASE_URL",
         _optional_url,
         None,
-        "Base URL people open the REST app and its console at; approve links point at "
-        "<this>/console/actions/<id> (default: http://REST_HOST:REST_PORT).",
+        "Base URL people open the REST app and its console at (default: http://REST_HOST:REST_PORT). Set, it "
+        "names the console serving this ledger: proposals link <this>/console/actions/<id>; unset, they give "
+        "the CLI command only.",
         group="rest",
         old="PUBLIC_BASE_URL",
     )

@@ -41,4 +41,8 @@ pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
 "${pip[@]}" install --quiet --require-hashes --no-deps -r requirements-bootstrap.txt \
   || fail "the pinned installer (requirements-bootstrap.txt) did not install"
 "${pip[@]}" install --quiet --require-hashes -r "$lock" || fail "the locked requirements ($lock) did not install"
+# The checkout on the venv's import path (klaviyo_analytics/paths.py CHECKOUT_PTH), so the approval
+# command a proposal prints, `<venv>/bin/python -m klaviyo_analytics …`, runs from any directory.
+site_packages=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+pwd -P >"$site_packages/klaviyo-mcp.pth" || fail "could not register the checkout in $site_packages"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$stamp"

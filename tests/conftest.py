@@ -10,6 +10,7 @@ import redis
 
 from klaviyo_analytics.config import Settings
 from tests.helpers import make_settings
+from tests.server_report import pytest_terminal_summary  # noqa: F401  (the hook, found by name)
 from tests.servers import PostgresServer, RedisServer, postgres_server, redis_server
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.server_report import MISSING_SERVER
+
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
@@ -36,7 +38,7 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15) -> None:
 def missing(message: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message}; CI installs it with scripts/install-test-services.sh", pytrace=False)
-    pytest.skip(message)
+    pytest.skip(MISSING_SERVER + message)  # counted at the end of the run (tests/server_report.py)
 
 
 START_TIMEOUT_SECONDS = 10.0

@@ -1,4 +1,4 @@
-"""Klaviyo's OpenAPI spec, read from ../shared when it is there (CI has it; a bare clone may not)."""
+"""Klaviyo's OpenAPI spec: the subset shipped in tests/klaviyo_openapi/ (or KLAVIYO_OPENAPI_SPEC)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from klaviyo_analytics.paths import REPO_ROOT
-
-SPEC_PATH = REPO_ROOT.parent / "shared" / "klaviyo-openapi" / "stable-2026-07-15.json"
+from tests.klaviyo_sandbox.conftest import SPEC_PATH
 
 
 @cache
 def load_spec() -> dict[str, Any]:
     if not SPEC_PATH.is_file():
-        pytest.skip(f"Klaviyo's OpenAPI spec is not at {SPEC_PATH}; spec checks need ../shared beside the checkout")
+        pytest.skip(
+            f"Klaviyo's OpenAPI spec is not at {SPEC_PATH}; set KLAVIYO_OPENAPI_SPEC or restore tests/klaviyo_openapi/"
+        )
     document: dict[str, Any] = json.loads(SPEC_PATH.read_text())
     return document

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from klaviyo_analytics import paths
 from klaviyo_analytics.actions import flow_guard, secret_env
 from klaviyo_analytics.actions.ledger import Ledger
 from klaviyo_analytics.actions.models import History, Proposal, ProposalStatus, iso
@@ -21,8 +22,9 @@ from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResu
 
 
 def approve_command(action_id: str, settings: Settings | None = None) -> str:
-    """The approver's command; with KLAVIYO_MCP_LEDGER_PATH set it names that ledger, or the CLI would read the
-    default one.
+    """The approver's command, runnable as printed from any directory (paths.cli_command: this interpreter by
+    absolute path, and the config dir the server read); with KLAVIYO_MCP_LEDGER_PATH set it names that ledger
+    too, which may come from the server's environment rather than its .env.
 
     A ``KLAVIYO_MCP_LEDGER_URL`` carries the database password, so it is named, never written out: the
     approver's shell needs the server's value (its .env does it).
@@ -32,23 +34,34 @@ def approve_command(action_id: str, settings: Settings | None = None) -> str:
         ledger = "KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL "
     elif settings and settings.ledger_path:
         ledger = f"KLAVIYO_MCP_LEDGER_PATH={shlex.quote(str(settings.ledger_path))} "
-    return f"{ledger}python -m klaviyo_analytics actions approve {action_id}"
+    return f"{ledger}{paths.cli_command()} actions approve {action_id}"
 
 
-def approve_url(settings: Settings, action_id: str) -> str:
-    """The proposal's page in the approval console (KLAVIYO_MCP_PUBLIC_BASE_URL), where a person reviews it."""
-    return f"{settings.base_url}/console/actions/{action_id}"
+def approve_url(settings: Settings, action_id: str) -> str | None:
+    """The proposal's page in the approval console, only where KLAVIYO_MCP_PUBLIC_BASE_URL names the console
+    that serves this ledger: a guessed http://127.0.0.1:8080 may be nobody's, or a console of another ledger."""
+    return f"{settings.public_base_url}/console/actions/{action_id}" if settings.public_base_url else None
 
 
-def approve_endpoint(settings: Settings, action_id: str) -> str:
-    return f"{settings.base_url}/v1/actions/{action_id}/approve"
+def approve_endpoint(settings: Settings, action_id: str) -> str | None:
+    return f"{settings.public_base_url}/v1/actions/{action_id}/approve" if settings.public_base_url else None
+
+
+# What the text says instead of a link when no console is configured.
+NO_CONSOLE = (
+    "no approval console is configured for this ledger; to approve in a browser, serve the REST app on the "
+    "same configuration and set KLAVIYO_MCP_PUBLIC_BASE_URL to its address (docs/approvals.md)"
+)
 
 
 def approve_hint(settings: Settings, action_id: str) -> str:
+    command = approve_command(action_id, settings)
+    url, endpoint = approve_url(settings, action_id), approve_endpoint(settings, action_id)
+    if url is None:
+        return f"A person approves it outside this chat: they run `{command}` in a terminal ({NO_CONSOLE})."
     return (
-        f"A person approves it outside this chat: they open {approve_url(settings, action_id)} (the approval "
-        f"console), run `{approve_command(action_id, settings)}`, or POST {approve_endpoint(settings, action_id)} "
-        'with an approver token and {"plan_hash": "<the plan_hash they reviewed>"}.'
+        f"A person approves it outside this chat: they open {url} (the approval console), run `{command}`, "
+        f'or POST {endpoint} with an approver token and {{"plan_hash": "<the plan_hash they reviewed>"}}.'
     )
 
 
@@ -64,15 +77,20 @@ def _approve_hint(settings: Settings, proposal: Proposal) -> str:
 
 
 def approval_required(settings: Settings, action_id: str) -> ApprovalRequiredError:
+    command = approve_command(action_id, settings)
+    url, endpoint = approve_url(settings, action_id), approve_endpoint(settings, action_id)
+    where = (
+        f"at {url} (or run `{command}`, or POST {endpoint} with an approver token)"
+        if url
+        else f"by running `{command}` in a terminal ({NO_CONSOLE})"
+    )
+    links = {"approve_url": url, "approve_endpoint": endpoint} if url else {}
     return ApprovalRequiredError(
         f"Action {action_id} has not been approved, and it cannot be approved from this chat. Ask a person "
-        f"to review and approve it at {approve_url(settings, action_id)} "
-        f"(or run `{approve_command(action_id, settings)}`, or POST {approve_endpoint(settings, action_id)} "
-        "with an approver token), then execute it again.",
+        f"to review and approve it {where}, then execute it again.",
         action_id=action_id,
-        approve_command=approve_command(action_id, settings),
-        approve_url=approve_url(settings, action_id),
-        approve_endpoint=approve_endpoint(settings, action_id),
+        approve_command=command,
+        **links,
     )
 
 

@@ -7,6 +7,9 @@ with ``CONFIG_ERROR`` naming the variable.
 
 from __future__ import annotations
 
+import difflib
+import hashlib
+import hmac
 import re
 import tomllib
 import zoneinfo
@@ -23,6 +26,8 @@ SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 METRIC_ID_PATTERN = re.compile(r"[A-Za-z0-9]{1,64}")
 REQUIRED_KEYS = ("api_key_env", "label")
+KEY_FINGERPRINT_HMAC_KEY = b"klaviyo-mcp/cache-namespace/v1"
+KNOWN_KEYS = (*REQUIRED_KEYS, "conversion_metric_id", "timezone")
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,14 @@ class Account:
     # The account's IANA timezone; optional (install.py --check-api records it). Without it the
     # service asks Klaviyo once a day, so metric buckets line up with the reporting API's.
     timezone: str | None = None
+
+    @property
+    def key_fingerprint(self) -> str:
+        """Names the key in the cache's namespace, never the key: a changed key must not be answered from
+        reads fetched with the old one (they may succeed where the new key fails). A keyed hash, so the
+        name cannot be matched against a plain hash of the key; the HMAC key is fixed, as every process
+        sharing a quota store must derive the same name."""
+        return hmac.new(KEY_FINGERPRINT_HMAC_KEY, self.api_key.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,7 @@ def parse_accounts(
             raise ConfigError(f"account name {slug!r} is not a valid slug ([a-z0-9][a-z0-9_-]{{0,63}})", account=slug)
         if not isinstance(entry, Mapping):
             raise ConfigError(f"account {slug!r} must be a table with {', '.join(REQUIRED_KEYS)}", account=slug)
+        _refuse_unknown_keys(slug, entry)
         missing = [k for k in REQUIRED_KEYS if not isinstance(entry.get(k), str) or not entry.get(k)]
         if missing:
             raise ConfigError(f"account {slug!r} is missing {', '.join(missing)}", account=slug)
@@ -123,6 +137,21 @@ def parse_accounts(
         register_secret(api_key)
         accounts[slug] = Account(slug, str(entry["label"]), key_env, metric_id, api_key, timezone)
     return accounts
+
+
+def _refuse_unknown_keys(slug: str, entry: Mapping[str, object]) -> None:
+    """A typo (``lable``) is named with the key it was probably meant to be, before it shows up as a
+    missing required key with no hint of why."""
+    for key in entry:
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(
+                f"account {slug!r}: unknown key {key!r} in accounts.toml; {hint}allowed: {', '.join(KNOWN_KEYS)}",
+                account=slug,
+                field=key,
+                allowed=list(KNOWN_KEYS),
+            )
 
 
 def _is_timezone(value: object) -> bool:

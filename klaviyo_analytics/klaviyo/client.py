@@ -292,8 +292,9 @@ class KlaviyoClient:
 
     def _cache_scope(self, account: Account) -> str:
         # The store may be shared with processes talking to another Klaviyo (a sandbox, a proxy):
-        # their answers (and the next-page links inside them) are not this host's.
-        return f"{self.settings.klaviyo_base_url}|{account.slug}"
+        # their answers (and the next-page links inside them) are not this host's. And it outlives the
+        # process: after a key change, what the old key fetched is not this key's answer.
+        return f"{self.settings.klaviyo_base_url}|{account.slug}|{account.key_fingerprint}"
 
     def _single_flight(
         self, key: str, fetch: Callable[[], Any], account: Account, resolved: Resolved, deadline: Deadline, what: str

@@ -38,7 +38,7 @@ APPROVER_TOKEN = "approver-token-0001"
 
 @functools.cache
 def spec_checker() -> SpecChecker | None:
-    """Klaviyo's OpenAPI spec (../shared), or None where it is absent (the checks are skipped)."""
+    """Klaviyo's OpenAPI spec (the shipped subset, tests/klaviyo_openapi/)."""
     return SpecChecker(json.loads(SPEC_PATH.read_text(encoding="utf-8"))) if SPEC_PATH.exists() else None
 
 

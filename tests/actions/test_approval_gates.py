@@ -19,6 +19,7 @@ from mcp_types import ElicitResult
 import server
 from api import create_app
 from api.auth import fingerprint
+from klaviyo_analytics import paths
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_analytics.actions.cli import main as cli_main
 from klaviyo_analytics.service import KlaviyoService
@@ -73,7 +74,7 @@ def test_rest_execute_needs_approval_then_runs_once(env: Env, http: FlaskClient)
     action_id = rest_propose(http)
     early = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
     assert early.status_code == 409 and early.json["error"]["code"] == "APPROVAL_REQUIRED"
-    assert f"/v1/actions/{action_id}/approve" in early.json["error"]["message"]
+    assert f"actions approve {action_id}`" in early.json["error"]["message"]
     shown = {"plan_hash": shown_plan_hash(env.ledger, action_id)}
     assert http.post(f"/v1/actions/{action_id}/approve", headers=APPROVER, json=shown).status_code == 200
     ran = http.post(f"/v1/actions/{action_id}/execute", headers=READER)
@@ -226,8 +227,7 @@ def test_cli_names_the_ledger_it_read_and_the_hint_carries_ledger_path(
     code, out, _ = _cli(env, monkeypatch, "actions", "show", action_id)
     # Without KLAVIYO_MCP_LEDGER_PATH in it, the approver's shell would read the per-user default ledger.
     assert (
-        code == 0
-        and f"KLAVIYO_MCP_LEDGER_PATH={ledger_path} python -m klaviyo_analytics actions approve {action_id}" in out
+        code == 0 and f"KLAVIYO_MCP_LEDGER_PATH={ledger_path} {paths.cli_command()} actions approve {action_id}" in out
     )
 
 
@@ -248,8 +248,8 @@ def test_the_cli_reads_a_postgresql_ledger_and_never_prints_its_password(
     action_id = env.propose("create_list", name="Reviewed on PostgreSQL")
     shown = env.call("klaviyo_get_action", action_id=action_id)
     assert (
-        f"KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL python -m klaviyo_analytics actions approve {action_id}"
-        in json.dumps(shown)
+        f"KLAVIYO_MCP_LEDGER_URL=$KLAVIYO_MCP_LEDGER_URL {paths.cli_command()} actions approve {action_id}"
+        in json.loads(json.dumps(shown))["data"]["approve"]
     )
     out = io.StringIO()
     assert cli_main(["actions", "reject", action_id, "--reason", "not now"], out, err) == 0

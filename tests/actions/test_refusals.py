@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from klaviyo_analytics import paths
 from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_sandbox import FaultConfig
 from tests.actions.action_env import APPROVER_TOKEN, REST_TOKEN, Env, ledger_bytes
@@ -22,13 +23,11 @@ def test_execute_without_approval_says_exactly_how_to_approve(env: Env) -> None:
     # The ledger here is KLAVIYO_MCP_LEDGER_PATH's, so the command names it (the CLI would read another otherwise).
     ledger = env.service.settings.ledger_path
     assert ledger is not None
-    assert (
-        f"`KLAVIYO_MCP_LEDGER_PATH={ledger} python -m klaviyo_analytics actions approve {action_id}`" in error.message
-    )
-    assert f"http://127.0.0.1:8080/console/actions/{action_id}" in error.message
-    assert f"http://127.0.0.1:8080/v1/actions/{action_id}/approve" in error.message
-    assert error.details["approve_url"] == f"http://127.0.0.1:8080/console/actions/{action_id}"
-    assert error.details["approve_endpoint"] == f"http://127.0.0.1:8080/v1/actions/{action_id}/approve"
+    command = f"KLAVIYO_MCP_LEDGER_PATH={ledger} {paths.cli_command()} actions approve {action_id}"
+    assert f"`{command}`" in error.message and error.details["approve_command"] == command
+    # No console is configured for this ledger: no guessed link, but how to get one.
+    assert "/console/" not in error.message and "approve_url" not in error.details
+    assert "set KLAVIYO_MCP_PUBLIC_BASE_URL" in error.message
     assert env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
     assert env.writes() == []
 
@@ -158,3 +157,16 @@ def test_unknown_emails_are_listed(env: Env) -> None:
     )
     assert error.details["unknown"] == ["ghost.1@example.com", "ghost.2@example.com"]
     assert "ghost.1@example.com" in error.message and known not in error.message
+
+
+def test_with_a_console_configured_the_hint_links_its_page(env: Env) -> None:
+    """KLAVIYO_MCP_PUBLIC_BASE_URL names the console serving this ledger: then, and only then, the link."""
+    from dataclasses import replace
+
+    env.service.settings = replace(env.service.settings, public_base_url="https://approve.example.com")
+    action_id = env.propose("create_list", name="Linked")
+    error = env.error("klaviyo_execute_action", action_id=action_id)
+    assert error.details["approve_url"] == f"https://approve.example.com/console/actions/{action_id}"
+    assert error.details["approve_endpoint"] == f"https://approve.example.com/v1/actions/{action_id}/approve"
+    assert f"at https://approve.example.com/console/actions/{action_id}" in error.message
+    assert "KLAVIYO_MCP_PUBLIC_BASE_URL" not in error.message

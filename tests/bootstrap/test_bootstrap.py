@@ -94,6 +94,13 @@ def test_a_failed_install_is_rebuilt_not_reused(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     assert not marker.exists()
     assert (venv / ".installed").is_file()
+    # The checkout is on the venv's import path, so `<venv>/bin/python -m klaviyo_analytics …` (the approve
+    # command a proposal prints) runs from any directory.
+    found = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import klaviyo_analytics; print(klaviyo_analytics.__file__)"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert found.returncode == 0 and found.stdout.strip() == str(REPO / "klaviyo_analytics" / "__init__.py")
 
 
 def test_an_interpreter_that_is_too_old_gets_a_clear_message(tmp_path: Path) -> None:

@@ -161,3 +161,15 @@ def test_klaviyo_revision_errors_say_what_is_allowed() -> None:
     with pytest.raises(ConfigError) as retired:
         load_settings({"KLAVIYO_REVISION": "2024-02-15"}, use_dotenv=False)
     assert "retired on 2026-02-15" in retired.value.message
+
+
+def test_an_unknown_key_is_named_with_the_nearest_valid_one() -> None:
+    """`lable` used to read as "missing label", with no word of the typo."""
+    with pytest.raises(ConfigError) as caught:
+        parse_accounts({"acme": {"api_key_env": "K", "lable": "Acme"}}, {"K": "pk_test_value_123"})
+    assert caught.value.message.startswith(
+        "account 'acme': unknown key 'lable' in accounts.toml; did you mean 'label'?"
+    )
+    assert caught.value.details["field"] == "lable"
+    with pytest.raises(ConfigError, match=r"unknown key .colour. in accounts\.toml; allowed: api_key_env, label"):
+        parse_accounts({"acme": {"api_key_env": "K", "label": "A", "colour": "red"}}, {"K": "pk_test_value_123"})

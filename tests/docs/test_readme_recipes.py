@@ -142,6 +142,19 @@ def test_the_sandbox_recipe(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_the_rest_api_recipe_fails_fast_without_its_configuration(tmp_path: Path) -> None:
+    """The block as written, with no accounts.toml where gunicorn looks: it ends within seconds, non-zero,
+    with one line naming the file (the wait loop is bounded and stops when gunicorn has exited)."""
+    block = recipe("The REST API", "test_the_rest_api_recipe")
+    started = time.monotonic()
+    with running_recipe(block.code, tmp_path, clean_env(tmp_path)) as (process, out):
+        process.wait(timeout=40)
+        text = out.read_text()
+    assert process.returncode != 0 and time.monotonic() - started < 30, text
+    assert "CONFIG_ERROR: no accounts.toml found" in text and "Traceback" not in text, text
+
+
+@pytest.mark.slow
 def test_the_rest_api_recipe(tmp_path: Path) -> None:
     """With accounts.toml and the keys a user's .env would hold (here: the sandbox's), the block as written."""
     block = recipe("The REST API", "test_the_rest_api_recipe")

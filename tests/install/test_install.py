@@ -191,12 +191,6 @@ def test_write_merges_into_a_project_mcp_json(
     }
     assert json.loads(desktop.read_text()) == {"mcpServers": {"klaviyo-prod": entry_for(config_dir)}}
 
-    # This checkout's own .mcp.json keeps its portable, relative entry.
-    before = (REPO / ".mcp.json").read_bytes()
-    own = run_install(*common, "--project-dir", str(REPO), environ=environ)
-    assert own.code == 0 and "already registers the server with portable paths" in own.out
-    assert (REPO / ".mcp.json").read_bytes() == before
-
 
 @pytest.mark.parametrize(
     ("content", "reason"),

@@ -414,3 +414,30 @@ def test_the_http_client_is_made_before_the_first_slot_is_taken(settings: Settin
     client.pacer.acquire = watching  # type: ignore[method-assign]
     client.get(acme, "/api/lists", deadline=Deadline(5, clock))
     assert seen == [True]
+
+
+def test_a_changed_key_is_never_answered_from_the_old_keys_cache(tmp_path: Path) -> None:
+    """The cache outlives the process (a SQLite or Redis store): after an account's key changes, the reads
+    the old key fetched must not answer for the new one — a wrong new key fails everywhere, not only on
+    the tools whose answers happened to be cold."""
+    from dataclasses import replace
+
+    settings = make_settings(tmp_path, KLAVIYO_MCP_CACHE_TTL_SECONDS="60")
+    old = load_registry(settings).resolve("acme")
+    new = replace(old, api_key="pk_a_different_key_0000000000000000")
+    fake = FakeKlaviyo()
+
+    def lists(request: httpx.Request) -> httpx.Response:
+        if request.headers["authorization"] != f"Klaviyo-API-Key {ACME_KEY}":
+            return jsonapi({"errors": [{"code": "not_authenticated", "detail": "bad key"}]}, status=401)
+        return jsonapi({"data": [{"id": "L1"}]})
+
+    fake.route("GET", "/api/lists", lists)
+    client, clock = build(settings, fake)
+    assert client.get(old, "/api/lists", deadline=Deadline(5, clock)) == {"data": [{"id": "L1"}]}
+    with pytest.raises(errors.UpstreamAuthError):
+        client.get(new, "/api/lists", deadline=Deadline(5, clock))
+    assert len(fake.requests) == 2
+    # The namespace names the key by a keyed hash, never the key itself.
+    assert old.key_fingerprint != new.key_fingerprint and len(old.key_fingerprint) == 16
+    assert ACME_KEY not in old.key_fingerprint and old.key_fingerprint not in (ACME_KEY, new.api_key)

@@ -26,6 +26,7 @@ from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, Env, settings_for
 from tests.api.console.conftest import ANALYST_PASSWORD, users_file
+from tests.server_report import MISSING_SERVER
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -44,7 +45,8 @@ BIDI_SUBJECT = "Sale \u202egnp.exe 50% off"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt install chromium)"
+        not CHROMIUM.exists(),
+        reason=f"{MISSING_SERVER}needs Debian's chromium at /usr/bin/chromium (apt install chromium)",
     ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api")

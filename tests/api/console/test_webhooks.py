@@ -74,7 +74,10 @@ def receiver() -> Iterator[Receiver]:
 
 def hooked_env(sandbox: Sandbox, tmp: Any, url: str) -> Env:
     sandbox.reset()
-    return Env(sandbox, tmp, settings_for(sandbox, tmp, KLAVIYO_MCP_WEBHOOK_URL=url, KLAVIYO_MCP_WEBHOOK_SECRET=SECRET))
+    # A console is configured for this ledger, so the events carry its link.
+    public = {"KLAVIYO_MCP_PUBLIC_BASE_URL": "https://mcp.example.com"}
+    settings = settings_for(sandbox, tmp, KLAVIYO_MCP_WEBHOOK_URL=url, KLAVIYO_MCP_WEBHOOK_SECRET=SECRET, **public)
+    return Env(sandbox, tmp, settings)
 
 
 def test_waiting_and_executed_events_arrive_signed(sandbox: Sandbox, tmp_path: Any, receiver: Receiver) -> None:
@@ -85,7 +88,7 @@ def test_waiting_and_executed_events_arrive_signed(sandbox: Sandbox, tmp_path: A
     assert kinds == ["proposal.waiting", "action.executed"]
     waiting, executed = receiver.events
     assert waiting["header"] == "proposal.waiting" and waiting["data"]["action_id"] == ran["data"]["action_id"]
-    assert waiting["data"]["url"].endswith(f"/console/actions/{ran['data']['action_id']}")
+    assert waiting["data"]["url"] == f"https://mcp.example.com/console/actions/{ran['data']['action_id']}"
     assert "Spring VIPs" in waiting["data"]["summary"] and waiting["data"]["account"] == "acme"
     assert executed["data"]["status"] == "succeeded"
     assert executed["data"]["created"]["create_list"]["id"] == ran["data"]["created"]["create_list"]["id"]

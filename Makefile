@@ -20,10 +20,20 @@ help:
 	@echo "make fuzz     - the long REST and MCP fuzz (schemathesis + hypothesis)"
 	@echo "make lock     - recompile requirements*.txt from requirements*.in (with hashes)"
 
-venv: $(STAMP)
+SDK25 := $(VENV)/sdk/klaviyo-api-25
+
+venv: $(STAMP) $(SDK25)/.installed
 
 $(STAMP): requirements.txt requirements-bootstrap.txt scripts/bootstrap-venv.sh
 	@PY="$(PY)" scripts/bootstrap-venv.sh $(VENV) requirements.txt
+
+# A second Klaviyo SDK release beside the venv's (one venv holds one release): the SDK contract test
+# runs it in a subprocess with this directory first on PYTHONPATH.
+$(SDK25)/.installed: requirements-sdk25.txt $(STAMP)
+	@rm -rf $(SDK25)
+	$(BIN)/python -m pip --disable-pip-version-check --no-input install --quiet --require-hashes --no-deps \
+		--target $(SDK25) -r requirements-sdk25.txt
+	@date -u +%Y-%m-%dT%H:%M:%SZ >$@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -41,7 +51,7 @@ typecheck: $(STAMP)
 # since they hold wall-clock deadlines and 0-429 pacing promises that must not share the CPU. Both
 # passes always run; the second appends to the first's coverage and applies the fail_under gate.
 TEST_WORKERS ?= auto
-pytest: $(STAMP)
+pytest: $(STAMP) $(SDK25)/.installed
 	@status=0; \
 	$(BIN)/python -m pytest -m "not serial" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--cov --cov-report= --cov-fail-under=0 || status=$$?; \

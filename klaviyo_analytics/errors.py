@@ -83,7 +83,7 @@ RULES = {
     "segment data from 2023-06-01, a series within the report calls Klaviyo allows",
     "applies_to": "a field that applies to one entity only (statistics, entity_id: entity=flow)",
     "one_target": "one target: seed_demo_profiles exactly one of list_id or new_list_name; "
-    "predictive_analytics list_id or segment_id, not both",
+    "predictive_analytics list_id or segment_id, not both; deliverability campaign or flow, not both",
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
     "flow_recipe": "propose_flow: recipe custom takes name and definition, a named recipe its trigger_id and "
     "never a definition; delays and subjects one per email; update_flow: subject for an email, delay for a wait",

@@ -19,6 +19,7 @@ from klaviyo_sandbox.app import Sandbox
 from klaviyo_sandbox.config import SIZES, DemoAccount, SandboxConfig, accounts_toml
 from klaviyo_sandbox.faults import FaultConfig
 from klaviyo_sandbox.server import base_url, make_server
+from klaviyo_sandbox.tls import SelfSigned
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
         help="pin the sandbox's today; its data ends there (default: KLAVIYO_MCP_TODAY, else the real date)",
     )
     parser.add_argument("--faults", default=None, metavar="SPEC", help="e.g. error_rate=0.1,storm=0.05,seed=3")
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        metavar="ORIGIN",
+        help="origin written into links, e.g. https://a.klaviyo.com (Klaviyo's SDK follows only https cursors)",
+    )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a generated self-signed certificate (its path is printed to stderr)",
+    )
     parser.add_argument("--allow-remote", action="store_true", help="allow binding a non-loopback host")
     parser.add_argument("--print-env", action="store_true", help="print shell env lines and exit")
     parser.add_argument("--print-accounts-toml", action="store_true", help="print accounts.toml and exit")
@@ -76,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         faults = FaultConfig.parse(args.faults) if args.faults else None
         config = SandboxConfig(
-            seed=args.seed, size=args.size, time_scale=args.time_scale, faults=faults, clock=args.today
+            seed=args.seed,
+            size=args.size,
+            time_scale=args.time_scale,
+            faults=faults,
+            clock=args.today,
+            public_url=args.public_url,
         )
     except ValueError as exc:
         print(f"invalid option: {exc}", file=sys.stderr)
@@ -84,12 +101,16 @@ def main(argv: list[str] | None = None) -> int:
     sandbox = Sandbox(config)
     host = f"[{args.host}]" if ":" in args.host else args.host
     if args.print_env:
-        print("\n".join(env_lines(f"http://{host}:{args.port}", sandbox.accounts)))
+        scheme = "https" if args.tls else "http"
+        print("\n".join(env_lines(f"{scheme}://{host}:{args.port}", sandbox.accounts)))
         return 0
     if args.print_accounts_toml:
         print(accounts_toml(sandbox.accounts), end="")
         return 0
-    server = make_server(sandbox, args.host, args.port, quiet=args.quiet)
+    tls = SelfSigned.generate() if args.tls else None
+    if tls is not None:
+        print(f"sandbox: TLS certificate to trust: {tls.cert_file}", file=sys.stderr)
+    server = make_server(sandbox, args.host, args.port, quiet=args.quiet, tls=tls)
     print(f"Klaviyo sandbox serving on {base_url(server)}", flush=True)
     try:
         server.serve_forever()

@@ -18,14 +18,18 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klaviyo_sandbox import filters, splits, timeframes
+from klaviyo_sandbox import filters, inbox, splits, timeframes
 from klaviyo_sandbox import message_dims as _message_dims  # noqa: F401  (registers its derived dimensions)
 from klaviyo_sandbox.jsonapi import ApiError, invalid
 from klaviyo_sandbox.models import Account
+from klaviyo_sandbox.series import Series
 
 UNSUPPORTED_TIMEZONES = frozenset({"Factory", "Europe/Kyiv", "Pacific/Kanton"})
 _POINTER = "/data/attributes"
 _DIMENSION_OPS = {"single": ["equals", "contains-any"], "list": ["equals", "any", "contains-any"]}
+# Dimensions a stream does not carry but is split into when a request groups or filters by them,
+# each registered by the module that models it: name -> (account, metric id, dims, series) -> parts.
+EXPANDERS: dict[str, inbox.Expander] = {**inbox.EXPANDERS}
 
 
 def _timezone(raw: Any) -> ZoneInfo:
@@ -98,33 +102,61 @@ def aggregate(account: Account, attrs: dict[str, Any], dimensions: list[str]) ->
     dates, bounds = timeframes.buckets(start, end, unit)
     groups: dict[tuple[str, ...], list[list[int]]] = {}
     wanted = {*by, *(cond.field for cond in conds)}
-    plain = [cond for cond in conds if cond.field not in splits.SPLITTERS]
+    # Two kinds of derived dimensions: splits.py's (A/B variation, URL, …) and inbox.py's recipient ones.
+    plain = [cond for cond in conds if cond.field not in splits.SPLITTERS and cond.field not in EXPANDERS]
+    expanders = list(dict.fromkeys(EXPANDERS[n] for n in [*by, *(c.field for c in conds)] if n in EXPANDERS))
     for stream in account.events.by_metric.get(str(metric_id), []):
+        if not any(stream.series.window(bounds[0], bounds[-1])):
+            continue  # nothing in the range: it would only add a row of zeros, which is left out
         if plain and not filters.matches(plain, _getter(stream.dims)):
             continue  # decided before splitting: a split never changes a stream's own dimensions
-        for dims, part in splits.expand(account, stream, wanted):  # derived dimensions (splits.py)
-            if conds and not filters.matches(conds, _getter(dims)):
-                continue
-            key = tuple(dims.get(b, "") for b in by)
-            acc = groups.setdefault(key, [[0] * len(dates) for _ in range(3)])
-            for k, (count, unique, cents) in enumerate(part.buckets(bounds)):
-                acc[0][k] += count
-                acc[1][k] += unique
-                acc[2][k] += cents
+        for split_dims, part in splits.expand(account, stream, wanted):
+            for dims, series in _views(account, str(metric_id), split_dims, part, expanders, bounds):
+                if conds and not filters.matches(conds, _getter(dims)):
+                    continue
+                key = tuple(dims.get(b, "") for b in by)
+                _accumulate(groups.setdefault(key, [[0] * len(dates) for _ in range(3)]), series, bounds)
     if not by and not groups:
         groups[()] = [[0] * len(dates) for _ in range(3)]
     rows = []
     for key, (counts, uniques, sums) in groups.items():
         if by and not (any(counts) or any(uniques) or any(sums)):
             continue
-        series = {"count": counts, "unique": uniques, "sum_value": [c / 100 for c in sums]}
-        rows.append({"dimensions": list(key), "measurements": {m: series[m] for m in measurements}})
+        values = {"count": counts, "unique": uniques, "sum_value": [c / 100 for c in sums]}
+        rows.append({"dimensions": list(key), "measurements": {m: values[m] for m in measurements}})
     _sort(rows, attrs.get("sort"), by)
     return {
         "type": "metric-aggregate",
         "id": str(uuid.uuid4()),
         "attributes": {"dates": [timeframes.isoformat(d) for d in dates], "data": rows},
     }
+
+
+def _views(
+    account: Account,
+    metric_id: str,
+    dims: dict[str, str],
+    series: Series,
+    expanders: list[inbox.Expander],
+    bounds: list[int],
+) -> list[tuple[dict[str, str], Series]]:
+    """The series as is, or split by every expander the request needs over the requested hours (the
+    parts add up to it)."""
+    views = [(dims, series)]
+    for expand in expanders:
+        views = [
+            ({**d, **extra}, part)
+            for d, s in views
+            for extra, part in expand(account, metric_id, d, s, bounds[0], bounds[-1])
+        ]
+    return views
+
+
+def _accumulate(acc: list[list[int]], series: Series, bounds: list[int]) -> None:
+    for k, (count, unique, cents) in enumerate(series.buckets(bounds)):
+        acc[0][k] += count
+        acc[1][k] += unique
+        acc[2][k] += cents
 
 
 def _getter(dims: dict[str, str]) -> Callable[[str], str]:

@@ -19,9 +19,9 @@ from datetime import date, datetime
 from typing import Any
 
 from klaviyo_analytics.clock import SYSTEM_CLOCK, Clock, pinned_on
-from klaviyo_analytics.klaviyo import revisions
 from klaviyo_sandbox import faults as faults_mod
-from klaviyo_sandbox import params, spec
+from klaviyo_sandbox import params, revision, spec
+from klaviyo_sandbox.activity import ACTIVITY_HANDLERS
 from klaviyo_sandbox.adapters import SandboxTransport, make_wsgi_app
 from klaviyo_sandbox.clones import CLONE_HANDLERS
 from klaviyo_sandbox.config import ACCOUNT_SEEDS, DemoAccount, SandboxConfig
@@ -41,9 +41,8 @@ HANDLERS: dict[str, Callable[[Context], Reply]] = {
     **SUBSCRIPTION_HANDLERS,
     **WEBHOOK_HANDLERS,
     **CLONE_HANDLERS,
+    **ACTIVITY_HANDLERS,
 }
-# Names the revision whose behaviour answered, when the request asked for another.
-EMULATED_HEADER = "Sandbox-Emulated-Revision"
 _AUTH = re.compile(r"^Klaviyo-API-Key\s+(\S+)$")
 
 
@@ -164,7 +163,7 @@ class Sandbox:
         return response
 
     def _handle(self, req: SandboxRequest, entry: dict[str, Any]) -> SandboxResponse:
-        op, path_params = spec.match(req.method, req.path)
+        op, path_params = revision.match(req.method, req.path, req.headers.get("revision"))
         entry["operation"] = op.operation_id
         if op.operation_id == "send_campaign":
             self._record_send_attempt(req, entry)
@@ -186,7 +185,7 @@ class Sandbox:
     ) -> SandboxResponse:
         key = self._authenticate(req)
         entry["account"], entry["key"] = key.slug, key.label
-        asked = _check_revision(req.headers.get("revision"))
+        asked = revision.check(req.headers.get("revision"))
         missing = [s for s in op.scopes if key.scopes is not None and s not in key.scopes]
         if missing:
             raise ApiError(
@@ -205,19 +204,20 @@ class Sandbox:
         ]
         try:
             with self.store.lock:
-                status, doc = self._dispatch(req, op, path_params, key)
+                status, doc = self._dispatch(req, op, path_params, key, asked)
         except ApiError as err:
             response = json_response(err.status, err.document())
         else:
             response = json_response(status, doc) if doc is not None else SandboxResponse(status)
         response.headers.extend(headers)
-        if asked.name != spec.revision():
-            response.headers.append((EMULATED_HEADER, spec.revision()))
         return response
 
-    def _dispatch(self, req: SandboxRequest, op: spec.Operation, path_params: dict[str, str], key: ApiKey) -> Reply:
+    def _dispatch(
+        self, req: SandboxRequest, op: spec.Operation, path_params: dict[str, str], key: ApiKey, asked: str
+    ) -> Reply:
         query = params.parse_query(op, req.query)
-        data = params.check_body(op, params.parse_json(req.body)) if op.body is not None else None
+        form = op.body is not None and op.body.get("multipart")
+        data = params.check_body(op, params.parse_json(req.body)) if op.body is not None and not form else None
         ctx = Context(
             store=self.store,
             slug=key.slug,
@@ -227,11 +227,14 @@ class Sandbox:
             query=query,
             raw_query=req.query,
             data=data,
-            base=req.base_url,
+            base=self.config.public_url or req.base_url,
             path=req.path,
             now=self.now(),
+            serializers=revision.serializers(asked),
+            form=params.parse_form(op, req.headers.get("content-type", ""), req.body) if form else {},
         )
-        return HANDLERS[op.operation_id](ctx)
+        handler = revision.handlers(asked).get(op.operation_id) or HANDLERS[op.operation_id]
+        return handler(ctx)
 
     def _key_of(self, req: SandboxRequest) -> ApiKey | None:
         found = _AUTH.match(req.headers.get("authorization", "").strip())
@@ -303,19 +306,3 @@ def _logged_body(raw: bytes) -> Any:
         return json.loads(raw) if raw.strip() else None
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-def _check_revision(value: str | None) -> revisions.Revision:
-    """The published revision asked for (revisions.py, the table the product checks too); 400 otherwise.
-
-    Every published revision is answered with the behaviour of the one spec the sandbox emulates
-    (a newer one, a deprecated one, a retired one that Klaviyo falls forward from); the response
-    then names it in ``EMULATED_HEADER``."""
-    if not value:
-        raise ApiError(
-            400, "invalid", "The 'revision' header is required (e.g. revision: 2026-07-15).", parameter="revision"
-        )
-    try:
-        return revisions.lookup(value)
-    except revisions.RevisionError as exc:
-        raise ApiError(400, "invalid", str(exc), parameter="revision") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -11,6 +12,7 @@ from klaviyo_analytics.clock import Clock
 from klaviyo_sandbox.faults import FaultConfig
 
 Size = Literal["small", "large"]
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+$")
 SIZES: tuple[Size, ...] = ("small", "large")
 
 
@@ -26,6 +28,11 @@ class SandboxConfig:
     its ``monotonic()`` runs the rate limiter. Without a clock: an anchor pins noon (UTC) of that
     date, running from there; neither pins the machine's clocks. A bare ``() -> float`` callable
     is still taken as the rate limiter's monotonic clock alone (older tests).
+
+    ``public_url`` (``scheme://host[:port]``) is the origin written into every link (``self``,
+    ``next``, relationships) instead of the one the request came to: an ``https`` origin lets
+    Klaviyo's SDK take the cursor out of a ``links.next`` URL (it only parses ``https`` links)
+    while the sandbox itself serves plain HTTP on loopback.
     """
 
     seed: int = 7
@@ -34,8 +41,12 @@ class SandboxConfig:
     faults: FaultConfig | None = None
     anchor: date | None = None
     clock: Clock | Callable[[], float] | None = field(default=None, compare=False, repr=False)
+    public_url: str | None = None
 
     def __post_init__(self) -> None:
+        if self.public_url is not None and not _ORIGIN.match(self.public_url):
+            shape = "scheme://host[:port] (http or https, no path)"
+            raise ValueError(f"public_url must be {shape}, not {self.public_url!r}")
         if self.size not in SIZES:
             raise ValueError(f"size must be one of {', '.join(SIZES)}, not {self.size!r}")
         if not self.time_scale > 0:

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from klaviyo_sandbox import flowgen, forms
+from klaviyo_sandbox.activity_data import seed_activity
 from klaviyo_sandbox.catalog import FIRST_NAMES, LAST_NAMES, LIST_NAMES, METRIC_CATALOG, SEGMENT_NAMES, THEMES
 from klaviyo_sandbox.config import ACCOUNT_SEEDS, AccountSeed, Size
 from klaviyo_sandbox.events import DATA_DAYS, generate_events
@@ -250,7 +251,9 @@ def build_account(seed: AccountSeed, world_seed: int, size: Size, anchor: date) 
 
 @lru_cache(maxsize=8)
 def _pristine(world_seed: int, size: Size, anchor: date) -> tuple[Account, ...]:
-    accounts = tuple(build_account(seed, world_seed, size, anchor) for seed in ACCOUNT_SEEDS)
+    accounts = tuple(
+        seed_activity(build_account(seed, world_seed, size, anchor), world_seed, anchor) for seed in ACCOUNT_SEEDS
+    )
     # The event index is large and never changes: keep the cyclic GC from rescanning it at every
     # full collection (those scans were the p95 of report calls at size="large").
     gc.freeze()

@@ -40,6 +40,11 @@ _TROUBLE: dict[str, tuple[int, float]] = {
     "Abandoned Cart Reminder": (7, 0.4),
 }
 
+# A Gmail spam spike for the deliverability tool to find: the last email campaign of the data draws
+# complaints at this rate (the usual is 0.01-0.08%), skewed this much toward Gmail (inbox.py).
+SPIKE_SPAM_RATE = 0.004
+SPIKE_SKEW = {"Gmail": 40.0}
+
 RECEIVED = {"email": "Received Email", "sms": "Received SMS"}
 CLICKED = {"email": "Clicked Email", "sms": "Clicked SMS"}
 UNSUBSCRIBED = {"email": "Unsubscribed from Email Marketing", "sms": "Unsubscribed from SMS Marketing"}
@@ -177,11 +182,14 @@ class _Generator:
         emit(s["order"], hour, orders, count, buyers, round(count * r["aov"] * rng.uniform(0.9, 1.1)))
 
     def campaigns(self) -> None:
-        for campaign in self.account.campaigns.values():
-            if campaign.status == "Sent" and campaign.send_time is not None:
-                self.campaign(campaign, campaign.send_time)
+        sent = [c for c in self.account.campaigns.values() if c.status == "Sent" and c.send_time is not None]
+        emails = [c for c in sent if c.channel == "email"]
+        spiked = max(emails, key=lambda c: c.send_time or self.start).message_ids[0] if emails else None
+        for campaign in sent:
+            assert campaign.send_time is not None
+            self.campaign(campaign, campaign.send_time, spiked)
 
-    def campaign(self, campaign: Campaign, send_time: datetime) -> None:
+    def campaign(self, campaign: Campaign, send_time: datetime, spiked: str | None = None) -> None:
         for mid in campaign.message_ids:
             msg = self.account.messages[mid]
             dims = {"$message": mid, "Campaign Name": campaign.name, "Message Name": msg.label or campaign.name}
@@ -190,7 +198,11 @@ class _Generator:
             attributed = {"$attributed_message": mid, "$attributed_channel": msg.channel}
             streams = self.streams(msg.channel, dims, attributed)
             size = self.rng.randrange(3_000, 40_000) if msg.channel == "email" else self.rng.randrange(800, 8_000)
-            self.message(streams, hour_of(send_time), size, _rates(self.rng, msg.channel), daily=False)
+            rates = _rates(self.rng, msg.channel)
+            if mid == spiked:
+                rates["spam"] = SPIKE_SPAM_RATE
+                self.account.events.inbox_skew[mid] = dict(SPIKE_SKEW)
+            self.message(streams, hour_of(send_time), size, rates, daily=False)
 
     def flows(self) -> None:
         account = self.account

@@ -98,6 +98,9 @@ class _Parser:
         fkind, field = self.take()
         if fkind != "bare":
             raise self.error("Invalid filter: the first argument must be a field name.")
+        if name == "has":  # has(profile): GET /api/events' one-argument operator
+            self.take(")")
+            return [Condition(op=name, field=field, value=None)]
         self.take(",")
         value = self.value()
         self.take(")")
@@ -161,13 +164,16 @@ def check(
         rule = allowed.get(cond.field)
         if rule is None:
             raise invalid(f"'{cond.field}' is not a valid filter field for this endpoint.", parameter=parameter)
-        form = "list" if isinstance(cond.value, list) else "single"
+        form = "none" if cond.op == "has" else "list" if isinstance(cond.value, list) else "single"
         ops = rule["operators"].get(form, [])
         if cond.op not in ops:
             raise invalid(
                 f"Operator '{cond.op}' with a {form} value is not allowed for field '{cond.field}'.",
                 parameter=parameter,
             )
+        if form == "none":
+            out.append(cond)
+            continue
         values = cond.value if isinstance(cond.value, list) else [cond.value]
         if max_items is not None and len(values) > max_items:
             raise invalid(f"At most {max_items} values are allowed per filter.", parameter=parameter)
@@ -213,6 +219,8 @@ def _compare(op: str, actual: Any, wanted: Any) -> bool:
 
 def _holds(cond: Condition, actual: Any) -> bool:
     op, wanted = cond.op, cond.value
+    if op == "has":
+        return actual is not None
     many = actual if isinstance(actual, list | tuple | set | frozenset) else None
     if op in ("equals", "any"):
         pool = wanted if isinstance(wanted, list) else [wanted]

@@ -7,12 +7,13 @@ pieces) and returns ``(status, document)``. Collections filter with the operatio
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from klaviyo_sandbox import aggregates, filters, forms, reports
+from klaviyo_sandbox.activity_resources import TAG_KINDS, TagGroupRef, catalog_variants, tags_on
 from klaviyo_sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_sandbox.models import Account
 from klaviyo_sandbox.params import Query
@@ -38,13 +39,17 @@ class Context:
     base: str
     path: str
     now: datetime
+    # The revision's serializers (revision.py): 2026-10-15 shows campaigns and messages otherwise.
+    serializers: Mapping[str, Callable[..., dict[str, Any]]] = field(default_factory=lambda: SERIALIZERS)
+    # A multipart/form-data body (the image file upload): field name -> (filename or None, bytes).
+    form: dict[str, tuple[str | None, bytes]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return url_for(self.base, self.path, self.raw_query)
 
     def render(self, kind: str, obj: Any) -> dict[str, Any]:
-        out = SERIALIZERS[kind](self.account, obj, self.base, self.query.extras(kind))
+        out = self.serializers[kind](self.account, obj, self.base, self.query.extras(kind))
         out["attributes"] = sparse(out["attributes"], self.query.fields.get(kind))
         return out
 
@@ -81,6 +86,21 @@ _INCLUDES: dict[tuple[str, str], tuple[str, Callable[[Account, Any], Iterable[An
     ("list", "flow-triggers"): ("flow", lambda a, r: triggered_by(a, "list", r.id)),
     ("segment", "flow-triggers"): ("flow", lambda a, s: triggered_by(a, "segment", s.id)),
     ("metric", "flow-triggers"): ("flow", lambda a, m: triggered_by(a, "metric", m.id)),
+    # Revision 2026-10-15 (omni_resources.py): a campaign's one audience, a message's one variation.
+    ("campaign", "campaign-audiences"): ("campaign-audience", lambda a, c: [c]),
+    ("campaign-message", "campaign-audience"): ("campaign-audience", lambda a, m: [a.campaigns[m.campaign_id]]),
+    ("campaign-message", "campaign-variations"): ("campaign-variation", lambda a, m: [m]),
+    ("campaign-variation", "campaign-message"): ("campaign-message", lambda a, m: [m]),
+    ("campaign-audience", "campaign"): ("campaign", lambda a, c: [c]),
+    ("campaign-audience", "campaign-messages"): (
+        "campaign-message",
+        lambda a, c: (a.messages[i] for i in c.message_ids),
+    ),
+    ("event", "metric"): ("metric", lambda a, e: [a.metrics[e.metric_id]]),
+    ("event", "profile"): ("profile", lambda a, e: [a.profiles[e.profile_id]] if e.profile_id in a.profiles else []),
+    ("tag", "tag-group"): ("tag-group", lambda a, t: [TagGroupRef(t.group_id)]),
+    ("catalog-item", "variants"): ("catalog-variant", lambda a, c: catalog_variants(c)),
+    **{(kind, "tags"): ("tag", tags_on(kind)) for kind in TAG_KINDS},
 }
 
 

@@ -91,6 +91,9 @@ def encode_cursor(offset: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
+    # Klaviyo's SDK takes the cursor out of a links.next URL by splitting on ``page%5Bcursor%5D``
+    # (no ``=``), so it sends the value with a leading ``=``; Klaviyo accepts that, and so do we.
+    cursor = cursor.lstrip("=")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, offset = raw.partition("::")

@@ -104,6 +104,9 @@ class Campaign:
     send_time: datetime | None
     message_ids: list[str]
     channel: str
+    # Revision 2026-10-15's campaign definition adds fields the older shape has no place for
+    # (builder, color, description, exit conditions): kept here, shown only at that revision.
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,6 +195,54 @@ class Form:
 
 
 @dataclass
+class Tag:
+    id: str
+    name: str
+    group_id: str
+    # What the tag is on, per kind ("campaign", "flow", "list", "segment"): ids in order.
+    on: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class EventRec:
+    """One event as GET /api/events lists it (a sample of the activity; reports read the index)."""
+
+    id: str
+    metric_id: str
+    profile_id: str
+    at: datetime
+    properties: dict[str, Any]
+    uuid: str
+
+
+@dataclass
+class CatalogItem:
+    id: str
+    external_id: str
+    title: str
+    description: str
+    price: float
+    url: str
+    image_url: str
+    published: bool
+    category_id: str
+    created: datetime
+    updated: datetime
+    variant_ids: list[str]
+
+
+@dataclass
+class Image:
+    id: str
+    name: str
+    image_url: str
+    format: str
+    size: int
+    hidden: bool
+    updated_at: datetime
+
+
+@dataclass
 class Account:
     seed: AccountSeed
     id: str
@@ -210,6 +261,10 @@ class Account:
     webhooks: dict[str, Webhook] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
     form_versions: dict[str, FormVersion] = field(default_factory=dict)
+    tags: dict[str, Tag] = field(default_factory=dict)
+    event_log: list[EventRec] = field(default_factory=list)
+    catalog_items: dict[str, CatalogItem] = field(default_factory=dict)
+    images: dict[str, Image] = field(default_factory=dict)
     events: EventIndex = field(default_factory=EventIndex)
     _metric_ids: dict[str, str] = field(default_factory=dict, repr=False)
 

@@ -10,9 +10,11 @@ names the member.
 
 from __future__ import annotations
 
+import email.policy
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from email.parser import BytesParser
 from typing import Any
 
 from klaviyo_sandbox import filters
@@ -126,7 +128,7 @@ def _lookup(attrs: dict[str, Any], path: str) -> tuple[bool, Any]:
 def check_body(op: Operation, body: Any) -> Any:
     """The body's ``data`` after the frame checks; attributes are left to the handler."""
     spec = op.body
-    if spec is None:
+    if spec is None or spec.get("multipart"):
         return body
     if not isinstance(body, dict) or "data" not in body:
         raise invalid("The request body must be a JSON:API document with a 'data' member.", pointer="/data")
@@ -163,3 +165,27 @@ def check_body(op: Operation, body: Any) -> Any:
                 pointer = "/data/attributes/" + path.replace(".", "/")
                 raise invalid(f"'{item}' is not a valid value for {path}.", pointer=pointer)
     return data
+
+
+MAX_UPLOAD = 5 * 1024 * 1024  # Klaviyo's limit for an image file
+
+
+def parse_form(op: Operation, content_type: str, raw: bytes) -> dict[str, tuple[str | None, bytes]]:
+    """A multipart/form-data body: field name -> (filename, bytes); the operation's required fields present."""
+    if not content_type.lower().startswith("multipart/form-data") or "boundary=" not in content_type:
+        raise invalid("The request body must be multipart/form-data with a boundary.", pointer="/")
+    if len(raw) > MAX_UPLOAD + 64 * 1024:
+        raise invalid("The file is larger than 5 MB.", pointer="/file")
+    message = BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode("latin-1") + raw
+    )
+    out: dict[str, tuple[str | None, bytes]] = {}
+    for part in message.iter_parts() if message.is_multipart() else []:
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            out[name] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
+    for name in (op.body or {}).get("required", []):
+        if name not in out:
+            raise invalid(f"'{name}' is required.", pointer=f"/{name}")
+    return out

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from klaviyo_sandbox.activity_resources import ACTIVITY_SERIALIZERS, tag_ids
 from klaviyo_sandbox.consent import profile_subscriptions
 from klaviyo_sandbox.flowgen import flow_definition
 from klaviyo_sandbox.forms import form_resource, form_version_resource
@@ -95,7 +96,7 @@ def segment_profile_count(account: Account, seg: SegmentRec) -> int:
 def _group_rels(account: Account, kind: str, ident: str, base: str, path: str) -> dict[str, Any]:
     return {
         "profiles": relationship("profile", None, base, path, "profiles"),
-        "tags": relationship("tag", [], base, path, "tags"),
+        "tags": relationship("tag", tag_ids(account, kind, ident), base, path, "tags"),
         "flow-triggers": relationship("flow", _flow_triggers(account, kind, ident), base, path, "flow-triggers"),
     }
 
@@ -191,7 +192,7 @@ def campaign_resource(account: Account, c: Campaign, base: str, extras: frozense
     path = f"/api/campaigns/{c.id}"
     rels = {
         "campaign-messages": relationship("campaign-message", c.message_ids, base, path, "campaign-messages"),
-        "tags": relationship("tag", [], base, path, "tags"),
+        "tags": relationship("tag", tag_ids(account, "campaign", c.id), base, path, "tags"),
     }
     return resource("campaign", c.id, attributes, base, f"{path}/", rels)
 
@@ -247,7 +248,7 @@ def flow_resource(account: Account, f: Flow, base: str, extras: frozenset[str]) 
     path = f"/api/flows/{f.id}"
     rels = {
         "flow-actions": relationship("flow-action", f.action_ids, base, path, "flow-actions"),
-        "tags": relationship("tag", [], base, path, "tags"),
+        "tags": relationship("tag", tag_ids(account, "flow", f.id), base, path, "tags"),
     }
     return resource("flow", f.id, attributes, base, f"{path}/", rels)
 
@@ -291,4 +292,5 @@ SERIALIZERS: dict[str, Serializer] = {
     "metric": metric_resource,
     "form": form_resource,
     "form-version": form_version_resource,
+    **ACTIVITY_SERIALIZERS,
 }

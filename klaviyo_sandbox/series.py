@@ -83,6 +83,8 @@ class EventIndex:
         self.segment_added: dict[str, Series] = {}  # segment id -> members added per hour
         self.segment_removed: dict[str, Series] = {}
         self.form_stats: dict[tuple[str, str], Series] = {}  # (form version id, form statistic) per hour
+        # $message -> provider -> factor on its spam complaints' provider shares (inbox.py).
+        self.inbox_skew: dict[str, dict[str, float]] = {}
 
     def find(self, metric_id: str, dims: dict[str, str]) -> Series | None:
         found = self._by_key.get((metric_id, tuple(sorted(dims.items()))))

@@ -70,7 +70,7 @@ def _limits(raw: dict[str, dict[str, int]]) -> dict[str, Limit]:
     return {name: Limit(limit=v["limit"], window=float(v["window"])) for name, v in raw.items()}
 
 
-def _pattern(path: str) -> re.Pattern[str]:
+def path_pattern(path: str) -> re.Pattern[str]:
     return re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)) + "/?$")
 
 
@@ -95,7 +95,7 @@ def _operation(raw: dict[str, Any]) -> Operation:
         fixed_page=page.get("fixed"),
         success_status=raw["success_status"],
         body=raw["body"],
-        pattern=_pattern(raw["path"]),
+        pattern=path_pattern(raw["path"]),
     )
 
 
@@ -115,10 +115,11 @@ def revision() -> str:
     return value
 
 
-def match(method: str, path: str) -> tuple[Operation, dict[str, str]]:
-    """The operation serving ``method path`` and its path parameters; 404/405 otherwise."""
+def match(method: str, path: str, table: dict[str, Operation] | None = None) -> tuple[Operation, dict[str, str]]:
+    """The operation of ``table`` (default: this spec's) serving ``method path`` and its path
+    parameters; 404/405 otherwise."""
     allowed: list[str] = []
-    for op in operations().values():
+    for op in (table if table is not None else operations()).values():
         found = op.pattern.match(path)
         if found is None:
             continue

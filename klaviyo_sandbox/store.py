@@ -37,6 +37,8 @@ RECORD_KINDS = (
     "opt_in_confirmations",  # double opt-in confirmation messages a subscribe job would send
     "webhooks",  # created webhooks (never their secret)
     "webhook_deletions",
+    "events",  # events created through POST /api/events
+    "images",  # images imported from a URL (never fetched)
 )
 
 

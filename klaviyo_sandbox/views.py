@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from klaviyo_sandbox.activity_resources import ACTIVITY_VIEWS
 from klaviyo_sandbox.forms import VIEWS as FORM_VIEWS
 from klaviyo_sandbox.models import Account
 
@@ -15,6 +16,7 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "status": c.status,
         "archived": c.archived,
         "messages.channel": c.channel,
+        "builder": c.extra.get("builder", "wizard"),
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "scheduled_at": c.scheduled_at,
@@ -62,4 +64,8 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "created": m.created,
     },
     **FORM_VIEWS,
+    **ACTIVITY_VIEWS,
+    # Revision 2026-10-15's per-message and per-campaign parts (omni_resources.py) are listed, never filtered.
+    "campaign-variation": lambda a, m: {"id": m.id},
+    "campaign-audience": lambda a, c: {"id": c.id},
 }

@@ -55,29 +55,45 @@ def _definition(raw: Any, pointer: str, label: str, current: dict[str, Any] | No
 
 
 def create_campaign(ctx: Context) -> Reply:
+    attrs = ctx.data["attributes"]
+    items = (attrs.get("campaign-messages") or {}).get("data")
+    if not isinstance(items, list) or not items:
+        raise invalid("campaign-messages.data must hold one message.", pointer=f"{_ATTR}/campaign-messages/data")
+    raws = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("type") != "campaign-message":
+            raise invalid(
+                "Each message must be of type campaign-message.", pointer=f"{_ATTR}/campaign-messages/data/{i}/type"
+            )
+        raws.append((item.get("attributes") or {}).get("definition"))
+    at = f"{_ATTR}/campaign-messages"
+    pointers = (at, lambda i: f"{at}/data/{i}/attributes/definition")
+    campaign = create_campaign_records(ctx, attrs["name"], attrs.get("audiences") or {}, raws, pointers)
+    return single(ctx, "campaign", campaign, 201)
+
+
+def create_campaign_records(
+    ctx: Context,
+    name: Any,
+    audiences: dict[str, Any],
+    raws: list[Any],
+    pointers: tuple[str, Callable[[int], str]],
+) -> Campaign:
+    """A draft campaign and its messages (one revision's body or the other's, already unpacked);
+    ``pointers``: where the messages are in the body, and where message i's definition is."""
     acc, attrs = ctx.account, ctx.data["attributes"]
-    name = attrs["name"]
-    included = (attrs.get("audiences") or {}).get("included")
+    included = audiences.get("included")
     if not isinstance(included, list) or not included:
         raise invalid(
             "audiences.included must list at least one list or segment id.", pointer=f"{_ATTR}/audiences/included"
         )
-    for ident in [*included, *((attrs["audiences"].get("excluded")) or [])]:
+    for ident in [*included, *(audiences.get("excluded") or [])]:
         if ident not in acc.lists and ident not in acc.segments:
             raise invalid(f"List or segment {ident} does not exist.", pointer=f"{_ATTR}/audiences")
-    items = (attrs.get("campaign-messages") or {}).get("data")
-    if not isinstance(items, list) or not items:
-        raise invalid("campaign-messages.data must hold one message.", pointer=f"{_ATTR}/campaign-messages/data")
-    definitions = []
-    for i, item in enumerate(items):
-        pointer = f"{_ATTR}/campaign-messages/data/{i}"
-        if not isinstance(item, dict) or item.get("type") != "campaign-message":
-            raise invalid("Each message must be of type campaign-message.", pointer=f"{pointer}/type")
-        raw = (item.get("attributes") or {}).get("definition")
-        definitions.append(_definition(raw, f"{pointer}/attributes/definition", str(name)))
+    definitions = [_definition(raw, pointers[1](i), str(name)) for i, raw in enumerate(raws)]
     channels = {d["channel"] for d in definitions}
     if len(channels) != 1:
-        raise invalid("All messages of a campaign share one channel.", pointer=f"{_ATTR}/campaign-messages")
+        raise invalid("All messages of a campaign share one channel.", pointer=pointers[0])
     channel = channels.pop()
     cid = acc.ids.ulid(ctx.now)
     tracking = attrs.get("tracking_options") or (
@@ -100,7 +116,7 @@ def create_campaign(ctx: Context) -> Reply:
         name=str(name),
         status="Draft",
         archived=False,
-        audiences={"included": included, "excluded": attrs["audiences"].get("excluded") or []},
+        audiences={"included": included, "excluded": audiences.get("excluded") or []},
         send_options=attrs.get("send_options") or {"use_smart_sending": True},
         tracking_options=tracking,
         send_strategy=attrs.get("send_strategy") or {"method": "immediate"},
@@ -113,7 +129,12 @@ def create_campaign(ctx: Context) -> Reply:
     )
     acc.campaigns[cid] = campaign
     ctx.store.record(ctx.slug, "campaigns", id=cid, name=campaign.name, channel=channel, message_ids=message_ids)
-    return single(ctx, "campaign", campaign, 201)
+    return campaign
+
+
+def message_definition_update(message: CampaignMessage, raw: Any, pointer: str) -> dict[str, Any]:
+    """A message's definition with ``raw`` merged in (its channel cannot change)."""
+    return _definition(raw, pointer, message.label, message.definition)
 
 
 def update_campaign(ctx: Context) -> Reply:

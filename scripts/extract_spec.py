@@ -85,6 +85,29 @@ SERVED: tuple[str, ...] = (
     "query_form_series",
     "create_campaign_clone",
     "clone_template",
+    # What Klaviyo's own MCP server reads and writes besides the above (klaviyo-mcp-server 0.4.2).
+    "get_events",
+    "get_event",
+    "create_event",
+    "get_tags",
+    "get_tag",
+    "get_tags_for_campaign",
+    "get_tag_ids_for_campaign",
+    "get_tags_for_flow",
+    "get_tag_ids_for_flow",
+    "get_tags_for_list",
+    "get_tag_ids_for_list",
+    "get_tags_for_segment",
+    "get_tag_ids_for_segment",
+    "get_campaign_ids_for_tag",
+    "get_flow_ids_for_tag",
+    "get_list_ids_for_tag",
+    "get_segment_ids_for_tag",
+    "get_catalog_items",
+    "upload_image_from_url",
+    "upload_image_from_file",
+    "get_images",
+    "get_image",
 )
 
 _WINDOWS = {"s": 1, "m": 60, "d": 86400}
@@ -137,6 +160,9 @@ def _body(op: dict[str, Any], resolve: _Resolver) -> dict[str, Any] | None:
     body = op.get("requestBody")
     if not body:
         return None
+    if "application/vnd.api+json" not in body["content"]:  # a file upload: form fields, not a document
+        form = resolve(body["content"]["multipart/form-data"]["schema"])
+        return {"multipart": True, "required": list(form.get("required", [])), "fields": sorted(form["properties"])}
     schema = resolve(body["content"]["application/vnd.api+json"]["schema"])
     data = resolve(schema["properties"]["data"])
     if data.get("type") == "array":

@@ -60,6 +60,11 @@ RECIPES: dict[str, Recipe] = {
         (("0 days", "We miss you"), ("7 days", "A little something to come back")),
         "for profiles entering a lapsed-customer segment (klaviyo_propose_segment recipe winback makes one)",
     ),
+    "sunset": Recipe(
+        "Sunset Unengaged", "segment", None,
+        (("0 days", "Do you still want to hear from {org}?"), ("5 days", "Last chance to stay subscribed")),
+        "for profiles entering an unengaged segment: a last ask before they are suppressed",
+    ),
 }  # fmt: skip
 
 

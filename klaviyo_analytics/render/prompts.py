@@ -107,7 +107,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
         description="A health check of the whole account: flows, campaigns, revenue mix, lists, deliverability.",
         arguments=(ACCOUNT_ARG, TIMEFRAME_ARG),
         steps=(
-            "`klaviyo_get_flows` (archived false): which flows exist and which are live.",
+            "`klaviyo_audit_flows`: lifecycle stages without a live flow, stopped flows, draft messages, decay.",
             "`klaviyo_get_flow_performance` rollup true, timeframe {timeframe}: each flow's results and health.",
             "`klaviyo_get_campaign_performance` timeframe {timeframe}: each campaign's results and health.",
             "`klaviyo_get_revenue_split` timeframe {timeframe}: how revenue splits between flows and campaigns.",
@@ -115,10 +115,12 @@ PROMPTS: tuple[PromptSpec, ...] = (
             "`klaviyo_get_send_fatigue`: whether heavier send weeks went with more unsubscribes (a correlation only).",
             "`klaviyo_find_anomalies` timeframe {timeframe}: flows that stopped sending or converting.",
             "`klaviyo_get_list_health`: list sizes and consent.",
+            "`klaviyo_get_deliverability` timeframe {timeframe}: bounce, spam and unsubscribe rates by provider.",
         ),
         report=(
-            "Write: a scorecard (revenue, flow share, worst health band per area); live flows with no sends; "
-            "rates that need attention and the campaigns behind them; a prioritised list of fixes."
+            "Write: a scorecard (revenue, flow share, worst health band per area); missing lifecycle stages with "
+            "the klaviyo_propose_flow recipe for each; live flows with no sends; the worst provider figures and "
+            "the sends behind them; a prioritised list of fixes."
         ),
     ),
     PromptSpec(
@@ -147,6 +149,7 @@ PROMPTS: tuple[PromptSpec, ...] = (
         arguments=(PromptArg("flow_id", "A flow id (omit: every flow)."), ACCOUNT_ARG, TIMEFRAME_ARG),
         steps=(
             "`klaviyo_find_anomalies` entity flow: flows that stopped sending or converting this week.",
+            "`klaviyo_audit_flows`: stopped flows, draft or manual messages, revenue per recipient decaying.",
             "`klaviyo_get_flow_performance` timeframe {timeframe}{with_flow}: each message's results and bands.",
             "`klaviyo_get_performance_over_time` entity flow, interval weekly, timeframe last_90_days{with_entity}.",
             "`klaviyo_get_flow_structure` for a flow that stopped or lags: its steps and messages.",

@@ -110,7 +110,9 @@ class PauseFlowParams(AccountParams):
     status: str = Field("manual", json_schema_extra={CONTRACT_KEY: {"enum": ["manual", "draft", "live"]}})
 
 
-FLOW_RECIPES = ("welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback", "custom")
+FLOW_RECIPES = (
+    "welcome_series", "abandoned_checkout", "browse_abandonment", "post_purchase", "winback", "sunset", "custom",
+)  # fmt: skip
 
 
 class FlowParams(AccountParams):

@@ -137,7 +137,7 @@ def test_toolsets_keep_tools_list_to_what_a_client_needs(service: KlaviyoService
     service.settings = replace(service.settings, toolsets=("insights",))
     names = {t.name for t in anyio.run(list_tools, service)}
     insights = {s.name for s in CATALOG if s.toolset == "insights"}
-    assert names == insights | {"klaviyo_list_accounts"} and len(insights) == 4
+    assert names == insights | {"klaviyo_list_accounts"} and len(insights) == 5
     rest = create_app(service=service).test_client().get("/v1/tools", headers={"Authorization": f"Bearer {REST_TOKEN}"})
     assert {t["name"] for t in rest.json["tools"]} == names
     service.settings = replace(service.settings, toolsets=("insight",))

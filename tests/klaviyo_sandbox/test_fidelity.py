@@ -16,6 +16,7 @@ import pytest
 from klaviyo_sandbox import Sandbox, SandboxConfig
 from klaviyo_sandbox.spec import operations
 
+from .activity_calls import activity_successes
 from .conftest import ANCHOR, ClientFactory, SpecChecker
 from .helpers import MEDIA, patch, post
 
@@ -147,6 +148,7 @@ def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
         c.get("/api/profiles", params={"additional-fields[profile]": "subscriptions",
                                        "filter": "equals(email,\"fidelity@example.com\")"}),
     ]  # fmt: skip
+    ok += activity_successes(c, ids)
     assert [r.status_code for r in ok if r.status_code >= 300] == []
     created = post(c, "/api/profiles", {"type": "profile", "attributes": {"email": "fresh@example.com"}})
     pid = created.json()["data"]["id"]

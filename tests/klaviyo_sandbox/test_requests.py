@@ -79,22 +79,31 @@ def test_bad_revision_is_400(sandbox: Sandbox, make_client: ClientFactory, revis
     assert fragment in error["detail"]
 
 
+@pytest.mark.parametrize("revision", ["2026-07-15", "2026-10-15"])
+def test_emulated_revisions_are_answered_as_themselves(
+    sandbox: Sandbox, make_client: ClientFactory, revision: str
+) -> None:
+    response = make_client(sandbox, revision=revision).get("/api/accounts")
+    assert response.status_code == 200
+    assert "Sandbox-Emulated-Revision" not in response.headers  # no silent stand-in any more
+
+
 @pytest.mark.parametrize(
     "revision",
     [
-        "2026-07-15",
         "2025-04-15",  # deprecated
-        "2026-07-15.pre",
-        "2026-10-15",  # newer than the emulated spec: Klaviyo's current stable
-        "2023-02-22",  # retired: Klaviyo falls forward
+        "2026-07-15.pre",  # a beta of an emulated date: its beta endpoints are not emulated
+        "2023-02-22",  # retired: Klaviyo falls forward, the sandbox does not pretend to
     ],
 )
-def test_published_revisions_are_accepted(sandbox: Sandbox, make_client: ClientFactory, revision: str) -> None:
+def test_published_revisions_not_emulated_are_refused(
+    sandbox: Sandbox, make_client: ClientFactory, revision: str
+) -> None:
     response = make_client(sandbox, revision=revision).get("/api/accounts")
-    assert response.status_code == 200
-    # Which revision's behaviour answered, whenever it is not the one asked for.
-    emulated = response.headers.get("Sandbox-Emulated-Revision")
-    assert emulated == (None if revision == "2026-07-15" else "2026-07-15")
+    assert response.status_code == 400
+    error = error_of(response)
+    assert error["source"] == {"parameter": "revision"} and error["code"] == "invalid"
+    assert "not emulated" in error["detail"] and "2026-10-15" in error["detail"]
 
 
 def test_one_revision_table_for_the_sandbox_and_the_product() -> None:
@@ -112,7 +121,7 @@ def test_one_revision_table_for_the_sandbox_and_the_product() -> None:
 
 
 def test_unknown_route_is_404_and_wrong_method_is_405(client: httpx.Client) -> None:
-    missing = client.get("/api/tags")
+    missing = client.get("/api/coupons")
     assert missing.status_code == 404
     assert error_of(missing)["code"] == "not_found"
     wrong = client.put("/api/lists")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -13,11 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from klaviyo_sandbox import FaultConfig, Sandbox, serve
+from klaviyo_sandbox import FaultConfig, Sandbox, SandboxConfig, serve
 from klaviyo_sandbox.__main__ import accounts_toml, env_lines, main
 from klaviyo_sandbox.adapters import is_loopback, make_wsgi_app
+from klaviyo_sandbox.tls import SelfSigned
 
-from .conftest import ACME_KEY, REPO, REVISION
+from .conftest import ACME_KEY, ANCHOR, REPO, REVISION
 
 HEADERS = {"Authorization": f"Klaviyo-API-Key {ACME_KEY}", "revision": REVISION}
 
@@ -162,3 +164,17 @@ def test_cli_serves_until_interrupted() -> None:
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert "GET /api/accounts" in err
+
+
+def test_tls_on_loopback_serves_https_links_a_client_follows(tmp_path: Path) -> None:
+    tls = SelfSigned.generate(tmp_path)
+    sb = Sandbox(SandboxConfig(seed=7, anchor=ANCHOR, time_scale=1e-6))
+    with serve(sb, tls=tls) as base:
+        assert base.startswith("https://127.0.0.1:")
+        with httpx.Client(verify=ssl.create_default_context(cafile=str(tls.cert_file)), headers=HEADERS) as c:
+            first = c.get(f"{base}/api/tags", params={"page[size]": "2"}).json()
+            assert first["links"]["next"].startswith(f"{base}/api/tags?")
+            second = c.get(first["links"]["next"]).json()  # the whole link, as written
+        assert {t["id"] for t in second["data"]}.isdisjoint({t["id"] for t in first["data"]})
+        with pytest.raises(httpx.ConnectError):  # not trusted without the generated certificate
+            httpx.get(f"{base}/api/tags", headers=HEADERS)

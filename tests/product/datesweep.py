@@ -217,9 +217,27 @@ def check_engagement(world: World) -> None:
         assert date.fromisoformat(weeks[-1]["week_start"]) == today - timedelta(days=today.weekday() + 7), account
 
 
+def check_audit_and_deliverability(world: World) -> None:
+    """The seeded gaps on every date: no sunset flow, the stopped flow, the Gmail spam spike of the last
+    30 days; the decay window is the six whole months before the account's month."""
+    for account in ZONES:
+        today = world.local_today(account)
+        audit = world.ask("klaviyo_audit_flows", account=account)["data"]
+        found = {(f["kind"], f["stage"], f["flow_name"]) for f in audit["findings"]}
+        assert ("missing_stage", "sunset", None) in found, (account, found)
+        assert ("stopped_sending", "browse_abandonment", STOPPED) in found, (account, found)
+        decay = audit["windows"]["decay"]
+        first = date.fromisoformat(decay["start_date"])
+        assert date.fromisoformat(decay["end_date"]) == today.replace(day=1) - timedelta(days=1)
+        assert first.day == 1 and (today.year - first.year) * 12 + today.month - first.month == 6
+        worst = world.ask("klaviyo_get_deliverability", account=account)["data"]["worst"]
+        spam = next(w for w in worst if w["rate"] == "spam_complaint_rate")
+        assert spam["inbox_provider"] == "Gmail" and spam["band"] == "needs_attention", (account, spam)
+
+
 CHECKS = (
     check_presets, check_comparisons, check_buckets, check_chunking, check_anomalies, check_digest_and_portfolio,
-    check_engagement,
+    check_engagement, check_audit_and_deliverability,
 )  # fmt: skip
 
 

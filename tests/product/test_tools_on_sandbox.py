@@ -26,11 +26,13 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_get_flows": {"account": "acme", "archived": False},
     "klaviyo_get_flow_performance": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_flow_structure": {"account": "acme"},  # flow_id added from get_flows
+    "klaviyo_audit_flows": {"account": "acme"},
     "klaviyo_get_performance_over_time": {"account": "acme", "entity": "flow", "timeframe": "last_90_days"},
     "klaviyo_compare_periods": {"account": "acme", "entity": "flow", "timeframe": "last_month"},
     "klaviyo_get_revenue_split": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_rank_performance": {"account": "acme", "entity": "campaign", "timeframe": "last_90_days"},
     "klaviyo_find_anomalies": {"account": "acme", "entity": "flow"},
+    "klaviyo_get_deliverability": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_portfolio": {},
     "klaviyo_get_weekly_digest": {"account": "acme"},
     "klaviyo_get_predictive_analytics": {"account": "acme"},  # the whole account; all_calls adds a list_id

@@ -72,10 +72,10 @@ def _event_profile(ctx: Context) -> str:
     attrs = {k: v for k, v in _data(ctx, "profile").items() if k in ("email", "phone_number", "external_id")}
     if isinstance(attrs.get("email"), str):
         attrs["email"] = attrs["email"].strip().lower()
-    existing = audiences._duplicate(ctx, attrs)
+    existing = audiences.duplicate_profile(ctx, attrs)
     if existing is not None:
         return existing.id
-    return audiences._new_profile(ctx, attrs).id
+    return audiences.new_profile(ctx, attrs).id
 
 
 def create_event(ctx: Context) -> Reply:

@@ -70,7 +70,7 @@ def valid_phone(value: Any) -> bool:
     return isinstance(value, str) and _E164.match(value) is not None
 
 
-def _duplicate(ctx: Context, attrs: dict[str, Any], exclude: str | None = None) -> Profile | None:
+def duplicate_profile(ctx: Context, attrs: dict[str, Any], exclude: str | None = None) -> Profile | None:
     for profile in ctx.account.profiles.values():
         if profile.id == exclude:
             continue
@@ -97,7 +97,7 @@ def _profile_attrs(ctx: Context) -> dict[str, Any]:
     return out
 
 
-def _new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
+def new_profile(ctx: Context, attrs: dict[str, Any]) -> Profile:
     if not any(attrs.get(k) for k in _IDENTIFIERS):
         raise invalid("A profile needs an email, phone_number or external_id.", pointer=_ATTR)
     pid = ctx.account.ids.ulid(ctx.now)
@@ -129,10 +129,10 @@ def _conflict(existing: Profile) -> ApiError:
 
 def create_profile(ctx: Context) -> Reply:
     attrs = _profile_attrs(ctx)
-    existing = _duplicate(ctx, attrs)
+    existing = duplicate_profile(ctx, attrs)
     if existing is not None:
         raise _conflict(existing)
-    return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
+    return _profile_reply(ctx, new_profile(ctx, attrs), 201)
 
 
 def _apply_profile(ctx: Context, profile: Profile, attrs: dict[str, Any]) -> Reply:
@@ -146,7 +146,7 @@ def update_profile(ctx: Context) -> Reply:
     profile = lookup(ctx, ctx.account.profiles, "profile")
     same_id(ctx)
     attrs = _profile_attrs(ctx)
-    existing = _duplicate(ctx, attrs, exclude=profile.id)
+    existing = duplicate_profile(ctx, attrs, exclude=profile.id)
     if existing is not None:
         raise _conflict(existing)
     return _apply_profile(ctx, profile, attrs)
@@ -160,9 +160,9 @@ def create_or_update_profile(ctx: Context) -> Reply:
             raise ApiError(404, "not_found", f"A profile with id {ident} does not exist.", pointer="/data/")
         existing: Profile | None = ctx.account.profiles[ident]
     else:
-        existing = _duplicate(ctx, attrs)
+        existing = duplicate_profile(ctx, attrs)
     if existing is None:
-        return _profile_reply(ctx, _new_profile(ctx, attrs), 201)
+        return _profile_reply(ctx, new_profile(ctx, attrs), 201)
     return _apply_profile(ctx, existing, attrs)
 
 
@@ -192,7 +192,6 @@ def create_segment(ctx: Context) -> Reply:
     return single(ctx, "segment", seg, 201)
 
 
-find_profile = _duplicate
-new_profile = _new_profile
+find_profile = duplicate_profile
 add_profiles = _membership("added")
 remove_profiles = _membership("removed")

@@ -56,6 +56,8 @@ def _plan(sb: Sandbox, base: str) -> dict[str, Any]:
         "template": next(iter(acc.templates)),
         "metric": sb.accounts[0].conversion_metric_id,
         "tag": next(iter(acc.tags)),
+        "form": next(iter(acc.forms)),
+        "form_version": next(iter(acc.form_versions)),
         "event": acc.event_log[-1].id,
         "created_webhook": "none-yet",  # the driver's create_webhook replaces it
         "created_flow": "none-yet",

@@ -31,6 +31,8 @@ from klaviyo_sandbox import Sandbox, SandboxConfig  # noqa: E402
 from tests.product.conftest import TIME_SCALE, TODAY, sandbox_service  # noqa: E402
 
 REPORT_OPS = {
+    "form-values-reports",
+    "form-series-reports",
     "campaign-values-reports",
     "flow-values-reports",
     "flow-series-reports",

@@ -23,6 +23,7 @@ from klaviyo_sandbox import faults as faults_mod
 from klaviyo_sandbox import params, revision, spec
 from klaviyo_sandbox.activity import ACTIVITY_HANDLERS
 from klaviyo_sandbox.adapters import SandboxTransport, make_wsgi_app
+from klaviyo_sandbox.clones import CLONE_HANDLERS
 from klaviyo_sandbox.config import ACCOUNT_SEEDS, DemoAccount, SandboxConfig
 from klaviyo_sandbox.handlers import READ_HANDLERS, Context, Reply
 from klaviyo_sandbox.introspect import introspect
@@ -39,6 +40,7 @@ HANDLERS: dict[str, Callable[[Context], Reply]] = {
     **WRITE_HANDLERS,
     **SUBSCRIPTION_HANDLERS,
     **WEBHOOK_HANDLERS,
+    **CLONE_HANDLERS,
     **ACTIVITY_HANDLERS,
 }
 _AUTH = re.compile(r"^Klaviyo-API-Key\s+(\S+)$")

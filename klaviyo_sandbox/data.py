@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from klaviyo_sandbox import flowgen
+from klaviyo_sandbox import flowgen, forms
 from klaviyo_sandbox.activity_data import seed_activity
 from klaviyo_sandbox.catalog import FIRST_NAMES, LAST_NAMES, LIST_NAMES, METRIC_CATALOG, SEGMENT_NAMES, THEMES
 from klaviyo_sandbox.config import ACCOUNT_SEEDS, AccountSeed, Size
@@ -245,6 +245,7 @@ def build_account(seed: AccountSeed, world_seed: int, size: Size, anchor: date) 
     _campaigns(account, rng, counts["campaigns"], start, end)
     flowgen.build_flows(account, rng, counts["flows"], start, end)
     generate_events(account, random.Random(f"{world_seed}:{seed.slug}:events"), start, end)
+    forms.seed_forms(account, world_seed, start, end)
     return account
 
 

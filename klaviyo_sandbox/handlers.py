@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from klaviyo_sandbox import aggregates, filters, reports
+from klaviyo_sandbox import aggregates, filters, forms, reports
 from klaviyo_sandbox.activity_resources import TAG_KINDS, TagGroupRef, catalog_variants, tags_on
 from klaviyo_sandbox.jsonapi import ApiError, not_found, page_links, sparse, url_for
 from klaviyo_sandbox.models import Account
@@ -164,7 +164,9 @@ def _report(ctx: Context) -> Reply:
     kind = "segment" if "segment" in op_id else "campaign" if "campaign" in op_id else "flow"
     interval = attrs.get("interval") if op_id.endswith("series") else None
     data: dict[str, Any] = {"type": ctx.data["type"]}
-    if kind == "segment":
+    if op_id.startswith("query_form_"):
+        data["attributes"] = forms.form_report(ctx.account, attrs, ctx.now, interval)
+    elif kind == "segment":
         data["attributes"] = reports.segment_report(ctx.account, attrs, ctx.now, interval)
     else:
         data["attributes"], related = reports.message_report(ctx.account, kind, attrs, ctx.now, interval)
@@ -214,6 +216,12 @@ def get_profiles_for_list(ctx: Context) -> Reply:
     return status, doc
 
 
+def get_form(ctx: Context) -> Reply:
+    data = forms.encoded_form_resource(ctx.account, lookup(ctx, ctx.account.forms, "form"), ctx.base)
+    data["attributes"] = sparse(data["attributes"], ctx.query.fields.get("form"))
+    return 200, {"data": data, "links": {"self": ctx.url}}
+
+
 def _get(kind: str, table: str) -> Callable[[Context], Reply]:
     return lambda ctx: single(ctx, kind, lookup(ctx, getattr(ctx.account, table), kind))
 
@@ -258,4 +266,12 @@ READ_HANDLERS: dict[str, Callable[[Context], Reply]] = {
     "get_segment": _get("segment", "segments"),
     "get_templates": _list("template", "templates"),
     "get_template": _get("template", "templates"),
+    "get_forms": _list("form", "forms"),
+    "get_form": get_form,
+    "get_versions_for_form": _child_collection(
+        "form-version", "forms", "form", lambda a, f: (a.form_versions[i] for i in f.version_ids)
+    ),
+    "get_form_version": _get("form-version", "form_versions"),
+    "query_form_values": _report,
+    "query_form_series": _report,
 }

@@ -171,6 +171,30 @@ class Webhook:
 
 
 @dataclass
+class FormVersion:
+    id: str
+    form_id: str
+    form_type: str  # banner | embed | flyout | full_page | popup
+    variation_name: str
+    status: str  # draft | live
+    ab_test: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class Form:
+    id: str
+    name: str
+    status: str  # draft | live
+    ab_test: bool
+    created_at: datetime
+    updated_at: datetime
+    version_ids: list[str]
+    list_name: str  # the list its submits subscribe to (``List`` on Subscribed to List events)
+
+
+@dataclass
 class Tag:
     id: str
     name: str
@@ -235,6 +259,8 @@ class Account:
     actions: dict[str, FlowAction] = field(default_factory=dict)
     flow_messages: dict[str, FlowMessage] = field(default_factory=dict)
     webhooks: dict[str, Webhook] = field(default_factory=dict)
+    forms: dict[str, Form] = field(default_factory=dict)
+    form_versions: dict[str, FormVersion] = field(default_factory=dict)
     tags: dict[str, Tag] = field(default_factory=dict)
     event_log: list[EventRec] = field(default_factory=list)
     catalog_items: dict[str, CatalogItem] = field(default_factory=dict)

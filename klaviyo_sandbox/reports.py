@@ -198,7 +198,7 @@ def message_report(
     group_by = _group_by(attrs, kind)
     conds = _check_filter(attrs.get("filter"), kind)
     stats = _statistics(attrs)
-    dates, bounds = _buckets(start, end, interval)
+    dates, bounds = buckets(start, end, interval)
     rows = (campaign_rows if kind == "campaign" else flow_rows)(account, str(conversion))
     groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[dict[str, int]]]] = {}
     for row in rows:
@@ -233,7 +233,7 @@ def message_report(
     return attributes, related
 
 
-def _buckets(start: datetime, end: datetime, interval: str | None) -> tuple[list[datetime], list[int]]:
+def buckets(start: datetime, end: datetime, interval: str | None) -> tuple[list[datetime], list[int]]:
     """No interval: one bucket for the whole window (values); else the series' buckets, within its limit."""
     if interval is None:
         return [], [timeframes.hour_bound(start), timeframes.hour_bound(end)]
@@ -247,7 +247,7 @@ def segment_report(account: Account, attrs: dict[str, Any], now: datetime, inter
     tz = ZoneInfo(account.seed.timezone)
     start, end = timeframes.resolve(attrs.get("timeframe"), tz, now)
     conds = _check_filter(attrs.get("filter"), "segment")
-    dates, bounds = _buckets(start, end, interval)
+    dates, bounds = buckets(start, end, interval)
     stats = _statistics(attrs)
     results = []
     empty = Series()

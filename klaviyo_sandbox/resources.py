@@ -13,6 +13,7 @@ from typing import Any
 from klaviyo_sandbox.activity_resources import ACTIVITY_SERIALIZERS, tag_ids
 from klaviyo_sandbox.consent import profile_subscriptions
 from klaviyo_sandbox.flowgen import flow_definition
+from klaviyo_sandbox.forms import form_resource, form_version_resource
 from klaviyo_sandbox.jsonapi import relationship, resource
 from klaviyo_sandbox.models import (
     Account,
@@ -289,5 +290,7 @@ SERIALIZERS: dict[str, Serializer] = {
     "template": template_resource,
     "profile": profile_resource,
     "metric": metric_resource,
+    "form": form_resource,
+    "form-version": form_version_resource,
     **ACTIVITY_SERIALIZERS,
 }

@@ -82,6 +82,7 @@ class EventIndex:
         self.attributed: dict[tuple[str, str], Series] = {}  # ($attributed_message, metric id)
         self.segment_added: dict[str, Series] = {}  # segment id -> members added per hour
         self.segment_removed: dict[str, Series] = {}
+        self.form_stats: dict[tuple[str, str], Series] = {}  # (form version id, form statistic) per hour
         # $message -> provider -> factor on its spam complaints' provider shares (inbox.py).
         self.inbox_skew: dict[str, dict[str, float]] = {}
 

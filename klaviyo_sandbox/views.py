@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from klaviyo_sandbox.activity_resources import ACTIVITY_VIEWS
+from klaviyo_sandbox.forms import VIEWS as FORM_VIEWS
 from klaviyo_sandbox.models import Account
 
 VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
@@ -62,6 +63,7 @@ VIEWS: dict[str, Callable[[Account, Any], dict[str, Any]]] = {
         "integration.category": m.integration.get("category"),
         "created": m.created,
     },
+    **FORM_VIEWS,
     **ACTIVITY_VIEWS,
     # Revision 2026-10-15's per-message and per-campaign parts (omni_resources.py) are listed, never filtered.
     "campaign-variation": lambda a, m: {"id": m.id},

@@ -42,6 +42,9 @@ KINDS = {
     "/api/flows/{flow_id}": "flow",
     "/api/lists/{list_id}/relationships/profiles": "list",
     "/api/campaign-message-assign-template": "campaign",
+    "/api/campaign-clone": "campaign",
+    "/api/campaigns/{campaign_id}": "campaign",
+    "/api/campaign-messages/{message_id}": "campaign message",
 }
 _KEPT = frozenset("\n\t\u200d")  # line layout in bodies; the emoji joiner is harmless
 
@@ -116,6 +119,8 @@ def effects(plan: tuple[dict[str, Any], ...]) -> list[Effect]:
             out.append(Effect("creates", kind, str(attributes.get("name", ""))))
         elif item["path"] == "/api/campaigns":
             out.append(Effect("creates the draft", kind, str(attributes.get("name", ""))))
+        elif item["path"] == "/api/campaign-clone":
+            out.append(Effect("creates the draft copy", kind, str(attributes.get("new_name", ""))))
         elif item["path"] == "/api/lists/{list_id}/relationships/profiles":
             count = len((item.get("body") or {}).get("data") or [])
             target = params.get("list_id")

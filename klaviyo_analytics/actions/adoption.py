@@ -45,7 +45,9 @@ def attributes_match(check: Mapping[str, Any], body: Any, resource: Any) -> bool
     planned = plans.dig(body, "data.attributes") or {}
     actual = plans.dig(resource, "attributes") or {}
     for key in ("name", *check.get("match", ())):
-        want, got = plans.dig(planned, key), plans.dig(actual, key)
+        # The check carries the name: a clone's body names it ``new_name``, not ``name``.
+        want = check.get("name") if key == "name" else plans.dig(planned, key)
+        got = plans.dig(actual, key)
         if got is None and key != "name":
             continue  # the answer does not carry it (e.g. a sparse fieldset): nothing to compare
         if want is None or not matches(want, got):

@@ -87,9 +87,9 @@ def template_name(campaign: str) -> str:
     return f"{campaign} (template)"
 
 
-def campaign_filter(name: str) -> str:
+def campaign_filter(name: str, channel: str = "email") -> str:
     """Campaign names filter only with ``contains``, and a channel filter is required."""
-    return f"and(equals(messages.channel,'email'),contains(name,{quoted(name)}))"
+    return f"and(equals(messages.channel,'{channel}'),contains(name,{quoted(name)}))"  # channel: email or sms
 
 
 def campaign_draft(

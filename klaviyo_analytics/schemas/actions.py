@@ -89,6 +89,13 @@ class CampaignDraftParams(AccountParams):
     template_html: Annotated[str, StringConstraints(min_length=1, max_length=100_000)] | None = None
 
 
+class CloneCampaignParams(AccountParams):
+    campaign_id: KlaviyoId
+    new_name: Text | None = None  # default: "<source name> (copy)"
+    audience_id: KlaviyoId | None = Field(None, description="List or segment id.")
+    subject: Text | None = Field(None, description="Email only.")
+
+
 class SegmentParams(AccountParams):
     recipe: one_of(("vip", "winback"), "recipe")  # type: ignore[valid-type]
     name: Text | None = None

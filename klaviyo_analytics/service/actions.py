@@ -46,6 +46,14 @@ def propose_campaign_draft(
     return run(service, params, ctx)
 
 
+def propose_clone_campaign(
+    service: KlaviyoService, params: models.CloneCampaignParams, ctx: CallContext
+) -> ToolResult[models.ActionView]:
+    from klaviyo_analytics.actions.propose_clone import propose_clone_campaign as run
+
+    return run(service, params, ctx)
+
+
 def propose_segment(
     service: KlaviyoService, params: models.SegmentParams, ctx: CallContext
 ) -> ToolResult[models.ActionView]:

@@ -26,6 +26,7 @@ PATHS = {
     "list": "/api/lists/{id}",
     "segment": "/api/segments/{id}",
     "metric": "/api/metrics/{id}",
+    "form": "/api/forms/{id}",
 }
 # Argument name -> the kind of entity it names (a function of the arguments where another field says).
 ID_FIELDS: dict[str, str | Callable[[BaseModel], str | None]] = {
@@ -35,6 +36,7 @@ ID_FIELDS: dict[str, str | Callable[[BaseModel], str | None]] = {
     "list_id": "list",
     "segment_id": "segment",
     "metric_id": "metric",
+    "form_id": "form",
     "entity_id": lambda params: getattr(params, "entity", None),
 }
 # Where a caller finds the right ids.
@@ -43,6 +45,7 @@ LISTED_BY = {
     "flow": "list them with klaviyo_get_flows",
     "list": "list them with klaviyo_get_list_health",
     "segment": "list them with klaviyo_get_segments",
+    "form": "list them with klaviyo_get_form_performance",
 }
 # An entity's existence does not change from one question to the next.
 EXISTS_TTL_SECONDS = 3600.0

@@ -59,6 +59,11 @@ def _webhook(env: Env) -> str:
         "relationships": {"webhook-topics": {"data": [{"type": "webhook-topic", "id": "event:klaviyo.sent_sms"}]}}}})  # fmt: skip
 
 
+def _sent_campaign(env: Env) -> str:
+    campaigns = env.get("/api/campaigns", filter="and(equals(messages.channel,'email'),equals(status,'Sent'))")
+    return str(campaigns[0]["id"])
+
+
 def _profiles(env: Env) -> list[str]:
     return [str(p["id"]) for p in env.get("/api/profiles", **{"page[size]": "2"})[:2]]
 
@@ -88,6 +93,12 @@ ARGS: dict[str, Callable[[Env], dict[str, Any]]] = {
     },
     "klaviyo_propose_delete_flow": lambda env: {"flow_id": _flow(env, "draft")},
     "klaviyo_propose_delete_webhook": lambda env: {"webhook_id": _webhook(env)},
+    "klaviyo_propose_clone_campaign": lambda env: {
+        "campaign_id": _sent_campaign(env),
+        "new_name": "Parity clone",
+        "audience_id": VIP,
+        "subject": "Again",
+    },
 }
 
 # What legitimately differs between two runs: ids the sandbox makes, times, latencies, the caller.

@@ -65,6 +65,15 @@ def bodies(revision: str, ids: dict[str, str]) -> dict[Route, Callable[[], Any]]
             "statistics": ["total_members"], "timeframe": tf}}},
         ("POST", "/api/segment-series-reports"): lambda: {"data": {"type": "segment-series-report", "attributes": {
             "statistics": ["total_members"], "timeframe": tf, "interval": "weekly"}}},
+        ("POST", "/api/form-values-reports"): lambda: {"data": {"type": "form-values-report", "attributes": {
+            "statistics": ["viewed_form", "submits", "submit_rate"], "timeframe": tf,
+            "group_by": ["form_id", "form_version_id"]}}},
+        ("POST", "/api/form-series-reports"): lambda: {"data": {"type": "form-series-report", "attributes": {
+            "statistics": ["submits"], "timeframe": tf, "interval": "weekly"}}},
+        ("POST", "/api/campaign-clone"): lambda: {"data": {"type": "campaign", "id": ids["campaign"],
+                                                          "attributes": {"new_name": "SDK clone"}}},
+        ("POST", "/api/template-clone"): lambda: {"data": {"type": "template", "id": ids["template"],
+                                                          "attributes": {"name": "SDK template clone"}}},
         ("POST", "/api/campaign-message-assign-template"): lambda: {"data": {"type": "campaign-message",
             "id": ids["draft_message"], "relationships": {"template": {"data": {"type": "template",
                                                                                 "id": ids["template"]}}}}},

@@ -105,6 +105,8 @@ _PATH_IDS = {
     "/api/events/{id}": "event",
     "/api/images/{id}": "image",
     "/api/webhooks/{id}": "created_webhook",
+    "/api/forms/{id}": "form",
+    "/api/form-versions/{id}": "form_version",
 }
 _WRITE_TARGETS = {
     ("PATCH", "/api/campaigns/{id}"): "draft",

@@ -39,13 +39,34 @@ def _ids(sb: Sandbox) -> dict[str, str]:
         "template": next(iter(acc.templates)),
         "profile": next(iter(acc.profiles)),
         "metric": sb.accounts[0].conversion_metric_id,
+        "form": next(iter(acc.forms)),
+        "form_version": next(iter(acc.form_versions)),
         "clicked": acc.metric_id("Clicked Email"),
     }
+
+
+FORM_VALUES = {
+    "type": "form-values-report",
+    "attributes": {"statistics": ["viewed_form", "submits", "submit_rate"], "timeframe": {"key": "last_365_days"},
+                   "group_by": ["form_id", "form_version_id"]},
+}  # fmt: skip
+FORM_SERIES = {
+    "type": "form-series-report",
+    "attributes": {"statistics": ["submits"], "timeframe": {"key": "last_30_days"}, "interval": "daily"},
+}
 
 
 def _successes(c: httpx.Client, ids: dict[str, str]) -> None:
     conv, tf = ids["metric"], {"key": "last_365_days"}
     ok = [
+        c.get("/api/forms", params={"sort": "-created_at", "page[size]": "2"}),
+        c.get(f"/api/forms/{ids['form']}"),
+        c.get(f"/api/forms/{ids['form']}/form-versions"),
+        c.get(f"/api/form-versions/{ids['form_version']}"),
+        post(c, "/api/form-values-reports", FORM_VALUES),
+        post(c, "/api/form-series-reports", FORM_SERIES),
+        post(c, "/api/campaign-clone", {"type": "campaign", "id": ids["campaign"], "attributes": {"new_name": "Copy"}}),
+        post(c, "/api/template-clone", {"type": "template", "id": ids["template"], "attributes": {"name": "T copy"}}),
         c.get("/api/accounts"),
         c.get("/api/metrics", params={"include": "flow-triggers"}),
         c.get(f"/api/metrics/{conv}", params={"fields[metric]": "name,integration"}),

@@ -142,3 +142,35 @@ def test_webhooks_through_the_sdk(sandbox: Sandbox, sdk: KlaviyoAPI) -> None:
     assert [t.id for t in _data(sdk.Webhooks.get_webhook(created.id)).relationships.webhook_topics.data] == topics[:2]
     assert sdk.Webhooks.delete_webhook(created.id) is None  # 204
     assert sandbox.store.accounts["acme"].webhooks == {}
+
+
+def test_forms_and_clones_through_the_sdk(sandbox: Sandbox, sdk: KlaviyoAPI) -> None:
+    from klaviyo_analytics.actions.propose_clone import clone_plan
+    from klaviyo_analytics.schemas.actions import CloneCampaignParams
+    from klaviyo_analytics.service.forms import GROUP_BY, STATISTICS
+
+    acme = sandbox.store.accounts["acme"]
+    popup = next(f for f in acme.forms.values() if f.ab_test)
+    tf = {"key": "last_30_days"}
+    forms = _data(sdk.Forms.get_forms())
+    assert {f.id for f in forms} == set(acme.forms)
+    assert _data(sdk.Forms.get_form(popup.id)).attributes.ab_test is True
+    versions = _data(sdk.Forms.get_form_form_versions(popup.id))
+    assert [v.id for v in versions] == popup.version_ids
+    assert _data(sdk.Forms.get_form_version(popup.version_ids[0])).attributes.variation_name == "A"
+    values = _data(sdk.Reporting.query_form_values({"data": {"type": "form-values-report", "attributes": {
+        "statistics": STATISTICS, "timeframe": tf, "group_by": GROUP_BY}}}))  # fmt: skip
+    assert {r.groupings["form_version_id"] for r in values.attributes.results} >= set(popup.version_ids)
+    series = _data(sdk.Reporting.query_form_series({"data": {"type": "form-series-report", "attributes": {
+        "statistics": ["submits"], "timeframe": tf, "interval": "weekly"}}}))  # fmt: skip
+    assert series.attributes.date_times
+
+    source = next(c for c in acme.campaigns.values() if c.status == "Sent" and c.channel == "email")
+    params = CloneCampaignParams(campaign_id=source.id, new_name="SDK clone")
+    clone = _data(
+        sdk.Campaigns.create_campaign_clone(clone_plan(params, "SDK clone", "email", [], None, "x")[0]["body"])
+    )
+    assert clone.attributes.name == "SDK clone" and clone.attributes.status == "Draft"
+    template = _data(sdk.Templates.clone_template({"data": {"type": "template", "id": next(iter(acme.templates)),
+                                                             "attributes": {"name": "SDK template copy"}}}))  # fmt: skip
+    assert template.attributes.name == "SDK template copy"

@@ -45,6 +45,7 @@ READ_CALLS: dict[str, dict[str, Any]] = {
     "klaviyo_query_metric_aggregates": {"account": "acme", "metric": "Placed Order", "timeframe": "last_30_days"},
     "klaviyo_list_actions": {},
     "klaviyo_get_webhooks": {"account": "acme"},
+    "klaviyo_get_form_performance": {"account": "acme", "timeframe": "last_30_days"},
     "klaviyo_get_ab_results": {"account": "acme"},  # campaign added from get_campaigns
     "klaviyo_get_link_clicks": {"account": "acme"},  # campaign added from get_campaigns
     "klaviyo_get_send_fatigue": {"account": "acme"},

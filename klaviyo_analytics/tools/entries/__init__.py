@@ -9,7 +9,7 @@ from klaviyo_analytics.tools.spec import ToolSpec
 # An area names its module here, in schemas/ and in service/ (tests/core/test_layers.py holds them aligned).
 AREAS = (
     "accounts", "campaigns", "flows", "flow_audit", "trends", "compare", "insights", "anomalies", "deliverability",
-    "predictive", "portfolio", "digest", "lists", "segments", "metrics", "engagement", "actions",
+    "predictive", "portfolio", "digest", "lists", "segments", "metrics", "engagement", "forms", "actions",
 )  # fmt: skip
 
 

@@ -9,6 +9,7 @@ from klaviyo_analytics.schemas.actions import (
     ActionView,
     AddProfilesToListParams,
     CampaignDraftParams,
+    CloneCampaignParams,
     CreateListParams,
     CreateWebhookParams,
     DeleteFlowParams,
@@ -30,6 +31,7 @@ from klaviyo_analytics.service.actions import (
     list_actions,
     propose_add_profiles_to_list,
     propose_campaign_draft,
+    propose_clone_campaign,
     propose_create_list,
     propose_create_webhook,
     propose_delete_flow,
@@ -93,6 +95,11 @@ _TOOLS: list[ToolSpec] = [
         "campaign_draft", "Propose a campaign draft",
         "Propose an email campaign Draft (optional HTML template) for a list or segment; never sends.",
         CampaignDraftParams, propose_campaign_draft, "campaigns:write templates:write", "campaign-draft",
+    ),
+    _propose(
+        "clone_campaign", "Propose a campaign clone",
+        "Propose a Draft copy of an email or SMS campaign (name, audience, subject optional); never scheduled.",
+        CloneCampaignParams, propose_clone_campaign, "campaigns:write campaigns:read lists:read", "clone-campaign",
     ),
     _propose(
         "segment", "Propose a segment",

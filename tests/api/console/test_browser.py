@@ -244,3 +244,27 @@ def test_a_reader_sees_no_approve_button_and_a_forged_post_gets_403(console: Con
     )
     assert forged.status == 403
     assert console.env.ledger.get_proposal(action_id).status is ProposalStatus.PENDING
+
+
+def test_a_clone_proposal_reads_as_a_diff_and_lands_as_a_draft(console: Console, page: Any) -> None:
+    acme = console.env.sb.store.accounts["acme"]
+    source = next(c for c in acme.campaigns.values() if c.status == "Sent" and c.channel == "email")
+    audience = next(iter(acme.segments))
+    action_id, url = console.propose(
+        "clone_campaign", campaign_id=source.id, new_name="Newsletter again for VIPs", audience_id=audience,
+        subject="Back by popular demand",
+    )  # fmt: skip
+    sign_in(page, url, APPROVER_TOKEN)
+    warnings = page.inner_text("ul.warnings")
+    assert "Changes from the source: name" in warnings and "→ 'Back by popular demand'" in warnings
+    assert "Stays as in the source:" in warnings
+    assert "POST /api/campaign-clone" in page.inner_text("ol.plan")
+    assert "creates the draft copy campaign" in page.inner_text("ul.effects")
+    screenshot(page, "clone-proposal.png")
+    page.fill("#reason", "Rerun for the VIP segment")
+    page.click("button[name=approve]")
+    assert "Approved." in page.inner_text("p.flash")
+    executed = console.mcp("klaviyo_execute_action", action_id=action_id)
+    assert executed.is_error is False, executed.content
+    clone = acme.campaigns[executed.structured_content["data"]["created"]["clone_campaign"]["id"]]
+    assert (clone.status, clone.send_time, clone.audiences["included"]) == ("Draft", None, [audience])

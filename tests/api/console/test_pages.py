@@ -264,3 +264,25 @@ def test_a_plan_that_starts_live_flows_needs_the_acknowledgement_box(approver: F
         },
     )
     assert ticked.status_code == 302 and env.ledger.get_proposal(action_id).status is ProposalStatus.APPROVED
+
+
+def test_a_clone_shows_its_diff_is_approved_in_the_console_and_lands_once_as_a_draft(
+    approver: FlaskClient, env: Env
+) -> None:
+    acme = env.sb.store.accounts["acme"]
+    source = next(c for c in acme.campaigns.values() if c.status == "Sent" and c.channel == "email")
+    audience = next(iter(acme.segments))
+    action_id = env.propose("clone_campaign", campaign_id=source.id, new_name="Console clone", audience_id=audience)
+    page = approver.get(f"/console/actions/{action_id}")
+    assert "Changes from the source: name" in page.text and "Stays as in the source: subject" in page.text
+    assert "POST /api/campaign-clone" in page.text or "/api/campaign-clone" in page.text
+    done = approver.post(
+        f"/console/actions/{action_id}/decide",
+        data={"csrf_token": csrf_token(page.text), "plan_hash": plan_hash_of(page.text), "reason": "rerun",
+              "approve": "Approve"},
+    )  # fmt: skip
+    assert done.status_code == 302
+    ran = env.call("klaviyo_execute_action", action_id=action_id)["data"]
+    clone = acme.campaigns[ran["created"]["clone_campaign"]["id"]]
+    assert (clone.status, clone.send_time, clone.audiences["included"]) == ("Draft", None, [audience])
+    assert len(env.created()["campaigns"]) == 1

@@ -83,7 +83,8 @@ RULES = {
     "segment data from 2023-06-01, a series within the report calls Klaviyo allows",
     "applies_to": "a field that applies to one entity only (statistics, entity_id: entity=flow)",
     "one_target": "one target: seed_demo_profiles exactly one of list_id or new_list_name; "
-    "predictive_analytics list_id or segment_id, not both; deliverability campaign or flow, not both",
+    "predictive_analytics list_id or segment_id, not both; deliverability campaign or flow, not both; "
+    "ab_results and link_clicks exactly one of campaign or flow_message",
     "some_profiles": "add_profiles_to_list: emails or profile_ids (at least one)",
     "flow_recipe": "propose_flow: recipe custom takes name and definition, a named recipe its trigger_id and "
     "never a definition; delays and subjects one per email; update_flow: subject for an email, delay for a wait",
@@ -93,7 +94,9 @@ RULES = {
     "one trigger and existing templates and trigger objects",
     "resume_token": "resume: the live metadata.resume of a partial answer to the same call",
     "account_state": "what the account holds: a default sender when from_email is left out; a profile "
-    "for every email or id given; webhook topics the account offers",
+    "for every email or id given; webhook topics the account offers; a campaign with a message to clone",
+    "channel": "clone_campaign: an email or SMS campaign; no subject for SMS; a list whose members the channel "
+    "can reach",
     "public_endpoint": "endpoint_url: https to a public host, never loopback, private, link-local, reserved or "
     "local names (details.reason names the check)",
     "secret_env": "secret_env names a variable set in the server's environment to at least 16 characters",

@@ -36,7 +36,7 @@ class Message:
 
 def resolve(svc: KlaviyoService, account: Account, params: MessageParams, ctx: CallContext) -> Message:
     if (params.campaign is None) == (params.flow_message is None):
-        raise InvalidArgumentError("give exactly one of campaign or flow_message", field="campaign")
+        raise InvalidArgumentError("give exactly one of campaign or flow_message", field="campaign", rule="one_target")
     if params.campaign is not None:
         return _campaign(svc, account, params.campaign, ctx)
     assert params.flow_message is not None

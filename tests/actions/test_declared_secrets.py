@@ -64,6 +64,7 @@ BASE: dict[str, dict[str, Any]] = {
     },
     "klaviyo_propose_delete_flow": {"flow_id": "F1"},
     "klaviyo_propose_delete_webhook": {"webhook_id": "W1"},
+    "klaviyo_propose_clone_campaign": {"campaign_id": "C1", "new_name": "Again", "audience_id": VIP, "subject": "Re"},
 }
 # What a hostile argument looks like: the object, and the string forms a decoder could turn into one.
 FORMS: list[Any] = [
@@ -74,7 +75,7 @@ FORMS: list[Any] = [
 # Fields a person or model writes freely: each must be refused by the placeholder rule itself.
 FREE_FORM = {
     "name", "new_list_name", "subject", "preview_text", "template_html", "from_label", "subjects", "definition",
-    "description",
+    "description", "new_name",
 }  # fmt: skip
 
 

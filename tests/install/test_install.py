@@ -276,8 +276,8 @@ def test_check_api_names_the_tools_a_restricted_key_cannot_serve(
     result = run_install("--config-dir", str(config_dir), "--check-api", environ=environ)
     assert result.code == 0, result.err  # a narrower key is a choice, reported, not a failure
     globex = result.out[result.out.index("  globex:") :]
-    missing = {"flows:read", "lists:read", "profiles:read", "segments:read", "webhooks:read"}
-    assert "scopes MISSING: flows:read, lists:read, profiles:read, segments:read, webhooks:read" in globex
+    missing = {"flows:read", "forms:read", "lists:read", "profiles:read", "segments:read", "webhooks:read"}
+    assert "scopes MISSING: flows:read, forms:read, lists:read, profiles:read, segments:read, webhooks:read" in globex
     for tool in visible_tools(False):
         lacking = sorted(set(tool.scopes) & missing)
         line = f"warning: {tool.name} fails with MISSING_SCOPE: the key lacks {', '.join(lacking)}"

@@ -53,9 +53,9 @@ typecheck: $(STAMP)
 TEST_WORKERS ?= auto
 pytest: $(STAMP) $(SDK25)/.installed
 	@status=0; \
-	$(BIN)/python -m pytest -m "not serial" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	$(BIN)/python -m pytest -m "not serial and not fuzz" -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
 		--cov --cov-report= --cov-fail-under=0 || status=$$?; \
-	$(BIN)/python -m pytest -m serial --cov --cov-append --cov-report=term || status=$$?; \
+	$(BIN)/python -m pytest -m "serial and not fuzz" --cov --cov-append --cov-report=term || status=$$?; \
 	exit $$status
 
 test: lint typecheck pytest

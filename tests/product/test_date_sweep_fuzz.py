@@ -1,5 +1,6 @@
-"""The date sweep on random instants in 2026–2031 (hypothesis). Runs only under ``make fuzz``
-(DATE_SWEEP_EXAMPLES set); ``make test`` runs the fixed sweep (test_date_sweep.py)."""
+"""The date sweep on random instants in 2026–2031 (hypothesis). Marked ``fuzz``: ``make test`` leaves
+it out (it runs the fixed sweep, test_date_sweep.py) and ``make fuzz`` runs it with
+DATE_SWEEP_EXAMPLES instants; a plain ``pytest`` run tries one."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from hypothesis import strategies as st
 
 from tests.product.datesweep import CHECKS, world_at
 
-EXAMPLES = int(os.environ.get("DATE_SWEEP_EXAMPLES", "0"))
+EXAMPLES = int(os.environ.get("DATE_SWEEP_EXAMPLES", "1"))
 
-pytestmark = pytest.mark.skipif(
-    not EXAMPLES, reason="the random date sweep runs under `make fuzz` (DATE_SWEEP_EXAMPLES)"
-)
+pytestmark = pytest.mark.fuzz
 
 INSTANTS = st.datetimes(
     min_value=datetime(2026, 1, 1), max_value=datetime(2031, 12, 31, 23, 59), timezones=st.just(UTC)

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from tests.adapters.mcp_http.oauth_client import REDIRECT_URI
 
 
@@ -40,7 +41,8 @@ def _name(text: str) -> x509.Name:
 
 def make_tls(directory: Path) -> tuple[Path, Path, Path]:
     """(CA file, certificate, key) for 127.0.0.1, made now; valid from a day ago for a day, on any date."""
-    now = datetime.datetime.now(datetime.UTC)
+    # TLS checks a certificate's validity on the machine's clock, the timeline shared_time() reads.
+    now = datetime.datetime.fromtimestamp(SYSTEM_CLOCK.shared_time(), datetime.UTC)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder().subject_name(_name("cimd test CA")).issuer_name(_name("cimd test CA"))

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.quota import BLOCKED, QuotaStore, Window, store_from_url
 from klaviyo_analytics.quota.base import Send, earliest
 from tests.quota.conftest import BACKENDS
@@ -77,7 +78,8 @@ def test_a_send_in_flight_holds_its_window_until_its_answer(store: QuotaStore) -
     too_far = store.reserve("acme", "b", windows, max_wait=0.1, flight=30)
     assert not too_far.granted and not too_far.pending  # even the earliest answer would be too late
     store.finish("acme", "b", first.token)
-    answered = time.time() if store.backend != "memory" else None
+    # The shared stores stamp answers on the machine's timeline (Clock.shared_time), which this reads too.
+    answered = SYSTEM_CLOCK.shared_time() if store.backend != "memory" else None
     after = store.reserve("acme", "b", windows, max_wait=1, flight=30)
     # Spaced from the answer (0.3 s after the slot), not from the slot.
     assert after.granted and 0.15 < after.wait <= 0.21 and after.at - first.at >= 0.3 + 0.2 - 0.01

@@ -9,7 +9,6 @@ and a revocation, all as a public client (its client id alone, no secret).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,7 +89,8 @@ def test_sdk_client_signs_in_with_a_metadata_document_calls_refreshes_and_revoke
     # The access token has run out (as the SDK reckons): its next request refreshes, as a public client.
     assert storage.tokens is not None and storage.tokens.refresh_token
     first_refresh = storage.tokens.refresh_token
-    oauth.context.token_expiry_time = time.time() - 1
+    # The SDK compares this expiry with the machine's epoch time; one second after 1970 is past on any date.
+    oauth.context.token_expiry_time = 1.0
     again = anyio.run(session)[1]
     assert again.is_error is False and len(results) == 1  # no second sign-in
     assert storage.tokens.refresh_token != first_refresh  # rotated by the SDK's refresh

@@ -4,8 +4,9 @@ One ``form-values`` report per (≤ 1 year) chunk answers every form question on
 asked with every statistic the tool shows, grouped by form and version, never filtered, so one
 form's question after all forms' (or before) is a selection from the cached answer — the same
 rule as the campaign and flow reports (reports.py). A given ``form_id`` is checked with one
-cached ``GET /api/forms/{id}`` *before* any report call, so a typo is NOT_FOUND even when the
-report quota is spent. List growth is one metric-aggregates call (not the report quota):
+cached ``GET /api/forms/{id}`` before any report call (``form_id`` is in entities.ID_FIELDS, checked
+at the reports' one door), so a typo is NOT_FOUND even when the report quota is spent. List
+growth is one metric-aggregates call (not the report quota):
 ``Subscribed to List`` counted by ``form_id``. Names and versions come from ``GET /api/forms``
 and one ``form-versions`` call per form shown, cached for an hour.
 """
@@ -28,7 +29,6 @@ from klaviyo_analytics.schemas.forms import (
     FormVersionRow,
 )
 from klaviyo_analytics.service.core import CallContext, KlaviyoService, ToolResult
-from klaviyo_analytics.service.entities import ensure_exists
 from klaviyo_analytics.service.freshness import report_ttl
 from klaviyo_analytics.service.metrics import aggregate, find_metrics
 from klaviyo_analytics.service.reports import chunk_warning
@@ -181,8 +181,6 @@ def get_form_performance(
     account = svc.account(params.account)
     period = resolve_period(params.start_date, params.end_date, params.timeframe, svc.today(account))
     assert period is not None  # required=True
-    if params.form_id:
-        ensure_exists(svc, account, "form", params.form_id, ctx, field="form_id")
     per_version, warnings = version_counts(svc, account, period, ctx)
     if params.form_id:
         per_version = {k: v for k, v in per_version.items() if k[0] == params.form_id}

@@ -323,6 +323,11 @@ class KlaviyoClient:
                 if cached is not None:
                     return cached
         except RateLimitedError:
+            # The identical request may have landed since the last look: then its answer is fresh,
+            # and serving it flagged "stale, the rate limit is used up" would be false.
+            landed = self.cache.get(key)
+            if landed is not None:
+                return landed
             stale = self.cache.entry(key)
             if stale is None:
                 raise

@@ -14,7 +14,7 @@ import pytest
 
 from klaviyo_analytics import errors
 from klaviyo_analytics.klaviyo.accounts import Account, load_registry
-from klaviyo_analytics.klaviyo.cache import TTLCache
+from klaviyo_analytics.klaviyo.cache import TTLCache, cache_key
 from klaviyo_analytics.klaviyo.client import KlaviyoClient
 from klaviyo_analytics.klaviyo.deadline import Deadline
 from klaviyo_analytics.klaviyo.pacing import Pacer
@@ -79,6 +79,27 @@ def test_a_stale_answer_is_served_flagged_when_the_quota_refuses(tmp_path: Path)
     # Without a stale copy the same refusal is an error.
     with pytest.raises(errors.RateLimitedError):
         client.post(acme, REPORT, report_body("never-asked"), deadline=Deadline(5, clock))
+
+
+def test_a_waiter_refused_as_the_identical_request_lands_gets_it_fresh_not_stale(tmp_path: Path) -> None:
+    fake = counting_fake()
+    client, clock, acme = clocked_client(tmp_path, fake)
+    for key in ("a", "b"):  # the steady window is full: a report asked now is refused
+        client.post(acme, REPORT, report_body(key), deadline=Deadline(45, clock))
+    body = report_body("last_30_days")
+    key = cache_key(client._cache_scope(acme), "POST", REPORT, None, body)
+    answer = {"data": {"landed": True}}
+
+    def another_process_leads(flight: str, seconds: float) -> bool:
+        client.cache.put(key, answer, 600)  # ... and its answer lands while this caller is refused
+        return False
+
+    client.store.lead = another_process_leads  # type: ignore[method-assign]
+    with tally() as use:
+        got = client.post(acme, REPORT, body, deadline=Deadline(0.01, clock))
+    assert got == answer and len(fake.requests) == 2
+    extra, warnings = use.metadata(client.pacer, 0.5)
+    assert "fetched_at" not in extra and not any("cached report" in w for w in warnings), warnings
 
 
 def test_metadata_carries_the_daily_report_budget_and_warns_past_the_share(tmp_path: Path) -> None:

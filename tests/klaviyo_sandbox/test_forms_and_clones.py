@@ -3,11 +3,15 @@ Klaviyo's grouping rule, and clones that are always unscheduled Drafts."""
 
 from __future__ import annotations
 
+import random
+import statistics
 from typing import Any
 
 import httpx
+import pytest
 
 from klaviyo_sandbox import Sandbox
+from klaviyo_sandbox.forms import binomial
 
 from .helpers import post
 
@@ -75,3 +79,24 @@ def test_a_clone_is_an_unscheduled_draft_with_copied_messages(fast: httpx.Client
     assert original.template_id is None or copied.template_id not in (None, original.template_id)
     missing = post(fast, "/api/campaign-clone", {"type": "campaign", "id": "NoSuch", "attributes": {}})
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize(("n", "p"), [(40, 0.032), (200, 0.5), (30, 0.85), (1, 0.3)])
+def test_the_form_counts_are_drawn_binomially(n: int, p: float) -> None:
+    """Submits per hour are Binomial(viewers, rate): the gap-sampling draw has its mean and variance."""
+    rng = random.Random(5)
+    draws = [binomial(rng, n, p) for _ in range(20_000)]
+    assert all(0 <= d <= n for d in draws)
+    mean, variance = n * p, n * p * (1 - p)
+    assert abs(statistics.fmean(draws) - mean) < 4 * (variance / len(draws)) ** 0.5 + 1e-9
+    assert abs(statistics.pvariance(draws) - variance) < 0.06 * variance + 1e-9
+
+
+def test_the_binomial_draw_edges() -> None:
+    rng = random.Random(1)
+    assert [binomial(rng, 0, 0.5), binomial(rng, 10, 0.0), binomial(rng, 10, 1.0), binomial(rng, -3, 0.5)] == [
+        0,
+        0,
+        10,
+        0,
+    ]

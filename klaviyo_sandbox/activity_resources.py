@@ -67,10 +67,9 @@ def tag_group_resource(account: Account, group: TagGroupRef, base: str, extras: 
     return resource("tag-group", group.id, attributes, base, f"{path}/", rels)
 
 
-def catalog_item_resource(account: Account, c: CatalogItem, base: str, extras: frozenset[str]) -> dict[str, Any]:
-    attributes = {
-        "external_id": c.external_id,
-        "title": c.title,
+def _item_fields(c: CatalogItem) -> dict[str, Any]:
+    """What an item's variants share with it: description, price, link, images, dates."""
+    return {
         "description": c.description,
         "price": c.price,
         "url": c.url,
@@ -82,6 +81,10 @@ def catalog_item_resource(account: Account, c: CatalogItem, base: str, extras: f
         "created": c.created.isoformat(),
         "updated": c.updated.isoformat(),
     }
+
+
+def catalog_item_resource(account: Account, c: CatalogItem, base: str, extras: frozenset[str]) -> dict[str, Any]:
+    attributes = {"external_id": c.external_id, "title": c.title, **_item_fields(c)}
     path = f"/api/catalog-items/{c.id}"
     rels = {"variants": relationship("catalog-variant", c.variant_ids, base, path, "variants")}
     return resource("catalog-item", c.id, attributes, base, f"{path}/", rels)
@@ -98,19 +101,10 @@ def catalog_variants(c: CatalogItem) -> list[Variant]:
                 {
                     "external_id": ident.rsplit(":::", 1)[-1],
                     "title": f"{c.title} ({size})",
-                    "description": c.description,
                     "sku": ident.rsplit(":::", 1)[-1],
                     "inventory_policy": 0,
                     "inventory_quantity": 25.0,
-                    "price": c.price,
-                    "url": c.url,
-                    "image_full_url": c.image_url,
-                    "image_thumbnail_url": c.image_url,
-                    "images": [c.image_url],
-                    "custom_metadata": {},
-                    "published": c.published,
-                    "created": c.created.isoformat(),
-                    "updated": c.updated.isoformat(),
+                    **_item_fields(c),
                 },
             )
         )

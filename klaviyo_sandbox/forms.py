@@ -162,14 +162,18 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def form_resource(account: Account, form: Form, base: str, extras: frozenset[str]) -> dict[str, Any]:
-    attributes = {
+def _form_fields(form: Form) -> dict[str, Any]:
+    return {
         "name": form.name,
         "status": form.status,
         "ab_test": form.ab_test,
         "created_at": _iso(form.created_at),
         "updated_at": _iso(form.updated_at),
     }
+
+
+def form_resource(account: Account, form: Form, base: str, extras: frozenset[str]) -> dict[str, Any]:
+    attributes = _form_fields(form)
     path = f"/api/forms/{form.id}"
     rels = {"form-versions": relationship("form-version", form.version_ids, base, path, "form-versions")}
     return resource("form", form.id, attributes, base, f"{path}/", rels)
@@ -188,14 +192,7 @@ def encoded_form_resource(account: Account, form: Form, base: str) -> dict[str, 
             for v in versions
         ]
     }  # fmt: skip
-    attributes = {
-        "status": form.status,
-        "ab_test": form.ab_test,
-        "name": form.name,
-        "definition": definition,
-        "created_at": _iso(form.created_at),
-        "updated_at": _iso(form.updated_at),
-    }
+    attributes = {**_form_fields(form), "definition": definition}
     return {"type": "form", "id": form.id, "attributes": attributes, "links": {"self": f"{base}/api/forms/{form.id}/"}}
 
 

@@ -16,10 +16,8 @@ import pytest
 from klaviyo_analytics.render.chart_app import CHART_HTML, CHART_META
 from klaviyo_analytics.render.charts import chart_of
 from klaviyo_analytics.render.figure import render_svg
+from tests.browser import CHROMIUM, chromium
 from tests.render.test_charts import COMPARE
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 pytestmark = [
     pytest.mark.slow,
@@ -49,12 +47,8 @@ window.addEventListener("message", (e) => {{
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def shown(browser: Any, result: dict[str, Any]) -> tuple[Any, Any]:

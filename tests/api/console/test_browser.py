@@ -26,18 +26,9 @@ from klaviyo_analytics.actions import ProposalStatus
 from klaviyo_sandbox import Sandbox
 from tests.actions.action_env import APPROVER_TOKEN, Env, settings_for
 from tests.api.console.conftest import ANALYST_PASSWORD, users_file
+from tests.browser import CHROMIUM, chromium
 from tests.server_report import MISSING_SERVER
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 APPROVE_URL = re.compile(r"https?://\S+/console/actions/act_[A-Za-z0-9_-]+")
 HOSTILE = "<script>alert('pwned')</script>"
 BIDI_SUBJECT = "Sale \u202egnp.exe 50% off"
@@ -110,12 +101,8 @@ def console(sandbox: Sandbox, tmp_path: Path) -> Iterator[Console]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

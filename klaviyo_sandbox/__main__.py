@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import signal
 import sys
 
 from klaviyo_analytics.clock import Clock, clock_for
@@ -112,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: TLS certificate to trust: {tls.cert_file}", file=sys.stderr)
     server = make_server(sandbox, args.host, args.port, quiet=args.quiet, tls=tls)
     print(f"Klaviyo sandbox serving on {base_url(server)}", flush=True)
+    # Ctrl-C stops it even when started where SIGINT is ignored (a `&` job of a script, nohup), which
+    # Python would otherwise leave ignored; SIGTERM (kill, a service manager) stops it the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

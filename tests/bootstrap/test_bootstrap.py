@@ -84,8 +84,9 @@ def test_a_failed_install_is_rebuilt_not_reused(tmp_path: Path) -> None:
     assert "run the same make command again" in failed.stderr
     assert not venv.exists(), "a half-built venv must not be left to be reused"
 
-    # A venv whose stamp is missing (an interrupted install) is thrown away before the next install.
-    subprocess.run([str(BASE_PYTHON), "-m", "venv", str(venv)], check=True, timeout=120)
+    # A venv whose stamp is missing (an interrupted install) is thrown away before the next install
+    # (without pip: the script must discard it whatever it holds).
+    subprocess.run([str(BASE_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
     marker = venv / "left-over"
     marker.write_text("from an interrupted run")
     good_lock = tmp_path / "good.txt"

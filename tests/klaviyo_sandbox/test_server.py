@@ -144,13 +144,15 @@ def test_cli_main_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.startswith("export KLAVIYO_BASE_URL='http://[::1]:1'")
 
 
-@pytest.mark.slow
-def test_cli_serves_until_interrupted() -> None:
+def run_cli_until(stop: signal.Signals, *, ignoring: tuple[signal.Signals, ...] = ()) -> str:
+    """The sandbox CLI started (with ``ignoring`` set to ignored, as a shell's ``&`` job inherits
+    SIGINT), asked once over HTTP, then sent ``stop``; its stderr."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "klaviyo_sandbox", "--port", "0", "--anchor", "2026-03-01"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "klaviyo_sandbox", "--port", "0", "--anchor", "2026-03-01"]
+    if ignoring:
+        traps = " ".join(str(int(signum)) for signum in ignoring)
+        command = ["bash", "-c", f'trap "" {traps}; exec "$@"', "bash", *command]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -159,11 +161,26 @@ def test_cli_serves_until_interrupted() -> None:
         with httpx.Client(base_url=base_url, headers=HEADERS) as client:
             assert client.get("/api/accounts").status_code == 200
         time.sleep(0.3)  # the request line is logged just after the answer is sent
-    finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
-    assert "GET /api/accounts" in err
+    finally:
+        if proc.poll() is None:  # never leave it running into the next test
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    return err
+
+
+@pytest.mark.slow
+def test_cli_serves_until_interrupted() -> None:
+    err = run_cli_until(signal.SIGINT)
+    assert "GET /api/accounts" in err and "sandbox: stopped" in err
+
+
+@pytest.mark.slow
+def test_cli_stops_on_ctrl_c_or_sigterm_even_when_started_with_sigint_ignored() -> None:
+    assert "sandbox: stopped" in run_cli_until(signal.SIGINT, ignoring=(signal.SIGINT,))
+    assert "sandbox: stopped" in run_cli_until(signal.SIGTERM)
 
 
 def test_tls_on_loopback_serves_https_links_a_client_follows(tmp_path: Path) -> None:

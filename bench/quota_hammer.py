@@ -206,13 +206,17 @@ def crowd(
     seconds: float = 8.0,
     scale: float = 0.05,
     stop_store_after: float | None = None,
+    neighbours: int = 0,
 ) -> dict[str, Any]:
     """``processes`` product processes (each its own Redis client) ask one sandbox account at once.
 
     With ``stop_store_after``, Redis is stopped that many seconds into the load: the processes
-    must then pause their Klaviyo calls rather than send into each other's windows.
+    must then pause their Klaviyo calls rather than send into each other's windows. ``neighbours``
+    CPU-bound processes spin from the moment the crowd is released until it is done (not while it
+    starts up: that would only slow the start and burn the CPU other work could use).
     """
     from klaviyo_sandbox import Sandbox, SandboxConfig, serve
+    from tests.reliability.busy import busy, still_spinning
     from tests.reliability.harness import ANCHOR, environment, machine
     from tests.servers import redis_server, stop_process
 
@@ -233,19 +237,21 @@ def crowd(
             while not all(Path(f"{out}.ready").exists() for out in outs) and time.monotonic() < give_up:
                 time.sleep(0.05)
             ready = sum(Path(f"{out}.ready").exists() for out in outs)
-            go.touch()
-            started = time.monotonic()
-            stopped_at = None
-            if stop_store_after is not None:
-                # Stop it once the crowd is under way (on a starved machine the first calls of 12
-                # fresh processes can take longer than stop_store_after) but within the run.
-                while time.monotonic() - started < seconds * 0.75 and (
-                    time.monotonic() - started < stop_store_after or len(sb.log()) < STARTED_CALLS
-                ):
-                    time.sleep(0.02)
-                redis.stop()
-                stopped_at = sb.now().isoformat()  # the clock the sandbox stamps its log with
-            codes = [p.wait(timeout=seconds + 30) for p in procs]
+            with busy(neighbours) as spinners:
+                go.touch()
+                started = time.monotonic()
+                stopped_at = None
+                if stop_store_after is not None:
+                    # Stop it once the crowd is under way (on a starved machine the first calls of 12
+                    # fresh processes can take longer than stop_store_after) but within the run.
+                    while time.monotonic() - started < seconds * 0.75 and (
+                        time.monotonic() - started < stop_store_after or len(sb.log()) < STARTED_CALLS
+                    ):
+                        time.sleep(0.02)
+                    redis.stop()
+                    stopped_at = sb.now().isoformat()  # the clock the sandbox stamps its log with
+                codes = [p.wait(timeout=seconds + 30) for p in procs]
+                spinning = still_spinning(spinners)
         finally:
             for p in procs:
                 if p.poll() is None:
@@ -265,6 +271,7 @@ def crowd(
         "seconds": round(elapsed, 1),
         "scale": scale,
         "store_stopped_after": stop_store_after,
+        "neighbours_spinning_throughout": spinning,
         "sandbox_429s": sb.state()["rate_limited"],
         "throttled": throttled_detail(log),
         "upstream_calls": len(log),

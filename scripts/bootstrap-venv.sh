@@ -38,12 +38,12 @@ fi
 # From here on the venv counts as half-built until the stamp is written again.
 rm -f "$stamp"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check --no-input)
-"${pip[@]}" install --quiet --require-hashes --no-deps --no-compile -r requirements-bootstrap.txt \
+"${pip[@]}" install --quiet --require-hashes --no-deps -r requirements-bootstrap.txt \
   || fail "the pinned installer (requirements-bootstrap.txt) did not install"
 # The lock is complete (pip-compile wrote every dependency, hashed), so the resolver has nothing to add
-# (--no-deps; the bootstrap test's `pip check` guards that), and bytecode is compiled on first import
-# rather than for every module of every package up front (--no-compile): together they halve the install.
-"${pip[@]}" install --quiet --require-hashes --no-deps --no-compile -r "$lock" \
+# (--no-deps; the bootstrap test's `pip check` guards that). Bytecode is compiled here, at install: where
+# PYTHONDONTWRITEBYTECODE is set, imports never write it, and every process would compile from source.
+"${pip[@]}" install --quiet --require-hashes --no-deps -r "$lock" \
   || fail "the locked requirements ($lock) did not install"
 # The checkout on the venv's import path (klaviyo_analytics/paths.py CHECKOUT_PTH), so the approval
 # command a proposal prints, `<venv>/bin/python -m klaviyo_analytics …`, runs from any directory.

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from klaviyo_analytics.config import Settings, load_settings
 
@@ -104,3 +106,22 @@ def shown_plan_hash(ledger: Any, action_id: str) -> str:
     from klaviyo_analytics.actions.models import plan_hash
 
     return plan_hash(ledger.get_proposal(action_id).plan)
+
+
+@contextmanager
+def untraced(config: pytest.Config) -> Iterator[None]:
+    """Coverage's tracer paused for a block (pytest-cov's controller; nothing when not under --cov).
+
+    For fixtures that rebuild what other tests already measure, where the tracer only multiplies the
+    cost: on Python 3.11 it runs on every line of every frame (4-6x on the sandbox's generation loops).
+    """
+    plugin = config.pluginmanager.getplugin("_cov") if config.pluginmanager.hasplugin("_cov") else None
+    controller = getattr(plugin, "cov_controller", None)
+    if controller is None or not controller.started:
+        yield
+        return
+    controller.pause()
+    try:
+        yield
+    finally:
+        controller.resume()

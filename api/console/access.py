@@ -45,9 +45,8 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from klaviyo_analytics.auth import Principal, Role
-from klaviyo_analytics.auth.login import LOGIN_USER_KEY
 from klaviyo_analytics.auth.oauth_store import OAuthStore, open_session_store
-from klaviyo_analytics.auth.users import UserDirectory, fingerprint
+from klaviyo_analytics.auth.users import LOGIN_USER_KEY, UserDirectory, fingerprint
 from klaviyo_analytics.clock import SYSTEM_CLOCK
 from klaviyo_analytics.config import Settings
 from klaviyo_analytics.errors import ConfigError

@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from klaviyo_analytics.auth.client_metadata import is_url_client_id
 from klaviyo_analytics.auth.provider import LOGIN_PATH, EmbeddedProvider
-from klaviyo_analytics.auth.users import UserDirectory
+from klaviyo_analytics.auth.users import LOGIN_USER_KEY, UserDirectory
 from klaviyo_analytics.logs import get_logger
 from klaviyo_analytics.rules import untrusted
 
@@ -33,8 +33,6 @@ CSS_PATH = "/oauth/login.css"
 COOKIE = "klaviyo_mcp_login"
 TEMPLATES = Path(__file__).parent / "templates"
 MAX_FIELD = 256
-# The per-user counter's key; the console's password sign-in counts in it too (one budget per user).
-LOGIN_USER_KEY = "oauth-login-user"
 
 
 class LoginPages:

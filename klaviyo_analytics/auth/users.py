@@ -44,6 +44,10 @@ ENV_NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 USER_FIELDS = frozenset({"name", "password_hash", "tokens_env", "grants"})
 # A static bearer token is the whole credential: shorter ones are guessable.
 MIN_TOKEN_LENGTH = 16
+# The per-user sign-in counter's key: the OAuth login page and the console's password sign-in both
+# count in it (one budget per user). Here, not in auth/login.py, so the REST API need not import the
+# OAuth server (and the mcp package) to share it.
+LOGIN_USER_KEY = "oauth-login-user"
 ROLES = [role.value for role in Role]
 
 

@@ -8,7 +8,7 @@ import re
 from flask import Flask
 
 from api import create_app
-from klaviyo_analytics.auth.login import LOGIN_USER_KEY
+from klaviyo_analytics.auth.users import LOGIN_USER_KEY
 from tests.actions.action_env import APPROVER_TOKEN, Env
 from tests.api.console.conftest import ANALYST_PASSWORD, LEAD_PASSWORD, csrf_token, signed_in
 

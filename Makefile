@@ -52,8 +52,8 @@ typecheck: $(STAMP)
 # promises that must not share the CPU, with coverage's tracer (it slows the product 1.5-4x) least of
 # all. Both passes always run.
 # The checkout is compiled to bytecode first: the suite starts a few hundred Python processes
-# (gunicorn workers, server.py, CLIs), and where PYTHONDONTWRITEBYTECODE is set (CI's machines) imports
-# never write it, so each of them would compile the product from source again (≈ 0.6 s apiece).
+# (gunicorn workers, server.py, CLIs), and where PYTHONDONTWRITEBYTECODE is set (as on our shared
+# development machine) imports never write it, so each would compile the product again (≈ 0.6 s).
 TEST_WORKERS ?= auto
 pytest: $(STAMP) $(SDK25)/.installed
 	@$(BIN)/python -m compileall -q -j 0 $(CODE) tests bench scripts >/dev/null

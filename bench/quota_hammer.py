@@ -97,10 +97,18 @@ def host_main(seconds: float, out: Path, seed: int = 3, go: Path | None = None) 
 
 
 def hammer(
-    directory: Path, seconds: float, scale: float, deadline_seconds: float = 5.0, shared: bool = True
+    directory: Path,
+    seconds: float,
+    scale: float,
+    deadline_seconds: float = 5.0,
+    shared: bool = True,
+    neighbours: int = 0,
 ) -> dict[str, Any]:
-    """``shared=False`` gives each process its own in-memory store: the baseline of one pacer per process."""
+    """``shared=False`` gives each process its own in-memory store: the baseline of one pacer per process.
+    ``neighbours`` CPU-bound processes spin through the load, from when the processes are up (as in
+    :func:`crowd`)."""
     from klaviyo_sandbox import Sandbox, SandboxConfig
+    from tests.reliability.busy import busy, still_spinning
     from tests.reliability.cluster import cluster
     from tests.reliability.harness import ANCHOR
     from tests.servers import redis_server
@@ -110,7 +118,7 @@ def hammer(
         settings = {"KLAVIYO_MCP_QUOTA_STORE": redis.url if shared else "memory://",
                     "KLAVIYO_MCP_RATE_LIMIT_TIME_SCALE": repr(scale),
                     "KLAVIYO_MCP_TOOL_DEADLINE_SECONDS": repr(deadline_seconds)}  # fmt: skip
-        with cluster(sb, directory / "cluster", **settings) as node:
+        with cluster(sb, directory / "cluster", **settings) as node, busy(neighbours) as spinners:
             outcomes: dict[str, Counter[str]] = {"rest": Counter(), "mcp": Counter()}
             stop = time.monotonic() + seconds
             host_out = directory / "host.json"
@@ -150,6 +158,7 @@ def hammer(
             for thread in threads:
                 thread.join()
             host_code = host.wait(timeout=seconds + 60)
+            spinning = still_spinning(spinners)
             host_err.close()
             assert host_code == 0, (directory / "host.err").read_text()[-2000:]
             workers = node.access_pids("/v1/")
@@ -174,6 +183,7 @@ def hammer(
         "mcp": dict(outcomes["mcp"]),
         "host": json.loads(host_out.read_text()),
         "gunicorn_workers_used": len(workers),
+        "neighbours_spinning_throughout": spinning,
     }
 
 

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from klaviyo_analytics.actions import SqliteLedger, utc_now
 from klaviyo_analytics.actions.backends import open_ledger
 from klaviyo_analytics.config import load_settings
 from klaviyo_sandbox import Sandbox, serve
+from tests.actions.ledger_helpers import raw_ledger
 from tests.reliability.harness import REPO, environment, free_port, machine
 
 REST_TOKEN = "rest-token-reliability-0001"
@@ -208,12 +208,10 @@ class Cluster:
     def run_out_leases(self, action_ids: list[str]) -> None:
         """Move these executions' lease expiries a second into the past: what waiting out the lease
         (tool deadline + 30 s) would do, without the wait. Only for executors that are dead."""
-        path = load_settings(self.env, use_dotenv=False).resolved_ledger_path
         lapsed = (utc_now() - timedelta(seconds=1)).isoformat()
-        with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-            conn.executemany(
-                "UPDATE executions SET lease_expires_at = ? WHERE proposal_id = ?", [(lapsed, a) for a in action_ids]
-            )
+        with raw_ledger(self.ledger()) as conn:
+            for action_id in action_ids:
+                conn.execute("UPDATE executions SET lease_expires_at = ? WHERE proposal_id = ?", (lapsed, action_id))
 
 
 @contextmanager

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bench.quota_hammer import hammer
-from tests.reliability.busy import busy, still_spinning
 from tests.reliability.harness import figures
 
 # The 0-429 promise is timed against the sandbox's real windows: run alone (make test's serial pass).
@@ -19,9 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 
 def test_four_processes_on_one_account_draw_no_429_beside_two_busy_processes(tmp_path: Path) -> None:
-    with busy(2) as neighbours:
-        result = hammer(tmp_path, seconds=10, scale=0.05)
-        assert still_spinning(neighbours), "the CPU-bound neighbours ended before the load did"
+    result = hammer(tmp_path, seconds=10, scale=0.05, neighbours=2)
+    assert result["neighbours_spinning_throughout"], "the CPU-bound neighbours ended before the load did"
     figures(
         "Quota: four processes beside two busy ones",
         [
